@@ -1,0 +1,15 @@
+"""Undo a failed promotion: restore parameters, revoke the new grant, stop what it started."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from mlpromote.config import deployed_config
+from mlpromote.handler import step_handler
+from mlpromote.plan import PromotionPlan
+from mlpromote.steps import compensate
+
+
+@step_handler("Compensate")
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return compensate(PromotionPlan.model_validate(event["plan"]), deployed_config()).dump()

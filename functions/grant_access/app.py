@@ -1,0 +1,14 @@
+"""Grant the environment's access role DetectCustomLabels on exactly the promoted version."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from mlpromote.handler import step_handler
+from mlpromote.plan import PromotionPlan
+from mlpromote.steps import grant_access
+
+
+@step_handler("GrantAccess")
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return grant_access(PromotionPlan.model_validate(event["plan"])).dump()

@@ -1,0 +1,16 @@
+"""Revoke and stop what the promotion superseded, if nothing uses it; report the promotion."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from mlpromote.config import deployed_config
+from mlpromote.handler import step_handler
+from mlpromote.steps import retire_superseded
+from mlpromote.summary import PromotionState, summarize
+
+
+@step_handler("RetireSuperseded")
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    state = PromotionState.model_validate(event["state"])
+    return summarize(state, retire_superseded(state.plan, deployed_config()))

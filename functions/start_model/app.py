@@ -1,0 +1,14 @@
+"""Start the model version with the project's inference units, unless it is already starting."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from mlpromote.handler import step_handler
+from mlpromote.plan import PromotionPlan
+from mlpromote.steps import start_model
+
+
+@step_handler("StartModel")
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return start_model(PromotionPlan.model_validate(event["plan"])).dump()

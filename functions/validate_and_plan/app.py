@@ -1,0 +1,15 @@
+"""Validate and plan: refuse a bad request before any change, and read what every account serves."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from mlpromote.config import deployed_config
+from mlpromote.handler import step_handler
+from mlpromote.steps import validate_and_plan
+
+
+@step_handler("ValidateAndPlan")
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    plan = validate_and_plan(event.get("request"), event["execution"], event["requestedAt"], deployed_config())
+    return plan.dump()

@@ -1,0 +1,1 @@
+"""mlpromote: promote trained model versions across the accounts of an AWS Organization."""

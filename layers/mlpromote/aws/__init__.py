@@ -1,0 +1,1 @@
+"""Small adapters in front of the AWS APIs the control plane calls."""

@@ -1,0 +1,92 @@
+"""Model versions in the ML account: describe, start, stop, and infer through a delegated role."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from mlpromote.aws import sessions
+from mlpromote.errors import ModelVersionNotFound, UnknownProject
+
+
+@dataclass(frozen=True)
+class VersionDescription:
+    arn: str
+    status: str
+    status_message: str
+
+
+def project_arn(project: str) -> str:
+    """The project's ARN (version ARNs do not contain it: the timestamps differ)."""
+    rekognition = sessions.client("rekognition")
+    try:
+        projects = rekognition.describe_projects(ProjectNames=[project])["ProjectDescriptions"]
+    except ClientError as error:
+        sessions.raise_if_transient(error, "rekognition DescribeProjects")
+        raise
+    if not projects:
+        raise UnknownProject(
+            f"project {project!r} is in the config but not in Rekognition Custom Labels in the ML account; "
+            "check the project name and the config's mlAccount and region"
+        )
+    return str(projects[0]["ProjectArn"])
+
+
+def describe_version(project_arn: str, version_name: str, version_arn: str) -> VersionDescription:
+    rekognition = sessions.client("rekognition")
+    try:
+        answer = rekognition.describe_project_versions(ProjectArn=project_arn, VersionNames=[version_name])
+    except ClientError as error:
+        sessions.raise_if_transient(error, "rekognition DescribeProjectVersions")
+        raise
+    for description in answer["ProjectVersionDescriptions"]:
+        if description["ProjectVersionArn"] == version_arn:
+            return VersionDescription(
+                arn=version_arn,
+                status=description["Status"],
+                status_message=description.get("StatusMessage", ""),
+            )
+    raise ModelVersionNotFound(
+        f"{version_arn} does not exist; the project has no version {version_name!r} with that ARN. "
+        "Copy the ARN from DescribeProjectVersions"
+    )
+
+
+def start_version(version_arn: str, min_units: int, max_units: int | None) -> None:
+    arguments: dict[str, Any] = {"ProjectVersionArn": version_arn, "MinInferenceUnits": min_units}
+    if max_units is not None:
+        arguments["MaxInferenceUnits"] = max_units
+    try:
+        sessions.client("rekognition").start_project_version(**arguments)
+    except ClientError as error:
+        # Another promotion (or a person) started it meanwhile: it is starting, which is what we want.
+        if sessions.error_code(error) == "ResourceInUseException":
+            return
+        sessions.raise_if_transient(error, "rekognition StartProjectVersion")
+        raise
+
+
+def stop_version(version_arn: str) -> None:
+    try:
+        sessions.client("rekognition").stop_project_version(ProjectVersionArn=version_arn)
+    except ClientError as error:
+        sessions.raise_if_transient(error, "rekognition StopProjectVersion")
+        raise
+
+
+def detect_custom_labels(
+    role_chain: tuple[str, ...], version_arn: str, bucket: str, key: str, min_confidence: float
+) -> dict[str, float]:
+    """Labels and their confidence, seen by the last role of the chain. AWS errors propagate."""
+    rekognition = sessions.assumed_client("rekognition", role_chain)
+    answer = rekognition.detect_custom_labels(
+        ProjectVersionArn=version_arn,
+        Image={"S3Object": {"Bucket": bucket, "Name": key}},
+        MinConfidence=min_confidence,
+    )
+    labels: dict[str, float] = {}
+    for label in answer.get("CustomLabels", []):
+        labels[label["Name"]] = max(labels.get(label["Name"], 0.0), float(label["Confidence"]))
+    return labels

@@ -1,0 +1,129 @@
+"""Clients in the ML account and in target accounts, created once and reused.
+
+Clients are made lazily (nothing touches the network at import time) and cached for the life of
+the container. Assumed-role credentials are cached until shortly before they expire, so a
+promotion assumes each role once per container, not once per call.
+
+Retries: botocore's own retries are off. Transient errors surface to the state machine, whose
+Retry clauses own backoff; a retry loop hidden in a client would make the workflow's behaviour
+depend on where a call happens to be.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from mlpromote.errors import TransientAwsError
+
+_NO_RETRIES = Config(retries={"mode": "standard", "total_max_attempts": 1})
+_SESSION_NAME = "mlpromote"
+# Renew assumed-role credentials this long before they expire.
+_EXPIRY_MARGIN = timedelta(minutes=5)
+
+TRANSIENT_ERROR_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "ProvisionedThroughputExceededException",
+        "InternalServerError",
+        "InternalServerErrorException",
+        "InternalFailure",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "TooManyUpdates",
+    }
+)
+
+_lock = threading.Lock()
+_clients: dict[tuple[str, str, str], Any] = {}
+_credentials: dict[tuple[str, str], tuple[dict[str, str], datetime]] = {}
+
+
+def _region() -> str:
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+
+
+def client(service: str, region: str | None = None) -> Any:
+    """A client with the function's own credentials (in the ML account)."""
+    region = region or _region()
+    key = ("", service, region)
+    with _lock:
+        if key not in _clients:
+            _clients[key] = boto3.session.Session().client(service, region_name=region, config=_NO_RETRIES)
+        return _clients[key]
+
+
+def assumed_client(service: str, role_arns: tuple[str, ...], region: str | None = None) -> Any:
+    """A client acting as the last role of a chain, each role assumed from the one before."""
+    region = region or _region()
+    return assumed_client_from(_chain_credentials(role_arns, region), service, region)
+
+
+def _chain_credentials(role_arns: tuple[str, ...], region: str) -> dict[str, str]:
+    sts = client("sts", region)
+    credentials: dict[str, str] | None = None
+    for index, role_arn in enumerate(role_arns):
+        key = ("/".join(role_arns[: index + 1]), region)
+        cached = _credentials.get(key)
+        if cached and cached[1] - _EXPIRY_MARGIN > datetime.now(UTC):
+            credentials = cached[0]
+            continue
+        if credentials is not None:
+            sts = assumed_client_from(credentials, "sts", region)
+        answer = sts.assume_role(RoleArn=role_arn, RoleSessionName=_SESSION_NAME)["Credentials"]
+        credentials = {k: answer[k] for k in ("AccessKeyId", "SecretAccessKey", "SessionToken")}
+        expiration = answer["Expiration"]
+        if expiration.tzinfo is None:
+            expiration = expiration.replace(tzinfo=UTC)
+        _credentials[key] = (credentials, expiration)
+    assert credentials is not None, "a role chain has at least one role"
+    return credentials
+
+
+def assumed_client_from(credentials: dict[str, str], service: str, region: str) -> Any:
+    key = (credentials["AccessKeyId"], service, region)
+    with _lock:
+        if key not in _clients:
+            _clients[key] = boto3.session.Session(
+                aws_access_key_id=credentials["AccessKeyId"],
+                aws_secret_access_key=credentials["SecretAccessKey"],
+                aws_session_token=credentials["SessionToken"],
+            ).client(service, region_name=region, config=_NO_RETRIES)
+        return _clients[key]
+
+
+def forget_credentials(role_arns: tuple[str, ...]) -> None:
+    """Drop cached credentials of a chain, e.g. after AccessDenied so the next try assumes afresh."""
+    prefix = "/".join(role_arns)
+    for key in [k for k in _credentials if k[0].startswith(prefix)]:
+        _credentials.pop(key, None)
+
+
+def reset() -> None:
+    """Forget every client and credential (a new container, as far as this module knows)."""
+    with _lock:
+        _clients.clear()
+        _credentials.clear()
+
+
+def error_code(error: Exception) -> str:
+    response = getattr(error, "response", None) or {}
+    return str(response.get("Error", {}).get("Code", ""))
+
+
+def is_transient(error: Exception) -> bool:
+    return error_code(error) in TRANSIENT_ERROR_CODES
+
+
+def raise_if_transient(error: Exception, what: str) -> None:
+    if is_transient(error):
+        raise TransientAwsError(f"{what}: {error_code(error)} ({error}); the workflow retries this") from error

@@ -1,0 +1,244 @@
+"""The mlpromote config: which environments exist, which accounts they span, which projects move.
+
+Users write this file (YAML). Every problem is reported with its path in the file and what to fix.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic.alias_generators import to_camel
+
+from mlpromote.errors import InvalidConfig, UnknownEnvironment, UnknownProject
+
+CONFIG_FILE_ENV = "MLPROMOTE_CONFIG_FILE"
+# The config layer puts the file here in the deployed Lambdas.
+DEFAULT_CONFIG_FILE = "/opt/mlpromote.yaml"
+
+AccountId = Annotated[str, Field(pattern=r"^\d{12}$", description="a 12-digit AWS account id")]
+_NAME = r"^[a-zA-Z0-9_.\-]{1,255}$"
+_ROLE_NAME = r"^[\w+=,.@-]{1,64}$"
+# SSM parameter names: letters, digits and . - _ / only; no "..", no "aws"/"ssm" prefix.
+_PARAMETER_NAME = re.compile(r"^/?[a-zA-Z0-9_.\-]+(/[a-zA-Z0-9_.\-]+)*$")
+_S3_URI = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9])/(?P<key>[^\x00-\x1f]{1,1024})$")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True, str_strip_whitespace=True
+    )
+
+
+class SmokeTest(_Model):
+    images: list[str] = Field(min_length=1, max_length=10)
+    expect_labels: list[Annotated[str, Field(min_length=1, max_length=128)]] = Field(min_length=1)
+    min_confidence: float = Field(default=50, ge=0, le=100)
+
+    @field_validator("images")
+    @classmethod
+    def _s3_uris(cls, images: list[str]) -> list[str]:
+        for image in images:
+            if not _S3_URI.match(image):
+                raise ValueError(f"{image!r} is not an s3://bucket/key URI of an image in the ML account")
+        return images
+
+    def image_locations(self) -> list[tuple[str, str]]:
+        """(bucket, key) of each image."""
+        out = []
+        for image in self.images:
+            match = _S3_URI.match(image)
+            assert match is not None  # checked by the validator
+            out.append((match["bucket"], match["key"]))
+        return out
+
+
+class Project(_Model):
+    parameter_name: str = Field(min_length=1, max_length=1011)
+    min_inference_units: int = Field(default=1, ge=1, le=1000)
+    max_inference_units: int | None = Field(default=None, ge=1, le=1000)
+    smoke_test: SmokeTest
+
+    @field_validator("parameter_name")
+    @classmethod
+    def _parameter_name(cls, name: str) -> str:
+        if ".." in name or not _PARAMETER_NAME.match(name):
+            raise ValueError(
+                f"{name!r} is not a valid SSM parameter name: use letters, digits and . - _ separated by /"
+            )
+        first = name.lstrip("/").split("/")[0].lower()
+        if first.startswith(("aws", "ssm")):
+            raise ValueError(f"{name!r}: SSM reserves names that begin with 'aws' or 'ssm'")
+        return name
+
+    @model_validator(mode="after")
+    def _units(self) -> Project:
+        if self.max_inference_units is not None and self.max_inference_units < self.min_inference_units:
+            raise ValueError(
+                f"maxInferenceUnits ({self.max_inference_units}) is below minInferenceUnits "
+                f"({self.min_inference_units}); raise it or leave it out"
+            )
+        return self
+
+
+class Environment(_Model):
+    accounts: list[AccountId] = Field(min_length=1, max_length=1000)
+    access_role_name: str | None = Field(default=None, pattern=_ROLE_NAME)
+    retire_superseded: bool = True
+
+    @field_validator("accounts")
+    @classmethod
+    def _distinct(cls, accounts: list[str]) -> list[str]:
+        seen: set[str] = set()
+        for account in accounts:
+            if account in seen:
+                raise ValueError(f"account {account} is listed twice; list each account once")
+            seen.add(account)
+        return accounts
+
+
+class TargetRoles(_Model):
+    """Roles the target-account template creates in every target account."""
+
+    smoke_test: str = Field(default="mlpromote-smoke-test", pattern=_ROLE_NAME)
+    parameter_writer: str = Field(default="mlpromote-parameter-writer", pattern=_ROLE_NAME)
+
+
+class Workflow(_Model):
+    """Timing of the workflow. Defaults suit real AWS; scenarios rarely change them."""
+
+    start_poll_seconds: int = Field(default=30, ge=5, le=3600)
+    start_timeout_minutes: int = Field(default=30, ge=1, le=1440)
+    grant_propagation_seconds: int = Field(default=120, ge=0, le=3600)
+    max_concurrency: int = Field(default=10, ge=1, le=40)
+
+
+class Config(_Model):
+    region: str = Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
+    ml_account: AccountId
+    environments: dict[Annotated[str, Field(pattern=r"^[a-zA-Z0-9_\-]{1,40}$")], Environment] = Field(
+        min_length=1
+    )
+    projects: dict[Annotated[str, Field(pattern=_NAME)], Project] = Field(min_length=1)
+    target_roles: TargetRoles = TargetRoles()
+    workflow: Workflow = Workflow()
+
+    @model_validator(mode="after")
+    def _accounts_belong_to_one_environment(self) -> Config:
+        owner: dict[str, str] = {}
+        for name, env in self.environments.items():
+            if self.ml_account in env.accounts:
+                raise ValueError(
+                    f"environments.{name}.accounts lists the ML account {self.ml_account}; "
+                    "target accounts are where the applications run, not the ML account"
+                )
+            for account in env.accounts:
+                if account in owner:
+                    raise ValueError(
+                        f"account {account} is in both environments.{owner[account]} and "
+                        f"environments.{name}; a project's parameter has one name in every environment, "
+                        "so each target account belongs to exactly one environment"
+                    )
+                owner[account] = name
+        return self
+
+    def environment(self, name: str) -> Environment:
+        try:
+            return self.environments[name]
+        except KeyError:
+            raise UnknownEnvironment(
+                f"environment {name!r} is not in the config; known environments: "
+                f"{', '.join(sorted(self.environments))}"
+            ) from None
+
+    def project(self, name: str) -> Project:
+        try:
+            return self.projects[name]
+        except KeyError:
+            raise UnknownProject(
+                f"project {name!r} is not in the config; known projects: {', '.join(sorted(self.projects))}. "
+                "Add it under projects: to promote its versions"
+            ) from None
+
+    def access_role_name(self, environment: str) -> str:
+        return self.environment(environment).access_role_name or f"mlpromote-access-{environment}"
+
+    def access_role_arn(self, environment: str) -> str:
+        return f"arn:aws:iam::{self.ml_account}:role/{self.access_role_name(environment)}"
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(top level)"
+
+
+def describe_validation_error(error: ValidationError, prefix: str = "") -> str:
+    """One line per problem: where in the file, and what is wrong."""
+    lines = []
+    for problem in error.errors():
+        where = _location(tuple(p for p in problem["loc"] if p not in ("function-after",)))
+        if prefix:
+            where = f"{prefix}.{where}" if where != "(top level)" else prefix
+        message = problem["msg"].removeprefix("Value error, ")
+        if problem["type"] == "extra_forbidden":
+            message = "unknown key; check its spelling against the config reference in the README"
+        elif problem["type"] == "missing":
+            message = "required key is missing"
+        elif problem["type"] == "string_pattern_mismatch":
+            message = f"{problem.get('input')!r} does not match {problem['ctx']['pattern']}"
+        lines.append(f"{where}: {message}")
+    return "\n".join(lines)
+
+
+def parse_config(data: Any, source: str = "config") -> Config:
+    if not isinstance(data, dict):
+        raise InvalidConfig(f"{source}: expected a mapping with region, mlAccount, environments and projects")
+    try:
+        return Config.model_validate(data)
+    except ValidationError as error:
+        raise InvalidConfig(f"{source} is invalid:\n{describe_validation_error(error)}") from None
+
+
+def read_yaml(path: Path, what: str) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InvalidConfig(f"{what} {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise InvalidConfig(f"{what} {path} cannot be read: {error}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise InvalidConfig(f"{what} {path} is not valid YAML: {error}") from None
+    if data is None:
+        raise InvalidConfig(f"{what} {path} is empty")
+    return data
+
+
+def load_config(path: Path) -> Config:
+    return parse_config(read_yaml(path, "config file"), source=str(path))
+
+
+@lru_cache(maxsize=4)
+def _cached_config(path: str, mtime: float) -> Config:
+    return load_config(Path(path))
+
+
+def deployed_config() -> Config:
+    """The config the Lambdas run with: the file the config layer ships (or MLPROMOTE_CONFIG_FILE)."""
+    path = os.environ.get(CONFIG_FILE_ENV, DEFAULT_CONFIG_FILE)
+    try:
+        mtime = os.stat(path).st_mtime
+    except OSError:
+        raise InvalidConfig(f"config file {path} does not exist; set {CONFIG_FILE_ENV} or deploy the config layer")
+    return _cached_config(path, mtime)

@@ -1,0 +1,86 @@
+"""Named errors of a promotion.
+
+The class name is the contract: a Lambda that raises one reports it as `errorType`, the state
+machine's Retry and Catch clauses match on it, and the execution ends with it as its error.
+Every message says what is wrong and what to do about it.
+"""
+
+from __future__ import annotations
+
+
+class PromotionError(Exception):
+    """A promotion cannot go on. Subclasses name why."""
+
+
+# --- refused before anything changes (ValidateAndPlan) -------------------------------------
+
+
+class InvalidPromotionRequest(PromotionError):
+    """The execution input is not a promotion request."""
+
+
+class InvalidConfig(PromotionError):
+    """The mlpromote config file is missing or invalid."""
+
+
+class UnknownEnvironment(PromotionError):
+    """The request names an environment the config does not declare."""
+
+
+class InvalidModelVersionArn(PromotionError):
+    """The text is not a Rekognition Custom Labels model version ARN."""
+
+
+class VersionOutsideMlAccount(PromotionError):
+    """The version ARN names another account or region than the configured ML account."""
+
+
+class UnknownProject(PromotionError):
+    """The version belongs to a project the config does not declare."""
+
+
+class ModelVersionNotFound(PromotionError):
+    """No such version exists in the project."""
+
+
+class ModelVersionNotPromotable(PromotionError):
+    """The version is in a state it cannot be started or served from."""
+
+
+# --- failures after the first change (the workflow compensates) ----------------------------
+
+
+class ModelStartFailed(PromotionError):
+    """Rekognition could not start the version."""
+
+
+class ModelStartTimedOut(PromotionError):
+    """The version did not reach RUNNING within the configured cap."""
+
+
+class GrantPolicyTooLarge(PromotionError):
+    """Adding the grant would exceed IAM's inline-policy size limit."""
+
+
+class GrantNotYetEffective(PromotionError):
+    """AccessDenied shortly after a grant: IAM has not propagated it yet. The ASL retries this."""
+
+
+class SmokeTestAccessDenied(PromotionError):
+    """The delegation chain refused the smoke test after the propagation bound."""
+
+
+class SmokeTestFailed(PromotionError):
+    """The model answered, but not with the expected labels."""
+
+
+class ModelNotServing(PromotionError):
+    """DetectCustomLabels said the version is not running."""
+
+
+class AwsCallFailed(PromotionError):
+    """An AWS call failed with an error that retrying will not fix."""
+
+
+class TransientAwsError(PromotionError):
+    """Throttling or a service-side error; the ASL retries this with backoff."""

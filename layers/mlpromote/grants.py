@@ -1,0 +1,97 @@
+"""Grants: the access role's inline policy, one statement per model version it may call.
+
+The access role lives in the ML account and is assumed from the environment's target accounts.
+Its inline policy `mlpromote-grants` is owned by mlpromote: one statement per granted version,
+with a stable Sid derived from the version ARN, allowing exactly rekognition:DetectCustomLabels
+on exactly that ARN.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from mlpromote.errors import GrantPolicyTooLarge
+
+POLICY_NAME = "mlpromote-grants"
+ACTION = "rekognition:DetectCustomLabels"
+# IAM counts every inline policy of a role together, without whitespace.
+INLINE_POLICY_LIMIT = 10_240
+
+
+def statement_id(version_arn: str) -> str:
+    """Readable and stable: Grant + project and version name + a short hash of the full ARN."""
+    tail = version_arn.split(":project/", 1)[-1]
+    readable = re.sub(r"[^A-Za-z0-9]", "", tail.replace("/version/", ""))[:60]
+    return f"Grant{readable}{hashlib.sha256(version_arn.encode()).hexdigest()[:8]}"
+
+
+def statement_for(version_arn: str) -> dict[str, Any]:
+    return {"Sid": statement_id(version_arn), "Effect": "Allow", "Action": ACTION, "Resource": version_arn}
+
+
+def policy_size(document: dict[str, Any]) -> int:
+    """The size IAM checks against the limit: the JSON with no whitespace."""
+    return len(json.dumps(document, separators=(",", ":")))
+
+
+@dataclass
+class GrantPolicy:
+    """The access role's grants, read from and written back to its inline policy."""
+
+    statements: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def from_document(cls, document: dict[str, Any] | None) -> GrantPolicy:
+        if not document:
+            return cls()
+        statements = document.get("Statement", [])
+        if isinstance(statements, dict):
+            statements = [statements]
+        return cls(statements=list(statements))
+
+    def document(self) -> dict[str, Any]:
+        return {"Version": "2012-10-17", "Statement": self.statements}
+
+    def granted_versions(self) -> list[str]:
+        out: list[str] = []
+        for statement in self.statements:
+            resources = statement.get("Resource", [])
+            if isinstance(resources, str):
+                resources = [resources]
+            if statement.get("Effect") == "Allow":
+                out.extend(resources)
+        return sorted(out)
+
+    def grants(self, version_arn: str) -> bool:
+        return version_arn in self.granted_versions()
+
+    def grant(self, version_arn: str) -> bool:
+        """Add the version's statement. False when it was already there."""
+        if self.grants(version_arn):
+            return False
+        candidate = [*self.statements, statement_for(version_arn)]
+        size = policy_size({"Version": "2012-10-17", "Statement": candidate})
+        if size > INLINE_POLICY_LIMIT:
+            raise GrantPolicyTooLarge(
+                f"granting {version_arn} would make the access role's inline policy {size} characters, over "
+                f"IAM's {INLINE_POLICY_LIMIT}; it already grants {len(self.statements)} versions. Revoke grants "
+                "of versions no environment uses (set retireSuperseded: true, or remove their statements)"
+            )
+        self.statements = candidate
+        return True
+
+    def revoke(self, version_arn: str) -> bool:
+        """Remove every statement for the version. False when it was not granted."""
+        kept = [s for s in self.statements if version_arn not in _resources(s)]
+        changed = len(kept) != len(self.statements)
+        self.statements = kept
+        return changed
+
+
+def _resources(statement: dict[str, Any]) -> list[str]:
+    resources = statement.get("Resource", [])
+    return [resources] if isinstance(resources, str) else list(resources)

@@ -1,0 +1,50 @@
+"""What every step's Lambda handler does around its one call into mlpromote.steps."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import ClientError
+
+from mlpromote.aws import sessions
+from mlpromote.errors import AwsCallFailed, PromotionError, TransientAwsError
+from mlpromote.observability import logger, metrics, tracer
+
+Handler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
+
+
+def step_handler(step: str) -> Callable[[Handler], Handler]:
+    """Observability with the execution ARN as correlation id, and AWS errors turned into named ones.
+
+    A ClientError's class name says nothing to the state machine, so it becomes TransientAwsError
+    (retried by the ASL) or AwsCallFailed (caught and compensated), with the call in the message.
+    """
+
+    def decorate(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        def run(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+            metrics.add_dimension(name="Step", value=step)
+            try:
+                result = handler(event, context)
+            except PromotionError as error:
+                metrics.add_metric(name="StepFailed", unit=MetricUnit.Count, value=1)
+                logger.warning("step failed", extra={"error": type(error).__name__, "cause": str(error)})
+                raise
+            except ClientError as error:
+                metrics.add_metric(name="StepFailed", unit=MetricUnit.Count, value=1)
+                logger.warning("AWS call failed", extra={"error": sessions.error_code(error)})
+                if sessions.is_transient(error):
+                    raise TransientAwsError(str(error)) from error
+                raise AwsCallFailed(str(error)) from error
+            metrics.add_metric(name="StepSucceeded", unit=MetricUnit.Count, value=1)
+            return result
+
+        observed = metrics.log_metrics(run)
+        observed = tracer.capture_lambda_handler(observed)
+        return logger.inject_lambda_context(correlation_id_path="execution")(observed)  # type: ignore[no-any-return]
+
+    return decorate

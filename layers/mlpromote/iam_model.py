@@ -1,0 +1,94 @@
+"""The IAM model of a deployment: which role exists where, and whom it trusts.
+
+One source for the templates' generated parts (templates/access-roles.yaml) and for the
+emulator, which creates the same roles a deployment would.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlpromote.config import Config
+
+# The control plane's function roles in the ML account (template.yaml gives them these names).
+CONTROL_PLANE_ROLE_PREFIX = "mlpromote-control-"
+CONTROL_PLANE_ROLES = {
+    "plan": "ValidateAndPlan",
+    "start-model": "StartModel",
+    "check-model": "CheckModelStatus",
+    "grant-access": "GrantAccess",
+    "smoke-test": "SmokeTest",
+    "rotate-pointer": "RotatePointer",
+    "retire": "RetireSuperseded",
+    "compensate": "Compensate",
+}
+# Who may assume each target-account role.
+SMOKE_TEST_CALLERS = ("smoke-test",)
+PARAMETER_WRITER_CALLERS = ("plan", "rotate-pointer", "retire", "compensate")
+
+
+def control_plane_role_arn(ml_account: str, short_name: str) -> str:
+    return f"arn:aws:iam::{ml_account}:role/{CONTROL_PLANE_ROLE_PREFIX}{short_name}"
+
+
+def trust_accounts(accounts: list[str]) -> dict[str, Any]:
+    """Trust the given accounts (any principal there that its own IAM allows to assume the role)."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "TrustEnvironmentAccounts",
+                "Effect": "Allow",
+                "Principal": {"AWS": [f"arn:aws:iam::{account}:root" for account in accounts]},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+
+
+def trust_roles(role_arns: list[str], sid: str) -> dict[str, Any]:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": sid, "Effect": "Allow", "Principal": {"AWS": role_arns}, "Action": "sts:AssumeRole"}
+        ],
+    }
+
+
+def access_role_trust(config: Config, environment: str) -> dict[str, Any]:
+    return trust_accounts(config.environment(environment).accounts)
+
+
+def smoke_test_role_policy(config: Config) -> dict[str, Any]:
+    """In a target account: may assume the access roles of the ML account, nothing else."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "AssumeAccessRoles",
+                "Effect": "Allow",
+                "Action": "sts:AssumeRole",
+                "Resource": sorted(config.access_role_arn(name) for name in config.environments),
+            }
+        ],
+    }
+
+
+def parameter_writer_policy(config: Config, account: str) -> dict[str, Any]:
+    names = sorted({project.parameter_name.lstrip("/") for project in config.projects.values()})
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "WriteModelPointers",
+                "Effect": "Allow",
+                "Action": [
+                    "ssm:GetParameter",
+                    "ssm:PutParameter",
+                    "ssm:LabelParameterVersion",
+                    "ssm:DeleteParameter",
+                ],
+                "Resource": [f"arn:aws:ssm:{config.region}:{account}:parameter/{name}" for name in names],
+            }
+        ],
+    }

@@ -1,0 +1,90 @@
+"""The promotion request, and the plan the workflow carries from its first step to its last."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic.alias_generators import to_camel
+
+from mlpromote.config import SmokeTest, describe_validation_error
+from mlpromote.errors import InvalidPromotionRequest
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
+
+    def dump(self) -> dict[str, object]:
+        return self.model_dump(mode="json", by_alias=True)
+
+
+class PromotionRequest(_Model):
+    """What a caller asks for: the execution input."""
+
+    environment: str = Field(min_length=1, max_length=40, pattern=r"^[a-zA-Z0-9_\-]+$")
+    model_version_arn: str = Field(min_length=1, max_length=2048)
+    reason: str | None = Field(default=None, max_length=1024)
+
+    @classmethod
+    def parse(cls, data: object) -> PromotionRequest:
+        if not isinstance(data, dict):
+            raise InvalidPromotionRequest(
+                'the execution input must be a JSON object like {"environment": "prod", '
+                '"modelVersionArn": "arn:aws:rekognition:...", "reason": "..."}'
+            )
+        try:
+            return cls.model_validate(data)
+        except ValidationError as error:
+            raise InvalidPromotionRequest(
+                "the promotion request is invalid:\n" + describe_validation_error(error)
+            ) from None
+
+
+class TargetAccount(_Model):
+    account: str
+    current: str | None = Field(description="the version ARN the account's parameter points at before")
+
+
+class PromotionPlan(_Model):
+    """Everything later steps need, fixed when the promotion starts so a config change mid-flight
+    cannot change what a running promotion does."""
+
+    execution: str
+    requested_at: str
+    planned_at: str
+    reason: str | None
+    environment: str
+    project: str
+    project_arn: str
+    version_arn: str
+    version_label: str
+    status_at_plan: str
+    ml_account: str
+    region: str
+    access_role_name: str
+    parameter_name: str
+    smoke_test_role_name: str
+    parameter_writer_role_name: str
+    accounts: list[TargetAccount]
+    already_served: bool
+    already_running: bool
+    min_inference_units: int
+    max_inference_units: int | None
+    smoke_test: SmokeTest
+    retire_superseded: bool
+    start_poll_seconds: int
+    start_timeout_seconds: int
+    grant_propagation_seconds: int
+    max_concurrency: int
+
+    @property
+    def access_role_arn(self) -> str:
+        return f"arn:aws:iam::{self.ml_account}:role/{self.access_role_name}"
+
+    def parameter_writer_role_arn(self, account: str) -> str:
+        return f"arn:aws:iam::{account}:role/{self.parameter_writer_role_name}"
+
+    def smoke_test_role_arn(self, account: str) -> str:
+        return f"arn:aws:iam::{account}:role/{self.smoke_test_role_name}"
+
+    def superseded(self) -> list[str]:
+        """Versions the environment's accounts pointed at before, other than the promoted one."""
+        return sorted({t.current for t in self.accounts if t.current and t.current != self.version_arn})

@@ -1,0 +1,396 @@
+"""The promotion's steps: one function per Task state of statemachines/promote_model.asl.json.
+
+Each function takes typed inputs and returns a typed result; the Lambda handlers only parse the
+event and call one of them. AWS sits behind mlpromote.aws.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from botocore.exceptions import ClientError
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+from mlpromote.aws import iam, rekognition, sessions, ssm
+from mlpromote.config import Config
+from mlpromote.errors import (
+    ModelNotServing,
+    ModelStartFailed,
+    ModelStartTimedOut,
+    SmokeTestAccessDenied,
+    SmokeTestFailed,
+    VersionOutsideMlAccount,
+    GrantNotYetEffective,
+)
+from mlpromote.grants import GrantPolicy
+from mlpromote.plan import PromotionPlan, PromotionRequest, TargetAccount
+from mlpromote.versions import FAILED, RUNNING, SERVING_STATES, STARTING, ModelVersionArn, require_promotable
+
+_ACCESS_DENIED = frozenset({"AccessDenied", "AccessDeniedException"})
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _stamp() -> str:
+    return now().isoformat()
+
+
+def _seconds_since(timestamp: str) -> float:
+    return (now() - datetime.fromisoformat(timestamp)).total_seconds()
+
+
+class StepResult(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+    ended_at: str = Field(default_factory=_stamp)
+
+    def dump(self) -> dict[str, object]:
+        return self.model_dump(mode="json", by_alias=True)
+
+
+# --- 1. Validate and plan ------------------------------------------------------------------
+
+
+def validate_and_plan(request_input: object, execution: str, requested_at: str, config: Config) -> PromotionPlan:
+    """Check the request against the config and the ML account, and read what each account serves.
+
+    Changes nothing: every refusal happens here, before the first write.
+    """
+    request = PromotionRequest.parse(request_input)
+    environment = config.environment(request.environment)
+    version = ModelVersionArn.parse(request.model_version_arn)
+    if (version.account, version.region) != (config.ml_account, config.region):
+        raise VersionOutsideMlAccount(
+            f"{version.arn} is in account {version.account}, region {version.region}; mlpromote promotes "
+            f"versions of the ML account {config.ml_account} in {config.region}. Promote a version trained "
+            "there, or fix mlAccount/region in the config"
+        )
+    project = config.project(version.project)
+    project_arn = rekognition.project_arn(version.project)
+    description = rekognition.describe_version(project_arn, version.version, version.arn)
+    require_promotable(version.label, description.status)
+
+    writer = config.target_roles.parameter_writer
+    accounts = [
+        TargetAccount(
+            account=account,
+            current=ssm.read_pointer(f"arn:aws:iam::{account}:role/{writer}", project.parameter_name),
+        )
+        for account in environment.accounts
+    ]
+    return PromotionPlan(
+        execution=execution,
+        requested_at=requested_at,
+        planned_at=_stamp(),
+        reason=request.reason,
+        environment=request.environment,
+        project=version.project,
+        project_arn=project_arn,
+        version_arn=version.arn,
+        version_label=version.label,
+        status_at_plan=description.status,
+        ml_account=config.ml_account,
+        region=config.region,
+        access_role_name=config.access_role_name(request.environment),
+        parameter_name=project.parameter_name,
+        smoke_test_role_name=config.target_roles.smoke_test,
+        parameter_writer_role_name=writer,
+        accounts=accounts,
+        already_served=all(target.current == version.arn for target in accounts),
+        already_running=description.status == RUNNING,
+        min_inference_units=project.min_inference_units,
+        max_inference_units=project.max_inference_units,
+        smoke_test=project.smoke_test,
+        retire_superseded=environment.retire_superseded,
+        start_poll_seconds=config.workflow.start_poll_seconds,
+        start_timeout_seconds=config.workflow.start_timeout_minutes * 60,
+        grant_propagation_seconds=config.workflow.grant_propagation_seconds,
+        max_concurrency=config.workflow.max_concurrency,
+    )
+
+
+# --- 2. Start the model version ------------------------------------------------------------
+
+
+class ModelStart(StepResult):
+    started_by_this_execution: bool
+    started_at: str
+    status: str
+    wait_seconds: int
+
+
+def poll_delay(elapsed: float, poll_seconds: int, timeout_seconds: int) -> int:
+    """Seconds until the next status check.
+
+    A start takes minutes, so the first check waits four intervals; after that, one interval,
+    so RUNNING is noticed within `poll_seconds` of happening. Never waits past the cap.
+    """
+    delay = 4 * poll_seconds if elapsed < 4 * poll_seconds else poll_seconds
+    return int(max(1, min(delay, timeout_seconds - elapsed + 1)))
+
+
+def start_model(plan: PromotionPlan) -> ModelStart:
+    started = plan.status_at_plan not in SERVING_STATES
+    if started:
+        rekognition.start_version(plan.version_arn, plan.min_inference_units, plan.max_inference_units)
+    return ModelStart(
+        started_by_this_execution=started,
+        started_at=_stamp(),
+        status=STARTING,
+        wait_seconds=poll_delay(0, plan.start_poll_seconds, plan.start_timeout_seconds),
+    )
+
+
+def check_model_status(plan: PromotionPlan, start: ModelStart) -> ModelStart:
+    version = ModelVersionArn.parse(plan.version_arn)
+    description = rekognition.describe_version(plan.project_arn, version.version, plan.version_arn)
+    elapsed = _seconds_since(start.started_at)
+    if description.status == RUNNING:
+        return start.model_copy(update={"status": RUNNING, "wait_seconds": 0, "ended_at": _stamp()})
+    if description.status == FAILED:
+        raise ModelStartFailed(
+            f"{plan.version_label} failed to start after {elapsed:.0f} s: "
+            f"{description.status_message or 'no StatusMessage'}"
+        )
+    if description.status != STARTING:
+        raise ModelStartFailed(
+            f"{plan.version_label} went to {description.status} while starting; something else stopped it"
+        )
+    if elapsed >= plan.start_timeout_seconds:
+        raise ModelStartTimedOut(
+            f"{plan.version_label} is still STARTING after {elapsed / 60:.0f} minutes, past the "
+            f"{plan.start_timeout_seconds // 60}-minute cap; raise workflow.startTimeoutMinutes or check "
+            "the version in the Rekognition console"
+        )
+    return start.model_copy(
+        update={
+            "status": description.status,
+            "wait_seconds": poll_delay(elapsed, plan.start_poll_seconds, plan.start_timeout_seconds),
+            "ended_at": _stamp(),
+        }
+    )
+
+
+# --- 3. Grant access -------------------------------------------------------------------------
+
+
+class Grant(StepResult):
+    added_by_this_execution: bool
+    granted_at: str | None = Field(description="when the statement was added; None if it already existed")
+
+
+def grant_access(plan: PromotionPlan) -> Grant:
+    added = False
+
+    def add(policy: GrantPolicy) -> bool:
+        nonlocal added
+        added = policy.grant(plan.version_arn)
+        return added
+
+    iam.update_grants(plan.access_role_name, add)
+    return Grant(added_by_this_execution=added, granted_at=_stamp() if added else None)
+
+
+# --- 4. Smoke-test through the delegation, from each account ---------------------------------
+
+
+class SmokeTestResult(StepResult):
+    account: str
+    labels: dict[str, float]
+
+
+def smoke_test(plan: PromotionPlan, account: str, grant: Grant) -> SmokeTestResult:
+    """Call the model the way the account's applications will: through its role and the access role."""
+    chain = (plan.smoke_test_role_arn(account), plan.access_role_arn)
+    seen: dict[str, float] = {}
+    for bucket, key in plan.smoke_test.image_locations():
+        try:
+            labels = rekognition.detect_custom_labels(
+                chain, plan.version_arn, bucket, key, plan.smoke_test.min_confidence
+            )
+        except ClientError as error:
+            _explain_smoke_test_error(error, plan, account, grant)
+            raise
+        for name, confidence in labels.items():
+            seen[name] = max(seen.get(name, 0.0), confidence)
+    missing = [
+        label for label in plan.smoke_test.expect_labels if seen.get(label, 0.0) < plan.smoke_test.min_confidence
+    ]
+    if missing:
+        found = ", ".join(f"{name} {confidence:.1f}%" for name, confidence in sorted(seen.items())) or "none"
+        raise SmokeTestFailed(
+            f"account {account}: {plan.version_label} did not find {', '.join(missing)} at "
+            f">= {plan.smoke_test.min_confidence:g}% in {', '.join(plan.smoke_test.images)}; found: {found}"
+        )
+    return SmokeTestResult(account=account, labels=seen)
+
+
+def _explain_smoke_test_error(error: ClientError, plan: PromotionPlan, account: str, grant: Grant) -> None:
+    code = sessions.error_code(error)
+    operation = error.operation_name
+    if code in _ACCESS_DENIED and operation == "DetectCustomLabels":
+        sessions.forget_credentials((plan.smoke_test_role_arn(account),))
+        if grant.granted_at and _seconds_since(grant.granted_at) < plan.grant_propagation_seconds:
+            raise GrantNotYetEffective(
+                f"account {account}: DetectCustomLabels denied {_seconds_since(grant.granted_at):.0f} s after "
+                "the grant; IAM is still propagating it"
+            ) from error
+        raise SmokeTestAccessDenied(
+            f"account {account}: {plan.access_role_name} may not call {plan.version_label} "
+            f"({error.response['Error'].get('Message', code)}); check its {iam.POLICY_NAME} policy"
+        ) from error
+    if code in _ACCESS_DENIED:
+        raise SmokeTestAccessDenied(
+            f"account {account}: {operation} was denied ({error.response['Error'].get('Message', code)}); "
+            f"deploy the target-account stack in {account} and check that {plan.access_role_name} trusts it"
+        ) from error
+    if code == "ResourceNotReadyException":
+        raise ModelNotServing(f"account {account}: {plan.version_label} is not running") from error
+    sessions.raise_if_transient(error, f"rekognition {operation} from {account}")
+
+
+# --- 5. Rotate the pointer -------------------------------------------------------------------
+
+
+class Rotation(StepResult):
+    account: str
+    from_version: str | None = Field(alias="from")
+    to_version: str = Field(alias="to")
+    parameter_version: int | None
+
+
+def rotate_pointer(plan: PromotionPlan, account: str) -> Rotation:
+    target = next(t for t in plan.accounts if t.account == account)
+    parameter_version = ssm.write_pointer(
+        plan.parameter_writer_role_arn(account), plan.parameter_name, plan.version_arn
+    )
+    return Rotation(
+        account=account,
+        from_version=target.current,
+        to_version=plan.version_arn,
+        parameter_version=parameter_version,
+    )
+
+
+# --- 6. Retire the superseded version --------------------------------------------------------
+
+
+class LeftBehind(BaseModel):
+    version: str
+    granted: bool
+    running: bool
+    why: str
+
+
+class Retirement(StepResult):
+    revoked: list[str] = []
+    stopped: list[str] = []
+    left: list[LeftBehind] = []
+
+
+def references(config: Config, plan: PromotionPlan, after_promotion: bool) -> dict[str, list[str]]:
+    """Which environment/account parameters point at each version, read now from every account.
+
+    The promoting environment's own accounts are taken from the plan: after a promotion they all
+    point at the new version (`after_promotion`), after a compensation at what they held before.
+    """
+    found: dict[str, list[str]] = {}
+    for target in plan.accounts:
+        value = plan.version_arn if after_promotion else target.current
+        if value:
+            found.setdefault(value, []).append(f"{plan.environment}/{target.account}")
+    writer = config.target_roles.parameter_writer
+    for name, environment in sorted(config.environments.items()):
+        if name == plan.environment:
+            continue
+        for account in environment.accounts:
+            value = ssm.read_pointer(f"arn:aws:iam::{account}:role/{writer}", plan.parameter_name)
+            if value:
+                found.setdefault(value, []).append(f"{name}/{account}")
+    return found
+
+
+def retire_superseded(plan: PromotionPlan, config: Config) -> Retirement:
+    superseded = plan.superseded()
+    retirement = Retirement()
+    if not superseded:
+        return retirement
+    if not plan.retire_superseded:
+        why = f"retireSuperseded is false for {plan.environment}"
+        retirement.left = [LeftBehind(version=v, granted=True, running=True, why=why) for v in superseded]
+        return retirement
+
+    def revoke(policy: GrantPolicy) -> bool:
+        return any([policy.revoke(version) for version in superseded])
+
+    try:
+        iam.update_grants(plan.access_role_name, revoke)
+        retirement.revoked = superseded
+    except ClientError as error:
+        sessions.raise_if_transient(error, "iam revoke superseded grants")
+        why = f"could not revoke: {error}"
+        retirement.left = [LeftBehind(version=v, granted=True, running=True, why=why) for v in superseded]
+        return retirement
+
+    live = references(config, plan, after_promotion=True)
+    for version in superseded:
+        if live.get(version):
+            retirement.left.append(
+                LeftBehind(
+                    version=version, granted=False, running=True, why=f"still live in {', '.join(live[version])}"
+                )
+            )
+            continue
+        try:
+            rekognition.stop_version(version)
+            retirement.stopped.append(version)
+        except ClientError as error:
+            sessions.raise_if_transient(error, "rekognition StopProjectVersion")
+            retirement.left.append(
+                LeftBehind(version=version, granted=False, running=True, why=f"could not stop: {error}")
+            )
+    return retirement
+
+
+# --- Compensate -------------------------------------------------------------------------------
+
+
+class Compensation(StepResult):
+    restored: list[str] = Field(description="accounts whose parameter was put back")
+    revoked: bool
+    stopped: bool
+    left_running_why: str | None = None
+
+
+def compensate(plan: PromotionPlan, config: Config) -> Compensation:
+    """Put the world back as the plan found it. Idempotent: it compares before it writes."""
+    restored = []
+    for target in plan.accounts:
+        writer = plan.parameter_writer_role_arn(target.account)
+        if ssm.read_pointer(writer, plan.parameter_name) != target.current:
+            ssm.write_pointer(writer, plan.parameter_name, target.current)
+            restored.append(target.account)
+
+    revoked = False
+    if not any(target.current == plan.version_arn for target in plan.accounts):
+
+        def revoke(policy: GrantPolicy) -> bool:
+            nonlocal revoked
+            revoked = policy.revoke(plan.version_arn)
+            return revoked
+
+        iam.update_grants(plan.access_role_name, revoke)
+
+    stopped, left_running_why = False, None
+    if plan.status_at_plan not in SERVING_STATES:
+        live = references(config, plan, after_promotion=False).get(plan.version_arn)
+        version = ModelVersionArn.parse(plan.version_arn)
+        status = rekognition.describe_version(plan.project_arn, version.version, plan.version_arn).status
+        if live:
+            left_running_why = f"still live in {', '.join(live)}"
+        elif status in SERVING_STATES:
+            rekognition.stop_version(plan.version_arn)
+            stopped = True
+    return Compensation(restored=restored, revoked=revoked, stopped=stopped, left_running_why=left_running_why)

@@ -1,0 +1,59 @@
+"""The execution's output: what changed, where, and how long each step took."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+from pydantic.alias_generators import to_camel
+
+from mlpromote.plan import PromotionPlan
+from mlpromote.steps import Grant, ModelStart, Retirement, Rotation, SmokeTestResult
+
+
+class PromotionState(BaseModel):
+    """The state machine's data after the last change: what each step returned."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
+    plan: PromotionPlan
+    model_start: ModelStart | None = None
+    grant: Grant
+    smoke_tests: list[SmokeTestResult]
+    rotations: list[Rotation]
+
+
+def _at(timestamp: str) -> datetime:
+    return datetime.fromisoformat(timestamp)
+
+
+def summarize(state: PromotionState, retirement: Retirement) -> dict[str, Any]:
+    plan = state.plan
+    ends = [("Validate and plan", plan.planned_at)]
+    if state.model_start:
+        ends.append(("Start the model version", state.model_start.ended_at))
+    ends += [
+        ("Grant access", state.grant.ended_at),
+        ("Smoke-test from each account", max(r.ended_at for r in state.smoke_tests)),
+        ("Point each account at the new version", max(r.ended_at for r in state.rotations)),
+        ("Retire the superseded version", retirement.ended_at),
+    ]
+    steps, previous = [], _at(plan.requested_at)
+    for name, ended in ends:
+        steps.append({"name": name, "seconds": round((_at(ended) - previous).total_seconds(), 3)})
+        previous = _at(ended)
+    return {
+        "outcome": "PROMOTED",
+        "environment": plan.environment,
+        "project": plan.project,
+        "version": plan.version_arn,
+        "reason": plan.reason,
+        "accounts": [r.model_dump(mode="json", by_alias=True, exclude={"ended_at"}) for r in state.rotations],
+        "started": [plan.version_arn] if state.model_start and state.model_start.started_by_this_execution else [],
+        "granted": [plan.version_arn] if state.grant.added_by_this_execution else [],
+        "revoked": retirement.revoked,
+        "stopped": retirement.stopped,
+        "left": [left.model_dump() for left in retirement.left],
+        "steps": steps,
+        "finishedAt": datetime.now(UTC).isoformat(),
+    }

@@ -1,0 +1,1 @@
+"""The offline runtime of mlpromote: moto plus what moto lacks. Product code never imports it."""

@@ -1,0 +1,489 @@
+"""Every adaptation of moto's internals the emulator needs, and nothing else. Pinned to moto 5.2.5.
+
+moto gives us real IAM, STS, SSM, S3, Lambda and a real Step Functions interpreter. What it lacks:
+
+- Rekognition Custom Labels: projects, versions, their lifecycle, and DetectCustomLabels that
+  checks the caller's grant and the model's state (`CustomLabels*` below);
+- cross-account trust on AssumeRole (moto admits anyone);
+- running a Lambda's real handler in-process (moto's no-Docker backend returns a canned answer);
+- simulated time in Wait states and Retry backoff (moto really sleeps);
+- one ML account as the default account (moto's default is 123456789012);
+- fault injection and a record of the AWS calls the control plane makes.
+
+`install()` applies all of them once; `tests/emulator/test_moto_adaptations.py` checks each
+against moto, so an upgrade that moves an internal fails loudly there and not in a promotion.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import unquote
+from xml.sax.saxutils import escape
+
+import moto
+import moto.iam.models as iam_models
+import moto.stepfunctions.parser.asl.component.common.retry.retrier_decl as retrier_decl
+from moto.awslambda_simple.models import LambdaSimpleBackend
+from moto.core.exceptions import JsonRESTError
+from moto.core.responses import BaseResponse
+from moto.iam.models import IAMBackend, iam_backends
+from moto.rekognition.models import RekognitionBackend
+from moto.rekognition.responses import RekognitionResponse
+from moto.s3.models import s3_backends
+from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+from moto.sts.models import sts_backends
+from moto.sts.responses import TokenResponse
+
+PINNED_MOTO = "5.2.5"
+# Errors that real AWS answers with a 5xx status.
+_SERVER_ERRORS = frozenset({"InternalServerError", "InternalFailure", "ServiceUnavailable", "InternalServerErrorException"})
+# Services whose wire protocol is JSON; the others the control plane calls (iam, sts) are query/XML.
+_JSON_SERVICES = frozenset({"rekognition", "ssm", "stepfunctions", "lambda", "dynamodb", "events", "sns"})
+
+
+# --- the hooks the emulator fills in --------------------------------------------------------
+
+
+@dataclass
+class Fault:
+    service: str
+    operation: str
+    error: str
+    account: str | None = None
+    count: int = 1
+    message: str = "injected by the mlpromote emulator"
+
+    def matches(self, service: str, operation: str, account: str) -> bool:
+        return (
+            self.count > 0
+            and self.service == service
+            and self.operation == operation
+            and self.account in (None, account)
+        )
+
+
+@dataclass
+class Call:
+    service: str
+    operation: str
+    account: str
+    error: str | None = None
+
+
+@dataclass
+class Hooks:
+    """What the emulator plugs into moto. One set per process: the emulator runs one world at a time."""
+
+    invoke: Callable[[str, bytes], tuple[bytes, bool]] | None = None
+    sleep: Callable[[float], None] | None = None
+    faults: list[Fault] = field(default_factory=list)
+    calls: list[Call] = field(default_factory=list)
+    iam_propagation_seconds: float = 5.0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+hooks = Hooks()
+_control_plane = threading.local()
+
+
+def control_plane_call() -> bool:
+    """True while a control-plane handler runs on this thread: its AWS calls are recorded and faultable."""
+    return getattr(_control_plane, "active", False)
+
+
+class acting_as_control_plane:  # noqa: N801 - used as a context manager, reads as a phrase
+    def __enter__(self) -> None:
+        _control_plane.active = True
+
+    def __exit__(self, *exc: object) -> None:
+        _control_plane.active = False
+
+
+# --- default account ----------------------------------------------------------------------
+
+
+def set_default_account(account: str) -> None:
+    """Calls with credentials moto does not know (the Step Functions engine's, the handlers') land here."""
+    iam_models.DEFAULT_ACCOUNT_ID = account  # type: ignore[misc]
+
+
+# --- Lambda: run the real handler ----------------------------------------------------------
+
+
+def _invoke(
+    self: LambdaSimpleBackend, function_name: str, qualifier: str | None, body: Any, headers: Any, response_headers: Any
+) -> bytes:
+    assert hooks.invoke is not None, "the emulator installs an invoke hook before running executions"
+    payload, failed = hooks.invoke(function_name.rsplit(":", 1)[-1], body or b"{}")
+    if failed:
+        response_headers["x-amz-function-error"] = "Unhandled"
+    return payload
+
+
+# --- simulated time ------------------------------------------------------------------------
+
+
+def _wait_interval(self: WaitFunction, env: Any, wait_seconds: int) -> None:
+    (hooks.sleep or _no_sleep)(wait_seconds)
+
+
+def _no_sleep(seconds: float) -> None:
+    return None
+
+
+class _RetrierTime:
+    """Stands in for the `time` module inside moto's retrier: backoff sleeps move the simulated clock."""
+
+    @staticmethod
+    def sleep(seconds: float) -> None:
+        (hooks.sleep or _no_sleep)(seconds)
+
+
+# --- calls: record, and inject faults ------------------------------------------------------
+
+_original_call_action = BaseResponse.call_action
+
+
+def _call_action(self: BaseResponse) -> Any:
+    if not control_plane_call():
+        return _original_call_action(self)
+    service = self.service_name or ""
+    operation = self._get_action()
+    account = self.current_account
+    with hooks.lock:
+        fault = next((f for f in hooks.faults if f.matches(service, operation, account)), None)
+        if fault:
+            fault.count -= 1
+        hooks.calls.append(Call(service, operation, account, fault.error if fault else None))
+    if fault is None:
+        return _original_call_action(self)
+    return error_response(service, fault.error, f"{fault.message} ({service} {operation} in {account})")
+
+
+def error_response(service: str, code: str, message: str) -> tuple[int, dict[str, Any], str]:
+    status = 500 if code in _SERVER_ERRORS else (403 if code.startswith("AccessDenied") else 400)
+    if service in _JSON_SERVICES:
+        body = JsonRESTError(code, message).description
+        return status, {"status": status, "Content-Type": "application/x-amz-json-1.1"}, body
+    kind = "Receiver" if status >= 500 else "Sender"
+    body = (
+        f"<ErrorResponse><Error><Type>{kind}</Type><Code>{escape(code)}</Code><Message>{escape(message)}</Message>"
+        "</Error><RequestId>mlpromote-emulator</RequestId></ErrorResponse>"
+    )
+    return status, {"status": status, "Content-Type": "text/xml"}, body
+
+
+# --- STS: trust policies -------------------------------------------------------------------
+
+_original_assume_role = TokenResponse.assume_role
+
+
+def _caller(access_key: str) -> tuple[str, str | None]:
+    """(account, role ARN or None) of the credentials behind an access key."""
+    account = iam_models.get_account_id_from(access_key)
+    for backends in sts_backends.values():
+        for backend in backends.values():
+            assumed = backend.get_assumed_role_from_access_key(access_key)
+            if assumed is not None:
+                return assumed.account_id, assumed.role_arn
+    return account, None
+
+
+def admits(trust_policy: dict[str, Any], caller_account: str, caller_role: str | None) -> bool:
+    """Whether a trust policy lets this caller call sts:AssumeRole.
+
+    An account principal (id or :root) admits any principal of that account; so does a role
+    ARN of that account, because the emulator runs every handler with its account's default
+    credentials rather than as the function's own role. Conditions are not evaluated.
+    """
+    for statement in _statements(trust_policy):
+        if statement.get("Effect") != "Allow" or not _action_matches(statement.get("Action"), "sts:AssumeRole"):
+            continue
+        principal = statement.get("Principal", {})
+        principals = ["*"] if principal == "*" else _as_list(principal.get("AWS", []))
+        for entry in principals:
+            if entry == "*" or entry == caller_account or entry == caller_role:
+                return True
+            if entry.startswith("arn:") and entry.split(":")[4] == caller_account:
+                return True
+    return False
+
+
+def _assume_role(self: TokenResponse) -> Any:
+    role_arn = self._get_param("RoleArn") or ""
+    parts = role_arn.split(":")
+    if len(parts) == 6 and parts[2] == "iam" and parts[5].startswith("role/"):
+        account, role_name = parts[4], parts[5].split("/")[-1]
+        caller_account, caller_role = _caller(self.get_access_key())
+        role = iam_backends[account]["aws"].roles_by_name().get(role_name) if account in iam_backends else None
+        trust = json.loads(unquote(role.assume_role_policy_document)) if role else None
+        if trust is None or not admits(trust, caller_account, caller_role):
+            who = caller_role or f"account {caller_account}"
+            return error_response(
+                "sts", "AccessDenied", f"{who} is not authorized to perform: sts:AssumeRole on resource: {role_arn}"
+            )
+    return _original_assume_role(self)
+
+
+def _roles_by_name(self: IAMBackend) -> dict[str, Any]:
+    return {role.name: role for role in self.roles.values()}
+
+
+# --- IAM: when was each grant written ------------------------------------------------------
+
+# (account, role name, version ARN) -> when the inline policy first allowed DetectCustomLabels on it
+grant_times: dict[tuple[str, str, str], datetime] = {}
+_original_put_role_policy = IAMBackend.put_role_policy
+_original_delete_role_policy = IAMBackend.delete_role_policy
+
+
+def _detect_resources(document: dict[str, Any]) -> set[str]:
+    out: set[str] = set()
+    for statement in _statements(document):
+        if statement.get("Effect") == "Allow" and _action_matches(
+            statement.get("Action"), "rekognition:DetectCustomLabels"
+        ):
+            out.update(_as_list(statement.get("Resource", [])))
+    return out
+
+
+def _role_grants(backend: IAMBackend, role_name: str) -> set[str]:
+    role = backend.get_role(role_name)
+    out: set[str] = set()
+    for document in role.policies.values():
+        out |= _detect_resources(json.loads(unquote(document)) if isinstance(document, str) else document)
+    return out
+
+
+def _record_grant_changes(backend: IAMBackend, role_name: str, before: set[str]) -> None:
+    after = _role_grants(backend, role_name)
+    now = datetime.now(UTC)
+    for resource in after - before:
+        grant_times[(backend.account_id, role_name, resource)] = now
+    for resource in before - after:
+        grant_times.pop((backend.account_id, role_name, resource), None)
+
+
+def _put_role_policy(self: IAMBackend, role_name: str, policy_name: str, policy_json: str) -> None:
+    before = _role_grants(self, role_name)
+    _original_put_role_policy(self, role_name, policy_name, policy_json)
+    _record_grant_changes(self, role_name, before)
+
+
+def _delete_role_policy(self: IAMBackend, role_name: str, policy_name: str) -> None:
+    before = _role_grants(self, role_name)
+    _original_delete_role_policy(self, role_name, policy_name)
+    _record_grant_changes(self, role_name, before)
+
+
+def backdate_grants(account: str, seconds: float) -> None:
+    """Make every grant of an account look `seconds` older (a world that existed before the run)."""
+    for key in list(grant_times):
+        if key[0] == account:
+            grant_times[key] -= timedelta(seconds=seconds)
+
+
+# --- Rekognition Custom Labels -------------------------------------------------------------
+
+
+@dataclass
+class CustomLabelsVersion:
+    arn: str
+    project: str
+    name: str
+    status: str
+    labels: dict[str, float]
+    start_seconds: float
+    fails_on_start: bool = False
+    starting_since: datetime | None = None
+    min_units: int | None = None
+    max_units: int | None = None
+
+    def current_status(self) -> str:
+        if self.status == "STARTING" and self.starting_since is not None:
+            if datetime.now(UTC) >= self.starting_since + timedelta(seconds=self.start_seconds):
+                self.status = "FAILED" if self.fails_on_start else "RUNNING"
+                self.starting_since = None
+        return self.status
+
+
+def _custom_labels(self: RekognitionBackend) -> dict[str, Any]:
+    """Per account and region: {"projects": {name: arn}, "versions": {arn: CustomLabelsVersion}}."""
+    if not hasattr(self, "_mlpromote_custom_labels"):
+        self._mlpromote_custom_labels = {"projects": {}, "versions": {}}  # type: ignore[attr-defined]
+    return self._mlpromote_custom_labels  # type: ignore[attr-defined,no-any-return]
+
+
+class CustomLabelsError(JsonRESTError):
+    pass
+
+
+def _version(backend: RekognitionBackend, arn: str) -> CustomLabelsVersion:
+    version = _custom_labels(backend)["versions"].get(arn)
+    if version is None:
+        raise CustomLabelsError("ResourceNotFoundException", f"The resource {arn} cannot be found")
+    return version  # type: ignore[no-any-return]
+
+
+def _describe_projects(self: RekognitionResponse) -> str:
+    names = self._get_param("ProjectNames")
+    projects = _custom_labels(self.rekognition_backend)["projects"]
+    found = [
+        {"ProjectArn": arn, "Status": "CREATED", "CreationTimestamp": 1.7e9}
+        for name, arn in sorted(projects.items())
+        if not names or name in names
+    ]
+    return json.dumps({"ProjectDescriptions": found})
+
+
+def _describe_project_versions(self: RekognitionResponse) -> str:
+    project_arn = self._get_param("ProjectArn")
+    names = self._get_param("VersionNames")
+    store = _custom_labels(self.rekognition_backend)
+    if project_arn not in store["projects"].values():
+        raise CustomLabelsError("ResourceNotFoundException", f"The resource {project_arn} cannot be found")
+    found = []
+    for version in store["versions"].values():
+        if project_arn.split("/")[1] == version.project and (not names or version.name in names):
+            description = {"ProjectVersionArn": version.arn, "Status": version.current_status()}
+            if version.status == "FAILED":
+                description["StatusMessage"] = "The model failed to start (emulated)."
+            if version.min_units:
+                description["MinInferenceUnits"] = version.min_units
+            found.append(description)
+    return json.dumps({"ProjectVersionDescriptions": found})
+
+
+def _start_project_version(self: RekognitionResponse) -> str:
+    version = _version(self.rekognition_backend, self._get_param("ProjectVersionArn"))
+    status = version.current_status()
+    if status in ("RUNNING", "STARTING", "STOPPING"):
+        raise CustomLabelsError("ResourceInUseException", f"{version.arn} is {status}")
+    if status not in ("TRAINING_COMPLETED", "STOPPED", "COPYING_COMPLETED", "FAILED"):
+        raise CustomLabelsError("InvalidParameterException", f"{version.arn} is {status} and cannot be started")
+    version.status, version.starting_since = "STARTING", datetime.now(UTC)
+    version.min_units = self._get_param("MinInferenceUnits")
+    version.max_units = self._get_param("MaxInferenceUnits")
+    return json.dumps({"Status": "STARTING"})
+
+
+def _stop_project_version(self: RekognitionResponse) -> str:
+    version = _version(self.rekognition_backend, self._get_param("ProjectVersionArn"))
+    if version.current_status() not in ("RUNNING", "STARTING"):
+        raise CustomLabelsError("ResourceInUseException", f"{version.arn} is {version.status}, not RUNNING")
+    # Real stops pass through STOPPING for a minute or two; nothing in mlpromote waits on it.
+    version.status, version.starting_since = "STOPPED", None
+    return json.dumps({"Status": "STOPPING"})
+
+
+def _detect_custom_labels(self: RekognitionResponse) -> str:
+    arn = self._get_param("ProjectVersionArn")
+    version = _version(self.rekognition_backend, arn)
+    caller_account, caller_role = _caller(self.get_access_key())
+    if not _may_detect(caller_account, caller_role, arn, self.current_account):
+        raise CustomLabelsError(
+            "AccessDeniedException",
+            f"User: {caller_role or caller_account} is not authorized to perform: "
+            f"rekognition:DetectCustomLabels on resource: {arn}",
+        )
+    if version.current_status() != "RUNNING":
+        raise CustomLabelsError("ResourceNotReadyException", f"{arn} is {version.status}, not RUNNING")
+    s3_object = self._get_param("Image", {}).get("S3Object", {})
+    bucket, key = s3_object.get("Bucket"), s3_object.get("Name")
+    try:
+        s3_backends[self.current_account]["aws"].get_object(bucket, key)
+    except Exception:
+        raise CustomLabelsError("InvalidS3ObjectException", f"Unable to get object metadata from S3: s3://{bucket}/{key}") from None
+    min_confidence = float(self._get_param("MinConfidence", 55))
+    labels = [
+        {"Name": name, "Confidence": confidence}
+        for name, confidence in sorted(version.labels.items())
+        if confidence >= min_confidence
+    ]
+    return json.dumps({"CustomLabels": labels})
+
+
+def _may_detect(caller_account: str, caller_role: str | None, version_arn: str, model_account: str) -> bool:
+    """The caller must be a role of the model's account whose inline grant is old enough to have propagated."""
+    if caller_role is None or caller_account != model_account:
+        return False
+    role_name = caller_role.split("/")[-1]
+    backend = iam_backends[model_account]["aws"]
+    if role_name not in backend.roles_by_name():
+        return False
+    cutoff = datetime.now(UTC) - timedelta(seconds=hooks.iam_propagation_seconds)
+    for resource in _role_grants(backend, role_name):
+        if fnmatch.fnmatchcase(version_arn, resource):
+            granted = grant_times.get((model_account, role_name, resource))
+            if granted is not None and granted <= cutoff:
+                return True
+    return False
+
+
+# --- small helpers -------------------------------------------------------------------------
+
+
+def _as_list(value: Any) -> list[Any]:
+    return [value] if isinstance(value, str) else list(value or [])
+
+
+def _statements(document: dict[str, Any]) -> list[dict[str, Any]]:
+    return _as_list(document.get("Statement", [])) if not isinstance(document.get("Statement"), dict) else [
+        document["Statement"]
+    ]
+
+
+def _action_matches(actions: Any, wanted: str) -> bool:
+    return any(fnmatch.fnmatchcase(wanted.lower(), a.lower()) for a in _as_list(actions))
+
+
+# --- install ---------------------------------------------------------------------------------
+
+_installed = False
+
+
+def install() -> None:
+    global _installed
+    if _installed:
+        return
+    if moto.__version__ != PINNED_MOTO:
+        raise RuntimeError(
+            f"the mlpromote emulator adapts moto {PINNED_MOTO} internals but moto {moto.__version__} is installed; "
+            "re-check src/mlpromote_emulator/moto_adaptations.py and its tests before moving the pin"
+        )
+    LambdaSimpleBackend.invoke = _invoke  # type: ignore[method-assign,assignment]
+    WaitFunction._wait_interval = _wait_interval  # type: ignore[method-assign]
+    retrier_decl.time = _RetrierTime  # type: ignore[attr-defined]
+    BaseResponse.call_action = _call_action  # type: ignore[method-assign]
+    TokenResponse.assume_role = _assume_role  # type: ignore[method-assign]
+    IAMBackend.roles_by_name = _roles_by_name  # type: ignore[attr-defined]
+    IAMBackend.put_role_policy = _put_role_policy  # type: ignore[method-assign]
+    IAMBackend.delete_role_policy = _delete_role_policy  # type: ignore[method-assign]
+    RekognitionResponse.describe_projects = _describe_projects  # type: ignore[attr-defined]
+    RekognitionResponse.describe_project_versions = _describe_project_versions  # type: ignore[attr-defined]
+    RekognitionResponse.start_project_version = _start_project_version  # type: ignore[attr-defined]
+    RekognitionResponse.stop_project_version = _stop_project_version  # type: ignore[attr-defined]
+    RekognitionResponse.detect_custom_labels = _detect_custom_labels  # type: ignore[method-assign]
+    _installed = True
+
+
+def seed_custom_labels(
+    account: str, region: str, project: str, project_arn: str, version: CustomLabelsVersion
+) -> None:
+    from moto.rekognition.models import rekognition_backends
+
+    store = _custom_labels(rekognition_backends[account][region])
+    store["projects"][project] = project_arn
+    store["versions"][version.arn] = version
+
+
+def custom_labels_versions(account: str, region: str) -> dict[str, CustomLabelsVersion]:
+    from moto.rekognition.models import rekognition_backends
+
+    return _custom_labels(rekognition_backends[account][region])["versions"]  # type: ignore[no-any-return]

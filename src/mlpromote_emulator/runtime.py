@@ -1,0 +1,389 @@
+"""The offline runtime: the real state machine and the real handlers on moto, in one process.
+
+`Emulator(scenario)` is a context manager. On entry it starts moto, simulated time and the
+adaptations, seeds the scenario's world, creates the functions and the state machine from
+template.yaml exactly as `sam deploy` would name them, and then runs promotions on moto's
+Step Functions interpreter. Every handler call is the real `functions/<step>/app.py`.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import json
+import logging
+import os
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import boto3
+import yaml
+from moto import mock_aws
+
+from mlpromote.aws import sessions
+from mlpromote.config import CONFIG_FILE_ENV
+from mlpromote_emulator import moto_adaptations as adapt
+from mlpromote_emulator.clock import SimulatedClock
+from mlpromote_emulator.scenario import FaultSpec, PromotionSpec, Scenario
+from mlpromote_emulator.world import STATE_MACHINE_ROLE, WorldMap, observe, seed
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+STATE_MACHINE_RESOURCE = "PromoteModelStateMachine"
+# Real seconds an execution may take on the emulator before it is abandoned (simulated time is free).
+EXECUTION_DEADLINE_SECONDS = 120.0
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """Reads CloudFormation short-form tags (!GetAtt, !Ref, !Sub) as their long form."""
+
+
+def _cfn_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+        if suffix == "GetAtt":
+            value = str(value).split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return {name: value}
+
+
+_CfnLoader.add_multi_constructor("!", _cfn_tag)
+
+
+def load_template(path: Path) -> dict[str, Any]:
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+
+
+@dataclass
+class StepReport:
+    name: str
+    status: str
+
+
+@dataclass
+class PromotionResult:
+    environment: str
+    version: str
+    status: str
+    error: str | None
+    cause: str | None
+    steps: list[StepReport]
+    execution_arn: str
+    output: Any = None
+    compensation: Any = None
+    state_transitions: int = 0
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "environment": self.environment,
+            "version": self.version,
+            "status": self.status,
+            "error": self.error,
+            "cause": self.cause,
+            "steps": [{"name": s.name, "status": s.status} for s in self.steps],
+            "output": self.output,
+            "compensation": self.compensation,
+        }
+
+
+@dataclass
+class _LambdaContext:
+    function_name: str
+    invoked_function_arn: str
+    memory_limit_in_mb: int = 512
+    function_version: str = "$LATEST"
+    log_group_name: str = ""
+    log_stream_name: str = ""
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 120_000
+
+
+class Emulator:
+    def __init__(self, scenario: Scenario, repo_root: Path = REPO_ROOT) -> None:
+        self.scenario = scenario
+        self.config = scenario.config
+        self.repo_root = repo_root
+        self.names = WorldMap(scenario)
+        self.clock = SimulatedClock()
+        self.logs = io.StringIO()
+        self.invocations: list[str] = []
+        self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}})
+        self._handlers: dict[str, ModuleType] = {}
+        self._saved_env: dict[str, str | None] = {}
+        self._config_file: Path | None = None
+        self.state_machine_arn = ""
+        self._executions = 0
+        self._asl: dict[str, Any] = {}
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    def __enter__(self) -> Emulator:
+        handle, name = tempfile.mkstemp(prefix="mlpromote-config-", suffix=".yaml")
+        os.close(handle)
+        self._config_file = Path(name)
+        self._config_file.write_text(
+            yaml.safe_dump(self.config.model_dump(mode="json", by_alias=True, exclude_none=True)), encoding="utf-8"
+        )
+        self._set_env(
+            {
+                "AWS_ACCESS_KEY_ID": "emulator",
+                "AWS_SECRET_ACCESS_KEY": "emulator",
+                "AWS_SESSION_TOKEN": None,
+                "AWS_PROFILE": None,
+                "AWS_DEFAULT_REGION": self.config.region,
+                "AWS_REGION": self.config.region,
+                CONFIG_FILE_ENV: str(self._config_file),
+                "POWERTOOLS_TRACE_DISABLED": "true",
+                "POWERTOOLS_METRICS_DISABLED": "true",
+                "POWERTOOLS_SERVICE_NAME": "mlpromote",
+                "POWERTOOLS_LOG_LEVEL": "INFO",
+            }
+        )
+        adapt.install()
+        adapt.set_default_account(self.config.ml_account)
+        adapt.grant_times.clear()
+        adapt.hooks.invoke = self._invoke
+        adapt.hooks.sleep = self.clock.sleep
+        adapt.hooks.faults = []
+        adapt.hooks.calls = []
+        adapt.hooks.iam_propagation_seconds = self.scenario.world.iam_propagation_seconds
+        sessions.reset()
+        self._mock.start()
+        self.clock.start()
+        seed(self.scenario, self.names)
+        self._deploy()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.clock.stop()
+        self._mock.stop()
+        adapt.hooks.invoke = None
+        adapt.hooks.sleep = None
+        sessions.reset()
+        for key, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        if self._config_file:
+            self._config_file.unlink(missing_ok=True)
+
+    def _set_env(self, values: dict[str, str | None]) -> None:
+        for key, value in values.items():
+            self._saved_env.setdefault(key, os.environ.get(key))
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+    # --- deployment, as template.yaml describes it ---------------------------------------
+
+    def _deploy(self) -> None:
+        template = load_template(self.repo_root / "template.yaml")
+        resources = template["Resources"]
+        default_handler = template.get("Globals", {}).get("Function", {}).get("Handler", "app.lambda_handler")
+        region, account = self.config.region, self.config.ml_account
+        lam = boto3.client("lambda", region_name=region)
+        role_arn = f"arn:aws:iam::{account}:role/{STATE_MACHINE_ROLE}"
+        for logical_id, resource in resources.items():
+            if resource["Type"] != "AWS::Serverless::Function":
+                continue
+            properties = resource["Properties"]
+            handler = properties.get("Handler", default_handler)
+            module_name, _, _function = handler.rpartition(".")
+            path = self.repo_root / properties["CodeUri"] / f"{module_name}.py"
+            self._handlers[logical_id] = _load_module(f"mlpromote_function_{logical_id}", path)
+            lam.create_function(
+                FunctionName=logical_id,
+                Runtime="python3.11",
+                Role=role_arn,
+                Handler=handler,
+                Code={"ZipFile": b"emulated"},
+            )
+        self._route_handler_logs()
+        machine = resources[STATE_MACHINE_RESOURCE]["Properties"]
+        definition = (self.repo_root / machine["DefinitionUri"]).read_text(encoding="utf-8")
+        for key, value in machine.get("DefinitionSubstitutions", {}).items():
+            definition = definition.replace("${" + key + "}", self._resolve(value))
+        self._asl = json.loads(definition)
+        sfn = boto3.client("stepfunctions", region_name=region)
+        self.state_machine_arn = sfn.create_state_machine(
+            name=machine.get("Name", "mlpromote-promote-model"), definition=definition, roleArn=role_arn
+        )["stateMachineArn"]
+
+    def _resolve(self, value: Any) -> str:
+        if isinstance(value, dict) and "Fn::GetAtt" in value:
+            logical_id, attribute = value["Fn::GetAtt"]
+            if attribute == "Arn":
+                return f"arn:aws:lambda:{self.config.region}:{self.config.ml_account}:function:{logical_id}"
+        if isinstance(value, str):
+            return value
+        raise ValueError(f"the emulator cannot resolve the substitution {value!r} in template.yaml")
+
+    def _route_handler_logs(self) -> None:
+        # Powertools logs to stdout; the emulator keeps them so --json prints one object only.
+        for handler in logging.getLogger("mlpromote").handlers:
+            if isinstance(handler, logging.StreamHandler):
+                handler.setStream(self.logs)
+
+    # --- running the handlers ------------------------------------------------------------
+
+    def _invoke(self, function_name: str, body: bytes) -> tuple[bytes, bool]:
+        module = self._handlers[function_name]
+        self.invocations.append(function_name)
+        context = _LambdaContext(
+            function_name=function_name,
+            invoked_function_arn=f"arn:aws:lambda:{self.config.region}:{self.config.ml_account}:function:{function_name}",
+        )
+        with adapt.acting_as_control_plane():
+            try:
+                result = module.lambda_handler(json.loads(body), context)
+            except Exception as error:  # noqa: BLE001 - reported to the state machine like Lambda does
+                return json.dumps({"errorType": type(error).__name__, "errorMessage": str(error)}).encode(), True
+        return json.dumps(result).encode(), False
+
+    # --- promotions ----------------------------------------------------------------------
+
+    def inject(self, faults: list[FaultSpec]) -> None:
+        adapt.hooks.faults.extend(
+            adapt.Fault(service=f.service, operation=f.operation, error=f.error, account=f.account, count=f.count)
+            for f in faults
+        )
+
+    def request_for(self, spec: PromotionSpec) -> dict[str, Any]:
+        arn = spec.model_version_arn or self.names.arn(str(spec.version), self.config)
+        request: dict[str, Any] = {"environment": spec.environment, "modelVersionArn": arn}
+        if spec.reason:
+            request["reason"] = spec.reason
+        return request
+
+    def start(self, request: Any, name: str | None = None) -> str:
+        self._executions += 1
+        sfn = boto3.client("stepfunctions", region_name=self.config.region)
+        return str(
+            sfn.start_execution(
+                stateMachineArn=self.state_machine_arn,
+                name=name or f"promotion-{self._executions}",
+                input=json.dumps(request),
+            )["executionArn"]
+        )
+
+    def wait(self, execution_arn: str) -> dict[str, Any]:
+        sfn = boto3.client("stepfunctions", region_name=self.config.region)
+        deadline = time.monotonic() + EXECUTION_DEADLINE_SECONDS
+        while True:
+            description = sfn.describe_execution(executionArn=execution_arn)
+            if description["status"] != "RUNNING":
+                return dict(description)
+            if time.monotonic() > deadline:
+                sfn.stop_execution(executionArn=execution_arn, error="EmulatorDeadline", cause="ran too long")
+                return dict(sfn.describe_execution(executionArn=execution_arn))
+            time.sleep(0.002)
+
+    def history(self, execution_arn: str) -> list[dict[str, Any]]:
+        sfn = boto3.client("stepfunctions", region_name=self.config.region)
+        events: list[dict[str, Any]] = []
+        for page in sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn):
+            events.extend(page["events"])
+        return events
+
+    def promote(self, spec: PromotionSpec, on_step: Any = None) -> PromotionResult:
+        request = self.request_for(spec)
+        execution_arn = self.start(request)
+        description = self.wait(execution_arn)
+        return self.result(execution_arn, description, spec.environment, self.names.label(request["modelVersionArn"]) or "")
+
+    def result(self, execution_arn: str, description: dict[str, Any], environment: str, version: str) -> PromotionResult:
+        events = self.history(execution_arn)
+        output = json.loads(description["output"]) if description.get("output") else None
+        return PromotionResult(
+            environment=environment,
+            version=version,
+            status=description["status"],
+            error=description.get("error"),
+            cause=_readable_cause(description.get("cause")),
+            steps=steps_from_history(events, set(self._asl["States"])),
+            execution_arn=execution_arn,
+            output=_labelled(output, self.names),
+            compensation=_labelled(_task_output(events, "Compensate"), self.names),
+            state_transitions=sum(1 for e in events if e["type"].endswith("StateEntered")),
+        )
+
+    def world(self) -> dict[str, Any]:
+        return observe(self.scenario, self.names)
+
+
+def _load_module(name: str, path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise FileNotFoundError(f"no handler module at {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _readable_cause(cause: str | None) -> str | None:
+    """A Lambda error's cause is its JSON error payload; people want the message."""
+    if not cause:
+        return cause
+    try:
+        payload = json.loads(cause)
+    except ValueError:
+        return cause
+    if isinstance(payload, dict) and "errorMessage" in payload:
+        return str(payload["errorMessage"])
+    return cause
+
+
+def _task_output(events: list[dict[str, Any]], state: str) -> Any:
+    entered = False
+    for event in events:
+        if event["type"] == "TaskStateEntered":
+            entered = event["stateEnteredEventDetails"]["name"] == state
+        elif event["type"] == "TaskStateExited" and entered:
+            return json.loads(event["stateExitedEventDetails"]["output"]).get("compensation")
+    return None
+
+
+def steps_from_history(events: list[dict[str, Any]], top_level: set[str]) -> list[StepReport]:
+    """Each top-level state the execution went through, once, in order, with how it ended."""
+    order: list[str] = []
+    status: dict[str, str] = {}
+    for event in events:
+        kind = event["type"]
+        details = event.get("stateEnteredEventDetails") or event.get("stateExitedEventDetails")
+        if kind == "MapStateFailed" and order:
+            status[order[-1]] = "FAILED!"
+            continue
+        if not details or details.get("name") not in top_level:
+            continue
+        name = details["name"]
+        if kind.endswith("StateEntered"):
+            if name not in status:
+                order.append(name)
+            status[name] = "FAILED"
+        elif kind.endswith("StateExited") and status[name] != "FAILED!":
+            status[name] = "SUCCEEDED"
+    status = {name: value.rstrip("!") for name, value in status.items()}
+    return [StepReport(name, status[name]) for name in order]
+
+
+def _labelled(value: Any, names: WorldMap) -> Any:
+    """Replace version ARNs by their scenario names, so reports read like the scenario."""
+    if isinstance(value, str):
+        return names.label_of.get(value, value)
+    if isinstance(value, list):
+        return [_labelled(v, names) for v in value]
+    if isinstance(value, dict):
+        return {k: _labelled(v, names) for k, v in value.items()}
+    return value

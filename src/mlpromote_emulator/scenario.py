@@ -1,0 +1,116 @@
+"""Scenarios: a config, a world, faults to inject, and promotions to rehearse."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from mlpromote.config import Config, describe_validation_error, parse_config, read_yaml
+from mlpromote.errors import InvalidConfig
+
+_LABEL = r"^[a-zA-Z0-9_.\-]{1,255}/[a-zA-Z0-9_.\-]{1,255}$"
+VersionLabel = Annotated[str, Field(pattern=_LABEL, description="project/version")]
+STATUSES = frozenset(
+    {
+        "TRAINING_IN_PROGRESS", "TRAINING_COMPLETED", "TRAINING_FAILED", "STARTING", "RUNNING", "FAILED",
+        "STOPPING", "STOPPED", "DELETING", "COPYING_IN_PROGRESS", "COPYING_COMPLETED", "COPYING_FAILED",
+        "DEPRECATED", "EXPIRED",
+    }
+)  # fmt: skip
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+
+
+class VersionSpec(_Model):
+    status: str
+    # The labels the model finds in any smoke-test image: names (confidence 95) or name -> confidence.
+    labels: list[str] | dict[str, float] = []
+
+    @field_validator("status")
+    @classmethod
+    def _known_status(cls, status: str) -> str:
+        if status not in STATUSES:
+            raise ValueError(f"{status!r} is not a Custom Labels status; one of {', '.join(sorted(STATUSES))}")
+        return status
+
+    def label_confidences(self) -> dict[str, float]:
+        if isinstance(self.labels, dict):
+            return dict(self.labels)
+        return dict.fromkeys(self.labels, 95.0)
+
+
+class World(_Model):
+    versions: dict[VersionLabel, VersionSpec] = Field(min_length=1)
+    live: dict[str, list[VersionLabel]] = {}
+    start_seconds: float = Field(default=300, ge=0, le=86400, alias="startSeconds")
+    iam_propagation_seconds: float = Field(default=5, ge=0, le=3600, alias="iamPropagationSeconds")
+    start_fails: list[VersionLabel] = Field(default=[], alias="startFails")
+
+
+class FaultSpec(_Model):
+    service: str = Field(pattern=r"^[a-z0-9\-]{2,40}$")
+    operation: str = Field(pattern=r"^[A-Z][A-Za-z0-9]{1,80}$")
+    account: str | None = Field(default=None, pattern=r"^\d{12}$")
+    error: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9.]{1,80}$")
+    count: int = Field(default=1, ge=1, le=1000)
+
+
+class PromotionSpec(_Model):
+    environment: str
+    version: VersionLabel | None = None
+    model_version_arn: str | None = Field(default=None, alias="modelVersionArn")
+    reason: str | None = None
+
+    @model_validator(mode="after")
+    def _one_version(self) -> PromotionSpec:
+        if (self.version is None) == (self.model_version_arn is None):
+            raise ValueError("give either version (project/version) or modelVersionArn")
+        return self
+
+
+class Scenario(_Model):
+    config: Config
+    world: World
+    faults: list[FaultSpec] = []
+    promotions: list[PromotionSpec] = []
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Scenario:
+        for environment, labels in self.world.live.items():
+            if environment not in self.config.environments:
+                raise ValueError(f"world.live.{environment}: no such environment in the config")
+            for label in labels:
+                if label not in self.world.versions:
+                    raise ValueError(f"world.live.{environment}: {label} is not in world.versions")
+        for label in self.world.start_fails:
+            if label not in self.world.versions:
+                raise ValueError(f"world.startFails: {label} is not in world.versions")
+        return self
+
+
+def load_scenario(path: Path) -> Scenario:
+    """Read and validate a scenario file; InvalidConfig names every problem and where it is."""
+    data = read_yaml(path, "scenario file")
+    return parse_scenario(data, base=path.parent, source=str(path))
+
+
+def parse_scenario(data: Any, base: Path, source: str = "scenario") -> Scenario:
+    if not isinstance(data, dict):
+        raise InvalidConfig(f"{source}: expected a mapping with config, world and promotions")
+    data = dict(data)
+    config = data.get("config")
+    if isinstance(config, str):
+        config_path = (base / config).resolve()
+        data["config"] = parse_config(read_yaml(config_path, "config file"), source=str(config_path))
+    elif isinstance(config, dict):
+        data["config"] = parse_config(config, source=f"{source}: config")
+    elif config is None:
+        raise InvalidConfig(f"{source}: config: required key is missing (inline config or a path to one)")
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as error:
+        raise InvalidConfig(f"{source} is invalid:\n{describe_validation_error(error)}") from None

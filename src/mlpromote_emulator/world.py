@@ -1,0 +1,200 @@
+"""The multi-account world of a scenario: seeded as a deployment would leave it, and read back."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+
+from mlpromote import iam_model
+from mlpromote.config import Config
+from mlpromote.grants import GrantPolicy, POLICY_NAME
+from mlpromote_emulator import moto_adaptations as adapt
+from mlpromote_emulator.scenario import Scenario
+
+PROJECT_CREATED = 1_700_000_000_000
+STATE_MACHINE_ROLE = "mlpromote-state-machine"
+
+
+def version_arn(config: Config, label: str, index: int = 0) -> str:
+    project, version = label.split("/", 1)
+    return (
+        f"arn:aws:rekognition:{config.region}:{config.ml_account}:project/{project}/version/{version}/"
+        f"{PROJECT_CREATED + 1000 * (index + 1)}"
+    )
+
+
+def project_arn(config: Config, project: str) -> str:
+    return f"arn:aws:rekognition:{config.region}:{config.ml_account}:project/{project}/{PROJECT_CREATED}"
+
+
+class WorldMap:
+    """Names in the scenario (project/version) to ARNs and back."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        config = scenario.config
+        self.arn_of = {label: version_arn(config, label, i) for i, label in enumerate(scenario.world.versions)}
+        self.label_of = {arn: label for label, arn in self.arn_of.items()}
+
+    def arn(self, label: str, config: Config) -> str:
+        # A version the world does not have still gets a well-formed ARN: promoting it must fail cleanly.
+        return self.arn_of.get(label) or version_arn(config, label, 999)
+
+    def label(self, arn: str | None) -> str | None:
+        if arn is None:
+            return None
+        return self.label_of.get(arn, arn)
+
+
+def _in_account(account: str, region: str, service: str) -> Any:
+    """A client acting in another account, as an administrator who deploys stacks there would."""
+    sts = boto3.client("sts", region_name=region)
+    credentials = sts.assume_role(
+        RoleArn=f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole", RoleSessionName="emulator-seed"
+    )["Credentials"]
+    return boto3.client(
+        service,
+        region_name=region,
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+    )
+
+
+def _create_role(iam: Any, name: str, trust: dict[str, Any], policy: dict[str, Any] | None = None) -> str:
+    arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    if policy:
+        iam.put_role_policy(RoleName=name, PolicyName=f"{name}-policy", PolicyDocument=json.dumps(policy))
+    return str(arn)
+
+
+def seed(scenario: Scenario, names: WorldMap) -> None:
+    config, world = scenario.config, scenario.world
+    region = config.region
+    lambda_trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+    }
+    org_admin_trust = iam_model.trust_accounts([config.ml_account])
+
+    # ML account: control-plane roles, access roles with the grants the live versions need, images, versions.
+    iam = boto3.client("iam", region_name=region)
+    for short in iam_model.CONTROL_PLANE_ROLES:
+        _create_role(iam, f"{iam_model.CONTROL_PLANE_ROLE_PREFIX}{short}", lambda_trust)
+    _create_role(iam, STATE_MACHINE_ROLE, lambda_trust)
+    for environment in config.environments:
+        name = config.access_role_name(environment)
+        _create_role(iam, name, iam_model.access_role_trust(config, environment))
+        policy = GrantPolicy()
+        for label in world.live.get(environment, []):
+            policy.grant(names.arn(label, config))
+        if policy.statements:
+            iam.put_role_policy(RoleName=name, PolicyName=POLICY_NAME, PolicyDocument=json.dumps(policy.document()))
+    # The live grants existed long before the scenario starts.
+    adapt.backdate_grants(config.ml_account, 86_400)
+
+    s3 = boto3.client("s3", region_name=region)
+    buckets: set[str] = set()
+    for project in config.projects.values():
+        for bucket, key in project.smoke_test.image_locations():
+            if bucket not in buckets:
+                s3.create_bucket(Bucket=bucket)
+                buckets.add(bucket)
+            s3.put_object(Bucket=bucket, Key=key, Body=b"\xff\xd8\xff\xe0 emulated smoke-test image")
+
+    for label, spec in world.versions.items():
+        project, version = label.split("/", 1)
+        adapt.seed_custom_labels(
+            config.ml_account,
+            region,
+            project,
+            project_arn(config, project),
+            adapt.CustomLabelsVersion(
+                arn=names.arn(label, config),
+                project=project,
+                name=version,
+                status=spec.status,
+                labels=spec.label_confidences(),
+                start_seconds=world.start_seconds,
+                fails_on_start=label in world.start_fails,
+            ),
+        )
+
+    # Target accounts: what templates/target-account.yaml creates, and the live pointers.
+    smoke_trust = iam_model.trust_roles(
+        [iam_model.control_plane_role_arn(config.ml_account, s) for s in iam_model.SMOKE_TEST_CALLERS],
+        "ControlPlaneSmokeTest",
+    )
+    writer_trust = iam_model.trust_roles(
+        [iam_model.control_plane_role_arn(config.ml_account, s) for s in iam_model.PARAMETER_WRITER_CALLERS],
+        "ControlPlaneParameterWriter",
+    )
+    for environment, env in config.environments.items():
+        for account in env.accounts:
+            _admin_role(account, region, org_admin_trust)
+            target_iam = _in_account(account, region, "iam")
+            _create_role(target_iam, config.target_roles.smoke_test, smoke_trust, iam_model.smoke_test_role_policy(config))
+            _create_role(
+                target_iam,
+                config.target_roles.parameter_writer,
+                writer_trust,
+                iam_model.parameter_writer_policy(config, account),
+            )
+            ssm = _in_account(account, region, "ssm")
+            for label in world.live.get(environment, []):
+                project = config.projects.get(label.split("/", 1)[0])
+                if project is None:
+                    continue
+                name = project.parameter_name
+                put = ssm.put_parameter(Name=name, Value=names.arn(label, config), Type="String", Overwrite=True)
+                ssm.label_parameter_version(Name=name, ParameterVersion=put["Version"], Labels=["current"])
+
+
+def _admin_role(account: str, region: str, trust: dict[str, Any]) -> None:
+    """The organization's admin role, which the emulator uses to deploy into a target account."""
+    from moto.iam.models import iam_backends
+
+    backend = iam_backends[account]["aws"]
+    if "OrganizationAccountAccessRole" not in backend.roles_by_name():
+        backend.create_role(
+            role_name="OrganizationAccountAccessRole",
+            assume_role_policy_document=json.dumps(trust),
+            path="/",
+            permissions_boundary=None,
+            description="",
+            tags=[],
+            max_session_duration="3600",
+            linked_service=None,
+        )
+
+
+def observe(scenario: Scenario, names: WorldMap) -> dict[str, Any]:
+    """The world as the report shows it: pointers, grants and version states, by scenario name."""
+    from moto.iam.models import iam_backends
+    from moto.ssm.models import ssm_backends
+
+    config = scenario.config
+    parameters: dict[str, dict[str, dict[str, str | None]]] = {}
+    for environment, env in config.environments.items():
+        for project_name, project in config.projects.items():
+            per_account: dict[str, str | None] = {}
+            for account in env.accounts:
+                backend = ssm_backends[account][config.region]
+                parameter = backend.get_parameter(project.parameter_name) if project.parameter_name in backend._parameters else None
+                per_account[account] = names.label(parameter.value) if parameter else None
+            parameters.setdefault(environment, {})[project_name] = per_account
+    grants: dict[str, list[str]] = {}
+    ml_iam = iam_backends[config.ml_account]["aws"]
+    for environment in config.environments:
+        role = ml_iam.roles_by_name().get(config.access_role_name(environment))
+        document = role.policies.get(POLICY_NAME) if role else None
+        if isinstance(document, str):
+            document = json.loads(document)
+        granted = GrantPolicy.from_document(document).granted_versions()
+        grants[environment] = sorted(str(names.label(arn)) for arn in granted)
+    versions = {
+        str(names.label(arn)): version.current_status()
+        for arn, version in adapt.custom_labels_versions(config.ml_account, config.region).items()
+    }
+    return {"parameters": parameters, "grants": grants, "versions": dict(sorted(versions.items()))}
