@@ -18,8 +18,8 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "layers"))
 
-from mlpromote import iam_model  # noqa: E402
-from mlpromote.config import Config, load_config  # noqa: E402
+from mlpromote import iam_model
+from mlpromote.config import Config, load_config
 
 # template.yaml's AccessRolePrefix default: the control plane may only write grants on these names.
 ACCESS_ROLE_PREFIX = "mlpromote-access-"

@@ -31,7 +31,11 @@ _S3_URI = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9])/(?P<k
 
 class _Model(BaseModel):
     model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True, str_strip_whitespace=True
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="forbid",
+        frozen=True,
+        str_strip_whitespace=True,
     )
 
 
@@ -121,9 +125,7 @@ class Workflow(_Model):
 class Config(_Model):
     region: str = Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
     ml_account: AccountId
-    environments: dict[Annotated[str, Field(pattern=r"^[a-zA-Z0-9_\-]{1,40}$")], Environment] = Field(
-        min_length=1
-    )
+    environments: dict[Annotated[str, Field(pattern=r"^[a-zA-Z0-9_\-]{1,40}$")], Environment] = Field(min_length=1)
     projects: dict[Annotated[str, Field(pattern=_NAME)], Project] = Field(min_length=1)
     target_roles: TargetRoles = TargetRoles()
     workflow: Workflow = Workflow()
@@ -152,8 +154,7 @@ class Config(_Model):
             return self.environments[name]
         except KeyError:
             raise UnknownEnvironment(
-                f"environment {name!r} is not in the config; known environments: "
-                f"{', '.join(sorted(self.environments))}"
+                f"environment {name!r} is not in the config; known environments: {', '.join(sorted(self.environments))}"
             ) from None
 
     def project(self, name: str) -> Project:
@@ -240,5 +241,7 @@ def deployed_config() -> Config:
     try:
         mtime = os.stat(path).st_mtime
     except OSError:
-        raise InvalidConfig(f"config file {path} does not exist; set {CONFIG_FILE_ENV} or deploy the config layer")
+        raise InvalidConfig(
+            f"config file {path} does not exist; set {CONFIG_FILE_ENV} or deploy the config layer"
+        ) from None
     return _cached_config(path, mtime)

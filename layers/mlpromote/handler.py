@@ -27,24 +27,23 @@ def step_handler(step: str) -> Callable[[Handler], Handler]:
     def decorate(handler: Handler) -> Handler:
         @functools.wraps(handler)
         def run(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-            metrics.add_dimension(name="Step", value=step)
             try:
                 result = handler(event, context)
             except PromotionError as error:
-                metrics.add_metric(name="StepFailed", unit=MetricUnit.Count, value=1)
+                metrics.add_metric(name=f"{step}Failed", unit=MetricUnit.Count, value=1)
                 logger.warning("step failed", extra={"error": type(error).__name__, "cause": str(error)})
                 raise
             except ClientError as error:
-                metrics.add_metric(name="StepFailed", unit=MetricUnit.Count, value=1)
+                metrics.add_metric(name=f"{step}Failed", unit=MetricUnit.Count, value=1)
                 logger.warning("AWS call failed", extra={"error": sessions.error_code(error)})
                 if sessions.is_transient(error):
                     raise TransientAwsError(str(error)) from error
                 raise AwsCallFailed(str(error)) from error
-            metrics.add_metric(name="StepSucceeded", unit=MetricUnit.Count, value=1)
+            metrics.add_metric(name=f"{step}Succeeded", unit=MetricUnit.Count, value=1)
             return result
 
         observed = metrics.log_metrics(run)
         observed = tracer.capture_lambda_handler(observed)
-        return logger.inject_lambda_context(correlation_id_path="execution")(observed)  # type: ignore[no-any-return]
+        return logger.inject_lambda_context(correlation_id_path="execution")(observed)
 
     return decorate

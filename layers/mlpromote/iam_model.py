@@ -49,9 +49,7 @@ def trust_accounts(accounts: list[str]) -> dict[str, Any]:
 def trust_roles(role_arns: list[str], sid: str) -> dict[str, Any]:
     return {
         "Version": "2012-10-17",
-        "Statement": [
-            {"Sid": sid, "Effect": "Allow", "Principal": {"AWS": role_arns}, "Action": "sts:AssumeRole"}
-        ],
+        "Statement": [{"Sid": sid, "Effect": "Allow", "Principal": {"AWS": role_arns}, "Action": "sts:AssumeRole"}],
     }
 
 

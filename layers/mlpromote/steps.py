@@ -15,13 +15,13 @@ from pydantic.alias_generators import to_camel
 from mlpromote.aws import iam, rekognition, sessions, ssm
 from mlpromote.config import Config
 from mlpromote.errors import (
+    GrantNotYetEffective,
     ModelNotServing,
     ModelStartFailed,
     ModelStartTimedOut,
     SmokeTestAccessDenied,
     SmokeTestFailed,
     VersionOutsideMlAccount,
-    GrantNotYetEffective,
 )
 from mlpromote.grants import GrantPolicy
 from mlpromote.plan import PromotionPlan, PromotionRequest, TargetAccount
@@ -339,7 +339,10 @@ def retire_superseded(plan: PromotionPlan, config: Config) -> Retirement:
         if live.get(version):
             retirement.left.append(
                 LeftBehind(
-                    version=version, granted=False, running=True, why=f"still live in {', '.join(live[version])}"
+                    version=version,
+                    granted=False,
+                    running=True,
+                    why=f"still live in {', '.join(live[version])}",
                 )
             )
             continue

@@ -42,7 +42,9 @@ from moto.sts.responses import TokenResponse
 
 PINNED_MOTO = "5.2.5"
 # Errors that real AWS answers with a 5xx status.
-_SERVER_ERRORS = frozenset({"InternalServerError", "InternalFailure", "ServiceUnavailable", "InternalServerErrorException"})
+_SERVER_ERRORS = frozenset(
+    {"InternalServerError", "InternalFailure", "ServiceUnavailable", "InternalServerErrorException"}
+)
 # Services whose wire protocol is JSON; the others the control plane calls (iam, sts) are query/XML.
 _JSON_SERVICES = frozenset({"rekognition", "ssm", "stepfunctions", "lambda", "dynamodb", "events", "sns"})
 
@@ -97,7 +99,7 @@ def control_plane_call() -> bool:
     return getattr(_control_plane, "active", False)
 
 
-class acting_as_control_plane:  # noqa: N801 - used as a context manager, reads as a phrase
+class acting_as_control_plane:
     def __enter__(self) -> None:
         _control_plane.active = True
 
@@ -110,14 +112,19 @@ class acting_as_control_plane:  # noqa: N801 - used as a context manager, reads 
 
 def set_default_account(account: str) -> None:
     """Calls with credentials moto does not know (the Step Functions engine's, the handlers') land here."""
-    iam_models.DEFAULT_ACCOUNT_ID = account  # type: ignore[misc]
+    iam_models.DEFAULT_ACCOUNT_ID = account
 
 
 # --- Lambda: run the real handler ----------------------------------------------------------
 
 
 def _invoke(
-    self: LambdaSimpleBackend, function_name: str, qualifier: str | None, body: Any, headers: Any, response_headers: Any
+    self: LambdaSimpleBackend,
+    function_name: str,
+    qualifier: str | None,
+    body: Any,
+    headers: Any,
+    response_headers: Any,
 ) -> bytes:
     assert hooks.invoke is not None, "the emulator installs an invoke hook before running executions"
     payload, failed = hooks.invoke(function_name.rsplit(":", 1)[-1], body or b"{}")
@@ -208,7 +215,7 @@ def admits(trust_policy: dict[str, Any], caller_account: str, caller_role: str |
         principal = statement.get("Principal", {})
         principals = ["*"] if principal == "*" else _as_list(principal.get("AWS", []))
         for entry in principals:
-            if entry == "*" or entry == caller_account or entry == caller_role:
+            if entry in ("*", caller_account, caller_role):
                 return True
             if entry.startswith("arn:") and entry.split(":")[4] == caller_account:
                 return True
@@ -221,18 +228,21 @@ def _assume_role(self: TokenResponse) -> Any:
     if len(parts) == 6 and parts[2] == "iam" and parts[5].startswith("role/"):
         account, role_name = parts[4], parts[5].split("/")[-1]
         caller_account, caller_role = _caller(self.get_access_key())
-        role = iam_backends[account]["aws"].roles_by_name().get(role_name) if account in iam_backends else None
+        role = role_named(iam_backends[account]["aws"], role_name) if account in iam_backends else None
         trust = json.loads(unquote(role.assume_role_policy_document)) if role else None
         if trust is None or not admits(trust, caller_account, caller_role):
             who = caller_role or f"account {caller_account}"
             return error_response(
-                "sts", "AccessDenied", f"{who} is not authorized to perform: sts:AssumeRole on resource: {role_arn}"
+                "sts",
+                "AccessDenied",
+                f"{who} is not authorized to perform: sts:AssumeRole on resource: {role_arn}",
             )
     return _original_assume_role(self)
 
 
-def _roles_by_name(self: IAMBackend) -> dict[str, Any]:
-    return {role.name: role for role in self.roles.values()}
+def role_named(backend: IAMBackend, name: str) -> Any:
+    """The role, or None (moto's get_role raises)."""
+    return next((role for role in backend.roles.values() if role.name == name), None)
 
 
 # --- IAM: when was each grant written ------------------------------------------------------
@@ -306,10 +316,10 @@ class CustomLabelsVersion:
     max_units: int | None = None
 
     def current_status(self) -> str:
-        if self.status == "STARTING" and self.starting_since is not None:
-            if datetime.now(UTC) >= self.starting_since + timedelta(seconds=self.start_seconds):
-                self.status = "FAILED" if self.fails_on_start else "RUNNING"
-                self.starting_since = None
+        ready_at = self.starting_since + timedelta(seconds=self.start_seconds) if self.starting_since else None
+        if self.status == "STARTING" and ready_at and datetime.now(UTC) >= ready_at:
+            self.status = "FAILED" if self.fails_on_start else "RUNNING"
+            self.starting_since = None
         return self.status
 
 
@@ -328,7 +338,7 @@ def _version(backend: RekognitionBackend, arn: str) -> CustomLabelsVersion:
     version = _custom_labels(backend)["versions"].get(arn)
     if version is None:
         raise CustomLabelsError("ResourceNotFoundException", f"The resource {arn} cannot be found")
-    return version  # type: ignore[no-any-return]
+    return version
 
 
 def _describe_projects(self: RekognitionResponse) -> str:
@@ -399,7 +409,9 @@ def _detect_custom_labels(self: RekognitionResponse) -> str:
     try:
         s3_backends[self.current_account]["aws"].get_object(bucket, key)
     except Exception:
-        raise CustomLabelsError("InvalidS3ObjectException", f"Unable to get object metadata from S3: s3://{bucket}/{key}") from None
+        raise CustomLabelsError(
+            "InvalidS3ObjectException", f"Unable to get object metadata from S3: s3://{bucket}/{key}"
+        ) from None
     min_confidence = float(self._get_param("MinConfidence", 55))
     labels = [
         {"Name": name, "Confidence": confidence}
@@ -415,7 +427,7 @@ def _may_detect(caller_account: str, caller_role: str | None, version_arn: str, 
         return False
     role_name = caller_role.split("/")[-1]
     backend = iam_backends[model_account]["aws"]
-    if role_name not in backend.roles_by_name():
+    if role_named(backend, role_name) is None:
         return False
     cutoff = datetime.now(UTC) - timedelta(seconds=hooks.iam_propagation_seconds)
     for resource in _role_grants(backend, role_name):
@@ -434,9 +446,11 @@ def _as_list(value: Any) -> list[Any]:
 
 
 def _statements(document: dict[str, Any]) -> list[dict[str, Any]]:
-    return _as_list(document.get("Statement", [])) if not isinstance(document.get("Statement"), dict) else [
-        document["Statement"]
-    ]
+    return (
+        _as_list(document.get("Statement", []))
+        if not isinstance(document.get("Statement"), dict)
+        else [document["Statement"]]
+    )
 
 
 def _action_matches(actions: Any, wanted: str) -> bool:
@@ -457,12 +471,11 @@ def install() -> None:
             f"the mlpromote emulator adapts moto {PINNED_MOTO} internals but moto {moto.__version__} is installed; "
             "re-check src/mlpromote_emulator/moto_adaptations.py and its tests before moving the pin"
         )
-    LambdaSimpleBackend.invoke = _invoke  # type: ignore[method-assign,assignment]
+    LambdaSimpleBackend.invoke = _invoke  # type: ignore[method-assign]
     WaitFunction._wait_interval = _wait_interval  # type: ignore[method-assign]
-    retrier_decl.time = _RetrierTime  # type: ignore[attr-defined]
+    retrier_decl.time = _RetrierTime  # type: ignore[assignment]
     BaseResponse.call_action = _call_action  # type: ignore[method-assign]
     TokenResponse.assume_role = _assume_role  # type: ignore[method-assign]
-    IAMBackend.roles_by_name = _roles_by_name  # type: ignore[attr-defined]
     IAMBackend.put_role_policy = _put_role_policy  # type: ignore[method-assign]
     IAMBackend.delete_role_policy = _delete_role_policy  # type: ignore[method-assign]
     RekognitionResponse.describe_projects = _describe_projects  # type: ignore[attr-defined]
@@ -473,9 +486,7 @@ def install() -> None:
     _installed = True
 
 
-def seed_custom_labels(
-    account: str, region: str, project: str, project_arn: str, version: CustomLabelsVersion
-) -> None:
+def seed_custom_labels(account: str, region: str, project: str, project_arn: str, version: CustomLabelsVersion) -> None:
     from moto.rekognition.models import rekognition_backends
 
     store = _custom_labels(rekognition_backends[account][region])
@@ -486,4 +497,4 @@ def seed_custom_labels(
 def custom_labels_versions(account: str, region: str) -> dict[str, CustomLabelsVersion]:
     from moto.rekognition.models import rekognition_backends
 
-    return _custom_labels(rekognition_backends[account][region])["versions"]  # type: ignore[no-any-return]
+    return _custom_labels(rekognition_backends[account][region])["versions"]

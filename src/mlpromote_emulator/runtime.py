@@ -16,6 +16,7 @@ import os
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -59,7 +60,7 @@ _CfnLoader.add_multi_constructor("!", _cfn_tag)
 
 
 def load_template(path: Path) -> dict[str, Any]:
-    return yaml.load(path.read_text(encoding="utf-8"), Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=_CfnLoader)
 
 
 @dataclass
@@ -117,7 +118,9 @@ class Emulator:
         self.clock = SimulatedClock()
         self.logs = io.StringIO()
         self.invocations: list[str] = []
-        self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}})
+        self._mock = mock_aws(
+            config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+        )
         self._handlers: dict[str, ModuleType] = {}
         self._saved_env: dict[str, str | None] = {}
         self._config_file: Path | None = None
@@ -132,7 +135,8 @@ class Emulator:
         os.close(handle)
         self._config_file = Path(name)
         self._config_file.write_text(
-            yaml.safe_dump(self.config.model_dump(mode="json", by_alias=True, exclude_none=True)), encoding="utf-8"
+            yaml.safe_dump(self.config.model_dump(mode="json", by_alias=True, exclude_none=True)),
+            encoding="utf-8",
         )
         self._set_env(
             {
@@ -248,7 +252,7 @@ class Emulator:
         with adapt.acting_as_control_plane():
             try:
                 result = module.lambda_handler(json.loads(body), context)
-            except Exception as error:  # noqa: BLE001 - reported to the state machine like Lambda does
+            except Exception as error:
                 return json.dumps({"errorType": type(error).__name__, "errorMessage": str(error)}).encode(), True
         return json.dumps(result).encode(), False
 
@@ -278,12 +282,22 @@ class Emulator:
             )["executionArn"]
         )
 
-    def wait(self, execution_arn: str) -> dict[str, Any]:
+    def wait(self, execution_arn: str, on_step: Callable[[StepReport], None] | None = None) -> dict[str, Any]:
+        """Until the execution ends; `on_step` hears of each top-level step as it finishes."""
         sfn = boto3.client("stepfunctions", region_name=self.config.region)
         deadline = time.monotonic() + EXECUTION_DEADLINE_SECONDS
+        told = 0
         while True:
             description = sfn.describe_execution(executionArn=execution_arn)
-            if description["status"] != "RUNNING":
+            running = description["status"] == "RUNNING"
+            if on_step is not None:
+                steps = steps_from_history(self.history(execution_arn), self._steps())
+                # While running, the last step may still be going on: tell it once it has ended.
+                done = steps[:-1] if running else steps
+                for step in done[told:]:
+                    on_step(step)
+                told = max(told, len(done))
+            if not running:
                 return dict(description)
             if time.monotonic() > deadline:
                 sfn.stop_execution(executionArn=execution_arn, error="EmulatorDeadline", cause="ran too long")
@@ -297,13 +311,17 @@ class Emulator:
             events.extend(page["events"])
         return events
 
-    def promote(self, spec: PromotionSpec, on_step: Any = None) -> PromotionResult:
+    def promote(self, spec: PromotionSpec, on_step: Callable[[StepReport], None] | None = None) -> PromotionResult:
         request = self.request_for(spec)
         execution_arn = self.start(request)
-        description = self.wait(execution_arn)
-        return self.result(execution_arn, description, spec.environment, self.names.label(request["modelVersionArn"]) or "")
+        description = self.wait(execution_arn, on_step)
+        return self.result(
+            execution_arn, description, spec.environment, self.names.label(request["modelVersionArn"]) or ""
+        )
 
-    def result(self, execution_arn: str, description: dict[str, Any], environment: str, version: str) -> PromotionResult:
+    def result(
+        self, execution_arn: str, description: dict[str, Any], environment: str, version: str
+    ) -> PromotionResult:
         events = self.history(execution_arn)
         output = json.loads(description["output"]) if description.get("output") else None
         return PromotionResult(
@@ -312,12 +330,16 @@ class Emulator:
             status=description["status"],
             error=description.get("error"),
             cause=_readable_cause(description.get("cause")),
-            steps=steps_from_history(events, set(self._asl["States"])),
+            steps=steps_from_history(events, self._steps()),
             execution_arn=execution_arn,
             output=_labelled(output, self.names),
             compensation=_labelled(_task_output(events, "Compensate"), self.names),
             state_transitions=sum(1 for e in events if e["type"].endswith("StateEntered")),
         )
+
+    def _steps(self) -> set[str]:
+        """The states a person calls steps: the tasks and the per-account fan-outs."""
+        return {name for name, state in self._asl["States"].items() if state["Type"] in ("Task", "Map")}
 
     def world(self) -> dict[str, Any]:
         return observe(self.scenario, self.names)

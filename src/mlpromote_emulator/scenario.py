@@ -114,3 +114,8 @@ def parse_scenario(data: Any, base: Path, source: str = "scenario") -> Scenario:
         return Scenario.model_validate(data)
     except ValidationError as error:
         raise InvalidConfig(f"{source} is invalid:\n{describe_validation_error(error)}") from None
+
+
+def demo_scenario_path() -> Path:
+    """The built-in world of `mlpromote demo`."""
+    return Path(__file__).with_name("demo.yaml")

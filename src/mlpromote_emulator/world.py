@@ -9,7 +9,7 @@ import boto3
 
 from mlpromote import iam_model
 from mlpromote.config import Config
-from mlpromote.grants import GrantPolicy, POLICY_NAME
+from mlpromote.grants import POLICY_NAME, GrantPolicy
 from mlpromote_emulator import moto_adaptations as adapt
 from mlpromote_emulator.scenario import Scenario
 
@@ -74,7 +74,9 @@ def seed(scenario: Scenario, names: WorldMap) -> None:
     region = config.region
     lambda_trust = {
         "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
     }
     org_admin_trust = iam_model.trust_accounts([config.ml_account])
 
@@ -104,16 +106,16 @@ def seed(scenario: Scenario, names: WorldMap) -> None:
             s3.put_object(Bucket=bucket, Key=key, Body=b"\xff\xd8\xff\xe0 emulated smoke-test image")
 
     for label, spec in world.versions.items():
-        project, version = label.split("/", 1)
+        project_name, version_name = label.split("/", 1)
         adapt.seed_custom_labels(
             config.ml_account,
             region,
-            project,
-            project_arn(config, project),
+            project_name,
+            project_arn(config, project_name),
             adapt.CustomLabelsVersion(
                 arn=names.arn(label, config),
-                project=project,
-                name=version,
+                project=project_name,
+                name=version_name,
                 status=spec.status,
                 labels=spec.label_confidences(),
                 start_seconds=world.start_seconds,
@@ -134,7 +136,12 @@ def seed(scenario: Scenario, names: WorldMap) -> None:
         for account in env.accounts:
             _admin_role(account, region, org_admin_trust)
             target_iam = _in_account(account, region, "iam")
-            _create_role(target_iam, config.target_roles.smoke_test, smoke_trust, iam_model.smoke_test_role_policy(config))
+            _create_role(
+                target_iam,
+                config.target_roles.smoke_test,
+                smoke_trust,
+                iam_model.smoke_test_role_policy(config),
+            )
             _create_role(
                 target_iam,
                 config.target_roles.parameter_writer,
@@ -143,10 +150,10 @@ def seed(scenario: Scenario, names: WorldMap) -> None:
             )
             ssm = _in_account(account, region, "ssm")
             for label in world.live.get(environment, []):
-                project = config.projects.get(label.split("/", 1)[0])
-                if project is None:
+                live_project = config.projects.get(label.split("/", 1)[0])
+                if live_project is None:
                     continue
-                name = project.parameter_name
+                name = live_project.parameter_name
                 put = ssm.put_parameter(Name=name, Value=names.arn(label, config), Type="String", Overwrite=True)
                 ssm.label_parameter_version(Name=name, ParameterVersion=put["Version"], Labels=["current"])
 
@@ -156,7 +163,7 @@ def _admin_role(account: str, region: str, trust: dict[str, Any]) -> None:
     from moto.iam.models import iam_backends
 
     backend = iam_backends[account]["aws"]
-    if "OrganizationAccountAccessRole" not in backend.roles_by_name():
+    if adapt.role_named(backend, "OrganizationAccountAccessRole") is None:
         backend.create_role(
             role_name="OrganizationAccountAccessRole",
             assume_role_policy_document=json.dumps(trust),
@@ -181,13 +188,17 @@ def observe(scenario: Scenario, names: WorldMap) -> dict[str, Any]:
             per_account: dict[str, str | None] = {}
             for account in env.accounts:
                 backend = ssm_backends[account][config.region]
-                parameter = backend.get_parameter(project.parameter_name) if project.parameter_name in backend._parameters else None
+                parameter = (
+                    backend.get_parameter(project.parameter_name)
+                    if project.parameter_name in backend._parameters
+                    else None
+                )
                 per_account[account] = names.label(parameter.value) if parameter else None
             parameters.setdefault(environment, {})[project_name] = per_account
     grants: dict[str, list[str]] = {}
     ml_iam = iam_backends[config.ml_account]["aws"]
     for environment in config.environments:
-        role = ml_iam.roles_by_name().get(config.access_role_name(environment))
+        role = adapt.role_named(ml_iam, config.access_role_name(environment))
         document = role.policies.get(POLICY_NAME) if role else None
         if isinstance(document, str):
             document = json.loads(document)
