@@ -96,10 +96,47 @@ def _promotion(spec: Any) -> dict[str, Any]:
     return dict(spec)
 
 
-class Promoter:
-    """Runs promotions on a fresh emulator; keeps the world as it was before them in `.before`."""
+class Worlds:
+    """The standard world and ways to vary it; the `worlds` fixture."""
 
-    def __init__(self) -> None:
+    ML, QA, PROD_A, PROD_B = ML, QA, PROD_A, PROD_B
+
+    @property
+    def standard(self) -> dict[str, Any]:
+        """The standard world as `Emulator.world()` reports it before any promotion."""
+        return copy.deepcopy(STANDARD_WORLD)
+
+    def expect(self, **changes: Any) -> dict[str, Any]:
+        """The standard world with `changes` (parameters=, grants=, versions=) merged in."""
+        return merge(STANDARD_WORLD, changes)
+
+    merge = staticmethod(merge)
+
+    def scenario(
+        self,
+        *promotions: Any,
+        config: dict[str, Any] | None = None,
+        world: dict[str, Any] | None = None,
+        faults: list[dict[str, Any]] | None = None,
+    ) -> Any:
+        """A parsed Scenario: the standard one with overrides (see `merge`)."""
+        from mlpromote_emulator.scenario import parse_scenario
+
+        return parse_scenario(scenario_data(config, world, faults, list(promotions)), base=Path("."))
+
+    def emulator(self, **overrides: Any) -> Any:
+        """An Emulator (a context manager) on the standard world with overrides. One at a time."""
+        from mlpromote_emulator.runtime import Emulator
+
+        return Emulator(self.scenario(**overrides))
+
+
+class Promoter:
+    """Runs promotions on a fresh emulator; keeps the world as it was before them in `.before`
+    and the AWS calls the control plane made in `.calls`."""
+
+    def __init__(self, worlds: Worlds) -> None:
+        self.worlds = worlds
         self.before: dict[str, Any] | None = None
         self.calls: list[Any] = []
 
@@ -112,9 +149,8 @@ class Promoter:
     ) -> tuple[list[Any], dict[str, Any]]:
         from mlpromote_emulator import moto_adaptations
         from mlpromote_emulator.runtime import Emulator
-        from mlpromote_emulator.scenario import parse_scenario
 
-        scenario = parse_scenario(scenario_data(config, world, faults, list(promotions)), base=Path("."))
+        scenario = self.worlds.scenario(*promotions, config=config, world=world, faults=faults)
         with Emulator(scenario) as emu:
             self.before = emu.world()
             emu.inject(scenario.faults)
@@ -124,7 +160,12 @@ class Promoter:
         return results, after
 
 
+@pytest.fixture(scope="session")
+def worlds() -> Worlds:
+    return Worlds()
+
+
 @pytest.fixture
-def promote() -> Promoter:
+def promote(worlds: Worlds) -> Promoter:
     """`results, world = promote(("prod", "tools/v2"), config={...}, world={...}, faults=[...])`."""
-    return Promoter()
+    return Promoter(worlds)

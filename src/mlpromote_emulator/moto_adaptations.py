@@ -327,7 +327,7 @@ def _custom_labels(self: RekognitionBackend) -> dict[str, Any]:
     """Per account and region: {"projects": {name: arn}, "versions": {arn: CustomLabelsVersion}}."""
     if not hasattr(self, "_mlpromote_custom_labels"):
         self._mlpromote_custom_labels = {"projects": {}, "versions": {}}  # type: ignore[attr-defined]
-    return self._mlpromote_custom_labels  # type: ignore[attr-defined,no-any-return]
+    return self._mlpromote_custom_labels  # type: ignore[attr-defined]
 
 
 class CustomLabelsError(JsonRESTError):

@@ -1,0 +1,71 @@
+"""The layout promises: the ASL and the template agree, and product code never imports the emulator."""
+
+import ast
+import json
+import re
+from pathlib import Path
+
+from mlpromote_emulator.runtime import STATE_MACHINE_RESOURCE, load_template
+
+REPO = Path(__file__).resolve().parents[1]
+PRODUCT = [REPO / "layers", REPO / "functions"]
+
+
+def test_product_code_never_imports_the_emulator() -> None:
+    offenders = []
+    for root in PRODUCT:
+        for path in root.rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                names = []
+                if isinstance(node, ast.Import):
+                    names = [alias.name for alias in node.names]
+                elif isinstance(node, ast.ImportFrom):
+                    names = [node.module or ""]
+                offenders += [f"{path}: {n}" for n in names if n.split(".")[0] in ("mlpromote_emulator", "moto")]
+    assert offenders == []
+
+
+def test_every_substitution_in_the_asl_is_defined_by_the_template_and_used() -> None:
+    template = load_template(REPO / "template.yaml")
+    machine = template["Resources"][STATE_MACHINE_RESOURCE]["Properties"]
+    asl_text = (REPO / machine["DefinitionUri"]).read_text()
+    used = set(re.findall(r"\$\{(\w+)\}", asl_text))
+    assert used == set(machine["DefinitionSubstitutions"])
+    for key, value in machine["DefinitionSubstitutions"].items():
+        function = value["Fn::GetAtt"][0]
+        assert template["Resources"][function]["Type"] == "AWS::Serverless::Function", key
+
+
+def test_every_function_folder_is_deployed_and_thin() -> None:
+    template = load_template(REPO / "template.yaml")
+    code_uris = {
+        r["Properties"]["CodeUri"].rstrip("/")
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::Serverless::Function"
+    }
+    folders = {f"functions/{p.name}" for p in (REPO / "functions").iterdir() if p.is_dir()}
+    assert code_uris == folders
+    for folder in folders:
+        lines = [line for line in (REPO / folder / "app.py").read_text().splitlines() if line.strip()]
+        assert len(lines) <= 20, f"{folder}/app.py should hand off to mlpromote.steps"
+
+
+def test_every_task_retries_transient_errors_and_every_change_is_compensated() -> None:
+    asl = json.loads((REPO / "statemachines" / "promote_model.asl.json").read_text())
+
+    def tasks(states: dict) -> list[tuple[str, dict]]:
+        out = []
+        for name, state in states.items():
+            if state["Type"] == "Task":
+                out.append((name, state))
+            if state["Type"] == "Map":
+                out += tasks(state["ItemProcessor"]["States"])
+        return out
+
+    for name, state in tasks(asl["States"]):
+        retried = {e for r in state.get("Retry", []) for e in r["ErrorEquals"]}
+        assert {"TransientAwsError", "Lambda.ServiceException", "Lambda.TooManyRequestsException"} <= retried, name
+    changing = ["Start the model version", "Grant access", "Smoke-test from each account",
+                "Point each account at the new version", "Check the model status"]  # fmt: skip
+    for name in changing:
+        assert asl["States"][name]["Catch"][0]["Next"] == "Compensate", name

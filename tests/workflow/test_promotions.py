@@ -1,0 +1,373 @@
+"""Workflow tests: the real state machine and the real handlers on the offline emulator.
+
+Every test asserts the resulting world (parameters per account, grants per environment, version
+statuses), not only how the execution ended.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+# The standard world of tests/conftest.py (the `worlds` fixture).
+ML, QA, PROD_A, PROD_B = "111111111111", "222222222222", "333333333333", "444444444444"
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def step_names(result: Any) -> list[str]:
+    return [step.name for step in result.steps]
+
+
+def step_seconds(result: Any, name: str) -> float:
+    return next(step["seconds"] for step in result.output["steps"] if step["name"] == name)
+
+
+def assert_failed(result: Any, error: str) -> None:
+    assert result.status == "FAILED", result.as_json()
+    assert result.error == error, result.as_json()
+    assert result.cause, "a failed promotion says what went wrong"
+
+
+def assert_succeeded(result: Any) -> None:
+    assert result.status == "SUCCEEDED", result.as_json()
+    assert result.error is None
+
+
+def promoted_v2_to_prod(worlds: Any) -> dict[str, Any]:
+    """The standard world after v2 went to prod: both accounts on v2, only v2 granted, v1 stopped."""
+    return worlds.expect(
+        parameters={"prod": {"tools": {PROD_A: "tools/v2", PROD_B: "tools/v2"}}},
+        grants={"prod": ["tools/v2"]},
+        versions={"tools/v1": "STOPPED"},
+    )
+
+
+# --- successful promotions -------------------------------------------------------------------
+
+
+def test_happy_path_v2_to_prod(promote: Any, worlds: Any) -> None:
+    (result,), world = promote(("prod", "tools/v2"))
+
+    assert_succeeded(result)
+    assert promote.before == worlds.standard
+    assert world == promoted_v2_to_prod(worlds)
+    assert world["parameters"]["qa"] == worlds.standard["parameters"]["qa"]
+    assert world["grants"]["qa"] == ["tools/v2"]
+    output = result.output
+    assert output["outcome"] == "PROMOTED"
+    assert output["environment"] == "prod"
+    assert output["version"] == "tools/v2"
+    assert [(a["account"], a["from"], a["to"]) for a in output["accounts"]] == [
+        (PROD_A, "tools/v1", "tools/v2"),
+        (PROD_B, "tools/v1", "tools/v2"),
+    ]
+    assert output["granted"] == ["tools/v2"]
+    assert output["revoked"] == ["tools/v1"]
+    assert output["stopped"] == ["tools/v1"]
+    assert output["left"] == []
+    assert result.compensation is None
+    assert "Compensate" not in step_names(result)
+
+
+def test_version_already_running_is_not_started(promote: Any, worlds: Any) -> None:
+    # v3 already RUNNING, live nowhere: promoting it to qa must not start it.
+    (result,), world = promote(("qa", "tools/v3"), world={"versions": {"tools/v3": {"status": "RUNNING"}}})
+
+    assert_succeeded(result)
+    assert result.output["started"] == []
+    assert "Start the model version" not in step_names(result)
+    assert not any(c.operation == "StartProjectVersion" for c in promote.calls)
+    assert world == worlds.expect(
+        parameters={"qa": {"tools": {QA: "tools/v3"}}},
+        grants={"qa": ["tools/v3"]},
+        # v2 was live only in qa: retired.
+        versions={"tools/v2": "STOPPED", "tools/v3": "RUNNING"},
+    )
+
+
+def test_version_needs_start(promote: Any, worlds: Any) -> None:
+    (result,), world = promote(("qa", "tools/v3"), world={"startSeconds": 600})
+
+    assert_succeeded(result)
+    assert result.output["started"] == ["tools/v3"]
+    assert {"Start the model version", "Wait for the model to start", "Check the model status"} <= set(
+        step_names(result)
+    )
+    assert step_seconds(result, "Start the model version") >= 600
+    assert world == worlds.expect(
+        parameters={"qa": {"tools": {QA: "tools/v3"}}},
+        grants={"qa": ["tools/v3"]},
+        # v2 was live only in qa, so it is retired; prod (v1) is untouched.
+        versions={"tools/v2": "STOPPED", "tools/v3": "RUNNING"},
+    )
+    assert result.output["stopped"] == ["tools/v2"]
+
+
+def test_access_denied_while_grant_propagates_then_success(promote: Any, worlds: Any) -> None:
+    (result,), world = promote(("prod", "tools/v2"), world={"iamPropagationSeconds": 20})
+
+    assert_succeeded(result)
+    assert world == promoted_v2_to_prod(worlds)
+    assert step_seconds(result, "Smoke-test from each account") >= 20
+    denied = [c for c in promote.calls if c.operation == "DetectCustomLabels" and c.error is None]
+    assert denied, "the smoke test called DetectCustomLabels"
+
+
+def test_superseded_version_live_elsewhere_is_not_stopped(promote: Any, worlds: Any) -> None:
+    # v2 is live in qa and prod; promoting v3 to qa supersedes it in qa only.
+    (result,), world = promote(
+        ("qa", "tools/v3"),
+        world={"live": {"prod": ["tools/v2"], "qa": ["tools/v2"]}, "versions": {"tools/v1": {"status": "STOPPED"}}},
+    )
+
+    assert_succeeded(result)
+    assert result.output["stopped"] == []
+    assert result.output["revoked"] == ["tools/v2"]
+    (left,) = result.output["left"]
+    assert left["version"] == "tools/v2"
+    assert left["running"] is True and left["granted"] is False
+    assert f"prod/{PROD_A}" in left["why"] and f"prod/{PROD_B}" in left["why"]
+    assert world == {
+        "parameters": {
+            "qa": {"tools": {QA: "tools/v3"}},
+            "prod": {"tools": {PROD_A: "tools/v2", PROD_B: "tools/v2"}},
+        },
+        "grants": {"qa": ["tools/v3"], "prod": ["tools/v2"]},
+        "versions": {"tools/v1": "STOPPED", "tools/v2": "RUNNING", "tools/v3": "RUNNING"},
+    }
+
+
+def test_multi_account_environment(promote: Any, worlds: Any) -> None:
+    prod_c = "555555555555"
+    accounts = [PROD_A, PROD_B, prod_c]
+    (result,), world = promote(("prod", "tools/v2"), config={"environments": {"prod": {"accounts": accounts}}})
+
+    assert_succeeded(result)
+    assert [(a["account"], a["from"], a["to"]) for a in result.output["accounts"]] == [
+        (account, "tools/v1", "tools/v2") for account in accounts
+    ]
+    # Every account's parameter was written in that account, and the smoke test ran from each.
+    writes = {c.account for c in promote.calls if c.operation == "PutParameter"}
+    assert writes == set(accounts)
+    detects = [c for c in promote.calls if c.operation == "DetectCustomLabels" and c.error is None]
+    assert len(detects) >= len(accounts)
+    assert world == worlds.merge(
+        promoted_v2_to_prod(worlds),
+        {"parameters": {"prod": {"tools": {a: "tools/v2" for a in accounts}}}},
+    )
+
+
+@pytest.mark.parametrize(
+    ("service", "operation"),
+    [("rekognition", "DetectCustomLabels"), ("ssm", "PutParameter")],
+)
+def test_transient_faults_are_retried(promote: Any, worlds: Any, service: str, operation: str) -> None:
+    fault = {"service": service, "operation": operation, "error": "ThrottlingException", "count": 2}
+    (result,), world = promote(("prod", "tools/v2"), faults=[fault])
+
+    assert_succeeded(result)
+    assert world == promoted_v2_to_prod(worlds)
+    throttled = [c for c in promote.calls if c.operation == operation and c.error == "ThrottlingException"]
+    assert len(throttled) == 2, "both injected faults were hit, and retried"
+
+
+def test_promoting_the_served_version_is_a_noop(promote: Any, worlds: Any) -> None:
+    (result,), world = promote(("prod", "tools/v1"))
+
+    assert_succeeded(result)
+    assert result.output["outcome"] == "ALREADY_SERVED"
+    assert world == worlds.standard
+    assert not any(c.operation in {"PutParameter", "PutRolePolicy", "StartProjectVersion"} for c in promote.calls)
+
+
+# --- failures after the first change: compensated ----------------------------------------------
+
+
+def test_start_ends_failed(promote: Any, worlds: Any) -> None:
+    (result,), world = promote(("qa", "tools/v3"), world={"startFails": ["tools/v3"]})
+
+    assert_failed(result, "ModelStartFailed")
+    assert "tools/v3" in result.cause
+    # Rekognition leaves a failed start in FAILED; nothing else changed, and no grant was added.
+    assert world == worlds.expect(versions={"tools/v3": "FAILED"})
+    assert world["grants"] == worlds.standard["grants"]
+
+
+def test_start_exceeds_the_cap(promote: Any, worlds: Any) -> None:
+    (result,), world = promote(
+        ("qa", "tools/v3"), config={"workflow": {"startTimeoutMinutes": 1}}, world={"startSeconds": 600}
+    )
+
+    assert_failed(result, "ModelStartTimedOut")
+    assert result.compensation["stopped"] is True
+    assert world == worlds.expect(versions={"tools/v3": "STOPPED"})
+
+
+@pytest.mark.parametrize(
+    ("v3", "v3_after", "stopped"),
+    [
+        # Started by this promotion: compensation stops it again.
+        ({"status": "TRAINING_COMPLETED", "labels": ["wrench"]}, "STOPPED", True),
+        # Already running before (and not stopped by compensation); hammer below minConfidence 50.
+        ({"status": "RUNNING", "labels": {"hammer": 40.0}}, "RUNNING", False),
+    ],
+    ids=["started-by-promotion", "already-running"],
+)
+def test_smoke_test_label_mismatch_is_compensated(
+    promote: Any, worlds: Any, v3: dict[str, Any], v3_after: str, stopped: bool
+) -> None:
+    (result,), world = promote(("qa", "tools/v3"), world={"versions": {"tools/v3": v3}})
+
+    assert_failed(result, "SmokeTestFailed")
+    assert "hammer" in result.cause
+    assert result.compensation["revoked"] is True
+    assert result.compensation["stopped"] is stopped
+    assert world == worlds.expect(versions={"tools/v3": v3_after})
+    # No PutParameter was attempted: the label mismatch fails before the pointer moves.
+    assert not any(c.operation == "PutParameter" for c in promote.calls)
+
+
+def test_propagation_longer_than_the_bound_is_compensated(promote: Any, worlds: Any) -> None:
+    (result,), world = promote(
+        ("prod", "tools/v2"),
+        config={"workflow": {"grantPropagationSeconds": 10}},
+        world={"iamPropagationSeconds": 60},
+    )
+
+    assert_failed(result, "SmokeTestAccessDenied")
+    assert result.compensation["revoked"] is True
+    assert result.compensation["stopped"] is False  # v2 was running before; it is live in qa
+    assert world == worlds.standard
+
+
+def test_fault_in_second_account_put_parameter_restores_everything(promote: Any, worlds: Any) -> None:
+    fault = {"service": "ssm", "operation": "PutParameter", "account": PROD_B, "error": "ParameterLimitExceeded"}
+    (result,), world = promote(("prod", "tools/v2"), faults=[fault])
+
+    assert result.status == "FAILED", result.as_json()
+    assert result.error == "AwsCallFailed"
+    assert "ParameterLimitExceeded" in result.cause
+    assert [c.error for c in promote.calls if c.operation == "PutParameter" and c.account == PROD_B][0] == (
+        "ParameterLimitExceeded"
+    )
+    assert world == worlds.standard  # both prod parameters back on v1, v2's prod grant removed, v1 RUNNING
+    assert world["parameters"]["prod"]["tools"] == {PROD_A: "tools/v1", PROD_B: "tools/v1"}
+    assert world["grants"]["prod"] == ["tools/v1"]
+    assert world["versions"]["tools/v1"] == "RUNNING"
+
+
+# --- refused before any change ---------------------------------------------------------------
+
+BAD_INPUT_VERSIONS = {
+    "other/v1": {"status": "RUNNING", "labels": ["hammer"]},
+    "tools/training-failed": {"status": "TRAINING_FAILED"},
+    "tools/failed": {"status": "FAILED"},
+    "tools/deprecated": {"status": "DEPRECATED"},
+    "tools/expired": {"status": "EXPIRED"},
+    "tools/deleting": {"status": "DELETING"},
+}
+
+
+class Refusals:
+    """One emulator shared by the read-only bad-input checks of a class."""
+
+    def __init__(self, emu: Any) -> None:
+        self.emu = emu
+        self.pristine = emu.world()
+
+    def arn(self, label: str) -> str:
+        return str(self.emu.names.arn(label, self.emu.config))
+
+    def run(self, request: Any, error: str, label: str = "") -> Any:
+        before = self.emu.world()
+        execution = self.emu.start(request)
+        result = self.emu.result(execution, self.emu.wait(execution), "?", label)
+        assert_failed(result, error)
+        assert step_names(result)[-1] == "Promotion refused"
+        assert self.emu.world() == before == self.pristine
+        return result
+
+
+@pytest.fixture(scope="class")
+def refusals(worlds: Any) -> Iterator[Refusals]:
+    with worlds.emulator(world={"versions": BAD_INPUT_VERSIONS}) as emu:
+        yield Refusals(emu)
+
+
+class TestBadInputsChangeNothing:
+    def test_unknown_environment(self, refusals: Refusals) -> None:
+        result = refusals.run(
+            {"environment": "staging", "modelVersionArn": refusals.arn("tools/v2")}, "UnknownEnvironment"
+        )
+        assert "staging" in result.cause
+
+    @pytest.mark.parametrize(
+        "arn",
+        [
+            "not-an-arn",
+            f"arn:aws:rekognition:us-east-1:{ML}:project/tools/version/v2",  # no timestamp
+            f"arn:aws:rekognition:us-east-1:{ML}:project/tools/1700000000000",  # a project, not a version
+        ],
+    )
+    def test_malformed_arn(self, refusals: Refusals, arn: str) -> None:
+        refusals.run({"environment": "prod", "modelVersionArn": arn}, "InvalidModelVersionArn")
+
+    def test_arn_from_another_account(self, refusals: Refusals) -> None:
+        arn = refusals.arn("tools/v2").replace(f":{ML}:", ":999999999999:")
+        result = refusals.run({"environment": "prod", "modelVersionArn": arn}, "VersionOutsideMlAccount")
+        assert "999999999999" in result.cause
+
+    def test_arn_from_another_region(self, refusals: Refusals) -> None:
+        arn = refusals.arn("tools/v2").replace(":us-east-1:", ":eu-west-1:")
+        result = refusals.run({"environment": "prod", "modelVersionArn": arn}, "VersionOutsideMlAccount")
+        assert "eu-west-1" in result.cause
+
+    def test_unknown_project(self, refusals: Refusals) -> None:
+        result = refusals.run({"environment": "prod", "modelVersionArn": refusals.arn("other/v1")}, "UnknownProject")
+        assert "other" in result.cause
+
+    def test_nonexistent_version(self, refusals: Refusals) -> None:
+        refusals.run({"environment": "prod", "modelVersionArn": refusals.arn("tools/v9")}, "ModelVersionNotFound")
+
+    @pytest.mark.parametrize(
+        "label", ["tools/training-failed", "tools/failed", "tools/deprecated", "tools/expired", "tools/deleting"]
+    )
+    def test_version_not_promotable(self, refusals: Refusals, label: str) -> None:
+        result = refusals.run(
+            {"environment": "prod", "modelVersionArn": refusals.arn(label)}, "ModelVersionNotPromotable"
+        )
+        assert BAD_INPUT_VERSIONS[label]["status"] in result.cause
+
+    @pytest.mark.parametrize(
+        "request_input",
+        [
+            "promote tools/v2 to prod",
+            ["prod", "tools/v2"],
+            None,
+            {"environment": "prod"},
+            {"modelVersionArn": "ARN"},
+            {"enviroment": "prod", "modelVersionArn": "ARN"},
+            {"environment": "prod", "modelVersionArn": "ARN", "approvedBy": "me"},
+        ],
+        ids=["string", "list", "null", "missing-arn", "missing-environment", "misspelt-environment", "unknown-key"],
+    )
+    def test_malformed_console_input(self, refusals: Refusals, request_input: Any) -> None:
+        request = copy.deepcopy(request_input)
+        if isinstance(request, dict) and request.get("modelVersionArn") == "ARN":
+            request["modelVersionArn"] = refusals.arn("tools/v2")
+        result = refusals.run(request, "InvalidPromotionRequest")
+        if isinstance(request, dict) and "enviroment" in request:
+            assert "enviroment" in result.cause
+
+
+def test_standard_world_matches_its_description(promote: Any, worlds: Any) -> None:
+    """Guards the expectations above: the seeded world is the one worlds.standard describes."""
+    results, world = promote()
+    assert results == []
+    assert world == promote.before == worlds.standard
+    assert json.loads(json.dumps(world)) == world
