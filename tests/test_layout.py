@@ -69,3 +69,19 @@ def test_every_task_retries_transient_errors_and_every_change_is_compensated() -
                 "Point each account at the new version", "Check the model status"]  # fmt: skip
     for name in changing:
         assert asl["States"][name]["Catch"][0]["Next"] == "Compensate", name
+
+
+def test_the_committed_access_roles_template_matches_the_config() -> None:
+    import subprocess
+    import sys
+
+    rendered = subprocess.run(
+        [sys.executable, "tools/render_access_roles.py", "config/mlpromote.yaml"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO,
+    ).stdout
+    assert rendered == (REPO / "templates" / "access-roles.yaml").read_text(), (
+        "regenerate: .venv/bin/python tools/render_access_roles.py config/mlpromote.yaml > templates/access-roles.yaml"
+    )

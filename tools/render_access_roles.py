@@ -3,8 +3,8 @@
     .venv/bin/python tools/render_access_roles.py config/mlpromote.yaml > templates/access-roles.yaml
 
 Each role is named as the config names it (`accessRoleName`, else mlpromote-access-<env>) and is
-trusted by that environment's accounts only (mlpromote.iam_model.access_role_trust). It has no
-policy here: the workflow owns its `mlpromote-grants` inline policy and writes it at run time.
+trusted by that environment's accounts only (mlpromote.iam_model.access_role_trust). Its only
+policy here lets it read the smoke-test images; the workflow owns its `mlpromote-grants` inline policy and writes it at run time.
 """
 
 from __future__ import annotations
@@ -51,6 +51,12 @@ def render(config: Config, source: str) -> str:
                 "Description": f"mlpromote access role of environment {environment}: its accounts call "
                 "the models granted to it (inline policy mlpromote-grants, written by the workflow).",
                 "AssumeRolePolicyDocument": iam_model.access_role_trust(config, environment),
+                "Policies": [
+                    {
+                        "PolicyName": "mlpromote-smoke-test-images",
+                        "PolicyDocument": iam_model.smoke_test_images_policy(config),
+                    }
+                ],
             },
         }
         outputs[f"{logical}Arn"] = {"Value": {"Fn::GetAtt": [logical, "Arn"]}}

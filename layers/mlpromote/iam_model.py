@@ -90,3 +90,16 @@ def parameter_writer_policy(config: Config, account: str) -> dict[str, Any]:
             }
         ],
     }
+
+
+def smoke_test_images_policy(config: Config) -> dict[str, Any]:
+    """DetectCustomLabels reads an S3 image with the caller's permissions: the access role's."""
+    objects = sorted(
+        f"arn:aws:s3:::{bucket}/{key}"
+        for project in config.projects.values()
+        for bucket, key in project.smoke_test.image_locations()
+    )
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{"Sid": "ReadSmokeTestImages", "Effect": "Allow", "Action": "s3:GetObject", "Resource": objects}],
+    }

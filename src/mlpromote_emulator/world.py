@@ -88,6 +88,11 @@ def seed(scenario: Scenario, names: WorldMap) -> None:
     for environment in config.environments:
         name = config.access_role_name(environment)
         _create_role(iam, name, iam_model.access_role_trust(config, environment))
+        iam.put_role_policy(
+            RoleName=name,
+            PolicyName="mlpromote-smoke-test-images",
+            PolicyDocument=json.dumps(iam_model.smoke_test_images_policy(config)),
+        )
         policy = GrantPolicy()
         for label in world.live.get(environment, []):
             policy.grant(names.arn(label, config))
