@@ -4,7 +4,8 @@
 
 Each role is named as the config names it (`accessRoleName`, else mlpromote-access-<env>) and is
 trusted by that environment's accounts only (mlpromote.iam_model.access_role_trust). Its only
-policy here lets it read the smoke-test images; the workflow owns its `mlpromote-grants` inline policy and writes it at run time.
+policy here lets it read the smoke-test images; the workflow owns its `mlpromote-grants`
+inline policy and writes it at run time.
 """
 
 from __future__ import annotations

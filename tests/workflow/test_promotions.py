@@ -7,7 +7,6 @@ statuses), not only how the execution ended.
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -95,9 +94,7 @@ def test_version_needs_start(promote: Any, worlds: Any) -> None:
 
     assert_succeeded(result)
     assert result.output["started"] == ["tools/v3"]
-    assert {"Start the model version", "Wait for the model to start", "Check the model status"} <= set(
-        step_names(result)
-    )
+    assert {"Start the model version", "Check the model status"} <= set(step_names(result))
     assert step_seconds(result, "Start the model version") >= 600
     assert world == worlds.expect(
         parameters={"qa": {"tools": {QA: "tools/v3"}}},
@@ -252,7 +249,7 @@ def test_fault_in_second_account_put_parameter_restores_everything(promote: Any,
     assert result.status == "FAILED", result.as_json()
     assert result.error == "AwsCallFailed"
     assert "ParameterLimitExceeded" in result.cause
-    assert [c.error for c in promote.calls if c.operation == "PutParameter" and c.account == PROD_B][0] == (
+    assert next(c.error for c in promote.calls if c.operation == "PutParameter" and c.account == PROD_B) == (
         "ParameterLimitExceeded"
     )
     assert world == worlds.standard  # both prod parameters back on v1, v2's prod grant removed, v1 RUNNING
@@ -288,7 +285,7 @@ class Refusals:
         execution = self.emu.start(request)
         result = self.emu.result(execution, self.emu.wait(execution), "?", label)
         assert_failed(result, error)
-        assert step_names(result)[-1] == "Promotion refused"
+        assert [(s.name, s.status) for s in result.steps] == [("Validate and plan", "FAILED")]
         assert self.emu.world() == before == self.pristine
         return result
 
@@ -363,11 +360,3 @@ class TestBadInputsChangeNothing:
         result = refusals.run(request, "InvalidPromotionRequest")
         if isinstance(request, dict) and "enviroment" in request:
             assert "enviroment" in result.cause
-
-
-def test_standard_world_matches_its_description(promote: Any, worlds: Any) -> None:
-    """Guards the expectations above: the seeded world is the one worlds.standard describes."""
-    results, world = promote()
-    assert results == []
-    assert world == promote.before == worlds.standard
-    assert json.loads(json.dumps(world)) == world
