@@ -231,7 +231,6 @@ def _explain_smoke_test_error(error: ClientError, plan: PromotionPlan, account: 
     code = sessions.error_code(error)
     operation = error.operation_name
     if code in _ACCESS_DENIED and operation == "DetectCustomLabels":
-        sessions.forget_credentials((plan.smoke_test_role_arn(account),))
         if grant.granted_at and _seconds_since(grant.granted_at) < plan.grant_propagation_seconds:
             raise GrantNotYetEffective(
                 f"account {account}: DetectCustomLabels denied {_seconds_since(grant.granted_at):.0f} s after "

@@ -154,9 +154,11 @@ class Emulator:
             }
         )
         adapt.install()
+        # The interpreter logs every failed state; the report already says what failed.
+        logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)
         adapt.set_default_account(self.config.ml_account)
         adapt.grant_times.clear()
-        adapt.hooks.invoke = self._invoke
+        adapt.hooks.invoke = self.invoke
         adapt.hooks.sleep = self.clock.sleep
         adapt.hooks.faults = []
         adapt.hooks.calls = []
@@ -242,7 +244,8 @@ class Emulator:
 
     # --- running the handlers ------------------------------------------------------------
 
-    def _invoke(self, function_name: str, body: bytes) -> tuple[bytes, bool]:
+    def invoke(self, function_name: str, body: bytes) -> tuple[bytes, bool]:
+        """Run a function's real handler as Lambda would: its JSON result, or its error payload and True."""
         module = self._handlers[function_name]
         self.invocations.append(function_name)
         context = _LambdaContext(
@@ -377,27 +380,31 @@ def _task_output(events: list[dict[str, Any]], state: str) -> Any:
     return None
 
 
-def steps_from_history(events: list[dict[str, Any]], top_level: set[str]) -> list[StepReport]:
-    """Each top-level state the execution went through, once, in order, with how it ended."""
+def steps_from_history(events: list[dict[str, Any]], steps: set[str]) -> list[StepReport]:
+    """Each step the execution went through, once, in order, with how its last attempt ended.
+
+    A caught failure still exits its state, so the outcome is the last Succeeded or Failed event
+    between a step's entry and its exit (a retried attempt that then succeeds counts as success).
+    """
     order: list[str] = []
     status: dict[str, str] = {}
+    current: str | None = None
+    outcome = "SUCCEEDED"
     for event in events:
         kind = event["type"]
-        details = event.get("stateEnteredEventDetails") or event.get("stateExitedEventDetails")
-        if kind == "MapStateFailed" and order:
-            status[order[-1]] = "FAILED!"
-            continue
-        if not details or details.get("name") not in top_level:
-            continue
-        name = details["name"]
-        if kind.endswith("StateEntered"):
+        details = event.get("stateEnteredEventDetails") or event.get("stateExitedEventDetails") or {}
+        name = details.get("name")
+        if kind.endswith("StateEntered") and name in steps:
             if name not in status:
                 order.append(name)
-            status[name] = "FAILED"
-        elif kind.endswith("StateExited") and status[name] != "FAILED!":
-            status[name] = "SUCCEEDED"
-    status = {name: value.rstrip("!") for name, value in status.items()}
-    return [StepReport(name, status[name]) for name in order]
+            status[name], current, outcome = "RUNNING", name, "SUCCEEDED"
+        elif kind.endswith("StateExited") and name == current:
+            status[name], current = outcome, None
+        elif current is not None and kind.endswith(("Failed", "TimedOut")) and not kind.startswith("MapIteration"):
+            outcome = "FAILED"
+        elif current is not None and kind in ("LambdaFunctionSucceeded", "TaskSucceeded", "MapStateSucceeded"):
+            outcome = "SUCCEEDED"
+    return [StepReport(name, "FAILED" if status[name] == "RUNNING" else status[name]) for name in order]
 
 
 def _labelled(value: Any, names: WorldMap) -> Any:

@@ -44,6 +44,9 @@ TRANSIENT_ERROR_CODES = frozenset(
 )
 
 _lock = threading.Lock()
+# One boto3 session for every client: clients made from it share its loaded service models,
+# so a client in a second account costs microseconds, not another read of botocore's data.
+_session: boto3.session.Session | None = None
 _clients: dict[tuple[str, str, str], Any] = {}
 _credentials: dict[tuple[str, str], tuple[dict[str, str], datetime]] = {}
 
@@ -58,7 +61,7 @@ def client(service: str, region: str | None = None) -> Any:
     key = ("", service, region)
     with _lock:
         if key not in _clients:
-            _clients[key] = boto3.session.Session().client(service, region_name=region, config=_NO_RETRIES)
+            _clients[key] = _boto_session().client(service, region_name=region, config=_NO_RETRIES)
         return _clients[key]
 
 
@@ -93,24 +96,29 @@ def assumed_client_from(credentials: dict[str, str], service: str, region: str) 
     key = (credentials["AccessKeyId"], service, region)
     with _lock:
         if key not in _clients:
-            _clients[key] = boto3.session.Session(
+            _clients[key] = _boto_session().client(
+                service,
+                region_name=region,
+                config=_NO_RETRIES,
                 aws_access_key_id=credentials["AccessKeyId"],
                 aws_secret_access_key=credentials["SecretAccessKey"],
                 aws_session_token=credentials["SessionToken"],
-            ).client(service, region_name=region, config=_NO_RETRIES)
+            )
         return _clients[key]
 
 
-def forget_credentials(role_arns: tuple[str, ...]) -> None:
-    """Drop cached credentials of a chain, e.g. after AccessDenied so the next try assumes afresh."""
-    prefix = "/".join(role_arns)
-    for key in [k for k in _credentials if k[0].startswith(prefix)]:
-        _credentials.pop(key, None)
+def _boto_session() -> boto3.session.Session:
+    global _session
+    if _session is None:
+        _session = boto3.session.Session()
+    return _session
 
 
 def reset() -> None:
     """Forget every client and credential (a new container, as far as this module knows)."""
+    global _session
     with _lock:
+        _session = None
         _clients.clear()
         _credentials.clear()
 
