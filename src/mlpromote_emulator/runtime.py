@@ -393,12 +393,12 @@ def steps_from_history(events: list[dict[str, Any]], steps: set[str]) -> list[St
     for event in events:
         kind = event["type"]
         details = event.get("stateEnteredEventDetails") or event.get("stateExitedEventDetails") or {}
-        name = details.get("name")
+        name = str(details.get("name", ""))
         if kind.endswith("StateEntered") and name in steps:
             if name not in status:
                 order.append(name)
             status[name], current, outcome = "RUNNING", name, "SUCCEEDED"
-        elif kind.endswith("StateExited") and name == current:
+        elif kind.endswith("StateExited") and current is not None and name == current:
             status[name], current = outcome, None
         elif current is not None and kind.endswith(("Failed", "TimedOut")) and not kind.startswith("MapIteration"):
             outcome = "FAILED"

@@ -50,7 +50,7 @@ def promoted_v2_to_prod(worlds: Any) -> dict[str, Any]:
 
 
 def test_happy_path_v2_to_prod(promote: Any, worlds: Any) -> None:
-    (result,), world = promote(("prod", "tools/v2"))
+    (result,), world = promote({"environment": "prod", "version": "tools/v2", "reason": "better recall"})
 
     assert_succeeded(result)
     assert promote.before == worlds.standard
@@ -61,6 +61,8 @@ def test_happy_path_v2_to_prod(promote: Any, worlds: Any) -> None:
     assert output["outcome"] == "PROMOTED"
     assert output["environment"] == "prod"
     assert output["version"] == "tools/v2"
+    assert output["reason"] == "better recall"
+    assert output["started"] == []
     assert [(a["account"], a["from"], a["to"]) for a in output["accounts"]] == [
         (PROD_A, "tools/v1", "tools/v2"),
         (PROD_B, "tools/v1", "tools/v2"),
@@ -151,6 +153,9 @@ def test_multi_account_environment(promote: Any, worlds: Any) -> None:
     # Every account's parameter was written in that account, and the smoke test ran from each.
     writes = {c.account for c in promote.calls if c.operation == "PutParameter"}
     assert writes == set(accounts)
+    # The smoke-test role of each account assumed the access role (AssumeRole is recorded in the caller's account).
+    assume_from = {c.account for c in promote.calls if c.operation == "AssumeRole"}
+    assert set(accounts) <= assume_from
     detects = [c for c in promote.calls if c.operation == "DetectCustomLabels" and c.error is None]
     assert len(detects) >= len(accounts)
     assert world == worlds.merge(
@@ -159,27 +164,18 @@ def test_multi_account_environment(promote: Any, worlds: Any) -> None:
     )
 
 
-@pytest.mark.parametrize(
-    ("service", "operation"),
-    [("rekognition", "DetectCustomLabels"), ("ssm", "PutParameter")],
-)
-def test_transient_faults_are_retried(promote: Any, worlds: Any, service: str, operation: str) -> None:
-    fault = {"service": service, "operation": operation, "error": "ThrottlingException", "count": 2}
-    (result,), world = promote(("prod", "tools/v2"), faults=[fault])
+def test_transient_faults_are_retried(promote: Any, worlds: Any) -> None:
+    faults = [
+        {"service": "rekognition", "operation": "DetectCustomLabels", "error": "ThrottlingException", "count": 2},
+        {"service": "ssm", "operation": "PutParameter", "error": "ThrottlingException", "count": 2},
+    ]
+    (result,), world = promote(("prod", "tools/v2"), faults=faults)
 
     assert_succeeded(result)
     assert world == promoted_v2_to_prod(worlds)
-    throttled = [c for c in promote.calls if c.operation == operation and c.error == "ThrottlingException"]
-    assert len(throttled) == 2, "both injected faults were hit, and retried"
-
-
-def test_promoting_the_served_version_is_a_noop(promote: Any, worlds: Any) -> None:
-    (result,), world = promote(("prod", "tools/v1"))
-
-    assert_succeeded(result)
-    assert result.output["outcome"] == "ALREADY_SERVED"
-    assert world == worlds.standard
-    assert not any(c.operation in {"PutParameter", "PutRolePolicy", "StartProjectVersion"} for c in promote.calls)
+    for operation in ("DetectCustomLabels", "PutParameter"):
+        throttled = [c for c in promote.calls if c.operation == operation and c.error == "ThrottlingException"]
+        assert len(throttled) == 2, f"both injected {operation} faults were hit, and retried"
 
 
 # --- failures after the first change: compensated ----------------------------------------------
@@ -205,27 +201,23 @@ def test_start_exceeds_the_cap(promote: Any, worlds: Any) -> None:
     assert world == worlds.expect(versions={"tools/v3": "STOPPED"})
 
 
-@pytest.mark.parametrize(
-    ("v3", "v3_after", "stopped"),
-    [
-        # Started by this promotion: compensation stops it again.
-        ({"status": "TRAINING_COMPLETED", "labels": ["wrench"]}, "STOPPED", True),
-        # Already running before (and not stopped by compensation); hammer below minConfidence 50.
-        ({"status": "RUNNING", "labels": {"hammer": 40.0}}, "RUNNING", False),
-    ],
-    ids=["started-by-promotion", "already-running"],
-)
-def test_smoke_test_label_mismatch_is_compensated(
-    promote: Any, worlds: Any, v3: dict[str, Any], v3_after: str, stopped: bool
-) -> None:
-    (result,), world = promote(("qa", "tools/v3"), world={"versions": {"tools/v3": v3}})
+def test_smoke_test_label_mismatch_is_compensated(promote: Any, worlds: Any) -> None:
+    # v3 finds hammer, but below the smoke test's minConfidence of 50.
+    v3 = {"labels": {"hammer": 40.0, "wrench": 90.0}}
+    # No IAM propagation delay, so the only DetectCustomLabels call is the one that answers.
+    (result,), world = promote(("qa", "tools/v3"), world={"versions": {"tools/v3": v3}, "iamPropagationSeconds": 0})
 
     assert_failed(result, "SmokeTestFailed")
     assert "hammer" in result.cause
+    assert result.output is None
+    # The grant is removed and v3, which this promotion started, is stopped again.
     assert result.compensation["revoked"] is True
-    assert result.compensation["stopped"] is stopped
-    assert world == worlds.expect(versions={"tools/v3": v3_after})
-    # No PutParameter was attempted: the label mismatch fails before the pointer moves.
+    assert result.compensation["stopped"] is True
+    assert result.compensation["restored"] == []
+    assert world == worlds.expect(versions={"tools/v3": "STOPPED"})
+    assert world["grants"]["qa"] == ["tools/v2"]
+    # A mismatch fails at once (no retries) and before any pointer moves.
+    assert sum(1 for c in promote.calls if c.operation == "DetectCustomLabels") == 1
     assert not any(c.operation == "PutParameter" for c in promote.calls)
 
 
@@ -270,36 +262,65 @@ BAD_INPUT_VERSIONS = {
 }
 
 
-class Refusals:
-    """One emulator shared by the read-only bad-input checks of a class."""
+class SharedEmulator:
+    """One emulator for the checks that must change nothing: each asserts the world is unchanged,
+    so they can share it (an emulator costs a second or two to open)."""
 
     def __init__(self, emu: Any) -> None:
         self.emu = emu
         self.pristine = emu.world()
+        self.calls: list[Any] = []
 
     def arn(self, label: str) -> str:
         return str(self.emu.names.arn(label, self.emu.config))
 
-    def run(self, request: Any, error: str, label: str = "") -> Any:
+    def run(self, request: Any) -> Any:
+        from mlpromote_emulator import moto_adaptations
+
         before = self.emu.world()
+        first_call = len(moto_adaptations.hooks.calls)
         execution = self.emu.start(request)
-        result = self.emu.result(execution, self.emu.wait(execution), "?", label)
+        result = self.emu.result(execution, self.emu.wait(execution), str(request), "")
+        self.calls = moto_adaptations.hooks.calls[first_call:]
+        assert self.emu.world() == before == self.pristine, "the world changed"
+        return result
+
+    def refuse(self, request: Any, error: str) -> Any:
+        result = self.run(request)
         assert_failed(result, error)
-        assert [(s.name, s.status) for s in result.steps] == [("Validate and plan", "FAILED")]
-        assert self.emu.world() == before == self.pristine
+        assert step_names(result) == ["Validate and plan"], "refused by the first step, before any change"
+        assert not any(c.operation in WRITES for c in self.calls)
         return result
 
 
+WRITES = frozenset(
+    {"PutParameter", "DeleteParameter", "LabelParameterVersion", "PutRolePolicy", "DeleteRolePolicy"}
+    | {"StartProjectVersion", "StopProjectVersion"}
+)
+
+
 @pytest.fixture(scope="class")
-def refusals(worlds: Any) -> Iterator[Refusals]:
+def shared(worlds: Any) -> Iterator[SharedEmulator]:
     with worlds.emulator(world={"versions": BAD_INPUT_VERSIONS}) as emu:
-        yield Refusals(emu)
+        yield SharedEmulator(emu)
 
 
-class TestBadInputsChangeNothing:
-    def test_unknown_environment(self, refusals: Refusals) -> None:
-        result = refusals.run(
-            {"environment": "staging", "modelVersionArn": refusals.arn("tools/v2")}, "UnknownEnvironment"
+class TestChangesNothing:
+    def test_promoting_the_served_version_is_a_noop(self, shared: SharedEmulator) -> None:
+        result = shared.run({"environment": "prod", "modelVersionArn": shared.arn("tools/v1")})
+
+        assert_succeeded(result)
+        assert result.output["outcome"] == "ALREADY_SERVED"
+        assert result.output["version"] == "tools/v1"
+        assert [(a["account"], a["current"]) for a in result.output["accounts"]] == [
+            (PROD_A, "tools/v1"),
+            (PROD_B, "tools/v1"),
+        ]
+        assert not any(c.operation in WRITES for c in shared.calls)
+
+    def test_unknown_environment(self, shared: SharedEmulator) -> None:
+        result = shared.refuse(
+            {"environment": "staging", "modelVersionArn": shared.arn("tools/v2")}, "UnknownEnvironment"
         )
         assert "staging" in result.cause
 
@@ -311,32 +332,32 @@ class TestBadInputsChangeNothing:
             f"arn:aws:rekognition:us-east-1:{ML}:project/tools/1700000000000",  # a project, not a version
         ],
     )
-    def test_malformed_arn(self, refusals: Refusals, arn: str) -> None:
-        refusals.run({"environment": "prod", "modelVersionArn": arn}, "InvalidModelVersionArn")
+    def test_malformed_arn(self, shared: SharedEmulator, arn: str) -> None:
+        shared.refuse({"environment": "prod", "modelVersionArn": arn}, "InvalidModelVersionArn")
 
-    def test_arn_from_another_account(self, refusals: Refusals) -> None:
-        arn = refusals.arn("tools/v2").replace(f":{ML}:", ":999999999999:")
-        result = refusals.run({"environment": "prod", "modelVersionArn": arn}, "VersionOutsideMlAccount")
+    def test_arn_from_another_account(self, shared: SharedEmulator) -> None:
+        arn = shared.arn("tools/v2").replace(f":{ML}:", ":999999999999:")
+        result = shared.refuse({"environment": "prod", "modelVersionArn": arn}, "VersionOutsideMlAccount")
         assert "999999999999" in result.cause
 
-    def test_arn_from_another_region(self, refusals: Refusals) -> None:
-        arn = refusals.arn("tools/v2").replace(":us-east-1:", ":eu-west-1:")
-        result = refusals.run({"environment": "prod", "modelVersionArn": arn}, "VersionOutsideMlAccount")
+    def test_arn_from_another_region(self, shared: SharedEmulator) -> None:
+        arn = shared.arn("tools/v2").replace(":us-east-1:", ":eu-west-1:")
+        result = shared.refuse({"environment": "prod", "modelVersionArn": arn}, "VersionOutsideMlAccount")
         assert "eu-west-1" in result.cause
 
-    def test_unknown_project(self, refusals: Refusals) -> None:
-        result = refusals.run({"environment": "prod", "modelVersionArn": refusals.arn("other/v1")}, "UnknownProject")
+    def test_unknown_project(self, shared: SharedEmulator) -> None:
+        result = shared.refuse({"environment": "prod", "modelVersionArn": shared.arn("other/v1")}, "UnknownProject")
         assert "other" in result.cause
 
-    def test_nonexistent_version(self, refusals: Refusals) -> None:
-        refusals.run({"environment": "prod", "modelVersionArn": refusals.arn("tools/v9")}, "ModelVersionNotFound")
+    def test_nonexistent_version(self, shared: SharedEmulator) -> None:
+        shared.refuse({"environment": "prod", "modelVersionArn": shared.arn("tools/v9")}, "ModelVersionNotFound")
 
     @pytest.mark.parametrize(
         "label", ["tools/training-failed", "tools/failed", "tools/deprecated", "tools/expired", "tools/deleting"]
     )
-    def test_version_not_promotable(self, refusals: Refusals, label: str) -> None:
-        result = refusals.run(
-            {"environment": "prod", "modelVersionArn": refusals.arn(label)}, "ModelVersionNotPromotable"
+    def test_version_not_promotable(self, shared: SharedEmulator, label: str) -> None:
+        result = shared.refuse(
+            {"environment": "prod", "modelVersionArn": shared.arn(label)}, "ModelVersionNotPromotable"
         )
         assert BAD_INPUT_VERSIONS[label]["status"] in result.cause
 
@@ -353,10 +374,10 @@ class TestBadInputsChangeNothing:
         ],
         ids=["string", "list", "null", "missing-arn", "missing-environment", "misspelt-environment", "unknown-key"],
     )
-    def test_malformed_console_input(self, refusals: Refusals, request_input: Any) -> None:
+    def test_malformed_console_input(self, shared: SharedEmulator, request_input: Any) -> None:
         request = copy.deepcopy(request_input)
         if isinstance(request, dict) and request.get("modelVersionArn") == "ARN":
-            request["modelVersionArn"] = refusals.arn("tools/v2")
-        result = refusals.run(request, "InvalidPromotionRequest")
+            request["modelVersionArn"] = shared.arn("tools/v2")
+        result = shared.refuse(request, "InvalidPromotionRequest")
         if isinstance(request, dict) and "enviroment" in request:
             assert "enviroment" in result.cause
