@@ -2,7 +2,8 @@
 
 The emulator runs the real state machine (statemachines/promote_model.asl.json) on moto's Step
 Functions interpreter with the real handlers in-process, on simulated time. Only one Emulator may
-be open per process, so every helper here opens it, runs, reads the world back, and closes it.
+be open per process: `promote` opens one, runs, reads the world back and closes it; an emulator
+from `worlds.emulator()` must be closed (use it in a `with`) before the next one opens.
 """
 
 from __future__ import annotations

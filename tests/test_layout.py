@@ -85,3 +85,18 @@ def test_the_committed_access_roles_template_matches_the_config() -> None:
     assert rendered == (REPO / "templates" / "access-roles.yaml").read_text(), (
         "regenerate: .venv/bin/python tools/render_access_roles.py config/mlpromote.yaml > templates/access-roles.yaml"
     )
+
+
+def test_the_propagation_retry_budget_covers_the_largest_configurable_bound() -> None:
+    from mlpromote.config import Workflow
+
+    asl = json.loads((REPO / "statemachines" / "promote_model.asl.json").read_text())
+    task = asl["States"]["Smoke-test from each account"]["ItemProcessor"]["States"]["Smoke-test the model"]
+    retrier = next(r for r in task["Retry"] if r["ErrorEquals"] == ["GrantNotYetEffective"])
+    budget, delay = 0.0, float(retrier["IntervalSeconds"])
+    for _ in range(retrier["MaxAttempts"]):
+        budget += min(delay, retrier["MaxDelaySeconds"])
+        delay *= retrier["BackoffRate"]
+    largest = Workflow.model_fields["grant_propagation_seconds"].metadata
+    bound = next(m.le for m in largest if hasattr(m, "le"))
+    assert budget > bound, f"the ASL retries for {budget:.0f} s; the config allows {bound} s"

@@ -118,7 +118,7 @@ class Workflow(_Model):
 
     start_poll_seconds: int = Field(default=30, ge=5, le=3600)
     start_timeout_minutes: int = Field(default=30, ge=1, le=1440)
-    grant_propagation_seconds: int = Field(default=120, ge=0, le=3600)
+    grant_propagation_seconds: int = Field(default=120, ge=0, le=900)
     max_concurrency: int = Field(default=10, ge=1, le=40)
 
 

@@ -1,16 +1,26 @@
 """Simulated time: a promotion that waits ten minutes for a model finishes in about a second.
 
 The whole process travels in time (time-machine), so the handlers, moto and the Step Functions
-interpreter agree on what time it is. Sleeping moves the clock forward instead of blocking.
+interpreter agree on what time it is. Sleeping does not block for the simulated duration: the
+sleeper registers when it wants to wake, and the clock jumps to the earliest such time once the
+emulator is quiet, that is, once no handler or control-plane call has run for a few real
+milliseconds. Parallel sleepers (Map iterations retrying side by side) therefore overlap as they
+would on AWS, instead of adding up.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import time_machine
+
+# How long (real seconds) nothing may happen before the clock jumps to the next wake-up.
+QUIET_SECONDS = 0.01
+# A woken sleeper holds the clock until it does something (its next handler call), or this long.
+WOKEN_HOLD_SECONDS = 0.5
 
 
 class SimulatedClock:
@@ -18,7 +28,11 @@ class SimulatedClock:
         self._start = start or datetime.now(UTC)
         self._traveller = time_machine.travel(self._start, tick=True)
         self._coordinates: Any = None
-        self._lock = threading.Lock()
+        self._condition = threading.Condition()
+        self._wake_times: list[datetime] = []
+        self._last_activity = time.monotonic()
+        # Threads that woke up and have not yet acted: the clock waits for them.
+        self._woken: dict[int, float] = {}
         self.slept = 0.0
 
     def start(self) -> None:
@@ -32,17 +46,37 @@ class SimulatedClock:
     def now(self) -> datetime:
         return datetime.now(UTC)
 
-    def sleep(self, seconds: float) -> None:
-        """Move the clock to at least `seconds` from now.
+    def activity(self) -> None:
+        """Something ran (a handler, an AWS call): the clock must not jump yet."""
+        self._last_activity = time.monotonic()
+        self._woken.pop(threading.get_ident(), None)
 
-        Concurrent sleepers (Map iterations) share one clock: each moves it to its own wake-up
-        time if the clock is not already past it, as if they had all slept side by side.
-        """
+    def _may_jump(self) -> bool:
+        now = time.monotonic()
+        for thread, woke in list(self._woken.items()):
+            if now - woke > WOKEN_HOLD_SECONDS:
+                self._woken.pop(thread, None)
+        return not self._woken and now - self._last_activity >= QUIET_SECONDS
+
+    def sleep(self, seconds: float) -> None:
         if seconds <= 0 or self._coordinates is None:
             return
-        wake = datetime.now(UTC) + timedelta(seconds=seconds)
-        with self._lock:
-            ahead = (wake - datetime.now(UTC)).total_seconds()
-            if ahead > 0:
-                self._coordinates.shift(timedelta(seconds=ahead))
-                self.slept += ahead
+        with self._condition:
+            wake = datetime.now(UTC) + timedelta(seconds=seconds)
+            self._wake_times.append(wake)
+            self.activity()
+            try:
+                while datetime.now(UTC) < wake:
+                    earliest = min(self._wake_times)
+                    if self._may_jump() and earliest > datetime.now(UTC):
+                        ahead = (earliest - datetime.now(UTC)).total_seconds()
+                        self._coordinates.shift(timedelta(seconds=ahead))
+                        self.slept += ahead
+                        self._condition.notify_all()
+                        continue
+                    self._condition.wait(timeout=QUIET_SECONDS / 2)
+            finally:
+                self._wake_times.remove(wake)
+                self.activity()
+                self._woken[threading.get_ident()] = time.monotonic()
+                self._condition.notify_all()

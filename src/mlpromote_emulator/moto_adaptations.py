@@ -84,6 +84,7 @@ class Hooks:
 
     invoke: Callable[[str, bytes], tuple[bytes, bool]] | None = None
     sleep: Callable[[float], None] | None = None
+    activity: Callable[[], None] | None = None
     faults: list[Fault] = field(default_factory=list)
     calls: list[Call] = field(default_factory=list)
     iam_propagation_seconds: float = 5.0
@@ -160,6 +161,8 @@ _original_call_action = BaseResponse.call_action
 def _call_action(self: BaseResponse) -> Any:
     if not control_plane_call():
         return _original_call_action(self)
+    if hooks.activity is not None:
+        hooks.activity()
     service = self.service_name or ""
     operation = self._get_action()
     account = self.current_account

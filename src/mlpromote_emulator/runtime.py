@@ -160,6 +160,7 @@ class Emulator:
         adapt.grant_times.clear()
         adapt.hooks.invoke = self.invoke
         adapt.hooks.sleep = self.clock.sleep
+        adapt.hooks.activity = self.clock.activity
         adapt.hooks.faults = []
         adapt.hooks.calls = []
         adapt.hooks.iam_propagation_seconds = self.scenario.world.iam_propagation_seconds
@@ -175,6 +176,7 @@ class Emulator:
         self._mock.stop()
         adapt.hooks.invoke = None
         adapt.hooks.sleep = None
+        adapt.hooks.activity = None
         sessions.reset()
         for key, value in self._saved_env.items():
             if value is None:
@@ -305,7 +307,7 @@ class Emulator:
             if time.monotonic() > deadline:
                 sfn.stop_execution(executionArn=execution_arn, error="EmulatorDeadline", cause="ran too long")
                 return dict(sfn.describe_execution(executionArn=execution_arn))
-            time.sleep(0.002)
+            time.sleep(0.005)
 
     def history(self, execution_arn: str) -> list[dict[str, Any]]:
         sfn = boto3.client("stepfunctions", region_name=self.config.region)
