@@ -12,4 +12,5 @@ from mlpromote.steps import compensate
 
 @step_handler("Compensate")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return compensate(PromotionPlan.model_validate(event["plan"]), deployed_config()).dump()
+    plan = PromotionPlan.model_validate(event["plan"])
+    return compensate(plan, deployed_config(), event["error"]).dump()

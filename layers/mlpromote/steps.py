@@ -7,6 +7,7 @@ event and call one of them. AWS sits behind mlpromote.aws.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field
@@ -256,6 +257,7 @@ def _explain_smoke_test_error(error: ClientError, plan: PromotionPlan, account: 
 
 class Rotation(StepResult):
     account: str
+    failed: bool = False
     from_version: str | None = Field(alias="from")
     to_version: str = Field(alias="to")
     parameter_version: int | None
@@ -361,13 +363,26 @@ def retire_superseded(plan: PromotionPlan, config: Config) -> Retirement:
 
 
 class Compensation(StepResult):
+    error: dict[str, str] = Field(description="the error being compensated: Error and Cause")
     restored: list[str] = Field(description="accounts whose parameter was put back")
     revoked: bool
     stopped: bool
     left_running_why: str | None = None
 
 
-def compensate(plan: PromotionPlan, config: Config) -> Compensation:
+def original_error(error: dict[str, Any]) -> dict[str, str]:
+    """The error that made the promotion fail: the caught one, or the first account's whose rotation failed.
+
+    Failed rotations end their own Map iteration (so none is in flight during compensation) and
+    arrive here as the list of every account's result.
+    """
+    if "failedRotations" in error:
+        failed = next((r["error"] for r in error["failedRotations"] if r.get("failed")), {})
+        return {"Error": str(failed.get("Error", "RotationFailed")), "Cause": str(failed.get("Cause", ""))}
+    return {"Error": str(error.get("Error", "States.TaskFailed")), "Cause": str(error.get("Cause", ""))}
+
+
+def compensate(plan: PromotionPlan, config: Config, error: dict[str, Any]) -> Compensation:
     """Put the world back as the plan found it. Idempotent: it compares before it writes."""
     restored = []
     for target in plan.accounts:
@@ -396,4 +411,10 @@ def compensate(plan: PromotionPlan, config: Config) -> Compensation:
         elif status in SERVING_STATES:
             rekognition.stop_version(plan.version_arn)
             stopped = True
-    return Compensation(restored=restored, revoked=revoked, stopped=stopped, left_running_why=left_running_why)
+    return Compensation(
+        error=original_error(error),
+        restored=restored,
+        revoked=revoked,
+        stopped=stopped,
+        left_running_why=left_running_why,
+    )

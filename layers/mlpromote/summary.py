@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 from pydantic.alias_generators import to_camel
 
 from mlpromote.plan import PromotionPlan
@@ -21,6 +21,12 @@ class PromotionState(BaseModel):
     grant: Grant
     smoke_tests: list[SmokeTestResult]
     rotations: list[Rotation]
+
+    @field_validator("rotations", mode="before")
+    @classmethod
+    def _all_rotations(cls, rotations: Any) -> Any:
+        # The rotation Map reports {"all": [...], "failed": [...]}; past the check, none failed.
+        return rotations["all"] if isinstance(rotations, dict) else rotations
 
 
 def _at(timestamp: str) -> datetime:

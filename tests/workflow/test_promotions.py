@@ -444,3 +444,24 @@ def test_promoting_the_served_version_while_it_is_stopped_restarts_it(promote: A
     assert result.output["outcome"] == "PROMOTED"
     assert result.output["started"] == ["tools/v1"]
     assert world == worlds.expect(versions={"tools/v1": "RUNNING"})
+
+
+def test_every_account_failing_to_rotate_is_compensated_with_the_first_error(promote: Any, worlds: Any) -> None:
+    fault = {"service": "ssm", "operation": "PutParameter", "error": "ParameterLimitExceeded", "count": 2}
+    (result,), world = promote(("prod", "tools/v2"), faults=[fault])
+
+    assert_failed(result, "AwsCallFailed")
+    assert "ParameterLimitExceeded" in result.cause
+    assert [s.status for s in result.steps if s.name == "Compensate"] == ["SUCCEEDED"]
+    assert world == worlds.standard
+
+
+def test_a_failing_compensation_says_so(promote: Any, worlds: Any) -> None:
+    # GrantAccess cannot read the policy, and neither can the compensation that follows.
+    fault = {"service": "iam", "operation": "GetRolePolicy", "error": "AccessDenied", "count": 2}
+    (result,), world = promote(("prod", "tools/v2"), faults=[fault])
+
+    assert_failed(result, "CompensationFailed")
+    assert "compensation (AwsCallFailed" in result.cause
+    assert "by hand" in result.cause
+    assert world == worlds.standard  # nothing had changed yet
