@@ -377,7 +377,7 @@ def original_error(error: dict[str, Any]) -> dict[str, str]:
     arrive here as the list of every account's result.
     """
     if "failedRotations" in error:
-        failed = next((r["error"] for r in error["failedRotations"] if r.get("failed")), {})
+        failed: dict[str, Any] = next((r["error"] for r in error["failedRotations"] if r.get("failed")), {})
         return {"Error": str(failed.get("Error", "RotationFailed")), "Cause": str(failed.get("Cause", ""))}
     return {"Error": str(error.get("Error", "States.TaskFailed")), "Cause": str(error.get("Cause", ""))}
 
