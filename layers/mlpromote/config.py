@@ -91,7 +91,8 @@ class Project(_Model):
 
 
 class Environment(_Model):
-    accounts: list[AccountId] = Field(min_length=1, max_length=1000)
+    # The execution's state carries one small record per account: 500 keeps it far below 256 KB.
+    accounts: list[AccountId] = Field(min_length=1, max_length=500)
     access_role_name: str | None = Field(default=None, pattern=_ROLE_NAME)
     retire_superseded: bool = True
 

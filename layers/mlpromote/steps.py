@@ -6,6 +6,8 @@ event and call one of them. AWS sits behind mlpromote.aws.
 
 from __future__ import annotations
 
+import contextvars
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -74,13 +76,8 @@ def validate_and_plan(request_input: object, execution: str, requested_at: str, 
     require_promotable(version.label, description.status)
 
     writer = config.target_roles.parameter_writer
-    accounts = [
-        TargetAccount(
-            account=account,
-            current=ssm.read_pointer(f"arn:aws:iam::{account}:role/{writer}", project.parameter_name),
-        )
-        for account in environment.accounts
-    ]
+    pointers = read_pointers(environment.accounts, writer, project.parameter_name, config.workflow.max_concurrency)
+    accounts = [TargetAccount(account=account, current=pointers[account]) for account in environment.accounts]
     return PromotionPlan(
         execution=execution,
         requested_at=requested_at,
@@ -111,6 +108,20 @@ def validate_and_plan(request_input: object, execution: str, requested_at: str, 
         grant_propagation_seconds=config.workflow.grant_propagation_seconds,
         max_concurrency=config.workflow.max_concurrency,
     )
+
+
+def read_pointers(accounts: list[str], writer_role: str, parameter_name: str, workers: int) -> dict[str, str | None]:
+    """What each account's parameter holds, read side by side (hundreds of accounts, one call each)."""
+
+    def read(account: str) -> str | None:
+        return ssm.read_pointer(f"arn:aws:iam::{account}:role/{writer_role}", parameter_name)
+
+    if len(accounts) <= 1:
+        return {account: read(account) for account in accounts}
+    with ThreadPoolExecutor(max_workers=min(workers, len(accounts))) as pool:
+        # Each read runs in the caller's context (logging keys, tracing), not a blank one.
+        futures = {account: pool.submit(contextvars.copy_context().run, read, account) for account in accounts}
+        return {account: future.result() for account, future in futures.items()}
 
 
 # --- 2. Start the model version ------------------------------------------------------------
@@ -199,8 +210,9 @@ def grant_access(plan: PromotionPlan) -> Grant:
 
 
 class SmokeTestResult(StepResult):
+    """Kept small: one per account stays in the execution's state (256 KB in all)."""
+
     account: str
-    labels: dict[str, float]
 
 
 def smoke_test(plan: PromotionPlan, account: str, grant: Grant) -> SmokeTestResult:
@@ -226,7 +238,7 @@ def smoke_test(plan: PromotionPlan, account: str, grant: Grant) -> SmokeTestResu
             f"account {account}: {plan.version_label} did not find {', '.join(missing)} at "
             f">= {plan.smoke_test.min_confidence:g}% in {', '.join(plan.smoke_test.images)}; found: {found}"
         )
-    return SmokeTestResult(account=account, labels=seen)
+    return SmokeTestResult(account=account)
 
 
 def _explain_smoke_test_error(error: ClientError, plan: PromotionPlan, account: str, grant: Grant) -> None:
@@ -256,24 +268,18 @@ def _explain_smoke_test_error(error: ClientError, plan: PromotionPlan, account: 
 
 
 class Rotation(StepResult):
+    """Kept small: one per account stays in the execution's state. From and to are in the plan."""
+
     account: str
     failed: bool = False
-    from_version: str | None = Field(alias="from")
-    to_version: str = Field(alias="to")
     parameter_version: int | None
 
 
 def rotate_pointer(plan: PromotionPlan, account: str) -> Rotation:
-    target = next(t for t in plan.accounts if t.account == account)
     parameter_version = ssm.write_pointer(
         plan.parameter_writer_role_arn(account), plan.parameter_name, plan.version_arn
     )
-    return Rotation(
-        account=account,
-        from_version=target.current,
-        to_version=plan.version_arn,
-        parameter_version=parameter_version,
-    )
+    return Rotation(account=account, parameter_version=parameter_version)
 
 
 # --- 6. Retire the superseded version --------------------------------------------------------
@@ -303,12 +309,13 @@ def references(config: Config, plan: PromotionPlan, after_promotion: bool) -> di
         value = plan.version_arn if after_promotion else target.current
         if value:
             found.setdefault(value, []).append(f"{plan.environment}/{target.account}")
-    writer = config.target_roles.parameter_writer
     for name, environment in sorted(config.environments.items()):
         if name == plan.environment:
             continue
-        for account in environment.accounts:
-            value = ssm.read_pointer(f"arn:aws:iam::{account}:role/{writer}", plan.parameter_name)
+        pointers = read_pointers(
+            environment.accounts, config.target_roles.parameter_writer, plan.parameter_name, plan.max_concurrency
+        )
+        for account, value in pointers.items():
             if value:
                 found.setdefault(value, []).append(f"{name}/{account}")
     return found

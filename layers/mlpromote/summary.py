@@ -54,7 +54,9 @@ def summarize(state: PromotionState, retirement: Retirement) -> dict[str, Any]:
         "project": plan.project,
         "version": plan.version_arn,
         "reason": plan.reason,
-        "accounts": [r.model_dump(mode="json", by_alias=True, exclude={"ended_at"}) for r in state.rotations],
+        "accounts": [
+            {"account": target.account, "from": target.current, "to": plan.version_arn} for target in plan.accounts
+        ],
         "started": [plan.version_arn] if state.model_start and state.model_start.started_by_this_execution else [],
         "granted": [plan.version_arn] if state.grant.added_by_this_execution else [],
         "revoked": retirement.revoked,

@@ -16,6 +16,7 @@ against moto, so an upgrade that moves an internal fails loudly there and not in
 
 from __future__ import annotations
 
+import contextvars
 import fnmatch
 import json
 import threading
@@ -92,20 +93,22 @@ class Hooks:
 
 
 hooks = Hooks()
-_control_plane = threading.local()
+# A context variable, not a thread-local: a handler that reads accounts side by side in a thread
+# pool runs each read in a copy of its context, so those calls count as the control plane's too.
+_control_plane: contextvars.ContextVar[bool] = contextvars.ContextVar("mlpromote_control_plane", default=False)
 
 
 def control_plane_call() -> bool:
-    """True while a control-plane handler runs on this thread: its AWS calls are recorded and faultable."""
-    return getattr(_control_plane, "active", False)
+    """True while a control-plane handler runs: its AWS calls are recorded and faultable."""
+    return _control_plane.get()
 
 
 class acting_as_control_plane:
     def __enter__(self) -> None:
-        _control_plane.active = True
+        self._token = _control_plane.set(True)
 
     def __exit__(self, *exc: object) -> None:
-        _control_plane.active = False
+        _control_plane.reset(self._token)
 
 
 # --- default account ----------------------------------------------------------------------
