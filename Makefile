@@ -35,3 +35,8 @@ clean:
 	rm -rf $(VENV) .tools .aws-sam
 
 include make/sam.mk
+
+# Benchmarks report; they never gate. See docs/benchmarks.md.
+.PHONY: bench
+bench: $(INSTALLED)
+	$(BIN)/python bench/run.py

@@ -11,7 +11,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
@@ -30,12 +29,14 @@ _S3_URI = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9])/(?P<k
 
 
 class _Model(BaseModel):
+    # defer_build: a function that never validates a config pays nothing for its schema at import.
     model_config = ConfigDict(
         alias_generator=to_camel,
         populate_by_name=True,
         extra="forbid",
         frozen=True,
         str_strip_whitespace=True,
+        defer_build=True,
     )
 
 
@@ -128,8 +129,8 @@ class Config(_Model):
     ml_account: AccountId
     environments: dict[Annotated[str, Field(pattern=r"^[a-zA-Z0-9_\-]{1,40}$")], Environment] = Field(min_length=1)
     projects: dict[Annotated[str, Field(pattern=_NAME)], Project] = Field(min_length=1)
-    target_roles: TargetRoles = TargetRoles()
-    workflow: Workflow = Workflow()
+    target_roles: TargetRoles = Field(default_factory=TargetRoles)
+    workflow: Workflow = Field(default_factory=Workflow)
 
     @model_validator(mode="after")
     def _accounts_belong_to_one_environment(self) -> Config:
@@ -212,6 +213,8 @@ def parse_config(data: Any, source: str = "config") -> Config:
 
 
 def read_yaml(path: Path, what: str) -> Any:
+    import yaml  # only the functions that read the config file need a YAML parser
+
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:

@@ -10,7 +10,9 @@ from mlpromote.errors import InvalidPromotionRequest
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True, defer_build=True
+    )
 
     def dump(self) -> dict[str, object]:
         return self.model_dump(mode="json", by_alias=True)

@@ -46,7 +46,7 @@ def _seconds_since(timestamp: str) -> float:
 
 
 class StepResult(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", defer_build=True)
     ended_at: str = Field(default_factory=_stamp)
 
     def dump(self) -> dict[str, object]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from rich.console import Console
@@ -15,7 +16,8 @@ _MARK = {"SUCCEEDED": "[green]✓[/green]", "FAILED": "[red]✗[/red]"}
 class Report:
     def __init__(self, live: bool) -> None:
         self.live = live
-        self.console = Console(highlight=False)
+        # The stdout of now: the emulator keeps the handlers' own output off it while it runs.
+        self.console = Console(file=sys.stdout, highlight=False)
         self._before: dict[str, Any] | None = None
 
     def world_before(self, world: dict[str, Any]) -> None:

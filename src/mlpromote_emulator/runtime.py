@@ -13,7 +13,9 @@ import io
 import json
 import logging
 import os
+import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -117,7 +119,10 @@ class Emulator:
         self.names = WorldMap(scenario)
         self.clock = SimulatedClock()
         self.logs = io.StringIO()
-        self.invocations: list[str] = []
+        # (function, real seconds) of every handler call, for benchmarks.
+        self.invocations: list[tuple[str, float]] = []
+        self._last_function = ""
+        self._one_handler_at_a_time = threading.Lock()
         self._mock = mock_aws(
             config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
         )
@@ -148,7 +153,6 @@ class Emulator:
                 "AWS_REGION": self.config.region,
                 CONFIG_FILE_ENV: str(self._config_file),
                 "POWERTOOLS_TRACE_DISABLED": "true",
-                "POWERTOOLS_METRICS_DISABLED": "true",
                 "POWERTOOLS_SERVICE_NAME": "mlpromote",
                 "POWERTOOLS_LOG_LEVEL": "INFO",
             }
@@ -165,6 +169,10 @@ class Emulator:
         adapt.hooks.calls = []
         adapt.hooks.iam_propagation_seconds = self.scenario.world.iam_propagation_seconds
         sessions.reset()
+        # Handlers print their logs and EMF metrics to stdout, as in Lambda; here they are kept
+        # in `logs`, so a report or --json on the real stdout stays readable.
+        self._stdout = sys.stdout
+        sys.stdout = self.logs
         self._mock.start()
         self.clock.start()
         seed(self.scenario, self.names)
@@ -172,6 +180,7 @@ class Emulator:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        sys.stdout = self._stdout
         self.clock.stop()
         self._mock.stop()
         adapt.hooks.invoke = None
@@ -239,7 +248,7 @@ class Emulator:
         raise ValueError(f"the emulator cannot resolve the substitution {value!r} in template.yaml")
 
     def _route_handler_logs(self) -> None:
-        # Powertools logs to stdout; the emulator keeps them so --json prints one object only.
+        # Powertools' Logger holds the stdout it found when first imported.
         for handler in logging.getLogger("mlpromote").handlers:
             if isinstance(handler, logging.StreamHandler):
                 handler.setStream(self.logs)
@@ -249,16 +258,28 @@ class Emulator:
     def invoke(self, function_name: str, body: bytes) -> tuple[bytes, bool]:
         """Run a function's real handler as Lambda would: its JSON result, or its error payload and True."""
         module = self._handlers[function_name]
-        self.invocations.append(function_name)
         context = _LambdaContext(
             function_name=function_name,
             invoked_function_arn=f"arn:aws:lambda:{self.config.region}:{self.config.ml_account}:function:{function_name}",
         )
-        with adapt.acting_as_control_plane():
+        self.clock.activity()
+        # One handler at a time: in Lambda each runs in its own container, with its own
+        # Powertools Logger keys and Metrics buffer; in one process they would mix.
+        with self._one_handler_at_a_time, adapt.acting_as_control_plane():
+            if function_name != self._last_function:
+                # Each function has its own containers: credentials one function assumed are not
+                # there for the next. Iterations of one function share a warm container.
+                sessions.reset(credentials_only=True)
+                self._last_function = function_name
+            started = time.perf_counter()
             try:
                 result = module.lambda_handler(json.loads(body), context)
             except Exception as error:
+                # Reported to the state machine as Lambda does: errorType is the exception's class name.
                 return json.dumps({"errorType": type(error).__name__, "errorMessage": str(error)}).encode(), True
+            finally:
+                self.clock.activity()
+                self.invocations.append((function_name, time.perf_counter() - started))
         return json.dumps(result).encode(), False
 
     # --- promotions ----------------------------------------------------------------------
@@ -339,7 +360,7 @@ class Emulator:
             execution_arn=execution_arn,
             output=_labelled(output, self.names),
             compensation=_labelled(_task_output(events, "Compensate"), self.names),
-            state_transitions=sum(1 for e in events if e["type"].endswith("StateEntered")),
+            state_transitions=billed_transitions(events),
         )
 
     def _steps(self) -> set[str]:
@@ -348,6 +369,21 @@ class Emulator:
 
     def world(self) -> dict[str, Any]:
         return observe(self.scenario, self.names)
+
+    def metrics(self) -> dict[str, float]:
+        """The CloudWatch metrics the handlers published (EMF lines in their output), summed by name."""
+        totals: dict[str, float] = {}
+        for line in self.logs.getvalue().splitlines():
+            if not line.startswith('{"_aws"'):
+                continue
+            document = json.loads(line)
+            for directive in document["_aws"]["CloudWatchMetrics"]:
+                for metric in directive["Metrics"]:
+                    values = document[metric["Name"]]
+                    totals[metric["Name"]] = totals.get(metric["Name"], 0) + sum(
+                        values if isinstance(values, list) else [values]
+                    )
+        return totals
 
 
 def _load_module(name: str, path: Path) -> ModuleType:
@@ -407,6 +443,15 @@ def steps_from_history(events: list[dict[str, Any]], steps: set[str]) -> list[St
         elif current is not None and kind in ("LambdaFunctionSucceeded", "TaskSucceeded", "MapStateSucceeded"):
             outcome = "SUCCEEDED"
     return [StepReport(name, "FAILED" if status[name] == "RUNNING" else status[name]) for name in order]
+
+
+def billed_transitions(events: list[dict[str, Any]]) -> int:
+    """State transitions as Step Functions bills them: every state entered, Map iterations'
+    states included, plus every retry of a task (each retry is a transition too)."""
+    entered = sum(1 for e in events if e["type"].endswith("StateEntered"))
+    tasks = sum(1 for e in events if e["type"] == "TaskStateEntered")
+    attempts = sum(1 for e in events if e["type"] in ("LambdaFunctionScheduled", "TaskScheduled"))
+    return entered + max(0, attempts - tasks)
 
 
 def _labelled(value: Any, names: WorldMap) -> Any:

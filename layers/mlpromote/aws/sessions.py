@@ -114,13 +114,17 @@ def _boto_session() -> boto3.session.Session:
     return _session
 
 
-def reset() -> None:
-    """Forget every client and credential (a new container, as far as this module knows)."""
+def reset(credentials_only: bool = False) -> None:
+    """Forget assumed credentials and their clients (and, unless `credentials_only`, everything):
+    a new container, as far as this module knows."""
     global _session
     with _lock:
-        _session = None
-        _clients.clear()
         _credentials.clear()
+        for key in [k for k in _clients if k[0]]:
+            del _clients[key]
+        if not credentials_only:
+            _session = None
+            _clients.clear()
 
 
 def error_code(error: Exception) -> str:

@@ -1,0 +1,55 @@
+"""What a promotion costs in AWS calls and state transitions: counted, never timed.
+
+The lower bound is documented in docs/benchmarks.md; bench/run.py reports the same counts.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import pytest
+
+PROD = ["333333333333", "444444444444", "555555555555"]
+
+
+@pytest.mark.parametrize("accounts", [1, 3])
+def test_promoting_a_running_version_makes_only_the_necessary_calls(promote: Any, accounts: int) -> None:
+    (result,), world = promote(
+        ("prod", "tools/v2"),
+        config={"environments": {"prod": {"accounts": PROD[:accounts]}}},
+        world={"iamPropagationSeconds": 0},
+    )
+
+    assert result.status == "SUCCEEDED", result.as_json()
+    assert set(world["parameters"]["prod"]["tools"].values()) == {"tools/v2"}
+    calls = Counter(f"{c.service}:{c.operation}" for c in promote.calls)
+    assert calls == {
+        "rekognition:DescribeProjects": 1,  # the project ARN (version ARNs do not contain it)
+        "rekognition:DescribeProjectVersions": 1,  # the version exists and is RUNNING
+        "sts:AssumeRole": accounts * 4 + 1,  # plan, smoke test (x2: target role, access role), rotate; qa in retire
+        "ssm:GetParameter": accounts + 1,  # each pointer once; qa's in retire, before stopping v1
+        "iam:GetRolePolicy": 2,  # grant, then revoke
+        "iam:PutRolePolicy": 2,
+        "rekognition:DetectCustomLabels": accounts,  # one smoke-test image
+        "ssm:PutParameter": accounts,
+        "ssm:LabelParameterVersion": accounts,
+        "rekognition:StopProjectVersion": 1,  # v1, live nowhere any more
+    }
+    # Validate, choice, grant, smoke Map, rotate Map, did-all-switch choice, retire; 2 per account.
+    assert result.state_transitions == 7 + 2 * accounts
+
+
+def test_the_handlers_publish_step_metrics(worlds: Any) -> None:
+    from mlpromote_emulator.scenario import PromotionSpec
+
+    with worlds.emulator(world={"iamPropagationSeconds": 0}) as emu:
+        emu.promote(PromotionSpec(environment="prod", version="tools/v2"))
+        metrics = emu.metrics()
+    assert metrics == {
+        "ValidateAndPlanSucceeded": 1,
+        "GrantAccessSucceeded": 1,
+        "SmokeTestSucceeded": 2,
+        "RotatePointerSucceeded": 2,
+        "RetireSupersededSucceeded": 1,
+    }
