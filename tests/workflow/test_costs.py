@@ -53,3 +53,27 @@ def test_the_handlers_publish_step_metrics(worlds: Any) -> None:
         "RotatePointerSucceeded": 2,
         "RetireSupersededSucceeded": 1,
     }
+
+
+def test_the_largest_environment_stays_within_the_step_functions_payload_limit(worlds: Any) -> None:
+    """Measure the state's size at 5 and 25 accounts; the growth per account must let 500 fit in 256 KB."""
+    from mlpromote.config import Environment
+    from mlpromote_emulator.scenario import PromotionSpec
+
+    def largest_state(accounts: int) -> int:
+        prod = [f"{600_000_000_000 + i}" for i in range(accounts)]
+        with worlds.emulator(config={"environments": {"prod": {"accounts": prod}}}) as emu:
+            result = emu.promote(PromotionSpec(environment="prod", version="tools/v2"))
+            events = emu.history(result.execution_arn)
+        assert result.status == "SUCCEEDED"
+        payloads = [
+            details.get("input", details.get("output", ""))
+            for event in events
+            for details in [event.get("stateEnteredEventDetails") or event.get("stateExitedEventDetails") or {}]
+        ]
+        return max(len(p.encode()) for p in payloads)
+
+    small, large = largest_state(5), largest_state(25)
+    per_account = (large - small) / 20
+    most = next(m.max_length for m in Environment.model_fields["accounts"].metadata if hasattr(m, "max_length"))
+    assert small + per_account * (most - 5) < 256 * 1024, f"{per_account:.0f} bytes per account"
