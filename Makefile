@@ -22,8 +22,8 @@ $(INSTALLED): pyproject.toml
 	touch $@
 
 lint: $(INSTALLED)
-	$(BIN)/ruff check layers functions src tests tools
-	$(BIN)/ruff format --check layers functions src tests tools
+	$(BIN)/ruff check layers functions src tests tools bench
+	$(BIN)/ruff format --check layers functions src tests tools bench
 
 typecheck: $(INSTALLED)
 	$(BIN)/mypy

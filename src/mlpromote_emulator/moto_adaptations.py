@@ -61,10 +61,13 @@ class Fault:
     account: str | None = None
     count: int = 1
     message: str = "injected by the mlpromote emulator"
+    # Only from the control plane's Nth call on (0-based): a fault campaign injects "at position N".
+    after: int = 0
 
-    def matches(self, service: str, operation: str, account: str) -> bool:
+    def matches(self, service: str, operation: str, account: str, position: int) -> bool:
         return (
             self.count > 0
+            and position >= self.after
             and self.service == service
             and self.operation == operation
             and self.account in (None, account)
@@ -170,7 +173,8 @@ def _call_action(self: BaseResponse) -> Any:
     operation = self._get_action()
     account = self.current_account
     with hooks.lock:
-        fault = next((f for f in hooks.faults if f.matches(service, operation, account)), None)
+        position = len(hooks.calls)
+        fault = next((f for f in hooks.faults if f.matches(service, operation, account, position)), None)
         if fault:
             fault.count -= 1
         hooks.calls.append(Call(service, operation, account, fault.error if fault else None))
