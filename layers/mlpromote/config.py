@@ -96,6 +96,8 @@ class Environment(_Model):
     accounts: list[AccountId] = Field(min_length=1, max_length=500)
     access_role_name: str | None = Field(default=None, pattern=_ROLE_NAME)
     retire_superseded: bool = True
+    # A version reaches this environment only after it was live in (or promoted to) this one.
+    requires: str | None = None
 
     @field_validator("accounts")
     @classmethod
@@ -131,6 +133,20 @@ class Config(_Model):
     projects: dict[Annotated[str, Field(pattern=_NAME)], Project] = Field(min_length=1)
     target_roles: TargetRoles = Field(default_factory=TargetRoles)
     workflow: Workflow = Field(default_factory=Workflow)
+
+    @model_validator(mode="after")
+    def _promotion_path(self) -> Config:
+        for name, env in self.environments.items():
+            seen = [name]
+            upstream = env.requires
+            while upstream is not None:
+                if upstream not in self.environments:
+                    raise ValueError(f"environments.{name}.requires: no environment {upstream!r} in the config")
+                if upstream in seen:
+                    raise ValueError(f"environments.{name}.requires makes a cycle: {' -> '.join([*seen, upstream])}")
+                seen.append(upstream)
+                upstream = self.environments[upstream].requires
+        return self
 
     @model_validator(mode="after")
     def _accounts_belong_to_one_environment(self) -> Config:

@@ -84,3 +84,18 @@ class AwsCallFailed(PromotionError):
 
 class TransientAwsError(PromotionError):
     """Throttling or a service-side error; the ASL retries this with backoff."""
+
+
+# --- refused because of other promotions or the promotion path -----------------------------
+
+
+class PromotionInProgress(PromotionError):
+    """Another promotion of the same environment is still running."""
+
+
+class NotVerifiedUpstream(PromotionError):
+    """The environment requires an upstream environment the version has not been through."""
+
+
+class NothingToRollBackTo(PromotionError):
+    """The environment's history has no earlier version to go back to."""

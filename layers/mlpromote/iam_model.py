@@ -21,6 +21,8 @@ CONTROL_PLANE_ROLES = {
     "rotate-pointer": "RotatePointer",
     "retire": "RetireSuperseded",
     "compensate": "Compensate",
+    "take-environment": "TakeEnvironment",
+    "record-outcome": "RecordOutcome",
 }
 # Who may assume each target-account role.
 SMOKE_TEST_CALLERS = ("smoke-test",)

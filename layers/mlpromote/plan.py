@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 
 from mlpromote.config import SmokeTest, describe_validation_error
@@ -22,8 +22,22 @@ class PromotionRequest(_Model):
     """What a caller asks for: the execution input."""
 
     environment: str = Field(min_length=1, max_length=40, pattern=r"^[a-zA-Z0-9_\-]+$")
-    model_version_arn: str = Field(min_length=1, max_length=2048)
-    reason: str | None = Field(default=None, max_length=1024)
+    model_version_arn: str | None = Field(default=None, min_length=1, max_length=2048)
+    reason: str | None = Field(default=None, min_length=1, max_length=1024)
+    # Promote past the environment's `requires` check; the history records it with the reason.
+    force: bool = False
+    # Instead of a version: go back to the version the current one replaced.
+    rollback: bool = False
+    # With rollback, when the config has several projects: which one.
+    project: str | None = Field(default=None, min_length=1, max_length=255)
+
+    @model_validator(mode="after")
+    def _what_to_promote(self) -> PromotionRequest:
+        if self.rollback == (self.model_version_arn is not None):
+            raise ValueError("give either modelVersionArn (a version to promote) or rollback: true, not both")
+        if self.force and not self.reason:
+            raise ValueError("force: true needs a reason, which the history records")
+        return self
 
     @classmethod
     def parse(cls, data: object) -> PromotionRequest:
@@ -53,6 +67,8 @@ class PromotionPlan(_Model):
     requested_at: str
     planned_at: str
     reason: str | None
+    kind: str = "promotion"  # or "rollback"
+    forced: bool = False
     environment: str
     project: str
     project_arn: str

@@ -15,13 +15,18 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from mlpromote.aws import iam, rekognition, sessions, ssm
+from mlpromote import history
+from mlpromote.aws import dynamodb, iam, rekognition, sessions, ssm, stepfunctions
 from mlpromote.config import Config
 from mlpromote.errors import (
     GrantNotYetEffective,
+    InvalidPromotionRequest,
     ModelNotServing,
     ModelStartFailed,
     ModelStartTimedOut,
+    NothingToRollBackTo,
+    NotVerifiedUpstream,
+    PromotionInProgress,
     SmokeTestAccessDenied,
     SmokeTestFailed,
     VersionOutsideMlAccount,
@@ -63,7 +68,16 @@ def validate_and_plan(request_input: object, execution: str, requested_at: str, 
     """
     request = PromotionRequest.parse(request_input)
     environment = config.environment(request.environment)
-    version = ModelVersionArn.parse(request.model_version_arn)
+    writer = config.target_roles.parameter_writer
+    pointers: dict[str, str | None] | None = None
+    if request.rollback:
+        project_name = _project_to_roll_back(request, config)
+        pointers = read_pointers(
+            environment.accounts, writer, config.project(project_name).parameter_name, config.workflow.max_concurrency
+        )
+        version = ModelVersionArn.parse(_rollback_target(request.environment, project_name, pointers))
+    else:
+        version = ModelVersionArn.parse(request.model_version_arn)
     if (version.account, version.region) != (config.ml_account, config.region):
         raise VersionOutsideMlAccount(
             f"{version.arn} is in account {version.account}, region {version.region}; mlpromote promotes "
@@ -74,15 +88,19 @@ def validate_and_plan(request_input: object, execution: str, requested_at: str, 
     project_arn = rekognition.project_arn(version.project)
     description = rekognition.describe_version(project_arn, version.version, version.arn)
     require_promotable(version.label, description.status)
+    if environment.requires and not request.rollback and not request.force:
+        _require_verified_upstream(config, environment.requires, project.parameter_name, version)
 
-    writer = config.target_roles.parameter_writer
-    pointers = read_pointers(environment.accounts, writer, project.parameter_name, config.workflow.max_concurrency)
+    if pointers is None:
+        pointers = read_pointers(environment.accounts, writer, project.parameter_name, config.workflow.max_concurrency)
     accounts = [TargetAccount(account=account, current=pointers[account]) for account in environment.accounts]
     return PromotionPlan(
         execution=execution,
         requested_at=requested_at,
         planned_at=_stamp(),
         reason=request.reason,
+        kind="rollback" if request.rollback else "promotion",
+        forced=request.force,
         environment=request.environment,
         project=version.project,
         project_arn=project_arn,
@@ -110,6 +128,47 @@ def validate_and_plan(request_input: object, execution: str, requested_at: str, 
     )
 
 
+def _project_to_roll_back(request: PromotionRequest, config: Config) -> str:
+    if request.project:
+        config.project(request.project)
+        return request.project
+    if len(config.projects) == 1:
+        return next(iter(config.projects))
+    raise InvalidPromotionRequest(
+        f"rollback: name the project to roll back (one of {', '.join(sorted(config.projects))}) with project"
+    )
+
+
+def _rollback_target(environment: str, project: str, pointers: dict[str, str | None]) -> str:
+    serving = set(pointers.values())
+    if len(serving) != 1 or None in serving:
+        raise NothingToRollBackTo(
+            f"{environment}'s accounts do not all serve one version of {project} ({len(serving)} different "
+            "values); promote the version you want instead"
+        )
+    current = str(serving.pop())
+    target = history.rollback_target([r for r in dynamodb.records(environment) if r.project == project], current)
+    if target is None:
+        raise NothingToRollBackTo(
+            f"the history of {environment} has no version of {project} before {current}; promote one explicitly"
+        )
+    return target
+
+
+def _require_verified_upstream(config: Config, upstream: str, parameter: str, version: ModelVersionArn) -> None:
+    """The version is live in every account of the upstream environment, or was promoted there before."""
+    accounts = config.environment(upstream).accounts
+    live = read_pointers(accounts, config.target_roles.parameter_writer, parameter, config.workflow.max_concurrency)
+    if all(value == version.arn for value in live.values()):
+        return
+    if any(r.version == version.arn and r.status == "SUCCEEDED" for r in dynamodb.records(upstream)):
+        return
+    raise NotVerifiedUpstream(
+        f"{version.label} is not live in {upstream} and was never promoted there successfully; promote it to "
+        f"{upstream} first, or promote with force: true and a reason (the history records both)"
+    )
+
+
 def read_pointers(accounts: list[str], writer_role: str, parameter_name: str, workers: int) -> dict[str, str | None]:
     """What each account's parameter holds, read side by side (hundreds of accounts, one call each)."""
 
@@ -122,6 +181,90 @@ def read_pointers(accounts: list[str], writer_role: str, parameter_name: str, wo
         # Each read runs in the caller's context (logging keys, tracing), not a blank one.
         futures = {account: pool.submit(contextvars.copy_context().run, read, account) for account in accounts}
         return {account: future.result() for account, future in futures.items()}
+
+
+# --- Take the environment: one promotion per environment at a time -------------------------
+
+
+def _record(plan: PromotionPlan) -> history.PromotionRecord:
+    return history.PromotionRecord(
+        promotion_id=plan.execution,
+        environment=plan.environment,
+        project=plan.project,
+        version=plan.version_arn,
+        kind=plan.kind,
+        accounts=[
+            history.AccountChange(account=t.account, from_version=t.current, to_version=plan.version_arn)
+            for t in plan.accounts
+        ],
+        reason=plan.reason,
+        forced=plan.forced,
+        started_at=plan.requested_at,
+    )
+
+
+class Held(StepResult):
+    took_over_from: str | None = Field(default=None, description="a stale lock's execution, if one was recovered")
+
+
+def take_environment(plan: PromotionPlan) -> Held:
+    """Lock the environment for this promotion and record its start, or refuse with PromotionInProgress.
+
+    A lock whose execution has ended (aborted, timed out, crashed before releasing) is recovered:
+    its record is closed with the execution's real status and the lock passes to this promotion.
+    """
+    record = _record(plan)
+    for _ in range(2):  # the holder may release between our write and our read
+        if dynamodb.start(record):
+            return Held()
+        holder = dynamodb.lock_holder(plan.environment)
+        if holder is not None:
+            break
+    else:
+        raise PromotionInProgress(f"{plan.environment} is being locked and released repeatedly; try again")
+    assert holder is not None
+    if holder["holder"] == plan.execution:  # this step, retried after its write succeeded
+        return Held()
+    status = stepfunctions.execution_status(holder["holder"])
+    if status == "RUNNING":
+        raise PromotionInProgress(
+            f"{plan.environment} is being promoted by {holder['holder']} (since {holder.get('since')}); "
+            "wait for it to end, or stop it, then promote again"
+        )
+    dynamodb.mark_ended(
+        plan.environment,
+        str(holder.get("recordKey", "")),
+        status,
+        _stamp(),
+        f"ended {status} without releasing {plan.environment}; recovered by {plan.execution}",
+    )
+    if not dynamodb.start(record, replacing=holder):
+        raise PromotionInProgress(f"another promotion of {plan.environment} recovered its lock first; try again")
+    return Held(took_over_from=holder["holder"])
+
+
+class Outcome(StepResult):
+    status: str
+    error: dict[str, str] | None = None
+
+
+def record_outcome(plan: PromotionPlan, state: dict[str, Any]) -> Outcome:
+    """Write how the promotion ended into its history record, and release the environment."""
+    if state.get("summary") is not None:
+        status, error = "SUCCEEDED", None
+    else:
+        status = "FAILED"
+        error = (state.get("compensation") or {}).get("error") or {"Error": "PromotionFailed", "Cause": ""}
+    record = _record(plan).model_copy(
+        update={
+            "status": status,
+            "ended_at": _stamp(),
+            "error": error["Error"] if error else None,
+            "cause": error["Cause"] if error else None,
+        }
+    )
+    dynamodb.finish(record)
+    return Outcome(status=status, error=error)
 
 
 # --- 2. Start the model version ------------------------------------------------------------

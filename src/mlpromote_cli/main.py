@@ -64,7 +64,7 @@ def _check_config(path: Path) -> int:
 def run_scenario(path: Path, as_json: bool, verbose: bool = False) -> int:
     from mlpromote_emulator.report import Report
     from mlpromote_emulator.runtime import Emulator
-    from mlpromote_emulator.scenario import load_scenario
+    from mlpromote_emulator.scenario import Batch, load_scenario
 
     try:
         scenario = load_scenario(path)
@@ -76,14 +76,23 @@ def run_scenario(path: Path, as_json: bool, verbose: bool = False) -> int:
         emulator.inject(scenario.faults)
         report.world_before(emulator.world())
         results = []
-        for spec in scenario.promotions:
-            report.promotion_started(spec.environment, spec.version or spec.model_version_arn or "")
-            results.append(emulator.promote(spec, on_step=report.step))
-            report.promotion_ended(results[-1])
+        for entry in scenario.promotions:
+            if isinstance(entry, Batch):
+                for spec in entry.batch:
+                    report.promotion_started(spec.environment, spec.title, together=True)
+                batch = emulator.promote_together(entry.batch)
+                for result in batch:
+                    report.promotion_ended(result)
+                results.extend(batch)
+            else:
+                report.promotion_started(entry.environment, entry.title)
+                results.append(emulator.promote(entry, on_step=report.step))
+                report.promotion_ended(results[-1])
         world = emulator.world()
+        history = emulator.history_records()
         if verbose:
             print(emulator.logs.getvalue(), file=sys.stderr)
-    document: dict[str, Any] = {"promotions": [r.as_json() for r in results], "world": world}
+    document: dict[str, Any] = {"promotions": [r.as_json() for r in results], "world": world, "history": history}
     if as_json:
         print(json.dumps(document, indent=2))
     else:

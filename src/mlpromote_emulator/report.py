@@ -26,9 +26,10 @@ class Report:
             self.console.print("[bold]Before[/bold]")
             self._world(world)
 
-    def promotion_started(self, environment: str, version: str) -> None:
+    def promotion_started(self, environment: str, version: str, together: bool = False) -> None:
         if self.live:
-            self.console.print(f"\n[bold]Promoting {version} to {environment}[/bold]")
+            what = f"Rolling back {environment}" if version == "rollback" else f"Promoting {version} to {environment}"
+            self.console.print(f"\n[bold]{what}[/bold]" + (" (started together with the next)" if together else ""))
 
     def step(self, step: StepReport) -> None:
         if self.live:
@@ -37,6 +38,7 @@ class Report:
     def promotion_ended(self, result: PromotionResult) -> None:
         if not self.live:
             return
+        self.console.print(f"  {result.environment} <- {result.version}:")
         if result.status == "SUCCEEDED":
             outcome = (result.output or {}).get("outcome", "")
             self.console.print(f"  [green]{result.status}[/green] {outcome}")

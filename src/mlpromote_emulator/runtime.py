@@ -212,6 +212,11 @@ class Emulator:
         region, account = self.config.region, self.config.ml_account
         lam = boto3.client("lambda", region_name=region)
         role_arn = f"arn:aws:iam::{account}:role/{STATE_MACHINE_ROLE}"
+        tables = self._create_tables(resources)
+        variables = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+        for key, value in variables.items():
+            if isinstance(value, dict) and value.get("Ref") in tables:
+                self._set_env({key: tables[value["Ref"]]})
         for logical_id, resource in resources.items():
             if resource["Type"] != "AWS::Serverless::Function":
                 continue
@@ -237,6 +242,23 @@ class Emulator:
         self.state_machine_arn = sfn.create_state_machine(
             name=machine.get("Name", "mlpromote-promote-model"), definition=definition, roleArn=role_arn
         )["stateMachineArn"]
+
+    def _create_tables(self, resources: dict[str, Any]) -> dict[str, str]:
+        """The template's DynamoDB tables, created with its own key schema. Logical id -> table name."""
+        dynamodb = boto3.client("dynamodb", region_name=self.config.region)
+        names = {}
+        for logical_id, resource in resources.items():
+            if resource["Type"] != "AWS::DynamoDB::Table":
+                continue
+            properties = resource["Properties"]
+            dynamodb.create_table(
+                TableName=properties["TableName"],
+                AttributeDefinitions=properties["AttributeDefinitions"],
+                KeySchema=properties["KeySchema"],
+                BillingMode=properties.get("BillingMode", "PAY_PER_REQUEST"),
+            )
+            names[logical_id] = properties["TableName"]
+        return names
 
     def _resolve(self, value: Any) -> str:
         if isinstance(value, dict) and "Fn::GetAtt" in value:
@@ -291,8 +313,13 @@ class Emulator:
         )
 
     def request_for(self, spec: PromotionSpec) -> dict[str, Any]:
-        arn = spec.model_version_arn or self.names.arn(str(spec.version), self.config)
-        request: dict[str, Any] = {"environment": spec.environment, "modelVersionArn": arn}
+        request: dict[str, Any] = {"environment": spec.environment}
+        if spec.rollback:
+            request["rollback"] = True
+        else:
+            request["modelVersionArn"] = spec.model_version_arn or self.names.arn(str(spec.version), self.config)
+        if spec.force:
+            request["force"] = True
         if spec.reason:
             request["reason"] = spec.reason
         return request
@@ -338,12 +365,36 @@ class Emulator:
         return events
 
     def promote(self, spec: PromotionSpec, on_step: Callable[[StepReport], None] | None = None) -> PromotionResult:
-        request = self.request_for(spec)
-        execution_arn = self.start(request)
+        execution_arn = self.start(self.request_for(spec))
         description = self.wait(execution_arn, on_step)
-        return self.result(
-            execution_arn, description, spec.environment, self.names.label(request["modelVersionArn"]) or ""
-        )
+        return self.result(execution_arn, description, spec.environment, self._version_label(spec, description))
+
+    def promote_together(self, specs: list[PromotionSpec]) -> list[PromotionResult]:
+        """Start every promotion, then wait for all: they run side by side, as concurrent requests would."""
+        executions = [self.start(self.request_for(spec)) for spec in specs]
+        descriptions = [self.wait(execution) for execution in executions]
+        return [
+            self.result(execution, description, spec.environment, self._version_label(spec, description))
+            for execution, description, spec in zip(executions, descriptions, specs, strict=True)
+        ]
+
+    def _version_label(self, spec: PromotionSpec, description: dict[str, Any]) -> str:
+        if not spec.rollback:
+            return self.names.label(spec.model_version_arn or self.names.arn(str(spec.version), self.config)) or ""
+        output = json.loads(description.get("output") or "{}")
+        return str(self.names.label(output.get("version")) or "rollback")
+
+    def history_records(self) -> dict[str, list[dict[str, Any]]]:
+        """The promotions table's history, per environment, oldest first, versions by scenario name."""
+        from mlpromote.aws import dynamodb
+
+        return {
+            environment: [
+                _labelled(record.model_dump(mode="json", by_alias=True), self.names)
+                for record in dynamodb.records(environment)
+            ]
+            for environment in self.config.environments
+        }
 
     def result(
         self, execution_arn: str, description: dict[str, Any], environment: str, version: str

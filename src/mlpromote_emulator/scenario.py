@@ -63,20 +63,32 @@ class PromotionSpec(_Model):
     environment: str
     version: VersionLabel | None = None
     model_version_arn: str | None = Field(default=None, alias="modelVersionArn")
+    rollback: bool = False
+    force: bool = False
     reason: str | None = None
 
     @model_validator(mode="after")
     def _one_version(self) -> PromotionSpec:
-        if (self.version is None) == (self.model_version_arn is None):
-            raise ValueError("give either version (project/version) or modelVersionArn")
+        if sum([self.version is not None, self.model_version_arn is not None, self.rollback]) != 1:
+            raise ValueError("give one of version (project/version), modelVersionArn or rollback: true")
         return self
+
+    @property
+    def title(self) -> str:
+        return "rollback" if self.rollback else str(self.version or self.model_version_arn)
+
+
+class Batch(_Model):
+    """Promotions started together (one execution each), to rehearse concurrency."""
+
+    batch: list[PromotionSpec] = Field(min_length=1, max_length=20)
 
 
 class Scenario(_Model):
     config: Config
     world: World
     faults: list[FaultSpec] = []
-    promotions: list[PromotionSpec] = []
+    promotions: list[PromotionSpec | Batch] = []
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:

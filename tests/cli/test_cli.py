@@ -50,8 +50,9 @@ def test_local_promote_json_is_one_object_with_the_resulting_world(scenario_file
     [promotion] = document["promotions"]
     assert (promotion["environment"], promotion["version"], promotion["status"]) == ("prod", "tools/v2", "SUCCEEDED")
     assert (promotion["error"], promotion["cause"]) == (None, None)
-    assert [s["name"] for s in promotion["steps"]][:3] == [
+    assert [s["name"] for s in promotion["steps"]][:4] == [
         "Validate and plan",
+        "Take the environment",
         "Start the model version",
         "Check the model status",
     ]

@@ -35,9 +35,11 @@ def test_promoting_a_running_version_makes_only_the_necessary_calls(promote: Any
         "ssm:PutParameter": accounts,
         "ssm:LabelParameterVersion": accounts,
         "rekognition:StopProjectVersion": 1,  # v1, live nowhere any more
+        "dynamodb:TransactWriteItems": 2,  # lock + history record opened; record closed + lock released
     }
-    # Validate, choice, grant, smoke Map, rotate Map, did-all-switch choice, retire; 2 per account.
-    assert result.state_transitions == 7 + 2 * accounts
+    # Validate, take, choice, grant, smoke Map, rotate Map, did-all-switch choice, retire, record,
+    # did-it-succeed choice, succeed; and 2 per account (one task in each Map).
+    assert result.state_transitions == 11 + 2 * accounts
 
 
 def test_the_handlers_publish_step_metrics(worlds: Any) -> None:
@@ -52,6 +54,8 @@ def test_the_handlers_publish_step_metrics(worlds: Any) -> None:
         "SmokeTestSucceeded": 2,
         "RotatePointerSucceeded": 2,
         "RetireSupersededSucceeded": 1,
+        "TakeEnvironmentSucceeded": 1,
+        "RecordOutcomeSucceeded": 1,
     }
 
 

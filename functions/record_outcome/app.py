@@ -1,0 +1,15 @@
+"""Record how the promotion ended in its history, and release the environment."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from mlpromote.handler import step_handler
+from mlpromote.plan import PromotionPlan
+from mlpromote.steps import record_outcome
+
+
+@step_handler("RecordOutcome")
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    state = event["state"]
+    return record_outcome(PromotionPlan.model_validate(state["plan"]), state).dump()

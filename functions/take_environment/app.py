@@ -1,0 +1,14 @@
+"""Take the environment: one promotion per environment at a time, and the start of its history record."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from mlpromote.handler import step_handler
+from mlpromote.plan import PromotionPlan
+from mlpromote.steps import take_environment
+
+
+@step_handler("TakeEnvironment")
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return take_environment(PromotionPlan.model_validate(event["plan"])).dump()

@@ -1,0 +1,131 @@
+"""The promotions table: the environment lock and the history, written together in transactions."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from mlpromote.aws import sessions
+from mlpromote.history import DEFAULT_TABLE, TABLE_ENV, PromotionRecord, lock_key, record_key
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+def table_name() -> str:
+    return os.environ.get(TABLE_ENV, DEFAULT_TABLE)
+
+
+def _dynamo(item: dict[str, Any]) -> dict[str, Any]:
+    return {key: _serializer.serialize(value) for key, value in item.items() if value is not None}
+
+
+def _plain(item: dict[str, Any]) -> dict[str, Any]:
+    return {key: _deserializer.deserialize(value) for key, value in item.items()}
+
+
+def _raise_if_transient(error: ClientError, what: str) -> None:
+    sessions.raise_if_transient(error, f"dynamodb {what}")
+
+
+def lock_holder(environment: str) -> dict[str, Any] | None:
+    try:
+        answer = sessions.client("dynamodb").get_item(
+            TableName=table_name(), Key=_dynamo(lock_key(environment)), ConsistentRead=True
+        )
+    except ClientError as error:
+        _raise_if_transient(error, "GetItem")
+        raise
+    return _plain(answer["Item"]) if "Item" in answer else None
+
+
+def start(record: PromotionRecord, replacing: dict[str, Any] | None = None) -> bool:
+    """Take the environment's lock and write the RUNNING record, in one transaction.
+
+    `replacing`: a stale lock (its execution has ended) to take over. False when someone holds it.
+    """
+    lock = {**lock_key(record.environment), "holder": record.promotion_id, "since": record.started_at}
+    lock["recordKey"] = record_key(record.environment, record.started_at, record.promotion_id)["sk"]
+    condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(pk)"}
+    if replacing is not None:
+        condition = {
+            "ConditionExpression": "holder = :stale",
+            "ExpressionAttributeValues": {":stale": _serializer.serialize(replacing["holder"])},
+        }
+    try:
+        sessions.client("dynamodb").transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": table_name(), "Item": _dynamo(lock), **condition}},
+                {"Put": {"TableName": table_name(), "Item": _dynamo(record.item())}},
+            ]
+        )
+    except ClientError as error:
+        if sessions.error_code(error) == "TransactionCanceledException":
+            return False
+        _raise_if_transient(error, "TransactWriteItems")
+        raise
+    return True
+
+
+def finish(record: PromotionRecord) -> None:
+    """Write the record's end and release the lock if this promotion still holds it."""
+    dynamodb = sessions.client("dynamodb")
+    try:
+        dynamodb.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": table_name(), "Item": _dynamo(record.item())}},
+                {
+                    "Delete": {
+                        "TableName": table_name(),
+                        "Key": _dynamo(lock_key(record.environment)),
+                        "ConditionExpression": "attribute_not_exists(pk) OR holder = :me",
+                        "ExpressionAttributeValues": {":me": _serializer.serialize(record.promotion_id)},
+                    }
+                },
+            ]
+        )
+    except ClientError as error:
+        if sessions.error_code(error) != "TransactionCanceledException":
+            _raise_if_transient(error, "TransactWriteItems")
+            raise
+        # Someone else took the lock over (ours was declared stale): record the end all the same.
+        dynamodb.put_item(TableName=table_name(), Item=_dynamo(record.item()))
+
+
+def mark_ended(environment: str, record_sk: str, status: str, ended_at: str, cause: str) -> None:
+    """Close the record of a promotion that ended without closing it (aborted, timed out, crashed)."""
+    try:
+        sessions.client("dynamodb").update_item(
+            TableName=table_name(),
+            Key=_dynamo({"pk": f"ENV#{environment}", "sk": record_sk}),
+            UpdateExpression="SET #s = :s, endedAt = :e, #c = :c",
+            ConditionExpression="attribute_exists(pk) AND #s = :running",
+            ExpressionAttributeNames={"#s": "status", "#c": "cause"},
+            ExpressionAttributeValues=_dynamo({":s": status, ":e": ended_at, ":c": cause, ":running": "RUNNING"}),
+        )
+    except ClientError as error:
+        if sessions.error_code(error) == "ConditionalCheckFailedException":
+            return
+        _raise_if_transient(error, "UpdateItem")
+        raise
+
+
+def records(environment: str) -> list[PromotionRecord]:
+    """Every promotion of an environment, oldest first."""
+    out: list[PromotionRecord] = []
+    paginator = sessions.client("dynamodb").get_paginator("query")
+    try:
+        for page in paginator.paginate(
+            TableName=table_name(),
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues=_dynamo({":pk": f"ENV#{environment}"}),
+            ConsistentRead=True,
+        ):
+            out.extend(PromotionRecord.from_item(_plain(item)) for item in page["Items"])
+    except ClientError as error:
+        _raise_if_transient(error, "Query")
+        raise
+    return out

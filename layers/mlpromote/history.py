@@ -1,0 +1,92 @@
+"""The promotions table: one lock per environment, and the history of every promotion.
+
+One DynamoDB table, two kinds of item:
+
+- `pk = LOCK#<environment>`: which execution holds the environment. Taken and released in the
+  same transaction as the history record it belongs to, so a record and its lock never disagree.
+- `pk = ENV#<environment>, sk = <started at>#<execution name>`: a promotion, from its start
+  (status RUNNING) to its end (SUCCEEDED, FAILED, ABORTED, TIMED_OUT).
+
+"What was live in prod at time T" is the last SUCCEEDED promotion of prod that ended before T.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+TABLE_ENV = "MLPROMOTE_TABLE"
+DEFAULT_TABLE = "mlpromote-promotions"
+ENDED = frozenset({"SUCCEEDED", "FAILED", "ABORTED", "TIMED_OUT"})
+
+
+def lock_key(environment: str) -> dict[str, str]:
+    return {"pk": f"LOCK#{environment}", "sk": "LOCK"}
+
+
+def record_key(environment: str, started_at: str, execution: str) -> dict[str, str]:
+    return {"pk": f"ENV#{environment}", "sk": f"{started_at}#{execution.rsplit(':', 1)[-1]}"}
+
+
+class AccountChange(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, defer_build=True)
+    account: str
+    from_version: str | None = Field(alias="from")
+    to_version: str = Field(alias="to")
+
+
+class PromotionRecord(BaseModel):
+    """One promotion, as the history keeps it."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore", defer_build=True)
+
+    promotion_id: str  # the execution ARN
+    environment: str
+    project: str
+    version: str
+    kind: str = "promotion"  # or "rollback"
+    accounts: list[AccountChange] = []
+    requested_by: str = "console"
+    entry_point: str = "console"
+    reason: str | None = None
+    forced: bool = False
+    approval: str | None = None
+    approver: str | None = None
+    started_at: str
+    ended_at: str | None = None
+    status: str = "RUNNING"
+    error: str | None = None
+    cause: str | None = None
+
+    def item(self) -> dict[str, Any]:
+        return {
+            **record_key(self.environment, self.started_at, self.promotion_id),
+            **self.model_dump(mode="json", by_alias=True, exclude_none=True),
+        }
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> PromotionRecord:
+        return cls.model_validate(item)
+
+
+def live_at(records: list[PromotionRecord], at: datetime) -> PromotionRecord | None:
+    """The promotion that put the environment's current version in place, as of `at`."""
+    done = [r for r in records if r.status == "SUCCEEDED" and r.ended_at and datetime.fromisoformat(r.ended_at) <= at]
+    return max(done, key=lambda r: r.ended_at or "", default=None)
+
+
+def rollback_target(records: list[PromotionRecord], current: str) -> str | None:
+    """What a rollback goes back to: the version the current one replaced when it was promoted,
+    else the last other version promoted successfully. None when the history knows no other."""
+    done = sorted((r for r in records if r.status == "SUCCEEDED"), key=lambda r: r.ended_at or "", reverse=True)
+    for record in done:
+        if record.version != current:
+            return record.version
+        replaced = {change.from_version for change in record.accounts} - {None, current}
+        if len(replaced) == 1:
+            return replaced.pop()
+        # A no-op (it already served `current`) or a split environment: look further back.
+    return None
