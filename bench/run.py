@@ -69,7 +69,8 @@ def minimum_api_calls(accounts: int, other_accounts: int = 1, images: int = 1) -
     smoke = (2 + images) * accounts  # AssumeRole x2 (target role, access role) + DetectCustomLabels per image
     rotate = 3 * accounts  # AssumeRole + PutParameter + LabelParameterVersion
     retire = 2 + 2 * other_accounts + 1  # revoke (Get+Put) + other pointers (AssumeRole+Get) + StopProjectVersion
-    return plan + grant + smoke + rotate + retire
+    lock = 2  # take the environment + open the record; close the record + release (one transaction each)
+    return plan + grant + smoke + rotate + retire + lock
 
 
 def promote(accounts: int, propagation_seconds: float = 0) -> tuple[PromotionResult, list[Any], Emulator, float]:
