@@ -161,6 +161,7 @@ def test_rollback_goes_back_to_the_replaced_version_through_the_whole_workflow(w
     )
 
     promoted, rolled_back = results
+    assert promoted.status == "SUCCEEDED"
     assert rolled_back.status == "SUCCEEDED", rolled_back.as_json()
     assert rolled_back.version == "tools/v1"
     assert rolled_back.output["started"] == ["tools/v1"]  # v1 had been stopped when v2 replaced it
