@@ -98,6 +98,16 @@ class Environment(_Model):
     retire_superseded: bool = True
     # A version reaches this environment only after it was live in (or promoted to) this one.
     requires: str | None = None
+    # After the switch, watch these CloudWatch alarms (in every account) for this long; one in
+    # ALARM puts the environment back on the version it replaced.
+    bake_minutes: int = Field(default=0, ge=0, le=1440)
+    rollback_alarms: list[Annotated[str, Field(min_length=1, max_length=255)]] = Field(default=[], max_length=100)
+
+    @model_validator(mode="after")
+    def _bake_needs_alarms(self) -> Environment:
+        if self.rollback_alarms and not self.bake_minutes:
+            raise ValueError("rollbackAlarms are watched for bakeMinutes after the switch: set bakeMinutes too")
+        return self
 
     @field_validator("accounts")
     @classmethod
@@ -124,6 +134,7 @@ class Workflow(_Model):
     start_timeout_minutes: int = Field(default=30, ge=1, le=1440)
     grant_propagation_seconds: int = Field(default=120, ge=0, le=900)
     max_concurrency: int = Field(default=10, ge=1, le=40)
+    alarm_poll_seconds: int = Field(default=60, ge=10, le=3600)
 
 
 class Config(_Model):

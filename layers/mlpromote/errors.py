@@ -99,3 +99,7 @@ class NotVerifiedUpstream(PromotionError):
 
 class NothingToRollBackTo(PromotionError):
     """The environment's history has no earlier version to go back to."""
+
+
+class RolledBackOnAlarm(PromotionError):
+    """A rollback alarm went off during the bake time; the environment was put back."""

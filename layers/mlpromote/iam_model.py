@@ -23,10 +23,11 @@ CONTROL_PLANE_ROLES = {
     "compensate": "Compensate",
     "take-environment": "TakeEnvironment",
     "record-outcome": "RecordOutcome",
+    "watch-alarms": "WatchAlarms",
 }
 # Who may assume each target-account role.
 SMOKE_TEST_CALLERS = ("smoke-test",)
-PARAMETER_WRITER_CALLERS = ("plan", "rotate-pointer", "retire", "compensate")
+PARAMETER_WRITER_CALLERS = ("plan", "rotate-pointer", "retire", "compensate", "watch-alarms")
 
 
 def control_plane_role_arn(ml_account: str, short_name: str) -> str:
@@ -89,7 +90,15 @@ def parameter_writer_policy(config: Config, account: str) -> dict[str, Any]:
                     "ssm:DeleteParameter",
                 ],
                 "Resource": [f"arn:aws:ssm:{config.region}:{account}:parameter/{name}" for name in names],
-            }
+            },
+            {
+                # The bake reads the rollback alarms through this role too. Scoped to alarm ARNs,
+                # DescribeAlarms would silently leave out composite alarms: they need "*".
+                "Sid": "ReadRollbackAlarms",
+                "Effect": "Allow",
+                "Action": "cloudwatch:DescribeAlarms",
+                "Resource": "*",
+            },
         ],
     }
 

@@ -92,6 +92,9 @@ class PromotionPlan(_Model):
     start_timeout_seconds: int
     grant_propagation_seconds: int
     max_concurrency: int
+    bake_seconds: int = 0
+    rollback_alarms: list[str] = []
+    alarm_poll_seconds: int = 60
 
     @property
     def access_role_arn(self) -> str:

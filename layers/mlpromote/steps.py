@@ -7,16 +7,17 @@ event and call one of them. AWS sits behind mlpromote.aws.
 from __future__ import annotations
 
 import contextvars
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from mlpromote import history
-from mlpromote.aws import dynamodb, iam, rekognition, sessions, ssm, stepfunctions
+from mlpromote.aws import cloudwatch, dynamodb, iam, rekognition, sessions, ssm, stepfunctions
 from mlpromote.config import Config
 from mlpromote.errors import (
     GrantNotYetEffective,
@@ -27,6 +28,7 @@ from mlpromote.errors import (
     NothingToRollBackTo,
     NotVerifiedUpstream,
     PromotionInProgress,
+    RolledBackOnAlarm,
     SmokeTestAccessDenied,
     SmokeTestFailed,
     VersionOutsideMlAccount,
@@ -35,6 +37,7 @@ from mlpromote.grants import GrantPolicy
 from mlpromote.plan import PromotionPlan, PromotionRequest, TargetAccount
 from mlpromote.versions import FAILED, RUNNING, SERVING_STATES, STARTING, ModelVersionArn, require_promotable
 
+T = TypeVar("T")
 _ACCESS_DENIED = frozenset({"AccessDenied", "AccessDeniedException"})
 
 
@@ -125,6 +128,9 @@ def validate_and_plan(request_input: object, execution: str, requested_at: str, 
         start_timeout_seconds=config.workflow.start_timeout_minutes * 60,
         grant_propagation_seconds=config.workflow.grant_propagation_seconds,
         max_concurrency=config.workflow.max_concurrency,
+        bake_seconds=environment.bake_minutes * 60,
+        rollback_alarms=environment.rollback_alarms,
+        alarm_poll_seconds=config.workflow.alarm_poll_seconds,
     )
 
 
@@ -171,14 +177,19 @@ def _require_verified_upstream(config: Config, upstream: str, parameter: str, ve
 
 def read_pointers(accounts: list[str], writer_role: str, parameter_name: str, workers: int) -> dict[str, str | None]:
     """What each account's parameter holds, read side by side (hundreds of accounts, one call each)."""
+    return for_each_account(
+        accounts,
+        lambda account: ssm.read_pointer(f"arn:aws:iam::{account}:role/{writer_role}", parameter_name),
+        workers,
+    )
 
-    def read(account: str) -> str | None:
-        return ssm.read_pointer(f"arn:aws:iam::{account}:role/{writer_role}", parameter_name)
 
+def for_each_account(accounts: list[str], read: Callable[[str], T], workers: int) -> dict[str, T]:
+    """`read(account)` for every account, side by side in up to `workers` threads."""
     if len(accounts) <= 1:
         return {account: read(account) for account in accounts}
     with ThreadPoolExecutor(max_workers=min(workers, len(accounts))) as pool:
-        # Each read runs in the caller's context (logging keys, tracing), not a blank one.
+        # Each read runs in a copy of the caller's context (logging keys, tracing), not a blank one.
         futures = {account: pool.submit(contextvars.copy_context().run, read, account) for account in accounts}
         return {account: future.result() for account, future in futures.items()}
 
@@ -423,6 +434,51 @@ def rotate_pointer(plan: PromotionPlan, account: str) -> Rotation:
         plan.parameter_writer_role_arn(account), plan.parameter_name, plan.version_arn
     )
     return Rotation(account=account, parameter_version=parameter_version)
+
+
+# --- Bake: watch the rollback alarms after the switch ---------------------------------------
+
+
+class Watch(StepResult):
+    until: str
+    done: bool
+    wait_seconds: int
+
+
+def watch_alarms(plan: PromotionPlan, watch: Watch | None) -> Watch:
+    """Look at the environment's rollback alarms in every account; RolledBackOnAlarm if one is in ALARM.
+
+    The first look starts the bake; the state machine waits `waitSeconds` between looks until `until`.
+    """
+    started = now()
+    until = datetime.fromisoformat(watch.until) if watch else started + timedelta(seconds=plan.bake_seconds)
+    writer = plan.parameter_writer_role_name
+
+    def alarming(account: str) -> list[str]:
+        if not plan.rollback_alarms:  # DescribeAlarms without names would list every alarm
+            return []
+        return cloudwatch.alarms_in_alarm(f"arn:aws:iam::{account}:role/{writer}", plan.rollback_alarms)
+
+    accounts = [t.account for t in plan.accounts]
+    with ThreadPoolExecutor(max_workers=min(plan.max_concurrency, len(accounts))) as pool:
+        found = dict(
+            zip(accounts, pool.map(lambda a: contextvars.copy_context().run(alarming, a), accounts), strict=True)
+        )
+    firing = [f"{name} in {account}" for account, names in found.items() for name in names]
+    if firing:
+        back_to = ", ".join(
+            sorted({ModelVersionArn.parse(t.current).label if t.current else "none" for t in plan.accounts})
+        )
+        raise RolledBackOnAlarm(
+            f"{', '.join(firing)} went to ALARM during the bake after {plan.version_label} took over "
+            f"{plan.environment}; putting it back on {back_to}"
+        )
+    remaining = (until - now()).total_seconds()
+    return Watch(
+        until=until.isoformat(),
+        done=remaining <= 0,
+        wait_seconds=int(max(1, min(plan.alarm_poll_seconds, remaining))),
+    )
 
 
 # --- 6. Retire the superseded version --------------------------------------------------------

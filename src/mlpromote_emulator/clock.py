@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -34,6 +35,8 @@ class SimulatedClock:
         # Threads that woke up and have not yet acted: the clock waits for them.
         self._woken: dict[int, float] = {}
         self.slept = 0.0
+        # Called after every jump: whatever the world schedules for a simulated time happens then.
+        self.on_advance: Callable[[], None] | None = None
 
     def start(self) -> None:
         self._coordinates = self._traveller.start()
@@ -72,6 +75,8 @@ class SimulatedClock:
                         ahead = (earliest - datetime.now(UTC)).total_seconds()
                         self._coordinates.shift(timedelta(seconds=ahead))
                         self.slept += ahead
+                        if self.on_advance is not None:
+                            self.on_advance()
                         self._condition.notify_all()
                         continue
                     self._condition.wait(timeout=QUIET_SECONDS / 2)

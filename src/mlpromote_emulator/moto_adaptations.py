@@ -92,6 +92,8 @@ class Hooks:
     faults: list[Fault] = field(default_factory=list)
     calls: list[Call] = field(default_factory=list)
     iam_propagation_seconds: float = 5.0
+    # (when, what): things that happen in the world at a simulated time, e.g. an alarm going off.
+    scheduled: list[tuple[datetime, Callable[[], None]]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -169,6 +171,7 @@ def _call_action(self: BaseResponse) -> Any:
         return _original_call_action(self)
     if hooks.activity is not None:
         hooks.activity()
+    run_due_events()
     service = self.service_name or ""
     operation = self._get_action()
     account = self.current_account
@@ -181,6 +184,15 @@ def _call_action(self: BaseResponse) -> Any:
     if fault is None:
         return _original_call_action(self)
     return error_response(service, fault.error, f"{fault.message} ({service} {operation} in {account})")
+
+
+def run_due_events() -> None:
+    now = datetime.now(UTC)
+    with hooks.lock:
+        due = [event for event in hooks.scheduled if event[0] <= now]
+        hooks.scheduled = [event for event in hooks.scheduled if event[0] > now]
+    for _, happen in due:
+        happen()
 
 
 def error_response(service: str, code: str, message: str) -> tuple[int, dict[str, Any], str]:

@@ -33,7 +33,7 @@ from mlpromote.config import CONFIG_FILE_ENV
 from mlpromote_emulator import moto_adaptations as adapt
 from mlpromote_emulator.clock import SimulatedClock
 from mlpromote_emulator.scenario import FaultSpec, PromotionSpec, Scenario
-from mlpromote_emulator.world import STATE_MACHINE_ROLE, WorldMap, observe, seed
+from mlpromote_emulator.world import STATE_MACHINE_ROLE, WorldMap, observe, schedule_alarms, seed
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STATE_MACHINE_RESOURCE = "PromoteModelStateMachine"
@@ -177,6 +177,9 @@ class Emulator:
         self.clock.start()
         seed(self.scenario, self.names)
         self._deploy()
+        adapt.hooks.scheduled = []
+        schedule_alarms(self.scenario)
+        self.clock.on_advance = adapt.run_due_events
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -43,12 +43,21 @@ class VersionSpec(_Model):
         return dict.fromkeys(self.labels, 95.0)
 
 
+class AlarmSpec(_Model):
+    """A CloudWatch alarm in a target account; `alarmAt` raises it that many simulated seconds into the run."""
+
+    account: str = Field(pattern=r"^\d{12}$")
+    name: str = Field(min_length=1, max_length=255)
+    alarm_at: float | None = Field(default=None, ge=0, alias="alarmAt")
+
+
 class World(_Model):
     versions: dict[VersionLabel, VersionSpec] = Field(min_length=1)
     live: dict[str, list[VersionLabel]] = {}
     start_seconds: float = Field(default=300, ge=0, le=86400, alias="startSeconds")
     iam_propagation_seconds: float = Field(default=5, ge=0, le=3600, alias="iamPropagationSeconds")
     start_fails: list[VersionLabel] = Field(default=[], alias="startFails")
+    alarms: list[AlarmSpec] = []
 
 
 class FaultSpec(_Model):
@@ -98,6 +107,10 @@ class Scenario(_Model):
             for label in labels:
                 if label not in self.world.versions:
                     raise ValueError(f"world.live.{environment}: {label} is not in world.versions")
+        targets = {a for env in self.config.environments.values() for a in env.accounts}
+        for alarm in self.world.alarms:
+            if alarm.account not in targets:
+                raise ValueError(f"world.alarms: {alarm.account} is not a target account of any environment")
         for label in self.world.start_fails:
             if label not in self.world.versions:
                 raise ValueError(f"world.startFails: {label} is not in world.versions")

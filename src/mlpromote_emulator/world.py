@@ -153,6 +153,20 @@ def seed(scenario: Scenario, names: WorldMap) -> None:
                 writer_trust,
                 iam_model.parameter_writer_policy(config, account),
             )
+            cloudwatch = _in_account(account, region, "cloudwatch")
+            for alarm in world.alarms:
+                if alarm.account == account:
+                    cloudwatch.put_metric_alarm(
+                        AlarmName=alarm.name,
+                        MetricName="Errors",
+                        Namespace="App",
+                        Statistic="Sum",
+                        Period=60,
+                        EvaluationPeriods=1,
+                        Threshold=1,
+                        ComparisonOperator="GreaterThanOrEqualToThreshold",
+                    )
+                    cloudwatch.set_alarm_state(AlarmName=alarm.name, StateValue="OK", StateReason="seeded")
             ssm = _in_account(account, region, "ssm")
             for label in world.live.get(environment, []):
                 live_project = config.projects.get(label.split("/", 1)[0])
@@ -161,6 +175,24 @@ def seed(scenario: Scenario, names: WorldMap) -> None:
                 name = live_project.parameter_name
                 put = ssm.put_parameter(Name=name, Value=names.arn(label, config), Type="String", Overwrite=True)
                 ssm.label_parameter_version(Name=name, ParameterVersion=put["Version"], Labels=["current"])
+
+
+def schedule_alarms(scenario: Scenario) -> None:
+    """Raise each alarm with an `alarmAt` that many simulated seconds from now."""
+    from datetime import UTC, datetime, timedelta
+
+    from moto.cloudwatch.models import cloudwatch_backends
+
+    start = datetime.now(UTC)
+    for alarm in scenario.world.alarms:
+        if alarm.alarm_at is None:
+            continue
+        backend = cloudwatch_backends[alarm.account][scenario.config.region]
+
+        def raise_alarm(backend: Any = backend, name: str = alarm.name) -> None:
+            backend.set_alarm_state(name, "raised by the scenario (world.alarms.alarmAt)", None, "ALARM")
+
+        adapt.hooks.scheduled.append((start + timedelta(seconds=alarm.alarm_at), raise_alarm))
 
 
 def _admin_role(account: str, region: str, trust: dict[str, Any]) -> None:

@@ -38,7 +38,7 @@ def test_promoting_a_running_version_makes_only_the_necessary_calls(promote: Any
         "dynamodb:TransactWriteItems": 2,  # lock + history record opened; record closed + lock released
     }
     # Validate, take, choice, grant, smoke Map, rotate Map, did-all-switch choice, retire, record,
-    # did-it-succeed choice, succeed; and 2 per account (one task in each Map).
+    # did-it-succeed choice, succeed; and 2 per account (one task in each Map). No bake time here.
     assert result.state_transitions == 11 + 2 * accounts
 
 

@@ -173,3 +173,49 @@ def test_rollback_with_no_history_says_so_and_changes_nothing(worlds: Any) -> No
     results, world, _ = run(worlds, {"environment": "prod", "rollback": True})
     assert results[0].error == "NothingToRollBackTo"
     assert world == worlds.standard
+
+
+BAKE = {"environments": {"prod": {"bakeMinutes": 10, "rollbackAlarms": ["HighErrorRate"]}}}
+
+
+def test_an_alarm_during_the_bake_rolls_the_environment_back(worlds: Any) -> None:
+    # v2 needs no start; the switch happens within seconds; the alarm goes off 5 minutes in.
+    alarms = [{"account": PROD_B, "name": "HighErrorRate", "alarmAt": 300}]
+    results, world, history = run(
+        worlds, {"environment": "prod", "version": "tools/v2"}, config=BAKE, world={"alarms": alarms}
+    )
+
+    [result] = results
+    assert result.error == "RolledBackOnAlarm", result.as_json()
+    assert "HighErrorRate in 444444444444" in result.cause and "tools/v1" in result.cause
+    assert [s.name for s in result.steps][-4:] == [
+        "Watch the rollback alarms",
+        "Keep watching the rollback alarms",
+        "Compensate",
+        "Record the outcome",
+    ]
+    assert world == worlds.standard  # prod back on v1 everywhere, v2 not granted in prod, v1 running
+    assert [(r["status"], r["error"]) for r in history["prod"]] == [("FAILED", "RolledBackOnAlarm")]
+
+
+def test_a_quiet_bake_ends_in_success_after_the_bake_time(worlds: Any) -> None:
+    alarms = [{"account": PROD_B, "name": "HighErrorRate"}]  # never raised
+    results, world, _ = run(
+        worlds, {"environment": "prod", "version": "tools/v2"}, config=BAKE, world={"alarms": alarms}
+    )
+
+    [result] = results
+    assert result.status == "SUCCEEDED", result.as_json()
+    baked = next(s for s in result.output["steps"] if s["name"] == "Retire the superseded version")
+    assert baked["seconds"] >= 600  # the bake happens between the switch and the retirement
+    assert world["parameters"]["prod"]["tools"] == {PROD_A: "tools/v2", PROD_B: "tools/v2"}
+    assert world["versions"]["tools/v1"] == "STOPPED"
+
+
+def test_an_alarm_after_the_bake_changes_nothing(worlds: Any) -> None:
+    alarms = [{"account": PROD_A, "name": "HighErrorRate", "alarmAt": 3600}]
+    results, world, _ = run(
+        worlds, {"environment": "prod", "version": "tools/v2"}, config=BAKE, world={"alarms": alarms}
+    )
+    assert results[0].status == "SUCCEEDED", results[0].as_json()
+    assert world["parameters"]["prod"]["tools"] == {PROD_A: "tools/v2", PROD_B: "tools/v2"}

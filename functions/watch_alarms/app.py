@@ -1,0 +1,15 @@
+"""Watch the environment's rollback alarms during the bake; RolledBackOnAlarm if one goes off."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from mlpromote.handler import step_handler
+from mlpromote.plan import PromotionPlan
+from mlpromote.steps import Watch, watch_alarms
+
+
+@step_handler("WatchAlarms")
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    watch = Watch.model_validate(event["watch"]) if event.get("watch") else None
+    return watch_alarms(PromotionPlan.model_validate(event["plan"]), watch).dump()
