@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,17 +34,135 @@ def _parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check-config", help="validate a config file and say what to fix")
     check.add_argument("config", type=Path)
+
+    def deployed(name: str, help_text: str) -> argparse.ArgumentParser:
+        command = commands.add_parser(name, help=help_text)
+        command.add_argument("--stack", help="the control plane's stack (default: samconfig.toml's stack_name)")
+        command.add_argument("--region", help="AWS region (default: the usual AWS chain)")
+        command.add_argument("--json", action="store_true", help="print one JSON object")
+        return command
+
+    promote_deployed = deployed("promote", "promote a version on the deployed control plane")
+    promote_deployed.add_argument("--environment", required=True)
+    promote_deployed.add_argument("--model-version-arn", required=True)
+    promote_deployed.add_argument("--reason")
+    promote_deployed.add_argument("--force", action="store_true", help="skip the environment's `requires` check")
+    promote_deployed.add_argument("--no-wait", action="store_true", help="start it and return")
+    rollback = deployed("rollback", "put an environment back on the version its current one replaced")
+    rollback.add_argument("--environment", required=True)
+    rollback.add_argument("--project", help="with several projects: which one")
+    rollback.add_argument("--reason")
+    rollback.add_argument("--no-wait", action="store_true", help="start it and return")
+    status_command = deployed("status", "a promotion's status, steps and outcome")
+    status_command.add_argument("promotion_id", help="the execution ARN that promote printed")
+    history_command = deployed("history", "an environment's promotions, and what was live when")
+    history_command.add_argument("--environment", required=True)
+    history_command.add_argument("--at", type=_timestamp, help="ISO 8601 time: what was live then (default: now)")
     return parser
+
+
+def _timestamp(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 time, e.g. 2026-11-24T09:30:00+00:00") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = _parser().parse_args(argv)
     if arguments.command == "check-config":
         return _check_config(arguments.config)
+    if arguments.command in ("promote", "rollback", "status", "history"):
+        return _deployed(arguments)
     from mlpromote_emulator.scenario import demo_scenario_path
 
     path = demo_scenario_path() if arguments.command == "demo" else arguments.scenario
     return run_scenario(path, as_json=arguments.json, verbose=getattr(arguments, "verbose", False))
+
+
+def _deployed(arguments: argparse.Namespace) -> int:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from mlpromote.errors import PromotionError
+    from mlpromote_cli import deployed
+
+    try:
+        # A bad request is refused before anything talks to AWS.
+        request = _request(arguments) if arguments.command in ("promote", "rollback") else None
+        stack = deployed.resolve_stack(arguments.stack, arguments.region)
+        if arguments.command == "history":
+            document = deployed.history(stack, arguments.environment, arguments.at)
+            print(json.dumps(document, indent=2) if arguments.json else _history_text(document))
+            return EXIT_OK
+        if arguments.command == "status":
+            document = deployed.status(stack, arguments.promotion_id)
+            print(json.dumps(document, indent=2) if arguments.json else _status_text(document))
+            return EXIT_OK if document["status"] in ("SUCCEEDED", "RUNNING") else EXIT_FAILED
+        execution = deployed.start(stack, request)
+        if arguments.no_wait:
+            print(json.dumps({"promotionId": execution, "status": "RUNNING"}) if arguments.json else execution)
+            return EXIT_OK
+        if not arguments.json:
+            print(f"{execution}")
+
+        def show(step: dict[str, str]) -> None:
+            if not arguments.json:
+                print(f"  {step['status']:9} {step['name']}", flush=True)
+
+        final = deployed.wait(stack, execution, show)
+        print(json.dumps(final, indent=2) if arguments.json else _status_text(final))
+        return EXIT_OK if final["status"] == "SUCCEEDED" else EXIT_FAILED
+    except PromotionError as error:
+        print(f"{type(error).__name__}: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except (BotoCoreError, ClientError) as error:
+        print(f"AWS: {error}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def _request(arguments: argparse.Namespace) -> Any:
+    from mlpromote.plan import PromotionRequest
+    from mlpromote.versions import ModelVersionArn
+
+    data: dict[str, Any] = {"environment": arguments.environment}
+    if arguments.command == "rollback":
+        data["rollback"] = True
+        if arguments.project:
+            data["project"] = arguments.project
+    else:
+        data["modelVersionArn"] = ModelVersionArn.parse(arguments.model_version_arn).arn
+        if arguments.force:
+            data["force"] = True
+    if arguments.reason:
+        data["reason"] = arguments.reason
+    return PromotionRequest.parse(data)
+
+
+def _status_text(document: dict[str, Any]) -> str:
+    lines = [f"{document['status']}  {document['promotionId']}"]
+    lines += [f"  {step['status']:9} {step['name']}" for step in document["steps"]]
+    if document.get("error"):
+        lines.append(f"{document['error']}: {document['cause']}")
+    return "\n".join(lines)
+
+
+def _history_text(document: dict[str, Any]) -> str:
+    live = document["live"]
+    lines = [
+        f"{document['environment']} at {document['at']}: "
+        + (
+            f"{live['version']} (promoted by {live['requestedBy']} via {live['entryPoint']}, ended {live['endedAt']})"
+            if live
+            else "nothing promoted by mlpromote yet"
+        )
+    ]
+    for record in document["promotions"]:
+        lines.append(
+            f"  {record['startedAt']}  {record['status']:9} {record['kind']:9} {record['version']}"
+            + (f"  {record['error']}" if record.get("error") else "")
+        )
+    return "\n".join(lines)
 
 
 def _check_config(path: Path) -> int:

@@ -30,6 +30,7 @@ from moto import mock_aws
 
 from mlpromote.aws import sessions
 from mlpromote.config import CONFIG_FILE_ENV
+from mlpromote.executions import StepReport, readable_cause, step_names, steps_from_history
 from mlpromote_emulator import moto_adaptations as adapt
 from mlpromote_emulator.clock import SimulatedClock
 from mlpromote_emulator.scenario import FaultSpec, PromotionSpec, Scenario
@@ -63,12 +64,6 @@ _CfnLoader.add_multi_constructor("!", _cfn_tag)
 
 def load_template(path: Path) -> dict[str, Any]:
     return yaml.load(path.read_text(encoding="utf-8"), Loader=_CfnLoader)
-
-
-@dataclass
-class StepReport:
-    name: str
-    status: str
 
 
 @dataclass
@@ -409,7 +404,7 @@ class Emulator:
             version=version,
             status=description["status"],
             error=description.get("error"),
-            cause=_readable_cause(description.get("cause")),
+            cause=readable_cause(description.get("cause")),
             steps=steps_from_history(events, self._steps()),
             execution_arn=execution_arn,
             output=_labelled(output, self.names),
@@ -418,8 +413,7 @@ class Emulator:
         )
 
     def _steps(self) -> set[str]:
-        """The states a person calls steps: the tasks and the per-account fan-outs."""
-        return {name for name, state in self._asl["States"].items() if state["Type"] in ("Task", "Map")}
+        return step_names(self._asl)
 
     def world(self) -> dict[str, Any]:
         return observe(self.scenario, self.names)
@@ -449,19 +443,6 @@ def _load_module(name: str, path: Path) -> ModuleType:
     return module
 
 
-def _readable_cause(cause: str | None) -> str | None:
-    """A Lambda error's cause is its JSON error payload; people want the message."""
-    if not cause:
-        return cause
-    try:
-        payload = json.loads(cause)
-    except ValueError:
-        return cause
-    if isinstance(payload, dict) and "errorMessage" in payload:
-        return str(payload["errorMessage"])
-    return cause
-
-
 def _task_output(events: list[dict[str, Any]], state: str) -> Any:
     entered = False
     for event in events:
@@ -470,33 +451,6 @@ def _task_output(events: list[dict[str, Any]], state: str) -> Any:
         elif event["type"] == "TaskStateExited" and entered:
             return json.loads(event["stateExitedEventDetails"]["output"]).get("compensation")
     return None
-
-
-def steps_from_history(events: list[dict[str, Any]], steps: set[str]) -> list[StepReport]:
-    """Each step the execution went through, once, in order, with how its last attempt ended.
-
-    A caught failure still exits its state, so the outcome is the last Succeeded or Failed event
-    between a step's entry and its exit (a retried attempt that then succeeds counts as success).
-    """
-    order: list[str] = []
-    status: dict[str, str] = {}
-    current: str | None = None
-    outcome = "SUCCEEDED"
-    for event in events:
-        kind = event["type"]
-        details = event.get("stateEnteredEventDetails") or event.get("stateExitedEventDetails") or {}
-        name = str(details.get("name", ""))
-        if kind.endswith("StateEntered") and name in steps:
-            if name not in status:
-                order.append(name)
-            status[name], current, outcome = "RUNNING", name, "SUCCEEDED"
-        elif kind.endswith("StateExited") and current is not None and name == current:
-            status[name], current = outcome, None
-        elif current is not None and kind.endswith(("Failed", "TimedOut")) and not kind.startswith("MapIteration"):
-            outcome = "FAILED"
-        elif current is not None and kind in ("LambdaFunctionSucceeded", "TaskSucceeded", "MapStateSucceeded"):
-            outcome = "SUCCEEDED"
-    return [StepReport(name, "FAILED" if status[name] == "RUNNING" else status[name]) for name in order]
 
 
 def billed_transitions(events: list[dict[str, Any]]) -> int:

@@ -113,13 +113,13 @@ def mark_ended(environment: str, record_sk: str, status: str, ended_at: str, cau
         raise
 
 
-def records(environment: str) -> list[PromotionRecord]:
+def records(environment: str, table: str | None = None) -> list[PromotionRecord]:
     """Every promotion of an environment, oldest first."""
     out: list[PromotionRecord] = []
     paginator = sessions.client("dynamodb").get_paginator("query")
     try:
         for page in paginator.paginate(
-            TableName=table_name(),
+            TableName=table or table_name(),
             KeyConditionExpression="pk = :pk",
             ExpressionAttributeValues=_dynamo({":pk": f"ENV#{environment}"}),
             ConsistentRead=True,
