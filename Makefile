@@ -11,7 +11,7 @@ demo: $(INSTALLED)
 	$(BIN)/mlpromote demo
 
 # Every test and check. CI runs exactly this.
-test: lint typecheck pytest templates
+test: lint typecheck pytest faults templates
 
 install: $(INSTALLED)
 
@@ -40,3 +40,5 @@ include make/sam.mk
 .PHONY: bench
 bench: $(INSTALLED)
 	$(BIN)/python bench/run.py
+
+include make/faults.mk

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from mlpromote.errors import InvalidConfig
+from mlpromote.plan import PromotionRequest
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -99,6 +100,7 @@ def _deployed(arguments: argparse.Namespace) -> int:
             document = deployed.status(stack, arguments.promotion_id)
             print(json.dumps(document, indent=2) if arguments.json else _status_text(document))
             return EXIT_OK if document["status"] in ("SUCCEEDED", "RUNNING") else EXIT_FAILED
+        assert request is not None, "promote and rollback built their request above"
         execution = deployed.start(stack, request)
         if arguments.no_wait:
             print(json.dumps({"promotionId": execution, "status": "RUNNING"}) if arguments.json else execution)
@@ -121,8 +123,7 @@ def _deployed(arguments: argparse.Namespace) -> int:
         return EXIT_FAILED
 
 
-def _request(arguments: argparse.Namespace) -> Any:
-    from mlpromote.plan import PromotionRequest
+def _request(arguments: argparse.Namespace) -> PromotionRequest:
     from mlpromote.versions import ModelVersionArn
 
     data: dict[str, Any] = {"environment": arguments.environment}
