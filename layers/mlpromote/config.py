@@ -11,18 +11,28 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
 from mlpromote.errors import InvalidConfig, UnknownEnvironment, UnknownProject
 
 CONFIG_FILE_ENV = "MLPROMOTE_CONFIG_FILE"
+MAX_FILE_BYTES = 1024 * 1024
 # The config layer puts the file here in the deployed Lambdas.
 DEFAULT_CONFIG_FILE = "/opt/mlpromote.yaml"
 
-AccountId = Annotated[str, Field(pattern=r"^\d{12}$", description="a 12-digit AWS account id")]
+AccountId = Annotated[str, Field(pattern=r"^[0-9]{12}$", description="a 12-digit AWS account id")]
 _NAME = r"^[a-zA-Z0-9_.\-]{1,255}$"
-_ROLE_NAME = r"^[\w+=,.@-]{1,64}$"
+_ROLE_NAME = r"^[A-Za-z0-9_+=,.@-]{1,64}$"
 # SSM parameter names: letters, digits and . - _ / only; no "..", no "aws"/"ssm" prefix.
 _PARAMETER_NAME = re.compile(r"^/?[a-zA-Z0-9_.\-]+(/[a-zA-Z0-9_.\-]+)*$")
 _S3_URI = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9])/(?P<key>[^\x00-\x1f]{1,1024})$")
@@ -65,8 +75,8 @@ class SmokeTest(_Model):
 
 class Project(_Model):
     parameter_name: str = Field(min_length=1, max_length=1011)
-    min_inference_units: int = Field(default=1, ge=1, le=1000)
-    max_inference_units: int | None = Field(default=None, ge=1, le=1000)
+    min_inference_units: StrictInt = Field(default=1, ge=1, le=1000)
+    max_inference_units: StrictInt | None = Field(default=None, ge=1, le=1000)
     smoke_test: SmokeTest
 
     @field_validator("parameter_name")
@@ -76,6 +86,8 @@ class Project(_Model):
             raise ValueError(
                 f"{name!r} is not a valid SSM parameter name: use letters, digits and . - _ separated by /"
             )
+        if name.count("/") - (1 if name.startswith("/") else 0) >= 15:
+            raise ValueError(f"{name[:120]!r} has more than 15 levels; SSM allows at most 15")
         first = name.lstrip("/").split("/")[0].lower()
         if first.startswith(("aws", "ssm")):
             raise ValueError(f"{name!r}: SSM reserves names that begin with 'aws' or 'ssm'")
@@ -95,12 +107,12 @@ class Environment(_Model):
     # The execution's state carries one small record per account: 500 keeps it far below 256 KB.
     accounts: list[AccountId] = Field(min_length=1, max_length=500)
     access_role_name: str | None = Field(default=None, pattern=_ROLE_NAME)
-    retire_superseded: bool = True
+    retire_superseded: StrictBool = True
     # A version reaches this environment only after it was live in (or promoted to) this one.
     requires: str | None = None
     # After the switch, watch these CloudWatch alarms (in every account) for this long; one in
     # ALARM puts the environment back on the version it replaced.
-    bake_minutes: int = Field(default=0, ge=0, le=1440)
+    bake_minutes: StrictInt = Field(default=0, ge=0, le=1440)
     rollback_alarms: list[Annotated[str, Field(min_length=1, max_length=255)]] = Field(default=[], max_length=100)
 
     @model_validator(mode="after")
@@ -212,6 +224,11 @@ def _location(loc: tuple[int | str, ...]) -> str:
     return out or "(top level)"
 
 
+def _shorten(text: str, limit: int = 200) -> str:
+    """A huge bad value must not become a huge message."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def describe_validation_error(error: ValidationError, prefix: str = "") -> str:
     """One line per problem: where in the file, and what is wrong."""
     lines = []
@@ -219,13 +236,13 @@ def describe_validation_error(error: ValidationError, prefix: str = "") -> str:
         where = _location(tuple(p for p in problem["loc"] if p not in ("function-after",)))
         if prefix:
             where = f"{prefix}.{where}" if where != "(top level)" else prefix
-        message = problem["msg"].removeprefix("Value error, ")
+        message = _shorten(problem["msg"].removeprefix("Value error, "))
         if problem["type"] == "extra_forbidden":
             message = "unknown key; check its spelling against the config reference in the README"
         elif problem["type"] == "missing":
             message = "required key is missing"
         elif problem["type"] == "string_pattern_mismatch":
-            message = f"{problem.get('input')!r} does not match {problem['ctx']['pattern']}"
+            message = f"{_shorten(repr(problem.get('input')))} does not match {problem['ctx']['pattern']}"
         lines.append(f"{where}: {message}")
     return "\n".join(lines)
 
@@ -243,7 +260,11 @@ def read_yaml(path: Path, what: str) -> Any:
     import yaml  # only the functions that read the config file need a YAML parser
 
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as file:
+            raw = file.read(MAX_FILE_BYTES + 1)  # bounded: a path may name /dev/zero or a huge file
+        if len(raw) > MAX_FILE_BYTES:
+            raise InvalidConfig(f"{what} {path} is larger than {MAX_FILE_BYTES // 1024} KiB; is it the right file?")
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         raise InvalidConfig(f"{what} {path} does not exist") from None
     except (OSError, UnicodeDecodeError) as error:
@@ -252,6 +273,8 @@ def read_yaml(path: Path, what: str) -> Any:
         data = yaml.safe_load(text)
     except yaml.YAMLError as error:
         raise InvalidConfig(f"{what} {path} is not valid YAML: {error}") from None
+    except RecursionError:
+        raise InvalidConfig(f"{what} {path} nests too deeply to be a config") from None
     if data is None:
         raise InvalidConfig(f"{what} {path} is empty")
     return data

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 
 from mlpromote.config import SmokeTest, describe_validation_error
@@ -25,9 +25,9 @@ class PromotionRequest(_Model):
     model_version_arn: str | None = Field(default=None, min_length=1, max_length=2048)
     reason: str | None = Field(default=None, min_length=1, max_length=1024)
     # Promote past the environment's `requires` check; the history records it with the reason.
-    force: bool = False
+    force: StrictBool = False
     # Instead of a version: go back to the version the current one replaced.
-    rollback: bool = False
+    rollback: StrictBool = False
     # With rollback, when the config has several projects: which one.
     project: str | None = Field(default=None, min_length=1, max_length=255)
 

@@ -9,10 +9,12 @@ from mlpromote.errors import InvalidModelVersionArn, ModelVersionNotPromotable
 
 # arn:aws:rekognition:REGION:ACCOUNT:project/NAME/version/VERSION/TIMESTAMP
 # Project and version names: 1-255 of [a-zA-Z0-9_.-]; the timestamp is epoch milliseconds.
+# ASCII classes only ([0-9], not \d, which admits every script's digits), matched with fullmatch
+# (a "$" would admit a trailing newline).
 _VERSION_ARN = re.compile(
-    r"^arn:(?P<partition>aws|aws-cn|aws-us-gov):rekognition:(?P<region>[a-z]{2}(-[a-z]+)+-\d):"
-    r"(?P<account>\d{12}):project/(?P<project>[a-zA-Z0-9_.\-]{1,255})/version/"
-    r"(?P<version>[a-zA-Z0-9_.\-]{1,255})/(?P<created>\d{1,20})$"
+    r"arn:(?P<partition>aws|aws-cn|aws-us-gov):rekognition:(?P<region>[a-z]{2}(-[a-z]+)+-[0-9]):"
+    r"(?P<account>[0-9]{12}):project/(?P<project>[a-zA-Z0-9_.\-]{1,255})/version/"
+    r"(?P<version>[a-zA-Z0-9_.\-]{1,255})/(?P<created>[0-9]{1,20})"
 )
 _MAX_ARN_LENGTH = 2048
 
@@ -53,7 +55,7 @@ class ModelVersionArn:
                 f"modelVersionArn must be a string, got {type(text).__name__}; expected "
                 "arn:aws:rekognition:REGION:ACCOUNT:project/PROJECT/version/VERSION/TIMESTAMP"
             )
-        match = _VERSION_ARN.match(text) if len(text) <= _MAX_ARN_LENGTH else None
+        match = _VERSION_ARN.fullmatch(text) if len(text) <= _MAX_ARN_LENGTH else None
         if match is None:
             shown = text if len(text) <= 120 else text[:117] + "..."
             raise InvalidModelVersionArn(
