@@ -11,7 +11,7 @@ demo: $(INSTALLED)
 	$(BIN)/mlpromote demo
 
 # Every test and check. CI runs exactly this.
-test: lint typecheck pytest faults templates
+test: lint typecheck templates pytest faults
 
 install: $(INSTALLED)
 
