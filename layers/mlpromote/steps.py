@@ -104,6 +104,8 @@ def validate_and_plan(request_input: object, execution: str, requested_at: str, 
         reason=request.reason,
         kind="rollback" if request.rollback else "promotion",
         forced=request.force,
+        entry_point=request.entry_point,
+        requested_by=request.requested_by,
         environment=request.environment,
         project=version.project,
         project_arn=project_arn,
@@ -210,6 +212,8 @@ def _record(plan: PromotionPlan) -> history.PromotionRecord:
         ],
         reason=plan.reason,
         forced=plan.forced,
+        entry_point=plan.entry_point,
+        requested_by=plan.requested_by or plan.entry_point,
         started_at=plan.requested_at,
     )
 

@@ -240,6 +240,13 @@ class Emulator:
         self.state_machine_arn = sfn.create_state_machine(
             name=machine.get("Name", "mlpromote-promote-model"), definition=definition, roleArn=role_arn
         )["stateMachineArn"]
+        # Functions that name the state machine (the API) find it where the template puts it.
+        for resource in resources.values():
+            if resource["Type"] != "AWS::Serverless::Function":
+                continue
+            for key, value in resource["Properties"].get("Environment", {}).get("Variables", {}).items():
+                if value == {"Ref": STATE_MACHINE_RESOURCE}:
+                    self._set_env({key: self.state_machine_arn})
 
     def _create_tables(self, resources: dict[str, Any]) -> dict[str, str]:
         """The template's DynamoDB tables, created with its own key schema. Logical id -> table name."""

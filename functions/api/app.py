@@ -1,0 +1,117 @@
+"""The REST API (API Gateway, AWS_IAM): request, read and list promotions; roll an environment back.
+
+Routes here, logic in mlpromote.promotions. Every refusal is a 4xx whose message names the field
+or the problem and what to do; no execution starts for one. api/openapi.yaml documents them.
+"""
+
+import os
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import ClientError
+
+from mlpromote import promotions
+from mlpromote.config import deployed_config
+from mlpromote.errors import InvalidPromotionRequest, PromotionError, PromotionInProgress
+from mlpromote.observability import logger, metrics, tracer
+from mlpromote.plan import PromotionRequest
+
+app = APIGatewayRestResolver()
+
+
+def _state_machine() -> str:
+    return os.environ["STATE_MACHINE_ARN"]
+
+
+def _caller() -> str:
+    identity = app.current_event.request_context.identity
+    return identity.user_arn or identity.caller or "unknown"
+
+
+def _body() -> dict[str, Any]:
+    try:
+        body = app.current_event.json_body
+    except ValueError:
+        raise InvalidPromotionRequest("the body is not JSON; send a JSON object") from None
+    if not isinstance(body, dict):
+        raise InvalidPromotionRequest("the body must be a JSON object")
+    return body
+
+
+def _start(data: dict[str, Any]) -> Response:
+    request = PromotionRequest.parse({**data, "entryPoint": "api", "requestedBy": _caller()})
+    promotions.check(request, deployed_config())
+    promotions.refuse_if_in_progress(request.environment)
+    key = app.current_event.get_header_value("Idempotency-Key", case_sensitive=False)
+    execution = promotions.start(_state_machine(), request, datetime.now(UTC), key)
+    document = {"promotionId": execution.rsplit(":", 1)[-1], "executionArn": execution, "status": "RUNNING"}
+    return Response(202, content_types.APPLICATION_JSON, document)
+
+
+@app.post("/promotions")
+def request_promotion() -> Response:
+    data = _body()
+    for owned in ("entryPoint", "requestedBy", "rollback"):
+        if owned in data:
+            raise InvalidPromotionRequest(
+                f"{owned}: not a field of this route (the API sets entryPoint and requestedBy)"
+            )
+    return _start(data)
+
+
+@app.post("/environments/<environment>/rollback")
+def roll_back(environment: str) -> Response:
+    data = _body() if app.current_event.body else {}
+    unknown = set(data) - {"reason", "project"}
+    if unknown:
+        raise InvalidPromotionRequest(f"{', '.join(sorted(unknown))}: unknown field; the body takes reason and project")
+    return _start({**data, "environment": environment, "rollback": True})
+
+
+@app.get("/promotions/<promotion_id>")
+def read_promotion(promotion_id: str) -> dict[str, Any]:
+    state_machine = _state_machine()
+    return promotions.describe(state_machine, promotions.execution_arn(state_machine, promotion_id))
+
+
+@app.get("/promotions")
+def list_promotions() -> dict[str, Any]:
+    environment = app.current_event.get_query_string_value("environment")
+    if not environment:
+        raise InvalidPromotionRequest("environment: required query parameter, e.g. /promotions?environment=prod")
+    deployed_config().environment(environment)
+    limit_text = app.current_event.get_query_string_value("limit", "20") or "20"
+    if not limit_text.isdigit() or not 1 <= int(limit_text) <= 100:
+        raise InvalidPromotionRequest("limit: a whole number from 1 to 100")
+    return promotions.recent(environment, int(limit_text), app.current_event.get_query_string_value("nextToken"))
+
+
+@app.exception_handler(ClientError)
+def aws_refused(error: ClientError) -> Response:
+    code = error.response.get("Error", {}).get("Code", "")
+    if code in ("ExecutionDoesNotExist", "InvalidArn"):
+        return Response(404, content_types.APPLICATION_JSON, {"error": "NotFound", "message": "no such promotion"})
+    raise error
+
+
+@app.exception_handler(PromotionInProgress)
+def in_progress(error: PromotionInProgress) -> Response:
+    metrics.add_metric(name="ApiRefusedInProgress", unit=MetricUnit.Count, value=1)
+    return Response(409, content_types.APPLICATION_JSON, {"error": "PromotionInProgress", "message": str(error)})
+
+
+@app.exception_handler(PromotionError)
+def refused(error: PromotionError) -> Response:
+    metrics.add_metric(name="ApiRefused", unit=MetricUnit.Count, value=1)
+    return Response(400, content_types.APPLICATION_JSON, {"error": type(error).__name__, "message": str(error)})
+
+
+@logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    metrics.add_metric(name="ApiRequests", unit=MetricUnit.Count, value=1)
+    return app.resolve(event, context)

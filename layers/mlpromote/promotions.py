@@ -1,0 +1,138 @@
+"""The front door shared by the entry points (the REST API, the command line): check a request,
+start its execution once, read a promotion, list an environment's promotions.
+
+Checks here need no AWS call beyond the lock: a request the config refuses never starts an
+execution. The workflow's first step checks again, against the ML account itself.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from mlpromote.aws import dynamodb, sessions, stepfunctions
+from mlpromote.config import Config
+from mlpromote.errors import InvalidPromotionRequest, PromotionInProgress, VersionOutsideMlAccount
+from mlpromote.executions import readable_cause, step_names, steps_from_history
+from mlpromote.plan import PromotionRequest
+from mlpromote.versions import ModelVersionArn
+
+# Identical requests within this window start one execution, not two (a retried call).
+IDEMPOTENCY_WINDOW_SECONDS = 300
+
+
+class IdempotencyKeyReused(InvalidPromotionRequest):
+    """The same Idempotency-Key came with a different request."""
+
+
+def check(request: PromotionRequest, config: Config) -> None:
+    """What can be refused from the config alone: the environment, the ARN, its account, its project."""
+    config.environment(request.environment)
+    if request.rollback:
+        if request.project:
+            config.project(request.project)
+        return
+    version = ModelVersionArn.parse(request.model_version_arn)
+    if (version.account, version.region) != (config.ml_account, config.region):
+        raise VersionOutsideMlAccount(
+            f"{version.arn} is in account {version.account}, region {version.region}; mlpromote promotes versions "
+            f"of the ML account {config.ml_account} in {config.region}"
+        )
+    config.project(version.project)
+
+
+def refuse_if_in_progress(environment: str) -> None:
+    """PromotionInProgress, naming the promotion that holds the environment, if one runs now."""
+    holder = dynamodb.lock_holder(environment)
+    if holder and stepfunctions.execution_status(str(holder["holder"])) == "RUNNING":
+        raise PromotionInProgress(
+            f"{environment} is being promoted by {holder['holder']} (since {holder.get('since')}); "
+            "wait for it to end, or stop it, then ask again"
+        )
+
+
+def execution_name(request: PromotionRequest, now: datetime, idempotency_key: str | None = None) -> str:
+    """The same for a retry: the Idempotency-Key if given, else the request within a time window."""
+    if idempotency_key:
+        # The key alone names the execution: reused with another request, it finds the first one.
+        return f"key-{hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]}"
+    body = json.dumps(request.model_dump(mode="json", by_alias=True, exclude_defaults=True), sort_keys=True)
+    digest = hashlib.sha256(f"{body}|{int(now.timestamp()) // IDEMPOTENCY_WINDOW_SECONDS}".encode()).hexdigest()[:20]
+    return f"{request.environment}-{'rollback' if request.rollback else 'promote'}-{digest}"[:80]
+
+
+def start(state_machine_arn: str, request: PromotionRequest, now: datetime, idempotency_key: str | None = None) -> str:
+    """Start the promotion's execution, or return the one this same request started before."""
+    sfn = sessions.client("stepfunctions")
+    name = execution_name(request, now, idempotency_key)
+    document = json.dumps(request.model_dump(mode="json", by_alias=True, exclude_defaults=True), sort_keys=True)
+    try:
+        return str(sfn.start_execution(stateMachineArn=state_machine_arn, name=name, input=document)["executionArn"])
+    except ClientError as error:
+        if sessions.error_code(error) != "ExecutionAlreadyExists":
+            sessions.raise_if_transient(error, "states StartExecution")
+            raise
+    existing = execution_arn(state_machine_arn, name)
+    first = json.loads(sfn.describe_execution(executionArn=existing).get("input") or "{}")
+    if first != json.loads(document):
+        raise IdempotencyKeyReused(
+            f"Idempotency-Key {idempotency_key!r} was used for another request ({json.dumps(first)}); "
+            "use a new key for a new request"
+        )
+    return existing
+
+
+def execution_arn(state_machine_arn: str, name: str) -> str:
+    return state_machine_arn.replace(":stateMachine:", ":execution:") + f":{name}"
+
+
+def describe(state_machine_arn: str, execution: str) -> dict[str, Any]:
+    """A promotion as a person wants it: status, request, steps, summary or error."""
+    sfn = sessions.client("stepfunctions")
+    description = sfn.describe_execution(executionArn=execution)
+    definition = json.loads(sfn.describe_state_machine(stateMachineArn=state_machine_arn)["definition"])
+    events: list[dict[str, Any]] = []
+    for page in sfn.get_paginator("get_execution_history").paginate(executionArn=execution):
+        events.extend(page["events"])
+    steps = [{"name": s.name, "status": s.status} for s in steps_from_history(events, step_names(definition))]
+    if description["status"] == "RUNNING" and steps:
+        steps[-1]["status"] = "RUNNING"
+    return {
+        "promotionId": execution.rsplit(":", 1)[-1],
+        "executionArn": execution,
+        "status": description["status"],
+        "request": json.loads(description.get("input") or "{}"),
+        "steps": steps,
+        "summary": json.loads(description["output"]) if description.get("output") else None,
+        "error": description.get("error"),
+        "cause": readable_cause(description.get("cause")),
+        "approval": None,
+    }
+
+
+def recent(environment: str, limit: int, next_token: str | None, table: str | None = None) -> dict[str, Any]:
+    """An environment's promotions from the history, newest first, a page at a time."""
+    records = list(reversed(dynamodb.records(environment, table=table)))
+    start_at = _offset(next_token)
+    page = records[start_at : start_at + limit]
+    more = start_at + limit < len(records)
+    return {
+        "environment": environment,
+        "promotions": [r.model_dump(mode="json", by_alias=True) for r in page],
+        "nextToken": base64.urlsafe_b64encode(str(start_at + limit).encode()).decode() if more else None,
+    }
+
+
+def _offset(token: str | None) -> int:
+    if not token:
+        return 0
+    try:
+        return max(0, int(base64.urlsafe_b64decode(token.encode()).decode()))
+    except (ValueError, binascii.Error):
+        raise InvalidPromotionRequest("nextToken is not one this API returned; start again without it") from None
