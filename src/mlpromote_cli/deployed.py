@@ -6,8 +6,7 @@ stack_name; its outputs name the state machine and the promotions table.
 
 from __future__ import annotations
 
-import hashlib
-import json
+import os
 import time
 import tomllib
 from collections.abc import Callable
@@ -18,14 +17,11 @@ from typing import Any
 
 import boto3
 
+from mlpromote import promotions
 from mlpromote.aws import dynamodb
 from mlpromote.errors import InvalidPromotionRequest
-from mlpromote.executions import StepReport, readable_cause, step_names, steps_from_history
 from mlpromote.history import PromotionRecord, live_at
 from mlpromote.plan import PromotionRequest
-
-# Identical requests within this window start one execution, not two (a retried command).
-IDEMPOTENCY_WINDOW_SECONDS = 300
 
 
 @dataclass(frozen=True)
@@ -64,46 +60,26 @@ def resolve_stack(name: str | None, region: str | None) -> Stack:
         ) from None
 
 
-def execution_name(request: PromotionRequest, now: datetime) -> str:
-    """Deterministic for the same request in the same window, so a retry finds the first execution."""
-    body = json.dumps(request.model_dump(mode="json", by_alias=True, exclude_defaults=True), sort_keys=True)
-    window = int(now.timestamp()) // IDEMPOTENCY_WINDOW_SECONDS
-    digest = hashlib.sha256(f"{body}|{window}".encode()).hexdigest()[:20]
-    return f"{request.environment}-{'rollback' if request.rollback else 'promote'}-{digest}"[:80]
-
-
 def start(stack: Stack, request: PromotionRequest, now: datetime | None = None) -> str:
     """Start the promotion, or find the one an identical request started moments ago."""
-    sfn = boto3.client("stepfunctions", region_name=stack.region)
-    name = execution_name(request, now or datetime.now(UTC))
-    document = json.dumps(request.model_dump(mode="json", by_alias=True, exclude_defaults=True))
-    try:
-        return str(
-            sfn.start_execution(stateMachineArn=stack.state_machine_arn, name=name, input=document)["executionArn"]
-        )
-    except sfn.exceptions.ExecutionAlreadyExists:
-        return stack.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{name}"
+    _region_for_clients(stack)
+    return promotions.start(stack.state_machine_arn, request, now or datetime.now(UTC))
 
 
 def status(stack: Stack, execution_arn: str) -> dict[str, Any]:
-    sfn = boto3.client("stepfunctions", region_name=stack.region)
-    description = sfn.describe_execution(executionArn=execution_arn)
-    definition = json.loads(sfn.describe_state_machine(stateMachineArn=stack.state_machine_arn)["definition"])
-    events: list[dict[str, Any]] = []
-    for page in sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn):
-        events.extend(page["events"])
-    steps = steps_from_history(events, step_names(definition))
-    if description["status"] == "RUNNING" and steps:
-        steps[-1] = StepReport(steps[-1].name, "RUNNING")
-    return {
-        "promotionId": execution_arn,
-        "status": description["status"],
-        "request": json.loads(description.get("input") or "{}"),
-        "steps": [{"name": s.name, "status": s.status} for s in steps],
-        "summary": json.loads(description["output"]) if description.get("output") else None,
-        "error": description.get("error"),
-        "cause": readable_cause(description.get("cause")),
-    }
+    _region_for_clients(stack)
+    return promotions.describe(stack.state_machine_arn, execution_arn)
+
+
+def caller(stack: Stack) -> str:
+    """Who runs the command, for the history (CloudTrail's StartExecution record is the authority)."""
+    return str(boto3.client("sts", region_name=stack.region).get_caller_identity()["Arn"])
+
+
+def _region_for_clients(stack: Stack) -> None:
+    # mlpromote's clients take the region from the environment, as they do in Lambda.
+    if stack.region:
+        os.environ.setdefault("AWS_REGION", stack.region)
 
 
 def wait(
@@ -124,6 +100,7 @@ def wait(
 
 
 def history(stack: Stack, environment: str, at: datetime | None) -> dict[str, Any]:
+    _region_for_clients(stack)
     records = dynamodb.records(environment, table=stack.table)
     live: PromotionRecord | None = live_at(records, at or datetime.now(UTC))
     return {

@@ -101,6 +101,7 @@ def _deployed(arguments: argparse.Namespace) -> int:
             print(json.dumps(document, indent=2) if arguments.json else _status_text(document))
             return EXIT_OK if document["status"] in ("SUCCEEDED", "RUNNING") else EXIT_FAILED
         assert request is not None, "promote and rollback built their request above"
+        request = request.model_copy(update={"requested_by": deployed.caller(stack)})
         execution = deployed.start(stack, request)
         if arguments.no_wait:
             print(json.dumps({"promotionId": execution, "status": "RUNNING"}) if arguments.json else execution)
@@ -126,7 +127,7 @@ def _deployed(arguments: argparse.Namespace) -> int:
 def _request(arguments: argparse.Namespace) -> PromotionRequest:
     from mlpromote.versions import ModelVersionArn
 
-    data: dict[str, Any] = {"environment": arguments.environment}
+    data: dict[str, Any] = {"environment": arguments.environment, "entryPoint": "cli"}
     if arguments.command == "rollback":
         data["rollback"] = True
         if arguments.project:

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from mlpromote import promotions
 from mlpromote.plan import PromotionRequest
 from mlpromote_cli import deployed
 from mlpromote_cli.main import main
@@ -71,9 +72,11 @@ def test_execution_names_change_with_the_request_and_the_window() -> None:
     request = PromotionRequest.parse({"environment": "prod", "rollback": True})
     other = PromotionRequest.parse({"environment": "prod", "rollback": True, "reason": "x"})
     moment = datetime(2026, 1, 1, tzinfo=UTC)
-    assert deployed.execution_name(request, moment) == deployed.execution_name(request, moment + timedelta(seconds=1))
-    assert deployed.execution_name(request, moment) != deployed.execution_name(other, moment)
-    assert deployed.execution_name(request, moment) != deployed.execution_name(request, moment + timedelta(hours=1))
+    assert promotions.execution_name(request, moment) == promotions.execution_name(
+        request, moment + timedelta(seconds=1)
+    )
+    assert promotions.execution_name(request, moment) != promotions.execution_name(other, moment)
+    assert promotions.execution_name(request, moment) != promotions.execution_name(request, moment + timedelta(hours=1))
 
 
 @pytest.mark.parametrize(
