@@ -225,11 +225,7 @@ def observe(scenario: Scenario, names: WorldMap) -> dict[str, Any]:
             per_account: dict[str, str | None] = {}
             for account in env.accounts:
                 backend = ssm_backends[account][config.region]
-                parameter = (
-                    backend.get_parameter(project.parameter_name)
-                    if project.parameter_name in backend._parameters
-                    else None
-                )
+                parameter = backend.get_parameter(project.parameter_name)  # None when it does not exist
                 per_account[account] = names.label(parameter.value) if parameter else None
             parameters.setdefault(environment, {})[project_name] = per_account
     grants: dict[str, list[str]] = {}
