@@ -100,3 +100,12 @@ def test_the_propagation_retry_budget_covers_the_largest_configurable_bound() ->
     largest = Workflow.model_fields["grant_propagation_seconds"].metadata
     bound = next(m.le for m in largest if hasattr(m, "le"))
     assert budget > bound, f"the ASL retries for {budget:.0f} s; the config allows {bound} s"
+
+
+def test_each_map_iteration_gets_exactly_the_account_plan() -> None:
+    from mlpromote.plan import AccountPlan
+
+    asl = json.loads((REPO / "statemachines" / "promote_model.asl.json").read_text())
+    wanted = {f"{field.alias}.$" for field in AccountPlan.model_fields.values()}
+    for name in ("Smoke-test from each account", "Point each account at the new version"):
+        assert set(asl["States"][name]["ItemSelector"]["plan"]) == wanted, name

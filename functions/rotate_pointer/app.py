@@ -5,10 +5,10 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mlpromote.handler import step_handler
-from mlpromote.plan import PromotionPlan
+from mlpromote.plan import AccountPlan
 from mlpromote.steps import rotate_pointer
 
 
 @step_handler("RotatePointer")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return rotate_pointer(PromotionPlan.model_validate(event["plan"]), event["account"]).dump()
+    return rotate_pointer(AccountPlan.model_validate(event["plan"]), event["account"]).dump()

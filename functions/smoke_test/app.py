@@ -5,11 +5,11 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mlpromote.handler import step_handler
-from mlpromote.plan import PromotionPlan
+from mlpromote.plan import AccountPlan
 from mlpromote.steps import Grant, smoke_test
 
 
 @step_handler("SmokeTest")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    plan = PromotionPlan.model_validate(event["plan"])
+    plan = AccountPlan.model_validate(event["plan"])
     return smoke_test(plan, event["account"], Grant.model_validate(event["grant"])).dump()

@@ -65,7 +65,34 @@ class TargetAccount(_Model):
     current: str | None = Field(description="the version ARN the account's parameter points at before")
 
 
-class PromotionPlan(_Model):
+class AccountPlan(_Model):
+    """What a per-account step (smoke test, rotation) needs of the plan: everything but the list of
+    accounts. Each Map iteration gets this much, so the data a fan-out carries grows with the
+    number of accounts, not with its square. The Map's ItemSelector names these fields."""
+
+    environment: str
+    version_arn: str
+    version_label: str
+    ml_account: str
+    access_role_name: str
+    parameter_name: str
+    smoke_test_role_name: str
+    parameter_writer_role_name: str
+    smoke_test: SmokeTest
+    grant_propagation_seconds: int
+
+    @property
+    def access_role_arn(self) -> str:
+        return f"arn:aws:iam::{self.ml_account}:role/{self.access_role_name}"
+
+    def parameter_writer_role_arn(self, account: str) -> str:
+        return f"arn:aws:iam::{account}:role/{self.parameter_writer_role_name}"
+
+    def smoke_test_role_arn(self, account: str) -> str:
+        return f"arn:aws:iam::{account}:role/{self.smoke_test_role_name}"
+
+
+class PromotionPlan(AccountPlan):
     """Everything later steps need, fixed when the promotion starts so a config change mid-flight
     cannot change what a running promotion does."""
 
@@ -77,42 +104,22 @@ class PromotionPlan(_Model):
     forced: bool = False
     entry_point: str = "console"
     requested_by: str | None = None
-    environment: str
     project: str
     project_arn: str
-    version_arn: str
-    version_label: str
     status_at_plan: str
-    ml_account: str
     region: str
-    access_role_name: str
-    parameter_name: str
-    smoke_test_role_name: str
-    parameter_writer_role_name: str
     accounts: list[TargetAccount]
     already_served: bool
     already_running: bool
     min_inference_units: int
     max_inference_units: int | None
-    smoke_test: SmokeTest
     retire_superseded: bool
     start_poll_seconds: int
     start_timeout_seconds: int
-    grant_propagation_seconds: int
     max_concurrency: int
     bake_seconds: int = 0
     rollback_alarms: list[str] = []
     alarm_poll_seconds: int = 60
-
-    @property
-    def access_role_arn(self) -> str:
-        return f"arn:aws:iam::{self.ml_account}:role/{self.access_role_name}"
-
-    def parameter_writer_role_arn(self, account: str) -> str:
-        return f"arn:aws:iam::{account}:role/{self.parameter_writer_role_name}"
-
-    def smoke_test_role_arn(self, account: str) -> str:
-        return f"arn:aws:iam::{account}:role/{self.smoke_test_role_name}"
 
     def superseded(self) -> list[str]:
         """Versions the environment's accounts pointed at before, other than the promoted one."""

@@ -34,7 +34,7 @@ from mlpromote.errors import (
     VersionOutsideMlAccount,
 )
 from mlpromote.grants import GrantPolicy
-from mlpromote.plan import PromotionPlan, PromotionRequest, TargetAccount
+from mlpromote.plan import AccountPlan, PromotionPlan, PromotionRequest, TargetAccount
 from mlpromote.versions import FAILED, RUNNING, SERVING_STATES, STARTING, ModelVersionArn, require_promotable
 
 T = TypeVar("T")
@@ -373,7 +373,7 @@ class SmokeTestResult(StepResult):
     account: str
 
 
-def smoke_test(plan: PromotionPlan, account: str, grant: Grant) -> SmokeTestResult:
+def smoke_test(plan: AccountPlan, account: str, grant: Grant) -> SmokeTestResult:
     """Call the model the way the account's applications will: through its role and the access role."""
     chain = (plan.smoke_test_role_arn(account), plan.access_role_arn)
     seen: dict[str, float] = {}
@@ -399,7 +399,7 @@ def smoke_test(plan: PromotionPlan, account: str, grant: Grant) -> SmokeTestResu
     return SmokeTestResult(account=account)
 
 
-def _explain_smoke_test_error(error: ClientError, plan: PromotionPlan, account: str, grant: Grant) -> None:
+def _explain_smoke_test_error(error: ClientError, plan: AccountPlan, account: str, grant: Grant) -> None:
     code = sessions.error_code(error)
     operation = error.operation_name
     if code in _ACCESS_DENIED and operation == "DetectCustomLabels":
@@ -433,7 +433,7 @@ class Rotation(StepResult):
     parameter_version: int | None
 
 
-def rotate_pointer(plan: PromotionPlan, account: str) -> Rotation:
+def rotate_pointer(plan: AccountPlan, account: str) -> Rotation:
     parameter_version = ssm.write_pointer(
         plan.parameter_writer_role_arn(account), plan.parameter_name, plan.version_arn
     )
