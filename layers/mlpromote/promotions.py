@@ -39,12 +39,18 @@ def check(request: PromotionRequest, config: Config) -> None:
             config.project(request.project)
         return
     version = ModelVersionArn.parse(request.model_version_arn)
+    require_ml_account(version, config)
+    config.project(version.project)
+
+
+def require_ml_account(version: ModelVersionArn, config: Config) -> None:
+    """mlpromote promotes versions of the configured ML account and region, no others."""
     if (version.account, version.region) != (config.ml_account, config.region):
         raise VersionOutsideMlAccount(
-            f"{version.arn} is in account {version.account}, region {version.region}; mlpromote promotes versions "
-            f"of the ML account {config.ml_account} in {config.region}"
+            f"{version.arn} is in account {version.account}, region {version.region}; mlpromote promotes "
+            f"versions of the ML account {config.ml_account} in {config.region}. Promote a version trained "
+            "there, or fix mlAccount/region in the config"
         )
-    config.project(version.project)
 
 
 def refuse_if_in_progress(environment: str) -> None:

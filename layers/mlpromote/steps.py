@@ -31,10 +31,10 @@ from mlpromote.errors import (
     RolledBackOnAlarm,
     SmokeTestAccessDenied,
     SmokeTestFailed,
-    VersionOutsideMlAccount,
 )
 from mlpromote.grants import GrantPolicy
 from mlpromote.plan import AccountPlan, PromotionPlan, PromotionRequest, TargetAccount
+from mlpromote.promotions import require_ml_account
 from mlpromote.versions import FAILED, RUNNING, SERVING_STATES, STARTING, ModelVersionArn, require_promotable
 
 T = TypeVar("T")
@@ -81,12 +81,7 @@ def validate_and_plan(request_input: object, execution: str, requested_at: str, 
         version = ModelVersionArn.parse(_rollback_target(request.environment, project_name, pointers))
     else:
         version = ModelVersionArn.parse(request.model_version_arn)
-    if (version.account, version.region) != (config.ml_account, config.region):
-        raise VersionOutsideMlAccount(
-            f"{version.arn} is in account {version.account}, region {version.region}; mlpromote promotes "
-            f"versions of the ML account {config.ml_account} in {config.region}. Promote a version trained "
-            "there, or fix mlAccount/region in the config"
-        )
+    require_ml_account(version, config)
     project = config.project(version.project)
     project_arn = rekognition.project_arn(version.project)
     description = rekognition.describe_version(project_arn, version.version, version.arn)
@@ -463,11 +458,7 @@ def watch_alarms(plan: PromotionPlan, watch: Watch | None) -> Watch:
             return []
         return cloudwatch.alarms_in_alarm(f"arn:aws:iam::{account}:role/{writer}", plan.rollback_alarms)
 
-    accounts = [t.account for t in plan.accounts]
-    with ThreadPoolExecutor(max_workers=min(plan.max_concurrency, len(accounts))) as pool:
-        found = dict(
-            zip(accounts, pool.map(lambda a: contextvars.copy_context().run(alarming, a), accounts), strict=True)
-        )
+    found = for_each_account([t.account for t in plan.accounts], alarming, plan.max_concurrency)
     firing = [f"{name} in {account}" for account, names in found.items() for name in names]
     if firing:
         back_to = ", ".join(
