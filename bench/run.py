@@ -70,7 +70,8 @@ def minimum_api_calls(accounts: int, other_accounts: int = 1, images: int = 1) -
     rotate = 3 * accounts  # AssumeRole + PutParameter + LabelParameterVersion
     retire = 2 + 2 * other_accounts + 1  # revoke (Get+Put) + other pointers (AssumeRole+Get) + StopProjectVersion
     lock = 2  # take the environment + open the record; close the record + release (one transaction each)
-    return plan + grant + smoke + rotate + retire + lock
+    announce = 2  # Model Promotion Started, Model Promotion Succeeded
+    return plan + grant + smoke + rotate + retire + lock + announce
 
 
 def promote(accounts: int, propagation_seconds: float = 0) -> tuple[PromotionResult, list[Any], Emulator, float]:

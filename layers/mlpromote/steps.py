@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from mlpromote import history
-from mlpromote.aws import cloudwatch, dynamodb, iam, rekognition, sessions, ssm, stepfunctions
+from mlpromote.aws import cloudwatch, dynamodb, events, iam, rekognition, sessions, ssm, stepfunctions
 from mlpromote.config import Config
 from mlpromote.errors import (
     GrantNotYetEffective,
@@ -215,6 +215,19 @@ def _record(plan: PromotionPlan) -> history.PromotionRecord:
 
 class Held(StepResult):
     took_over_from: str | None = Field(default=None, description="a stale lock's execution, if one was recovered")
+    announced: bool = Field(default=False, description="whether 'Model Promotion Started' was published")
+
+
+def _event_detail(plan: PromotionPlan, **extra: Any) -> dict[str, Any]:
+    return {
+        "promotionId": plan.execution,
+        "environment": plan.environment,
+        "project": plan.project,
+        "version": plan.version_arn,
+        "kind": plan.kind,
+        "accounts": [{"account": t.account, "from": t.current, "to": plan.version_arn} for t in plan.accounts],
+        **extra,
+    }
 
 
 def take_environment(plan: PromotionPlan) -> Held:
@@ -226,7 +239,7 @@ def take_environment(plan: PromotionPlan) -> Held:
     record = _record(plan)
     for _ in range(2):  # the holder may release between our write and our read
         if dynamodb.start(record):
-            return Held()
+            return _announced(plan, Held())
         holder = dynamodb.lock_holder(plan.environment)
         if holder is not None:
             break
@@ -250,7 +263,12 @@ def take_environment(plan: PromotionPlan) -> Held:
     )
     if not dynamodb.start(record, replacing=holder):
         raise PromotionInProgress(f"another promotion of {plan.environment} recovered its lock first; try again")
-    return Held(took_over_from=holder["holder"])
+    return _announced(plan, Held(took_over_from=holder["holder"]))
+
+
+def _announced(plan: PromotionPlan, held: Held) -> Held:
+    held.announced = events.publish("Model Promotion Started", _event_detail(plan, reason=plan.reason))
+    return held
 
 
 class Outcome(StepResult):
@@ -274,6 +292,10 @@ def record_outcome(plan: PromotionPlan, state: dict[str, Any]) -> Outcome:
         }
     )
     dynamodb.finish(record)
+    events.publish(
+        f"Model Promotion {'Succeeded' if status == 'SUCCEEDED' else 'Failed'}",
+        _event_detail(plan, status=status, error=record.error, cause=record.cause),
+    )
     return Outcome(status=status, error=error)
 
 

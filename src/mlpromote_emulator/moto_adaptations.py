@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextvars
 import fnmatch
 import json
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,12 +28,14 @@ from typing import Any
 from urllib.parse import unquote
 from xml.sax.saxutils import escape
 
+import boto3
 import moto
 import moto.iam.models as iam_models
 import moto.stepfunctions.parser.asl.component.common.retry.retrier_decl as retrier_decl
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.core.exceptions import JsonRESTError
 from moto.core.responses import BaseResponse
+from moto.events.models import Rule as EventsRule
 from moto.iam.models import IAMBackend, iam_backends
 from moto.rekognition.models import RekognitionBackend
 from moto.rekognition.responses import RekognitionResponse
@@ -40,6 +43,7 @@ from moto.s3.models import s3_backends
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 from moto.sts.models import sts_backends
 from moto.sts.responses import TokenResponse
+from moto.utilities.arns import parse_arn
 
 PINNED_MOTO = "5.2.5"
 # Errors that real AWS answers with a 5xx status.
@@ -460,6 +464,75 @@ def _may_detect(caller_account: str, caller_role: str | None, version_arn: str, 
     return False
 
 
+# --- EventBridge: a rule whose target is a state machine starts an execution ----------------
+
+_original_send_to_targets = EventsRule.send_to_targets
+
+
+def _send_to_targets(self: EventsRule, original_event: Any, transform_input: bool = True) -> None:
+    """moto delivers to logs, SQS and buses; Step Functions targets raise NotImplementedError.
+    Those start an execution with the target's input transformer applied as EventBridge does."""
+    machines = [t for t in self.targets if parse_arn(t["Arn"]).service == "states"]
+    if machines and self.event_pattern.matches_event(original_event):
+        for target in machines:
+            transformer = target.get("InputTransformer")
+            document = (
+                transform_input_for_target(
+                    transformer["InputTemplate"], transformer.get("InputPathsMap", {}), original_event
+                )
+                if transformer
+                else json.dumps(original_event)
+            )
+            arn = parse_arn(target["Arn"])
+            boto3.client("stepfunctions", region_name=arn.region).start_execution(
+                stateMachineArn=target["Arn"], name=f"event-{original_event.get('id', '')}"[:80], input=document
+            )
+    others = [t for t in self.targets if t not in machines]
+    if others:
+        all_targets, self.targets = self.targets, others
+        try:
+            _original_send_to_targets(self, original_event, transform_input)
+        finally:
+            self.targets = all_targets
+
+
+def transform_input_for_target(template: str, paths: dict[str, str], event: dict[str, Any]) -> str:
+    """EventBridge's input transformer. In a JSON template a placeholder outside quotes becomes the
+    value as JSON (a string gets its quotes; a missing path is null), inside quotes its text.
+    moto's EventTemplateParser inserts bare text in both places, which is not valid JSON."""
+    values = {name: _json_path(event, path) for name, path in paths.items()}
+    if not template.lstrip().startswith(("{", "[")):
+        return _PLACEHOLDER.sub(lambda m: "" if values.get(m[1]) is None else str(values[m[1]]), template)
+    out, in_string, index = [], False, 0
+    while index < len(template):
+        char = template[index]
+        match = _PLACEHOLDER.match(template, index)
+        if match and match[1] in values:
+            value = values[match[1]]
+            out.append(json.dumps(str(value))[1:-1] if in_string else json.dumps(value))
+            index = match.end()
+            continue
+        if char == '"' and (index == 0 or template[index - 1] != "\\"):
+            in_string = not in_string
+        out.append(char)
+        index += 1
+    return "".join(out)
+
+
+_PLACEHOLDER = re.compile(r"<([A-Za-z0-9_.-]+)>")
+
+
+def _json_path(event: dict[str, Any], path: str) -> Any:
+    node: Any = event
+    for part in path.removeprefix("$").strip(".").split("."):
+        if not part:
+            continue
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
 # --- small helpers -------------------------------------------------------------------------
 
 
@@ -505,6 +578,7 @@ def install() -> None:
     RekognitionResponse.start_project_version = _start_project_version  # type: ignore[attr-defined]
     RekognitionResponse.stop_project_version = _stop_project_version  # type: ignore[attr-defined]
     RekognitionResponse.detect_custom_labels = _detect_custom_labels  # type: ignore[method-assign]
+    EventsRule.send_to_targets = _send_to_targets  # type: ignore[method-assign]
     _installed = True
 
 

@@ -240,6 +240,7 @@ class Emulator:
         self.state_machine_arn = sfn.create_state_machine(
             name=machine.get("Name", "mlpromote-promote-model"), definition=definition, roleArn=role_arn
         )["stateMachineArn"]
+        self._create_event_rules(machine)
         # Functions that name the state machine (the API) find it where the template puts it.
         for resource in resources.values():
             if resource["Type"] != "AWS::Serverless::Function":
@@ -247,6 +248,19 @@ class Emulator:
             for key, value in resource["Properties"].get("Environment", {}).get("Variables", {}).items():
                 if value == {"Ref": STATE_MACHINE_RESOURCE}:
                     self._set_env({key: self.state_machine_arn})
+
+    def _create_event_rules(self, machine: dict[str, Any]) -> None:
+        """The state machine's EventBridgeRule events, as SAM would create them on the default bus."""
+        events = boto3.client("events", region_name=self.config.region)
+        for name, source in machine.get("Events", {}).items():
+            if source["Type"] != "EventBridgeRule":
+                continue
+            properties = source["Properties"]
+            events.put_rule(Name=name, EventPattern=json.dumps(properties["Pattern"]))
+            target: dict[str, Any] = {"Id": name, "Arn": self.state_machine_arn}
+            if "InputTransformer" in properties:
+                target["InputTransformer"] = properties["InputTransformer"]
+            events.put_targets(Rule=name, Targets=[target])
 
     def _create_tables(self, resources: dict[str, Any]) -> dict[str, str]:
         """The template's DynamoDB tables, created with its own key schema. Logical id -> table name."""

@@ -117,3 +117,18 @@ def test_custom_labels_lifecycle_and_grant_check(aws) -> None:
     rekognition.stop_project_version(ProjectVersionArn=version)
     assert detect() == "ResourceNotReadyException"
     adapt.hooks.sleep = None
+
+
+def test_input_transformer_quotes_as_eventbridge_does() -> None:
+    event = {"source": "ci", "detail": {"environment": "prod", "count": 3, "note": 'say "hi"'}}
+    paths = {"environment": "$.detail.environment", "count": "$.detail.count", "reason": "$.detail.reason",
+             "note": "$.detail.note"}  # fmt: skip
+    template = '{"environment": <environment>, "count": <count>, "reason": <reason>, "text": "<environment> ok"}'
+    assert json.loads(adapt.transform_input_for_target(template, paths, event)) == {
+        "environment": "prod",
+        "count": 3,
+        "reason": None,
+        "text": "prod ok",
+    }
+    assert json.loads(adapt.transform_input_for_target('{"n": "<note>"}', paths, event)) == {"n": 'say "hi"'}
+    assert adapt.transform_input_for_target("<environment> is <count>", paths, event) == "prod is 3"

@@ -36,6 +36,7 @@ def test_promoting_a_running_version_makes_only_the_necessary_calls(promote: Any
         "ssm:LabelParameterVersion": accounts,
         "rekognition:StopProjectVersion": 1,  # v1, live nowhere any more
         "dynamodb:TransactWriteItems": 2,  # lock + history record opened; record closed + lock released
+        "events:PutEvents": 2,  # Model Promotion Started, Model Promotion Succeeded
     }
     # Validate, take, choice, grant, smoke Map, rotate Map, did-all-switch choice, retire, record,
     # did-it-succeed choice, succeed; and 2 per account (one task in each Map). No bake time here.
