@@ -25,6 +25,7 @@ CONTROL_PLANE_ROLES = {
     "record-outcome": "RecordOutcome",
     "watch-alarms": "WatchAlarms",
     "api": "Api",
+    "release-abandoned": "ReleaseAbandoned",
 }
 # Who may assume each target-account role.
 SMOKE_TEST_CALLERS = ("smoke-test",)

@@ -7,6 +7,7 @@ event and call one of them. AWS sits behind mlpromote.aws.
 from __future__ import annotations
 
 import contextvars
+import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -269,6 +270,26 @@ def take_environment(plan: PromotionPlan) -> Held:
 def _announced(plan: PromotionPlan, held: Held) -> Held:
     held.announced = events.publish("Model Promotion Started", _event_detail(plan, reason=plan.reason))
     return held
+
+
+class Released(StepResult):
+    released: bool
+
+
+def release_abandoned(execution: str, status: str, execution_input: str | None) -> Released:
+    """An execution ended without running its last state (aborted, timed out): if it still holds
+    its environment, close its record with that status and release the lock."""
+    try:
+        environment = json.loads(execution_input or "{}").get("environment")
+    except ValueError:
+        environment = None
+    if not isinstance(environment, str):
+        return Released(released=False)
+    holder = dynamodb.lock_holder(environment)
+    if not holder or holder.get("holder") != execution:
+        return Released(released=False)
+    dynamodb.mark_ended(environment, str(holder.get("recordKey", "")), status, _stamp(), f"execution {status}")
+    return Released(released=dynamodb.release(environment, execution))
 
 
 class Outcome(StepResult):

@@ -219,3 +219,47 @@ def test_an_alarm_after_the_bake_changes_nothing(worlds: Any) -> None:
     )
     assert results[0].status == "SUCCEEDED", results[0].as_json()
     assert world["parameters"]["prod"]["tools"] == {PROD_A: "tools/v2", PROD_B: "tools/v2"}
+
+
+def test_an_aborted_promotion_releases_its_environment_through_the_status_event(worlds: Any) -> None:
+    import json
+
+    import boto3
+
+    aborted = "arn:aws:states:us-east-1:111111111111:execution:mlpromote-promote-model:aborted"
+    other = "arn:aws:states:us-east-1:111111111111:execution:mlpromote-promote-model:other"
+
+    def status_event(execution: str, environment: str) -> bytes:
+        return json.dumps(
+            {
+                "version": "0",
+                "id": "e1",
+                "detail-type": "Step Functions Execution Status Change",
+                "source": "aws.states",
+                "account": "111111111111",
+                "time": "2026-01-01T00:00:00Z",
+                "region": "us-east-1",
+                "resources": [execution],
+                "detail": {
+                    "executionArn": execution,
+                    "status": "ABORTED",
+                    "input": json.dumps({"environment": environment}),
+                },
+            }
+        ).encode()
+
+    with worlds.emulator() as emu:
+        table = boto3.resource("dynamodb").Table("mlpromote-promotions")
+        for environment, holder in (("prod", aborted), ("qa", other)):
+            sk = f"2026-01-01T00:00:00+00:00#{holder.rsplit(':', 1)[-1]}"
+            table.put_item(Item={"pk": f"LOCK#{environment}", "sk": "LOCK", "holder": holder, "recordKey": sk})
+            table.put_item(Item={"pk": f"ENV#{environment}", "sk": sk, "promotionId": holder, "status": "RUNNING",
+                                 "environment": environment, "project": "tools", "version": "v",
+                                 "startedAt": "2026-01-01T00:00:00+00:00"})  # fmt: skip
+        released, _ = emu.invoke("ReleaseAbandonedFunction", status_event(aborted, "prod"))
+        untouched, _ = emu.invoke("ReleaseAbandonedFunction", status_event(aborted, "qa"))
+        locks = {i["pk"] for i in table.scan()["Items"] if i["sk"] == "LOCK"}
+        history = emu.history_records()
+    assert json.loads(released)["released"] is True and json.loads(untouched)["released"] is False
+    assert locks == {"LOCK#qa"}
+    assert (history["prod"][0]["status"], history["qa"][0]["status"]) == ("ABORTED", "RUNNING")

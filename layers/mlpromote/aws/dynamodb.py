@@ -129,3 +129,20 @@ def records(environment: str, table: str | None = None) -> list[PromotionRecord]
         _raise_if_transient(error, "Query")
         raise
     return out
+
+
+def release(environment: str, execution: str) -> bool:
+    """Delete the environment's lock if `execution` holds it. False when it does not."""
+    try:
+        sessions.client("dynamodb").delete_item(
+            TableName=table_name(),
+            Key=_dynamo(lock_key(environment)),
+            ConditionExpression="holder = :me",
+            ExpressionAttributeValues={":me": _serializer.serialize(execution)},
+        )
+    except ClientError as error:
+        if sessions.error_code(error) == "ConditionalCheckFailedException":
+            return False
+        _raise_if_transient(error, "DeleteItem")
+        raise
+    return True
