@@ -20,7 +20,6 @@ from pydantic.alias_generators import to_camel
 
 TABLE_ENV = "MLPROMOTE_TABLE"
 DEFAULT_TABLE = "mlpromote-promotions"
-ENDED = frozenset({"SUCCEEDED", "FAILED", "ABORTED", "TIMED_OUT"})
 
 
 def lock_key(environment: str) -> dict[str, str]:
