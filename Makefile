@@ -11,7 +11,7 @@ demo: $(INSTALLED)
 	$(BIN)/mlpromote demo
 
 # Every test and check. CI runs exactly this.
-test: lint typecheck templates pytest faults
+test: lint typecheck templates security pytest faults
 
 install: $(INSTALLED)
 
@@ -42,3 +42,5 @@ bench: $(INSTALLED)
 	$(BIN)/python bench/run.py
 
 include make/faults.mk
+include make/security.mk
+include make/authorization.mk

@@ -170,3 +170,16 @@ def worlds() -> Worlds:
 def promote(worlds: Worlds) -> Promoter:
     """`results, world = promote(("prod", "tools/v2"), config={...}, world={...}, faults=[...])`."""
     return Promoter(worlds)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Show the report sections tests attach as user properties named "summary: <title>" (the
+    authorization matrix, tests/security/), with or without -s, and from xdist workers too."""
+    for outcome in ("passed", "failed"):
+        for report in terminalreporter.stats.get(outcome, []):
+            if getattr(report, "when", None) != "call":
+                continue
+            for name, value in getattr(report, "user_properties", []):
+                if isinstance(name, str) and name.startswith("summary: "):
+                    terminalreporter.write_sep("=", name.removeprefix("summary: "))
+                    terminalreporter.write_line(str(value))

@@ -3,7 +3,8 @@
     .venv/bin/python tools/render_access_roles.py config/mlpromote.yaml > templates/access-roles.yaml
 
 Each role is named as the config names it (`accessRoleName`, else mlpromote-access-<env>) and is
-trusted by that environment's accounts only (mlpromote.iam_model.access_role_trust). Its only
+trusted by that environment's accounts only, narrowed by consumerRoleArns, organizationId and
+externalId when the config sets them (mlpromote.iam_model.access_role_trust). Its only
 policy here lets it read the smoke-test images; the workflow owns its `mlpromote-grants`
 inline policy and writes it at run time.
 """
@@ -14,6 +15,7 @@ import argparse
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -31,6 +33,21 @@ def logical_id(environment: str) -> str:
     return "AccessRole" + "".join(word[:1].upper() + word[1:] for word in words if word)
 
 
+def _why_accounts(trust: dict[str, Any]) -> str:
+    """The in-place justification of trusting account principals (checkov CKV_AWS_61)."""
+    conditions = trust["Statement"][0].get("Condition", {})
+    keys = sorted(key for block in conditions.values() for key in block)
+    how = (
+        f"; narrowed here by {', '.join(keys)}"
+        if keys
+        else "; narrow it with consumerRoleArns, organizationId and externalId (docs/security.md)"
+    )
+    return (
+        "Trusting the environment's accounts is the design: each target account's own IAM decides which of its "
+        "principals may assume this role, and the role may only call the versions its grants list" + how
+    )
+
+
 def render(config: Config, source: str) -> str:
     resources: dict[str, object] = {}
     outputs: dict[str, object] = {}
@@ -45,13 +62,27 @@ def render(config: Config, source: str) -> str:
                 "compensate roles of template.yaml (AccessRolePrefix) cannot write its grants",
                 file=sys.stderr,
             )
+        trust = iam_model.access_role_trust(config, environment)
+        size = iam_model.policy_size(trust)
+        if size > iam_model.TRUST_POLICY_MAX_LIMIT:
+            raise SystemExit(
+                f"the trust policy of {name} would be {size} characters, over IAM's {iam_model.TRUST_POLICY_MAX_LIMIT} "
+                f"even with a raised quota: split environment {environment!r} or list fewer consumerRoleArns"
+            )
+        if size > iam_model.TRUST_POLICY_DEFAULT_LIMIT:
+            print(
+                f"warning: the trust policy of {name} is {size} characters, over IAM's default "
+                f"{iam_model.TRUST_POLICY_DEFAULT_LIMIT}: raise the 'Role trust policy length' quota before deploying",
+                file=sys.stderr,
+            )
         resources[logical] = {
             "Type": "AWS::IAM::Role",
+            "Metadata": {"checkov": {"skip": [{"id": "CKV_AWS_61", "comment": _why_accounts(trust)}]}},
             "Properties": {
                 "RoleName": name,
                 "Description": f"mlpromote access role of environment {environment}: its accounts call "
                 "the models granted to it (inline policy mlpromote-grants, written by the workflow).",
-                "AssumeRolePolicyDocument": iam_model.access_role_trust(config, environment),
+                "AssumeRolePolicyDocument": trust,
                 "Policies": [
                     {
                         "PolicyName": "mlpromote-smoke-test-images",

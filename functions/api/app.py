@@ -1,4 +1,5 @@
-"""The REST API (API Gateway, AWS_IAM): request, read and list promotions; roll an environment back.
+"""The REST API (API Gateway, AWS_IAM): request, read and list promotions; approve or reject one;
+roll an environment back.
 
 Routes here, logic in mlpromote.promotions. Every refusal is a 4xx whose message names the field
 or the problem and what to do; no execution starts for one. api/openapi.yaml documents them.
@@ -13,9 +14,15 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
-from mlpromote import promotions
+from mlpromote import approvals, promotions
 from mlpromote.config import deployed_config
-from mlpromote.errors import InvalidPromotionRequest, PromotionError, PromotionInProgress
+from mlpromote.errors import (
+    InvalidPromotionRequest,
+    NotAwaitingApproval,
+    PromotionError,
+    PromotionInProgress,
+    PromotionNotFound,
+)
 from mlpromote.observability import logger, metrics, tracer
 from mlpromote.plan import PromotionRequest
 
@@ -57,8 +64,14 @@ def request_promotion() -> Response:
     for owned in ("entryPoint", "requestedBy", "rollback"):
         if owned in data:
             raise InvalidPromotionRequest(
-                f"{owned}: not a field of this route (the API sets entryPoint and requestedBy)"
+                f"{owned}: not a field of this route (the API sets entryPoint and requestedBy; "
+                "roll back with POST /environments/{environment}/rollback)"
             )
+    if "modelVersionArn" not in data:
+        raise InvalidPromotionRequest(
+            "modelVersionArn: required, the ARN of the version to promote; "
+            "to roll back, POST /environments/{environment}/rollback"
+        )
     return _start(data)
 
 
@@ -75,6 +88,15 @@ def roll_back(environment: str) -> Response:
 def read_promotion(promotion_id: str) -> dict[str, Any]:
     state_machine = _state_machine()
     return promotions.describe(state_machine, promotions.execution_arn(state_machine, promotion_id))
+
+
+@app.post("/promotions/<promotion_id>/approval")
+def decide_approval(promotion_id: str) -> dict[str, Any]:
+    decision = approvals.Decision.parse(_body())
+    execution = promotions.execution_arn(_state_machine(), promotion_id)
+    approval = approvals.decide(execution, decision, approver=_caller())
+    metrics.add_metric(name=f"Approval{approval.status.title().replace('-', '')}", unit=MetricUnit.Count, value=1)
+    return {"promotionId": promotion_id, "executionArn": execution, "approval": approval.public()}
 
 
 @app.get("/promotions")
@@ -101,6 +123,16 @@ def aws_refused(error: ClientError) -> Response:
 def in_progress(error: PromotionInProgress) -> Response:
     metrics.add_metric(name="ApiRefusedInProgress", unit=MetricUnit.Count, value=1)
     return Response(409, content_types.APPLICATION_JSON, {"error": "PromotionInProgress", "message": str(error)})
+
+
+@app.exception_handler(PromotionNotFound)
+def not_found(error: PromotionNotFound) -> Response:
+    return Response(404, content_types.APPLICATION_JSON, {"error": "NotFound", "message": str(error)})
+
+
+@app.exception_handler(NotAwaitingApproval)
+def not_awaiting(error: NotAwaitingApproval) -> Response:
+    return Response(409, content_types.APPLICATION_JSON, {"error": "NotAwaitingApproval", "message": str(error)})
 
 
 @app.exception_handler(PromotionError)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -36,6 +37,40 @@ _ROLE_NAME = r"^[A-Za-z0-9_+=,.@-]{1,64}$"
 # SSM parameter names: letters, digits and . - _ / only; no "..", no "aws"/"ssm" prefix.
 _PARAMETER_NAME = re.compile(r"^/?[a-zA-Z0-9_.\-]+(/[a-zA-Z0-9_.\-]+)*$")
 _S3_URI = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9])/(?P<key>[^\x00-\x1f]{1,1024})$")
+# Trust hardening and private connectivity (docs/security.md).
+# A role ARN, with an optional path; `*` and `?` (ArnLike wildcards) only in the path and name.
+_CONSUMER_ROLE_ARN = re.compile(r"^arn:aws:iam::(?P<account>[0-9]{12}):role/[\w+=,.@/*?-]{1,512}$", re.ASCII)
+_ORGANIZATION_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
+# sts:AssumeRole's ExternalId: 2 to 1224 characters of [\w+=,.@:/-].
+_EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}$", re.ASCII)
+_VPC_ENDPOINT_ID = re.compile(r"^vpce-[0-9a-f]{8,17}$")
+
+
+def _consumer_role_arn(arn: str) -> str:
+    if not _CONSUMER_ROLE_ARN.match(arn):
+        raise ValueError(
+            f"{_shorten(repr(arn))} is not an IAM role ARN; write arn:aws:iam::<account>:role/<name> with one of "
+            "this environment's accounts (* and ? may stand for parts of the name)"
+        )
+    return arn
+
+
+def _vpc_endpoint_id(endpoint: str) -> str:
+    if not _VPC_ENDPOINT_ID.match(endpoint):
+        raise ValueError(
+            f"{_shorten(repr(endpoint))} is not a VPC endpoint id: vpce- and 8 to 17 hex digits "
+            "(aws ec2 describe-vpc-endpoints --query 'VpcEndpoints[].VpcEndpointId')"
+        )
+    return endpoint
+
+
+def _organization_id(value: str | None) -> str | None:
+    if value is not None and not _ORGANIZATION_ID.match(value):
+        raise ValueError(
+            f"{_shorten(repr(value))} is not an AWS Organizations id: it is o- and 10 to 32 lowercase letters or "
+            "digits (aws organizations describe-organization --query Organization.Id)"
+        )
+    return value
 
 
 class _Model(BaseModel):
@@ -114,6 +149,60 @@ class Environment(_Model):
     # ALARM puts the environment back on the version it replaced.
     bake_minutes: StrictInt = Field(default=0, ge=0, le=1440)
     rollback_alarms: list[Annotated[str, Field(min_length=1, max_length=255)]] = Field(default=[], max_length=100)
+    # A person approves (or rejects) after the smoke test, before any pointer moves. Nobody deciding
+    # within approvalTimeoutHours counts as a rejection: the promotion is compensated.
+    requires_approval: StrictBool = False
+    approval_timeout_hours: StrictInt = Field(default=24, ge=1, le=720)
+    # Drift detection (mlpromote.drift) revokes this environment's stale grants itself, unless a
+    # promotion holds the environment.
+    repair_drift: StrictBool = False
+    # Trust hardening (docs/security.md): the access role admits only the environment's accounts, and
+    # of those only these roles (and mlpromote's own smoke-test role), only from this organization
+    # (overrides the top-level organizationId), only with this external id.
+    consumer_role_arns: list[Annotated[str, AfterValidator(_consumer_role_arn)]] = Field(default=[], max_length=100)
+    organization_id: str | None = None
+    external_id: str | None = None
+    # Private connectivity: the grants hold only for DetectCustomLabels calls through these interface
+    # endpoints (aws:SourceVpce), including the one the smoke test calls through.
+    vpc_endpoint_ids: list[Annotated[str, AfterValidator(_vpc_endpoint_id)]] = Field(default=[], max_length=50)
+
+    @field_validator("organization_id")
+    @classmethod
+    def _organization(cls, value: str | None) -> str | None:
+        return _organization_id(value)
+
+    @field_validator("external_id")
+    @classmethod
+    def _external_id(cls, value: str | None) -> str | None:
+        if value is not None and not _EXTERNAL_ID.match(value):
+            raise ValueError(
+                f"an external id is 2 to 1224 characters, each a letter, digit or one of + = , . @ : / - _ "
+                f"(no spaces); this one has {len(value)} characters"
+                + (", some of them not allowed" if 2 <= len(value) <= 1224 else "")
+            )
+        return value
+
+    @field_validator("vpc_endpoint_ids")
+    @classmethod
+    def _endpoints(cls, ids: list[str]) -> list[str]:
+        if len(set(ids)) != len(ids):
+            raise ValueError("a VPC endpoint is listed twice; list each endpoint once")
+        return ids
+
+    @model_validator(mode="after")
+    def _consumers_in_accounts(self) -> Environment:
+        for index, arn in enumerate(self.consumer_role_arns):
+            match = _CONSUMER_ROLE_ARN.match(arn)
+            assert match is not None  # checked item by item
+            if match["account"] not in self.accounts:
+                listed = ", ".join(self.accounts[:3]) + (", ..." if len(self.accounts) > 3 else "")
+                raise ValueError(
+                    f"consumerRoleArns[{index}] is a role of account {match['account']}, not of this "
+                    f"environment's accounts ({listed}): name a role of one of them, or add its account"
+                )
+        if len(set(self.consumer_role_arns)) != len(self.consumer_role_arns):
+            raise ValueError("consumerRoleArns lists a role twice; list each role once")
+        return self
 
     @model_validator(mode="after")
     def _bake_needs_alarms(self) -> Environment:
@@ -156,6 +245,14 @@ class Config(_Model):
     projects: dict[Annotated[str, Field(pattern=_NAME)], Project] = Field(min_length=1)
     target_roles: TargetRoles = Field(default_factory=TargetRoles)
     workflow: Workflow = Field(default_factory=Workflow)
+    # The organization every environment's access role is restricted to (aws:PrincipalOrgID), unless
+    # the environment names its own.
+    organization_id: str | None = None
+
+    @field_validator("organization_id")
+    @classmethod
+    def _organization(cls, value: str | None) -> str | None:
+        return _organization_id(value)
 
     @model_validator(mode="after")
     def _promotion_path(self) -> Config:
@@ -212,6 +309,10 @@ class Config(_Model):
 
     def access_role_arn(self, environment: str) -> str:
         return f"arn:aws:iam::{self.ml_account}:role/{self.access_role_name(environment)}"
+
+    def organization_of(self, environment: str) -> str | None:
+        """The organization the environment's access role admits callers from, if any."""
+        return self.environment(environment).organization_id or self.organization_id
 
 
 def _location(loc: tuple[int | str, ...]) -> str:

@@ -103,3 +103,26 @@ class NothingToRollBackTo(PromotionError):
 
 class RolledBackOnAlarm(PromotionError):
     """A rollback alarm went off during the bake time; the environment was put back."""
+
+
+# --- the approval gate -----------------------------------------------------------------------
+
+
+class PromotionRejected(PromotionError):
+    """A person rejected the promotion at the approval gate; the workflow compensates."""
+
+
+class ApprovalTimedOut(PromotionError):
+    """Nobody approved or rejected within the environment's approvalTimeoutHours."""
+
+
+class InvalidApprovalDecision(InvalidPromotionRequest):
+    """The approval body is not {"decision": "approve" | "reject", "comment"?}."""
+
+
+class NotAwaitingApproval(PromotionError):
+    """The promotion is not waiting for a decision (none needed, not there yet, or already decided)."""
+
+
+class PromotionNotFound(PromotionError):
+    """No promotion (execution) has this id."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +21,8 @@ POLICY_NAME = "mlpromote-grants"
 ACTION = "rekognition:DetectCustomLabels"
 # IAM counts every inline policy of a role together, without whitespace.
 INLINE_POLICY_LIMIT = 10_240
+# Present in the request context only when the call came through a VPC endpoint.
+SOURCE_VPCE = "aws:SourceVpce"
 
 
 def statement_id(version_arn: str) -> str:
@@ -29,8 +32,17 @@ def statement_id(version_arn: str) -> str:
     return f"Grant{readable}{hashlib.sha256(version_arn.encode()).hexdigest()[:8]}"
 
 
-def statement_for(version_arn: str) -> dict[str, Any]:
-    return {"Sid": statement_id(version_arn), "Effect": "Allow", "Action": ACTION, "Resource": version_arn}
+def statement_for(version_arn: str, vpc_endpoint_ids: Sequence[str] = ()) -> dict[str, Any]:
+    """Allow DetectCustomLabels on exactly this version; with endpoints, only for calls through them."""
+    statement: dict[str, Any] = {
+        "Sid": statement_id(version_arn),
+        "Effect": "Allow",
+        "Action": ACTION,
+        "Resource": version_arn,
+    }
+    if vpc_endpoint_ids:
+        statement["Condition"] = {"StringEquals": {SOURCE_VPCE: sorted(vpc_endpoint_ids)}}
+    return statement
 
 
 def policy_size(document: dict[str, Any]) -> int:
@@ -69,11 +81,11 @@ class GrantPolicy:
     def grants(self, version_arn: str) -> bool:
         return version_arn in self.granted_versions()
 
-    def grant(self, version_arn: str) -> bool:
-        """Add the version's statement. False when it was already there."""
+    def grant(self, version_arn: str, vpc_endpoint_ids: Sequence[str] = ()) -> bool:
+        """Add the version's statement (through these endpoints only, if any). False when it was already there."""
         if self.grants(version_arn):
             return False
-        candidate = [*self.statements, statement_for(version_arn)]
+        candidate = [*self.statements, statement_for(version_arn, vpc_endpoint_ids)]
         size = policy_size({"Version": "2012-10-17", "Statement": candidate})
         if size > INLINE_POLICY_LIMIT:
             raise GrantPolicyTooLarge(
@@ -83,6 +95,27 @@ class GrantPolicy:
             )
         self.statements = candidate
         return True
+
+    def require_endpoints(self, vpc_endpoint_ids: Sequence[str]) -> bool:
+        """Make every grant hold through exactly these endpoints (none: from anywhere), as the environment's
+        vpcEndpointIds say now. False when every statement already did."""
+        conformed = [
+            statement_for(resources[0], vpc_endpoint_ids)
+            if statement.get("Effect") == "Allow" and statement.get("Action") == ACTION and len(resources) == 1
+            else statement
+            for statement in self.statements
+            for resources in [_resources(statement)]
+        ]
+        changed = conformed != self.statements
+        size = policy_size({"Version": "2012-10-17", "Statement": conformed})
+        if changed and size > INLINE_POLICY_LIMIT:
+            raise GrantPolicyTooLarge(
+                f"limiting the access role's {len(conformed)} grants to VPC endpoints {', '.join(vpc_endpoint_ids)} "
+                f"would make its inline policy {size} characters, over IAM's {INLINE_POLICY_LIMIT}. Revoke grants "
+                "of versions no environment uses first"
+            )
+        self.statements = conformed
+        return changed
 
     def revoke(self, version_arn: str) -> bool:
         """Remove every statement for the version. False when it was not granted."""

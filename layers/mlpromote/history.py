@@ -52,8 +52,9 @@ class PromotionRecord(BaseModel):
     entry_point: str = "console"
     reason: str | None = None
     forced: bool = False
-    approval: str | None = None
+    approval: str | None = None  # approved, rejected, timed-out; None where no approval was needed
     approver: str | None = None
+    approval_comment: str | None = None
     started_at: str
     ended_at: str | None = None
     status: str = "RUNNING"

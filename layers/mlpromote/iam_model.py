@@ -6,6 +6,7 @@ emulator, which creates the same roles a deployment would.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from mlpromote.config import Config
@@ -26,10 +27,12 @@ CONTROL_PLANE_ROLES = {
     "watch-alarms": "WatchAlarms",
     "api": "Api",
     "release-abandoned": "ReleaseAbandoned",
+    "request-approval": "RequestApproval",
+    "detect-drift": "DetectDrift",
 }
 # Who may assume each target-account role.
 SMOKE_TEST_CALLERS = ("smoke-test",)
-PARAMETER_WRITER_CALLERS = ("plan", "rotate-pointer", "retire", "compensate", "watch-alarms")
+PARAMETER_WRITER_CALLERS = ("plan", "rotate-pointer", "retire", "compensate", "watch-alarms", "detect-drift")
 
 
 def control_plane_role_arn(ml_account: str, short_name: str) -> str:
@@ -58,8 +61,41 @@ def trust_roles(role_arns: list[str], sid: str) -> dict[str, Any]:
     }
 
 
+# IAM's default quota for a role's trust policy (adjustable up to 4,096 through Service Quotas).
+TRUST_POLICY_DEFAULT_LIMIT = 2048
+TRUST_POLICY_MAX_LIMIT = 4096
+
+
 def access_role_trust(config: Config, environment: str) -> dict[str, Any]:
-    return trust_accounts(config.environment(environment).accounts)
+    """The environment's accounts, narrowed by whatever the config asks for (docs/security.md).
+
+    - consumerRoleArns: only those roles (aws:PrincipalArn), plus mlpromote's own smoke-test role in
+      each account, which the smoke test assumes the access role from;
+    - organizationId (the environment's, else the top-level one): only principals of that organization;
+    - externalId: only callers that pass it (the smoke test passes it too).
+    """
+    env = config.environment(environment)
+    trust = trust_accounts(env.accounts)
+    conditions: dict[str, dict[str, Any]] = {}
+    if env.consumer_role_arns:
+        smoke_test_roles = [f"arn:aws:iam::{account}:role/{config.target_roles.smoke_test}" for account in env.accounts]
+        conditions["ArnLike"] = {"aws:PrincipalArn": list(dict.fromkeys([*env.consumer_role_arns, *smoke_test_roles]))}
+    organization = config.organization_of(environment)
+    if organization or env.external_id:
+        equals: dict[str, str] = {}
+        if organization:
+            equals["aws:PrincipalOrgID"] = organization
+        if env.external_id:
+            equals["sts:ExternalId"] = env.external_id
+        conditions["StringEquals"] = equals
+    if conditions:
+        trust["Statement"][0]["Condition"] = conditions
+    return trust
+
+
+def policy_size(document: dict[str, Any]) -> int:
+    """The size IAM checks against its limits: the JSON without whitespace."""
+    return len(json.dumps(document, separators=(",", ":")))
 
 
 def smoke_test_role_policy(config: Config) -> dict[str, Any]:

@@ -80,6 +80,8 @@ class AccountPlan(_Model):
     parameter_writer_role_name: str
     smoke_test: SmokeTest
     grant_propagation_seconds: int
+    # The access role's sts:ExternalId, which the smoke test passes when it assumes the role.
+    external_id: str | None = None
 
     @property
     def access_role_arn(self) -> str:
@@ -120,6 +122,10 @@ class PromotionPlan(AccountPlan):
     bake_seconds: int = 0
     rollback_alarms: list[str] = []
     alarm_poll_seconds: int = 60
+    # The grant holds only for calls through these VPC endpoints (none: from anywhere).
+    vpc_endpoint_ids: list[str] = []
+    requires_approval: bool = False
+    approval_timeout_seconds: int = 24 * 3600
 
     def superseded(self) -> list[str]:
         """Versions the environment's accounts pointed at before, other than the promoted one."""

@@ -16,6 +16,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from mlpromote import approvals
 from mlpromote.aws import dynamodb, sessions, stepfunctions
 from mlpromote.config import Config
 from mlpromote.errors import InvalidPromotionRequest, PromotionInProgress, VersionOutsideMlAccount
@@ -118,7 +119,7 @@ def describe(state_machine_arn: str, execution: str) -> dict[str, Any]:
         "summary": json.loads(description["output"]) if description.get("output") else None,
         "error": description.get("error"),
         "cause": readable_cause(description.get("cause")),
-        "approval": None,
+        "approval": approval.public() if (approval := approvals.read(execution)) else None,
     }
 
 

@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from mlpromote import history
+from mlpromote import approvals, history
 from mlpromote.aws import cloudwatch, dynamodb, events, iam, rekognition, sessions, ssm, stepfunctions
 from mlpromote.config import Config
 from mlpromote.errors import (
@@ -129,6 +129,10 @@ def validate_and_plan(request_input: object, execution: str, requested_at: str, 
         bake_seconds=environment.bake_minutes * 60,
         rollback_alarms=environment.rollback_alarms,
         alarm_poll_seconds=config.workflow.alarm_poll_seconds,
+        external_id=environment.external_id,
+        vpc_endpoint_ids=environment.vpc_endpoint_ids,
+        requires_approval=environment.requires_approval,
+        approval_timeout_seconds=environment.approval_timeout_hours * 3600,
     )
 
 
@@ -304,18 +308,28 @@ def record_outcome(plan: PromotionPlan, state: dict[str, Any]) -> Outcome:
     else:
         status = "FAILED"
         error = (state.get("compensation") or {}).get("error") or {"Error": "PromotionFailed", "Cause": ""}
+    approval = approvals.close(plan.execution) if plan.requires_approval else None
     record = _record(plan).model_copy(
         update={
             "status": status,
             "ended_at": _stamp(),
             "error": error["Error"] if error else None,
             "cause": error["Cause"] if error else None,
+            "approval": approval.status if approval else None,
+            "approver": approval.approver if approval else None,
+            "approval_comment": approval.comment if approval else None,
         }
     )
     dynamodb.finish(record)
     events.publish(
         f"Model Promotion {'Succeeded' if status == 'SUCCEEDED' else 'Failed'}",
-        _event_detail(plan, status=status, error=record.error, cause=record.cause),
+        _event_detail(
+            plan,
+            status=status,
+            error=record.error,
+            cause=record.cause,
+            approval=approvals.outcome(approval) if approval else None,
+        ),
     )
     return Outcome(status=status, error=error)
 
@@ -395,8 +409,10 @@ def grant_access(plan: PromotionPlan) -> Grant:
 
     def add(policy: GrantPolicy) -> bool:
         nonlocal added
-        added = policy.grant(plan.version_arn)
-        return added
+        # Every grant follows the environment's vpcEndpointIds as the plan read them.
+        conformed = policy.require_endpoints(plan.vpc_endpoint_ids)
+        added = policy.grant(plan.version_arn, plan.vpc_endpoint_ids)
+        return added or conformed
 
     iam.update_grants(plan.access_role_name, add)
     return Grant(added_by_this_execution=added, granted_at=_stamp() if added else None)
@@ -418,7 +434,7 @@ def smoke_test(plan: AccountPlan, account: str, grant: Grant) -> SmokeTestResult
     for bucket, key in plan.smoke_test.image_locations():
         try:
             labels = rekognition.detect_custom_labels(
-                chain, plan.version_arn, bucket, key, plan.smoke_test.min_confidence
+                chain, plan.version_arn, bucket, key, plan.smoke_test.min_confidence, external_id=plan.external_id
             )
         except ClientError as error:
             _explain_smoke_test_error(error, plan, account, grant)
@@ -448,12 +464,14 @@ def _explain_smoke_test_error(error: ClientError, plan: AccountPlan, account: st
             ) from error
         raise SmokeTestAccessDenied(
             f"account {account}: {plan.access_role_name} may not call {plan.version_label} "
-            f"({error.response['Error'].get('Message', code)}); check its {iam.POLICY_NAME} policy"
+            f"({error.response['Error'].get('Message', code)}); check its {iam.POLICY_NAME} policy (with "
+            "vpcEndpointIds, the smoke test must call through one of them: docs/security.md)"
         ) from error
     if code in _ACCESS_DENIED:
         raise SmokeTestAccessDenied(
             f"account {account}: {operation} was denied ({error.response['Error'].get('Message', code)}); "
-            f"deploy the target-account stack in {account} and check that {plan.access_role_name} trusts it"
+            f"deploy the target-account stack in {account} and check that {plan.access_role_name} trusts it "
+            "(the environment's accounts, consumerRoleArns, organizationId, externalId)"
         ) from error
     if code == "ResourceNotReadyException":
         raise ModelNotServing(f"account {account}: {plan.version_label} is not running") from error

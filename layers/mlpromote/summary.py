@@ -21,6 +21,8 @@ class PromotionState(BaseModel):
     grant: Grant
     smoke_tests: list[SmokeTestResult]
     rotations: list[Rotation]
+    # The approver's decision, in environments that require one.
+    approval: dict[str, Any] | None = None
 
     @field_validator("rotations", mode="before")
     @classmethod
@@ -41,6 +43,10 @@ def summarize(state: PromotionState, retirement: Retirement) -> dict[str, Any]:
     ends += [
         ("Grant access", state.grant.ended_at),
         ("Smoke-test from each account", max(r.ended_at for r in state.smoke_tests)),
+    ]
+    if state.approval and state.approval.get("decidedAt"):
+        ends.append(("Wait for approval", state.approval["decidedAt"]))
+    ends += [
         ("Point each account at the new version", max(r.ended_at for r in state.rotations)),
         ("Retire the superseded version", retirement.ended_at),
     ]
@@ -62,6 +68,7 @@ def summarize(state: PromotionState, retirement: Retirement) -> dict[str, Any]:
         "revoked": retirement.revoked,
         "stopped": retirement.stopped,
         "left": [left.model_dump() for left in retirement.left],
+        "approval": state.approval,
         "steps": steps,
         "finishedAt": datetime.now(UTC).isoformat(),
     }

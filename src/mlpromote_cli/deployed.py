@@ -1,4 +1,4 @@
-"""Commands against a deployed control plane: promote, rollback, status, history.
+"""Commands against a deployed control plane: promote, rollback, status, history, list, approve, reject.
 
 Credentials come from the usual AWS chain. The stack is `--stack`, else samconfig.toml's
 stack_name; its outputs name the state machine and the promotions table.
@@ -7,6 +7,7 @@ stack_name; its outputs name the state machine and the promotions table.
 from __future__ import annotations
 
 import os
+import re
 import time
 import tomllib
 from collections.abc import Callable
@@ -17,10 +18,11 @@ from typing import Any
 
 import boto3
 
-from mlpromote import promotions
+from mlpromote import approvals, promotions
 from mlpromote.aws import dynamodb
+from mlpromote.config import CONFIG_FILE_ENV, load_config
 from mlpromote.errors import InvalidPromotionRequest
-from mlpromote.history import PromotionRecord, live_at
+from mlpromote.history import TABLE_ENV, PromotionRecord, live_at
 from mlpromote.plan import PromotionRequest
 
 
@@ -77,16 +79,35 @@ def caller(stack: Stack) -> str:
 
 
 def _region_for_clients(stack: Stack) -> None:
-    # mlpromote's clients take the region from the environment, as they do in Lambda.
+    # mlpromote's clients take the region and the table from the environment, as they do in Lambda.
     if stack.region:
         os.environ.setdefault("AWS_REGION", stack.region)
+    os.environ[TABLE_ENV] = stack.table
+
+
+def execution_of(stack: Stack, promotion_id: str) -> str:
+    """The execution ARN of a promotion id (the ARN itself, or the execution's name)."""
+    if promotion_id.startswith("arn:"):
+        return promotion_id
+    return promotions.execution_arn(stack.state_machine_arn, promotion_id)
+
+
+def decide(stack: Stack, promotion_id: str, decision: approvals.Decision) -> approvals.Approval:
+    """Approve or reject a promotion at the approval gate, as the caller of the command."""
+    _region_for_clients(stack)
+    return approvals.decide(execution_of(stack, promotion_id), decision, approver=caller(stack))
 
 
 def wait(
-    stack: Stack, execution_arn: str, on_step: Callable[[dict[str, str]], None], poll_seconds: float = 5
+    stack: Stack,
+    execution_arn: str,
+    on_step: Callable[[dict[str, str]], None],
+    poll_seconds: float = 5,
+    on_approval: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
-    """Until the execution ends, telling each step once it has finished."""
+    """Until the execution ends, telling each step once it has finished, and once that it waits for approval."""
     told = 0
+    asked = False
     while True:
         current = status(stack, execution_arn)
         running = current["status"] == "RUNNING"
@@ -94,6 +115,10 @@ def wait(
         for step in done[told:]:
             on_step(step)
         told = max(told, len(done))
+        approval = current.get("approval") or {}
+        if running and approval.get("status") == "awaiting" and not asked and on_approval is not None:
+            on_approval(approval)
+            asked = True
         if not running:
             return current
         time.sleep(poll_seconds)
@@ -109,3 +134,29 @@ def history(stack: Stack, environment: str, at: datetime | None) -> dict[str, An
         "live": live.model_dump(mode="json", by_alias=True) if live else None,
         "promotions": [r.model_dump(mode="json", by_alias=True) for r in reversed(records)],
     }
+
+
+# The config `sam deploy` ships from this checkout (the ConfigLayer), as samconfig.toml names the stack.
+CHECKOUT_CONFIG = Path("config/mlpromote.yaml")
+
+
+def check_environment(environment: str, config_path: Path | None = None) -> None:
+    """UnknownEnvironment unless the deployed config names the environment, before any AWS call.
+
+    The config is `config_path` (--config), else $MLPROMOTE_CONFIG_FILE, else config/mlpromote.yaml
+    in the working directory; without any, only the name's form is checked.
+    """
+    if not re.fullmatch(r"[a-zA-Z0-9_\-]{1,40}", environment):
+        raise InvalidPromotionRequest(
+            f"environment: {environment!r} is not an environment name (letters, digits, _ and -, at most 40)"
+        )
+    path = config_path or Path(os.environ.get(CONFIG_FILE_ENV) or CHECKOUT_CONFIG)
+    if config_path is None and not path.is_file():
+        return
+    load_config(path).environment(environment)
+
+
+def recent(stack: Stack, environment: str, limit: int, next_token: str | None = None) -> dict[str, Any]:
+    """A page of the environment's promotions, newest first (what GET /promotions answers)."""
+    _region_for_clients(stack)
+    return promotions.recent(environment, limit, next_token, table=stack.table)

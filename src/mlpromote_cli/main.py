@@ -32,6 +32,19 @@ def _parser() -> argparse.ArgumentParser:
     promote.add_argument("--scenario", required=True, type=Path, help="scenario YAML file")
     promote.add_argument("--json", action="store_true", help="print one JSON object instead of the report")
     promote.add_argument("--verbose", action="store_true", help="also print the handlers' logs to stderr")
+    serve = local_commands.add_parser(
+        "serve",
+        help="serve the REST API on 127.0.0.1, backed by the emulator",
+        description="Serve the deployed stack's REST API (api/openapi.yaml) on http://127.0.0.1:PORT, backed by "
+        "the emulator seeded from the scenario's config and world (its faults injected). The scenario's "
+        "promotions: are not run: request them with curl. Requests are made as "
+        "arn:aws:iam::<mlAccount>:user/local-serve; nothing is signed. Ctrl-C stops.",
+    )
+    serve.add_argument("--scenario", required=True, type=Path, help="scenario YAML file (config and world)")
+    serve.add_argument("--port", type=_port, default=3000, help="port on 127.0.0.1 (default 3000; 0: any free one)")
+    local_drift = local_commands.add_parser("drift", help="detect drift in a scenario's world, offline")
+    local_drift.add_argument("--scenario", required=True, type=Path, help="scenario YAML file (config and world)")
+    local_drift.add_argument("--json", action="store_true", help='print {"findings": [...]}')
 
     check = commands.add_parser("check-config", help="validate a config file and say what to fix")
     check.add_argument("config", type=Path)
@@ -59,7 +72,35 @@ def _parser() -> argparse.ArgumentParser:
     history_command = deployed("history", "an environment's promotions, and what was live when")
     history_command.add_argument("--environment", required=True)
     history_command.add_argument("--at", type=_timestamp, help="ISO 8601 time: what was live then (default: now)")
+    list_command = deployed("list", "an environment's recent promotions, newest first")
+    list_command.add_argument("--environment", required=True)
+    list_command.add_argument("--limit", type=_limit, default=20, help="how many (1-100, default 20)")
+    list_command.add_argument("--next-token", help="the next page: the nextToken of the previous --json page")
+    list_command.add_argument(
+        "--config",
+        type=Path,
+        help="the deployed config, to refuse unknown environments (default: config/mlpromote.yaml)",
+    )
+    approve = deployed("approve", "approve a promotion that waits at its environment's approval gate")
+    approve.add_argument("promotion_id", help="the execution ARN that promote printed, or its name")
+    approve.add_argument("--comment", help="why; the history keeps it with your IAM identity")
+    reject = deployed("reject", "reject a waiting promotion: it is undone and its pointers never move")
+    reject.add_argument("promotion_id", help="the execution ARN that promote printed, or its name")
+    reject.add_argument("--comment", required=True, help="why; the history keeps it with your IAM identity")
+    deployed("drift", "detect drift on the deployed control plane (runs its DetectDrift function)")
     return parser
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port (0-65535)")
+    return int(text)
+
+
+def _limit(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 100:
+        raise argparse.ArgumentTypeError(f"{text!r}: a whole number from 1 to 100")
+    return int(text)
 
 
 def _timestamp(text: str) -> datetime:
@@ -74,8 +115,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = _parser().parse_args(argv)
     if arguments.command == "check-config":
         return _check_config(arguments.config)
-    if arguments.command in ("promote", "rollback", "status", "history"):
+    if arguments.command in ("promote", "rollback", "status", "history", "list", "approve", "reject"):
         return _deployed(arguments)
+    if arguments.command == "drift" or (arguments.command == "local" and arguments.local_command == "drift"):
+        from mlpromote_cli.drift import run_drift
+
+        return run_drift(arguments)
+    if arguments.command == "local" and arguments.local_command == "serve":
+        from mlpromote_emulator.serve import serve
+
+        return serve(arguments.scenario, arguments.port)
     from mlpromote_emulator.scenario import demo_scenario_path
 
     path = demo_scenario_path() if arguments.command == "demo" else arguments.scenario
@@ -85,16 +134,31 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _deployed(arguments: argparse.Namespace) -> int:
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from mlpromote.errors import PromotionError
+    from mlpromote.errors import NotAwaitingApproval, PromotionError
     from mlpromote_cli import deployed
 
     try:
         # A bad request is refused before anything talks to AWS.
         request = _request(arguments) if arguments.command in ("promote", "rollback") else None
+        decision = _decision(arguments) if arguments.command in ("approve", "reject") else None
+        if arguments.command == "list":
+            deployed.check_environment(arguments.environment, arguments.config)
         stack = deployed.resolve_stack(arguments.stack, arguments.region)
+        if arguments.command == "list":
+            page = deployed.recent(stack, arguments.environment, arguments.limit, arguments.next_token)
+            print(json.dumps(page, indent=2) if arguments.json else _list_text(page))
+            return EXIT_OK
         if arguments.command == "history":
             document = deployed.history(stack, arguments.environment, arguments.at)
             print(json.dumps(document, indent=2) if arguments.json else _history_text(document))
+            return EXIT_OK
+        if decision is not None:
+            approval = deployed.decide(stack, arguments.promotion_id, decision)
+            document = {"promotionId": arguments.promotion_id, "approval": approval.public()}
+            text = f"{approval.status} by {approval.approver}: the promotion " + (
+                "goes on" if approval.status == "approved" else "is being undone"
+            )
+            print(json.dumps(document, indent=2) if arguments.json else text)
             return EXIT_OK
         if arguments.command == "status":
             document = deployed.status(stack, arguments.promotion_id)
@@ -113,15 +177,35 @@ def _deployed(arguments: argparse.Namespace) -> int:
             if not arguments.json:
                 print(f"  {step['status']:9} {step['name']}", flush=True)
 
-        final = deployed.wait(stack, execution, show)
+        def ask(approval: dict[str, Any]) -> None:
+            if not arguments.json:
+                print(
+                    f"  WAITING   for approval until {approval['expiresAt']}: mlpromote approve {execution}"
+                    f' (or reject {execution} --comment "why")',
+                    flush=True,
+                )
+
+        final = deployed.wait(stack, execution, show, on_approval=ask)
         print(json.dumps(final, indent=2) if arguments.json else _status_text(final))
         return EXIT_OK if final["status"] == "SUCCEEDED" else EXIT_FAILED
+    except NotAwaitingApproval as error:
+        print(f"NotAwaitingApproval: {error}", file=sys.stderr)
+        return EXIT_FAILED
     except PromotionError as error:
         print(f"{type(error).__name__}: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except (BotoCoreError, ClientError) as error:
         print(f"AWS: {error}", file=sys.stderr)
         return EXIT_FAILED
+
+
+def _decision(arguments: argparse.Namespace) -> Any:
+    from mlpromote.approvals import Decision
+
+    data = {"decision": arguments.command}  # approve | reject
+    if arguments.comment is not None:
+        data["comment"] = arguments.comment
+    return Decision.parse(data)
 
 
 def _request(arguments: argparse.Namespace) -> PromotionRequest:
@@ -164,6 +248,35 @@ def _history_text(document: dict[str, Any]) -> str:
             f"  {record['startedAt']}  {record['status']:9} {record['kind']:9} {record['version']}"
             + (f"  {record['error']}" if record.get("error") else "")
         )
+    return "\n".join(lines)
+
+
+def _list_text(page: dict[str, Any]) -> str:
+    from mlpromote.errors import PromotionError
+    from mlpromote.versions import ModelVersionArn
+
+    def short(arn: str) -> str:
+        try:
+            return ModelVersionArn.parse(arn).label
+        except PromotionError:
+            return arn
+
+    records = page["promotions"]
+    if not records:
+        return f"{page['environment']}: no promotions recorded"
+    rows = [("started", "status", "kind", "version", "via", "requested by", "error")]
+    for r in records:
+        version = short(r["version"])
+        rows.append(
+            (r["startedAt"], r["status"], r["kind"], version, r["entryPoint"], r["requestedBy"], r["error"] or "")
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = [f"{page['environment']}: {len(records)} promotion(s), newest first"]
+    lines += [
+        "  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows
+    ]
+    if page.get("nextToken"):
+        lines.append(f"more: --next-token {page['nextToken']}")
     return "\n".join(lines)
 
 

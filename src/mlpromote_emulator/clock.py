@@ -64,12 +64,22 @@ class SimulatedClock:
     def sleep(self, seconds: float) -> None:
         if seconds <= 0 or self._coordinates is None:
             return
+        self._until(seconds, lambda: False)
+
+    def wait_for(self, event: threading.Event, seconds: float | None) -> bool:
+        """Wait for `event` at most `seconds` of simulated time (a task token's timeout); True if it came."""
+        if seconds is None or self._coordinates is None:
+            return event.wait(seconds)
+        self._until(seconds, event.is_set)
+        return event.is_set()
+
+    def _until(self, seconds: float, done: Callable[[], bool]) -> None:
         with self._condition:
             wake = datetime.now(UTC) + timedelta(seconds=seconds)
             self._wake_times.append(wake)
             self.activity()
             try:
-                while datetime.now(UTC) < wake:
+                while datetime.now(UTC) < wake and not done():
                     earliest = min(self._wake_times)
                     if self._may_jump() and earliest > datetime.now(UTC):
                         ahead = (earliest - datetime.now(UTC)).total_seconds()

@@ -6,7 +6,7 @@ moto gives us real IAM, STS, SSM, S3, Lambda and a real Step Functions interpret
   checks the caller's grant and the model's state (`CustomLabels*` below);
 - cross-account trust on AssumeRole (moto admits anyone);
 - running a Lambda's real handler in-process (moto's no-Docker backend returns a canned answer);
-- simulated time in Wait states and Retry backoff (moto really sleeps);
+- simulated time in Wait states, Retry backoff and task-token timeouts (moto really sleeps);
 - one ML account as the default account (moto's default is 123456789012);
 - fault injection and a record of the AWS calls the control plane makes.
 
@@ -34,13 +34,20 @@ import moto.iam.models as iam_models
 import moto.stepfunctions.parser.asl.component.common.retry.retrier_decl as retrier_decl
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.core.exceptions import JsonRESTError
-from moto.core.responses import BaseResponse
+from moto.core.responses import BaseResponse, EmptyResult
 from moto.events.models import Rule as EventsRule
 from moto.iam.models import IAMBackend, iam_backends
 from moto.rekognition.models import RekognitionBackend
 from moto.rekognition.responses import RekognitionResponse
 from moto.s3.models import s3_backends
+from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import TimeoutSeconds
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+from moto.stepfunctions.parser.asl.eval.callback.callback import (
+    CallbackEndpoint,
+    CallbackOutcome,
+    CallbackOutcomeTimedOut,
+)
+from moto.stepfunctions.responses import StepFunctionResponse
 from moto.sts.models import sts_backends
 from moto.sts.responses import TokenResponse
 from moto.utilities.arns import parse_arn
@@ -51,7 +58,7 @@ _SERVER_ERRORS = frozenset(
     {"InternalServerError", "InternalFailure", "ServiceUnavailable", "InternalServerErrorException"}
 )
 # Services whose wire protocol is JSON; the others the control plane calls (iam, sts) are query/XML.
-_JSON_SERVICES = frozenset({"rekognition", "ssm", "stepfunctions", "lambda", "dynamodb", "events", "sns"})
+_JSON_SERVICES = frozenset({"rekognition", "ssm", "stepfunctions", "lambda", "dynamodb", "events"})
 
 
 # --- the hooks the emulator fills in --------------------------------------------------------
@@ -92,6 +99,8 @@ class Hooks:
 
     invoke: Callable[[str, bytes], tuple[bytes, bool]] | None = None
     sleep: Callable[[float], None] | None = None
+    # Wait for a task token's answer (the event) for at most `timeout` simulated seconds.
+    wait_for_callback: Callable[[threading.Event, float | None, str], None] | None = None
     activity: Callable[[], None] | None = None
     faults: list[Fault] = field(default_factory=list)
     calls: list[Call] = field(default_factory=list)
@@ -165,6 +174,33 @@ class _RetrierTime:
         (hooks.sleep or _no_sleep)(seconds)
 
 
+_original_callback_wait = CallbackEndpoint.wait
+
+
+def _callback_wait(self: CallbackEndpoint, timeout: float | None = None) -> CallbackOutcome | None:
+    """A `.waitForTaskToken` task waits for SendTask* or its timeout, on the simulated clock.
+
+    A task without a TimeoutSeconds waits (in real time) for its answer: on the simulated clock its
+    default timeout of three years would pass at the first quiet moment.
+    """
+    if hooks.wait_for_callback is None or timeout is None or timeout >= TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS:
+        return _original_callback_wait(self, timeout)
+    hooks.wait_for_callback(self._notify_event, timeout, str(self.callback_id))
+    if self._outcome is None:
+        # moto leaves the timeout to the state's own (real-time) wait; here the simulated one ended.
+        return CallbackOutcomeTimedOut(callback_id=self.callback_id)
+    return self._outcome
+
+
+def _send_task_failure(self: StepFunctionResponse) -> Any:
+    """moto's response drops the `cause`; the approval gate puts who rejected, and why, in it."""
+    # With execute_state_machine on, the backend is the interpreter's, which takes the cause.
+    self.stepfunction_backend.send_task_failure(  # type: ignore[call-arg]
+        self._get_param("taskToken"), error=self._get_param("error"), cause=self._get_param("cause")
+    )
+    return EmptyResult()
+
+
 # --- calls: record, and inject faults ------------------------------------------------------
 
 _original_call_action = BaseResponse.call_action
@@ -228,15 +264,22 @@ def _caller(access_key: str) -> tuple[str, str | None]:
     return account, None
 
 
-def admits(trust_policy: dict[str, Any], caller_account: str, caller_role: str | None) -> bool:
+def admits(
+    trust_policy: dict[str, Any], caller_account: str, caller_role: str | None, external_id: str | None = None
+) -> bool:
     """Whether a trust policy lets this caller call sts:AssumeRole.
 
     An account principal (id or :root) admits any principal of that account; so does a role
     ARN of that account, because the emulator runs every handler with its account's default
-    credentials rather than as the function's own role. Conditions are not evaluated.
+    credentials rather than as the function's own role. Of the conditions, only sts:ExternalId
+    (StringEquals) is evaluated: the caller must pass it. Others (aws:PrincipalArn, aws:PrincipalOrgID)
+    are not: the handlers do not run as their own roles here, and the world has no organization.
     """
     for statement in _statements(trust_policy):
         if statement.get("Effect") != "Allow" or not _action_matches(statement.get("Action"), "sts:AssumeRole"):
+            continue
+        wanted = statement.get("Condition", {}).get("StringEquals", {}).get("sts:ExternalId")
+        if wanted is not None and external_id not in _as_list(wanted):
             continue
         principal = statement.get("Principal", {})
         principals = ["*"] if principal == "*" else _as_list(principal.get("AWS", []))
@@ -256,7 +299,7 @@ def _assume_role(self: TokenResponse) -> Any:
         caller_account, caller_role = _caller(self.get_access_key())
         role = role_named(iam_backends[account]["aws"], role_name) if account in iam_backends else None
         trust = json.loads(unquote(role.assume_role_policy_document)) if role else None
-        if trust is None or not admits(trust, caller_account, caller_role):
+        if trust is None or not admits(trust, caller_account, caller_role, self._get_param("ExternalId")):
             who = caller_role or f"account {caller_account}"
             return error_response(
                 "sts",
@@ -569,6 +612,8 @@ def install() -> None:
     LambdaSimpleBackend.invoke = _invoke  # type: ignore[method-assign]
     WaitFunction._wait_interval = _wait_interval  # type: ignore[method-assign]
     retrier_decl.time = _RetrierTime  # type: ignore[assignment]
+    CallbackEndpoint.wait = _callback_wait  # type: ignore[method-assign]
+    StepFunctionResponse.send_task_failure = _send_task_failure  # type: ignore[method-assign]
     BaseResponse.call_action = _call_action  # type: ignore[method-assign]
     TokenResponse.assume_role = _assume_role  # type: ignore[method-assign]
     IAMBackend.put_role_policy = _put_role_policy  # type: ignore[method-assign]

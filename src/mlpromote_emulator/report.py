@@ -39,6 +39,8 @@ class Report:
         if not self.live:
             return
         self.console.print(f"  {result.environment} <- {result.version}:")
+        if result.approval:
+            self.console.print(f"  approval: {result.approval}")
         if result.status == "SUCCEEDED":
             outcome = (result.output or {}).get("outcome", "")
             self.console.print(f"  [green]{result.status}[/green] {outcome}")

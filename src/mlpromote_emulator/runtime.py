@@ -31,7 +31,9 @@ from moto import mock_aws
 from mlpromote.aws import sessions
 from mlpromote.config import CONFIG_FILE_ENV
 from mlpromote.executions import StepReport, readable_cause, step_names, steps_from_history
+from mlpromote_emulator import entry_points
 from mlpromote_emulator import moto_adaptations as adapt
+from mlpromote_emulator.apigateway import LocalGateway, local_caller
 from mlpromote_emulator.clock import SimulatedClock
 from mlpromote_emulator.scenario import FaultSpec, PromotionSpec, Scenario
 from mlpromote_emulator.world import STATE_MACHINE_ROLE, WorldMap, observe, schedule_alarms, seed
@@ -40,6 +42,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 STATE_MACHINE_RESOURCE = "PromoteModelStateMachine"
 # Real seconds an execution may take on the emulator before it is abandoned (simulated time is free).
 EXECUTION_DEADLINE_SECONDS = 120.0
+# Who approves or rejects in a scenario (`approve: true | false`): a local IAM user of the ML account.
+APPROVER = "approver"
 
 
 class _CfnLoader(yaml.SafeLoader):
@@ -78,6 +82,9 @@ class PromotionResult:
     output: Any = None
     compensation: Any = None
     state_transitions: int = 0
+    via: str = "console"
+    # approved, rejected, timed-out; None where the environment needs no approval.
+    approval: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -89,6 +96,8 @@ class PromotionResult:
             "steps": [{"name": s.name, "status": s.status} for s in self.steps],
             "output": self.output,
             "compensation": self.compensation,
+            "via": self.via,
+            "approval": self.approval,
         }
 
 
@@ -127,6 +136,15 @@ class Emulator:
         self.state_machine_arn = ""
         self._executions = 0
         self._asl: dict[str, Any] = {}
+        # The approval gate: task token -> execution (seen in the payloads handed to functions),
+        # and the decision each execution will get ("approve" / "reject"); absent, it times out.
+        self._task_tokens: dict[str, str] = {}
+        self.decisions: dict[str, tuple[str, str | None]] = {}
+        # True: every approval waits for someone to decide (a test, `local serve`), never times out.
+        self.approvals_by_hand = False
+        self._decided: set[str] = set()
+        self._template: dict[str, Any] = {}
+        self.topics: dict[str, str] = {}
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -160,6 +178,7 @@ class Emulator:
         adapt.hooks.invoke = self.invoke
         adapt.hooks.sleep = self.clock.sleep
         adapt.hooks.activity = self.clock.activity
+        adapt.hooks.wait_for_callback = self._wait_for_callback
         adapt.hooks.faults = []
         adapt.hooks.calls = []
         adapt.hooks.iam_propagation_seconds = self.scenario.world.iam_propagation_seconds
@@ -184,6 +203,7 @@ class Emulator:
         adapt.hooks.invoke = None
         adapt.hooks.sleep = None
         adapt.hooks.activity = None
+        adapt.hooks.wait_for_callback = None
         sessions.reset()
         for key, value in self._saved_env.items():
             if value is None:
@@ -204,7 +224,7 @@ class Emulator:
     # --- deployment, as template.yaml describes it ---------------------------------------
 
     def _deploy(self) -> None:
-        template = load_template(self.repo_root / "template.yaml")
+        template = self._template = load_template(self.repo_root / "template.yaml")
         resources = template["Resources"]
         default_handler = template.get("Globals", {}).get("Function", {}).get("Handler", "app.lambda_handler")
         region, account = self.config.region, self.config.ml_account
@@ -241,13 +261,34 @@ class Emulator:
             name=machine.get("Name", "mlpromote-promote-model"), definition=definition, roleArn=role_arn
         )["stateMachineArn"]
         self._create_event_rules(machine)
-        # Functions that name the state machine (the API) find it where the template puts it.
+        # Functions that name the state machine (the API) or a topic find them where the template puts them.
+        physical = {STATE_MACHINE_RESOURCE: self.state_machine_arn, **self._create_topics(resources)}
         for resource in resources.values():
             if resource["Type"] != "AWS::Serverless::Function":
                 continue
             for key, value in resource["Properties"].get("Environment", {}).get("Variables", {}).items():
-                if value == {"Ref": STATE_MACHINE_RESOURCE}:
-                    self._set_env({key: self.state_machine_arn})
+                if isinstance(value, dict) and value.get("Ref") in physical:
+                    self._set_env({key: physical[value["Ref"]]})
+
+    def _create_topics(self, resources: dict[str, Any]) -> dict[str, str]:
+        """The template's SNS topics. Logical id -> topic ARN."""
+        sns = boto3.client("sns", region_name=self.config.region)
+        for logical_id, resource in resources.items():
+            if resource["Type"] == "AWS::SNS::Topic":
+                name = resource["Properties"].get("TopicName", logical_id)
+                self.topics[logical_id] = sns.create_topic(Name=name)["TopicArn"]
+        return dict(self.topics)
+
+    def notifications(self, topic: str = "ApprovalTopic") -> list[dict[str, str]]:
+        """What the control plane published to a topic of the template: subject and message."""
+        from moto.sns.models import sns_backends
+
+        arn = self.topics[topic]
+        backend = sns_backends[self.config.ml_account][self.config.region]
+        return [
+            {"subject": str(subject), "message": str(message)}
+            for _id, message, subject, *_ in backend.topics[arn].sent_notifications
+        ]
 
     def _create_event_rules(self, machine: dict[str, Any]) -> None:
         """The state machine's EventBridgeRule events, as SAM would create them on the default bus."""
@@ -304,6 +345,9 @@ class Emulator:
             invoked_function_arn=f"arn:aws:lambda:{self.config.region}:{self.config.ml_account}:function:{function_name}",
         )
         self.clock.activity()
+        payload = json.loads(body)
+        if isinstance(payload, dict) and "taskToken" in payload:
+            self._task_tokens[str(payload["taskToken"])] = str(payload.get("execution"))
         # One handler at a time: in Lambda each runs in its own container, with its own
         # Powertools Logger keys and Metrics buffer; in one process they would mix.
         with self._one_handler_at_a_time, adapt.acting_as_control_plane():
@@ -314,7 +358,7 @@ class Emulator:
                 self._last_function = function_name
             started = time.perf_counter()
             try:
-                result = module.lambda_handler(json.loads(body), context)
+                result = module.lambda_handler(payload, context)
             except Exception as error:
                 # Reported to the state machine as Lambda does: errorType is the exception's class name.
                 return json.dumps({"errorType": type(error).__name__, "errorMessage": str(error)}).encode(), True
@@ -371,10 +415,49 @@ class Emulator:
                 told = max(told, len(done))
             if not running:
                 return dict(description)
+            self._hand_over_decision(execution_arn)
             if time.monotonic() > deadline:
                 sfn.stop_execution(executionArn=execution_arn, error="EmulatorDeadline", cause="ran too long")
                 return dict(sfn.describe_execution(executionArn=execution_arn))
             time.sleep(0.005)
+
+    # --- the approval gate -----------------------------------------------------------------
+
+    def _wait_for_callback(self, answered: threading.Event, timeout: float | None, token: str) -> None:
+        if self.approvals_by_hand or self._task_tokens.get(token) in self.decisions:
+            # Someone will decide: wait for that, not for the (simulated) timeout.
+            answered.wait(EXECUTION_DEADLINE_SECONDS)
+        else:
+            self.clock.wait_for(answered, timeout)
+
+    def _hand_over_decision(self, execution_arn: str) -> None:
+        """Once the execution waits for approval, decide as the scenario says, through the API."""
+        if execution_arn not in self.decisions or execution_arn in self._decided:
+            return
+        from mlpromote import approvals
+
+        approval = approvals.read(execution_arn)
+        if approval is not None and approval.status == approvals.AWAITING:
+            self._decided.add(execution_arn)
+            decision, comment = self.decisions[execution_arn]
+            self.decide(execution_arn, decision, comment)
+
+    def approval_status(self, execution_arn: str) -> str | None:
+        from mlpromote import approvals
+
+        approval = approvals.read(execution_arn)
+        return approval.status if approval else None
+
+    def decide(self, execution_arn: str, decision: str, comment: str | None = None) -> Any:
+        """POST /promotions/{id}/approval through the API handler, as the scenario's approver."""
+        from mlpromote_emulator.apigateway import LocalGateway, local_caller
+
+        gateway = LocalGateway(self._template, self.invoke, local_caller(self.config.ml_account, APPROVER))
+        body = {"decision": decision, **({"comment": comment} if comment else {})}
+        name = execution_arn.rsplit(":", 1)[-1]
+        return gateway.call(
+            "POST", f"/promotions/{name}/approval", json.dumps(body), {"Content-Type": "application/json"}
+        )
 
     def history(self, execution_arn: str) -> list[dict[str, Any]]:
         sfn = boto3.client("stepfunctions", region_name=self.config.region)
@@ -383,18 +466,50 @@ class Emulator:
             events.extend(page["events"])
         return events
 
+    def start_via(self, spec: PromotionSpec) -> str:
+        """Start the promotion the way `spec.via` says: StartExecution (console), the REST API's
+        handler (api; ApiRefused unless it answers 202) or a request event (event). Its execution."""
+        request = self.request_for(spec)
+        if spec.via == "api":
+            caller = local_caller(self.config.ml_account, "local-scenario")
+            return entry_points.through_api(LocalGateway(self._template, self.invoke, caller), request)
+        if spec.via == "event":
+            return entry_points.through_event(self.config.region, self.state_machine_arn, request)
+        return self.start(request)
+
+    def _started(self, spec: PromotionSpec) -> str | PromotionResult:
+        """The execution, or for a request the API refused, the failed result that says why."""
+        try:
+            execution = self.start_via(spec)
+        except entry_points.ApiRefused as refused:
+            label = self._version_label(spec, {})
+            return PromotionResult(
+                spec.environment, label, "FAILED", refused.error, refused.message, [], "", via=spec.via
+            )
+        if spec.approve is not None:
+            self.decisions[execution] = ("approve" if spec.approve else "reject", spec.approval_comment)
+        return execution
+
+    def _ended(self, spec: PromotionSpec, execution_arn: str, description: dict[str, Any]) -> PromotionResult:
+        label = self._version_label(spec, description)
+        result = self.result(execution_arn, description, spec.environment, label)
+        result.via = spec.via
+        result.approval = self.approval_status(execution_arn)
+        return result
+
     def promote(self, spec: PromotionSpec, on_step: Callable[[StepReport], None] | None = None) -> PromotionResult:
-        execution_arn = self.start(self.request_for(spec))
-        description = self.wait(execution_arn, on_step)
-        return self.result(execution_arn, description, spec.environment, self._version_label(spec, description))
+        started = self._started(spec)
+        if isinstance(started, PromotionResult):
+            return started
+        return self._ended(spec, started, self.wait(started, on_step))
 
     def promote_together(self, specs: list[PromotionSpec]) -> list[PromotionResult]:
         """Start every promotion, then wait for all: they run side by side, as concurrent requests would."""
-        executions = [self.start(self.request_for(spec)) for spec in specs]
-        descriptions = [self.wait(execution) for execution in executions]
+        started = [self._started(spec) for spec in specs]
+        ended = {execution: self.wait(execution) for execution in started if isinstance(execution, str)}
         return [
-            self.result(execution, description, spec.environment, self._version_label(spec, description))
-            for execution, description, spec in zip(executions, descriptions, specs, strict=True)
+            execution if isinstance(execution, PromotionResult) else self._ended(spec, execution, ended[execution])
+            for execution, spec in zip(started, specs, strict=True)
         ]
 
     def _version_label(self, spec: PromotionSpec, description: dict[str, Any]) -> str:

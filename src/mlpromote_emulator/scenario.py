@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -58,6 +58,12 @@ class World(_Model):
     iam_propagation_seconds: float = Field(default=5, ge=0, le=3600, alias="iamPropagationSeconds")
     start_fails: list[VersionLabel] = Field(default=[], alias="startFails")
     alarms: list[AlarmSpec] = []
+    # A drifted world (`mlpromote local drift`). What each environment's access role grants
+    # (an environment left out: its live versions)...
+    grants: dict[str, list[VersionLabel]] = {}
+    # ...and what the parameters point at, per environment, project and account (an account left
+    # out: its environment's live version; null: no parameter).
+    parameters: dict[str, dict[str, dict[str, VersionLabel | None]]] = {}
 
 
 class FaultSpec(_Model):
@@ -75,11 +81,23 @@ class PromotionSpec(_Model):
     rollback: bool = False
     force: bool = False
     reason: str | None = None
+    # How the request arrives: StartExecution (console), the REST API's handler (api), or an
+    # event on the default bus through the template's rule and input transformer (event).
+    via: Literal["console", "api", "event"] = "console"
+    # In an environment with requiresApproval: approve (true) or reject (false) once the promotion
+    # waits for it, through the API's approval route; absent, nobody decides and it times out.
+    approve: bool | None = None
+    approval_comment: str | None = Field(default=None, min_length=1, max_length=1024, alias="approvalComment")
 
     @model_validator(mode="after")
     def _one_version(self) -> PromotionSpec:
         if sum([self.version is not None, self.model_version_arn is not None, self.rollback]) != 1:
             raise ValueError("give one of version (project/version), modelVersionArn or rollback: true")
+        if self.via == "event" and (self.rollback or self.force):
+            raise ValueError(
+                "via: event carries environment, modelVersionArn and reason only (the template's input "
+                "transformer); use via: console or api for rollback or force"
+            )
         return self
 
     @property
@@ -114,7 +132,56 @@ class Scenario(_Model):
         for label in self.world.start_fails:
             if label not in self.world.versions:
                 raise ValueError(f"world.startFails: {label} is not in world.versions")
+        for index, entry in enumerate(self.promotions):
+            for spec in entry.batch if isinstance(entry, Batch) else [entry]:
+                gate = self.config.environments.get(spec.environment)
+                if spec.approve is not None and gate is not None and not gate.requires_approval:
+                    raise ValueError(
+                        f"promotions[{index}].approve: {spec.environment} does not require approval "
+                        "(config: requiresApproval); leave approve out"
+                    )
         return self
+
+    @model_validator(mode="after")
+    def _drifted_world_consistent(self) -> Scenario:
+        for environment, labels in self.world.grants.items():
+            if environment not in self.config.environments:
+                raise ValueError(f"world.grants.{environment}: no such environment in the config")
+            for label in labels:
+                if label not in self.world.versions:
+                    raise ValueError(f"world.grants.{environment}: {label} is not in world.versions")
+        for environment, projects in self.world.parameters.items():
+            where = f"world.parameters.{environment}"
+            if environment not in self.config.environments:
+                raise ValueError(f"{where}: no such environment in the config")
+            for project, accounts in projects.items():
+                if project not in self.config.projects:
+                    raise ValueError(f"{where}.{project}: no such project in the config")
+                for account, pointed in accounts.items():
+                    if account not in self.config.environments[environment].accounts:
+                        raise ValueError(f"{where}.{project}.{account}: not an account of {environment}")
+                    if pointed is not None and pointed not in self.world.versions:
+                        raise ValueError(f"{where}.{project}.{account}: {pointed} is not in world.versions")
+                    if pointed is not None and pointed.split("/", 1)[0] != project:
+                        raise ValueError(f"{where}.{project}.{account}: {pointed} is not a version of {project}")
+        return self
+
+    def granted(self, environment: str) -> list[str]:
+        """The versions the environment's access role grants when the scenario starts."""
+        if environment in self.world.grants:
+            return list(self.world.grants[environment])
+        return list(self.world.live.get(environment, []))
+
+    def pointers(self, environment: str, account: str) -> dict[str, str | None]:
+        """Project -> the version the account's parameter points at when the scenario starts (None: no parameter)."""
+        out: dict[str, str | None] = {}
+        for label in self.world.live.get(environment, []):
+            if label.split("/", 1)[0] in self.config.projects:
+                out[label.split("/", 1)[0]] = label
+        for project, accounts in self.world.parameters.get(environment, {}).items():
+            if account in accounts:
+                out[project] = accounts[account]
+        return out
 
 
 def load_scenario(path: Path) -> Scenario:

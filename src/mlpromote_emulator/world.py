@@ -94,7 +94,7 @@ def seed(scenario: Scenario, names: WorldMap) -> None:
             PolicyDocument=json.dumps(iam_model.smoke_test_images_policy(config)),
         )
         policy = GrantPolicy()
-        for label in world.live.get(environment, []):
+        for label in scenario.granted(environment):
             policy.grant(names.arn(label, config))
         if policy.statements:
             iam.put_role_policy(RoleName=name, PolicyName=POLICY_NAME, PolicyDocument=json.dumps(policy.document()))
@@ -168,12 +168,11 @@ def seed(scenario: Scenario, names: WorldMap) -> None:
                     )
                     cloudwatch.set_alarm_state(AlarmName=alarm.name, StateValue="OK", StateReason="seeded")
             ssm = _in_account(account, region, "ssm")
-            for label in world.live.get(environment, []):
-                live_project = config.projects.get(label.split("/", 1)[0])
-                if live_project is None:
+            for project_name, pointed in scenario.pointers(environment, account).items():
+                if pointed is None:
                     continue
-                name = live_project.parameter_name
-                put = ssm.put_parameter(Name=name, Value=names.arn(label, config), Type="String", Overwrite=True)
+                name = config.projects[project_name].parameter_name
+                put = ssm.put_parameter(Name=name, Value=names.arn(pointed, config), Type="String", Overwrite=True)
                 ssm.label_parameter_version(Name=name, ParameterVersion=put["Version"], Labels=["current"])
 
 

@@ -38,9 +38,10 @@ def test_promoting_a_running_version_makes_only_the_necessary_calls(promote: Any
         "dynamodb:TransactWriteItems": 2,  # lock + history record opened; record closed + lock released
         "events:PutEvents": 2,  # Model Promotion Started, Model Promotion Succeeded
     }
-    # Validate, take, choice, grant, smoke Map, rotate Map, did-all-switch choice, retire, record,
-    # did-it-succeed choice, succeed; and 2 per account (one task in each Map). No bake time here.
-    assert result.state_transitions == 11 + 2 * accounts
+    # Validate, take, choice, grant, smoke Map, approval choice, rotate Map, did-all-switch choice,
+    # retire, record, did-it-succeed choice, succeed; and 2 per account (one task in each Map).
+    # No approval gate and no bake time here.
+    assert result.state_transitions == 12 + 2 * accounts
 
 
 def test_the_handlers_publish_step_metrics(worlds: Any) -> None:

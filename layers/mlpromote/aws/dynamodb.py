@@ -146,3 +146,47 @@ def release(environment: str, execution: str) -> bool:
         _raise_if_transient(error, "DeleteItem")
         raise
     return True
+
+
+# --- approvals (mlpromote.approvals): one item per promotion that waits for a decision ---------
+
+
+def put_approval(item: dict[str, Any]) -> None:
+    try:
+        sessions.client("dynamodb").put_item(TableName=table_name(), Item=_dynamo(item))
+    except ClientError as error:
+        _raise_if_transient(error, "PutItem")
+        raise
+
+
+def approval(key: dict[str, str]) -> dict[str, Any] | None:
+    try:
+        answer = sessions.client("dynamodb").get_item(TableName=table_name(), Key=_dynamo(key), ConsistentRead=True)
+    except ClientError as error:
+        _raise_if_transient(error, "GetItem")
+        raise
+    return _plain(answer["Item"]) if "Item" in answer else None
+
+
+def settle_approval(key: dict[str, str], fields: dict[str, Any], expected_status: str) -> bool:
+    """Write the decision fields if the approval's status is still `expected_status`; False if it is not."""
+    names = {f"#{index}": name for index, name in enumerate(fields)}
+    values = {f":{index}": value for index, value in enumerate(fields.values())}
+    try:
+        sessions.client("dynamodb").update_item(
+            TableName=table_name(),
+            Key=_dynamo(key),
+            UpdateExpression="SET " + ", ".join(f"#{index} = :{index}" for index in range(len(fields))),
+            ConditionExpression="#status = :expected",
+            ExpressionAttributeNames={**names, "#status": "status"},
+            ExpressionAttributeValues={
+                **{name: _serializer.serialize(value) for name, value in values.items()},
+                ":expected": _serializer.serialize(expected_status),
+            },
+        )
+    except ClientError as error:
+        if sessions.error_code(error) == "ConditionalCheckFailedException":
+            return False
+        _raise_if_transient(error, "UpdateItem")
+        raise
+    return True

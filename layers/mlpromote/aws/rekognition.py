@@ -16,6 +16,8 @@ class VersionDescription:
     arn: str
     status: str
     status_message: str
+    min_inference_units: int | None = None
+    max_inference_units: int | None = None
 
 
 def project_arn(project: str) -> str:
@@ -54,6 +56,28 @@ def describe_version(project_arn: str, version_name: str, version_arn: str) -> V
     )
 
 
+def list_versions(project_arn: str) -> list[VersionDescription]:
+    """Every version of a project, page by page (DescribeProjectVersions without VersionNames)."""
+    paginator = sessions.client("rekognition").get_paginator("describe_project_versions")
+    out: list[VersionDescription] = []
+    try:
+        for page in paginator.paginate(ProjectArn=project_arn, PaginationConfig={"PageSize": 100}):
+            out.extend(
+                VersionDescription(
+                    arn=description["ProjectVersionArn"],
+                    status=description["Status"],
+                    status_message=description.get("StatusMessage", ""),
+                    min_inference_units=description.get("MinInferenceUnits"),
+                    max_inference_units=description.get("MaxInferenceUnits"),
+                )
+                for description in page["ProjectVersionDescriptions"]
+            )
+    except ClientError as error:
+        sessions.raise_if_transient(error, "rekognition DescribeProjectVersions")
+        raise
+    return out
+
+
 def start_version(version_arn: str, min_units: int, max_units: int | None) -> None:
     arguments: dict[str, Any] = {"ProjectVersionArn": version_arn, "MinInferenceUnits": min_units}
     if max_units is not None:
@@ -77,10 +101,16 @@ def stop_version(version_arn: str) -> None:
 
 
 def detect_custom_labels(
-    role_chain: tuple[str, ...], version_arn: str, bucket: str, key: str, min_confidence: float
+    role_chain: tuple[str, ...],
+    version_arn: str,
+    bucket: str,
+    key: str,
+    min_confidence: float,
+    external_id: str | None = None,
 ) -> dict[str, float]:
-    """Labels and their confidence, seen by the last role of the chain. AWS errors propagate."""
-    rekognition = sessions.assumed_client("rekognition", role_chain)
+    """Labels and their confidence, seen by the last role of the chain (assumed with `external_id`,
+    if its trust policy asks for one). AWS errors propagate."""
+    rekognition = sessions.assumed_client("rekognition", role_chain, external_id=external_id)
     answer = rekognition.detect_custom_labels(
         ProjectVersionArn=version_arn,
         Image={"S3Object": {"Bucket": bucket, "Name": key}},

@@ -65,24 +65,31 @@ def client(service: str, region: str | None = None) -> Any:
         return _clients[key]
 
 
-def assumed_client(service: str, role_arns: tuple[str, ...], region: str | None = None) -> Any:
-    """A client acting as the last role of a chain, each role assumed from the one before."""
+def assumed_client(
+    service: str, role_arns: tuple[str, ...], region: str | None = None, external_id: str | None = None
+) -> Any:
+    """A client acting as the last role of a chain, each role assumed from the one before; the last one
+    with `external_id` when its trust policy asks for one (sts:ExternalId)."""
     region = region or _region()
-    return assumed_client_from(_chain_credentials(role_arns, region), service, region)
+    return assumed_client_from(_chain_credentials(role_arns, region, external_id), service, region)
 
 
-def _chain_credentials(role_arns: tuple[str, ...], region: str) -> dict[str, str]:
+def _chain_credentials(role_arns: tuple[str, ...], region: str, external_id: str | None = None) -> dict[str, str]:
     sts = client("sts", region)
     credentials: dict[str, str] | None = None
     for index, role_arn in enumerate(role_arns):
-        key = ("/".join(role_arns[: index + 1]), region)
+        last = index == len(role_arns) - 1
+        key = ("/".join(role_arns[: index + 1]) + (f"#{external_id}" if last and external_id else ""), region)
         cached = _credentials.get(key)
         if cached and cached[1] - _EXPIRY_MARGIN > datetime.now(UTC):
             credentials = cached[0]
             continue
         if credentials is not None:
             sts = assumed_client_from(credentials, "sts", region)
-        answer = sts.assume_role(RoleArn=role_arn, RoleSessionName=_SESSION_NAME)["Credentials"]
+        arguments = {"RoleArn": role_arn, "RoleSessionName": _SESSION_NAME}
+        if last and external_id:
+            arguments["ExternalId"] = external_id
+        answer = sts.assume_role(**arguments)["Credentials"]
         credentials = {k: answer[k] for k in ("AccessKeyId", "SecretAccessKey", "SessionToken")}
         expiration = answer["Expiration"]
         if expiration.tzinfo is None:

@@ -9,10 +9,23 @@ from mlpromote.aws import sessions
 
 def execution_status(execution_arn: str) -> str:
     """RUNNING, SUCCEEDED, FAILED, TIMED_OUT or ABORTED; an execution that does not exist counts as ABORTED."""
+    return find_execution_status(execution_arn) or "ABORTED"
+
+
+def find_execution_status(execution_arn: str) -> str | None:
+    """The execution's status, or None when there is no such execution."""
     try:
         return str(sessions.client("stepfunctions").describe_execution(executionArn=execution_arn)["status"])
     except ClientError as error:
         if sessions.error_code(error) in ("ExecutionDoesNotExist", "InvalidArn"):
-            return "ABORTED"
+            return None
         sessions.raise_if_transient(error, "states DescribeExecution")
         raise
+
+
+def send_task_success(task_token: str, output: str) -> None:
+    sessions.client("stepfunctions").send_task_success(taskToken=task_token, output=output)
+
+
+def send_task_failure(task_token: str, error: str, cause: str) -> None:
+    sessions.client("stepfunctions").send_task_failure(taskToken=task_token, error=error, cause=cause[:32768])

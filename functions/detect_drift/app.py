@@ -1,0 +1,15 @@
+"""Scheduled (and `mlpromote drift`): compare every environment, project and account with what was
+promoted; publish DriftFindings and a 'Model Promotion Drift Detected' event; repair where allowed."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from mlpromote.config import deployed_config
+from mlpromote.drift import detect_drift
+from mlpromote.handler import step_handler
+
+
+@step_handler("DetectDrift")
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return detect_drift(deployed_config()).dump()

@@ -1,0 +1,215 @@
+"""The approval gate: in an environment with `requiresApproval`, a person approves or rejects the
+promotion after its smoke test and before any pointer moves.
+
+The workflow's "Wait for approval" task (`.waitForTaskToken`) calls `request_approval` with its
+task token. The token waits in the promotions table, the approvers hear of it (SNS, EventBridge),
+and `decide` (the API's approval route, `mlpromote approve|reject`) hands the decision back to the
+execution: approve resumes it, reject fails the task with PromotionRejected, and the workflow
+compensates. Nobody deciding within `approvalTimeoutHours` fails the task with States.Timeout,
+compensated the same way. Who decided, and their comment, go into the output and the history.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from botocore.exceptions import ClientError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic.alias_generators import to_camel
+
+from mlpromote.aws import dynamodb, events, sessions, sns, stepfunctions
+from mlpromote.config import describe_validation_error
+from mlpromote.errors import InvalidApprovalDecision, NotAwaitingApproval, PromotionNotFound
+from mlpromote.plan import PromotionPlan
+
+AWAITING, APPROVED, REJECTED, TIMED_OUT = "awaiting", "approved", "rejected", "timed-out"
+TOPIC_ENV = "APPROVAL_TOPIC_ARN"
+# Step Functions' answers to a task token whose task is no longer waiting.
+_TOKEN_GONE = frozenset({"TaskTimedOut", "TaskDoesNotExist", "InvalidToken"})
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def approval_key(promotion_id: str) -> dict[str, str]:
+    return {"pk": f"APPROVAL#{promotion_id.rsplit(':', 1)[-1]}", "sk": "APPROVAL"}
+
+
+class Approval(BaseModel):
+    """One promotion's approval, from the request to the decision (or the timeout)."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore", defer_build=True)
+
+    promotion_id: str
+    environment: str
+    version: str
+    status: Literal["awaiting", "approved", "rejected", "timed-out"] = "awaiting"
+    requested_at: str
+    expires_at: str
+    task_token: str
+    approver: str | None = None
+    comment: str | None = None
+    decided_at: str | None = None
+
+    def item(self) -> dict[str, Any]:
+        return {**approval_key(self.promotion_id), **self.model_dump(mode="json", by_alias=True, exclude_none=True)}
+
+    def public(self) -> dict[str, Any]:
+        """What callers see: everything but the task token, which resumes the execution."""
+        return self.model_dump(mode="json", by_alias=True, exclude={"task_token", "promotion_id"})
+
+
+class Decision(BaseModel):
+    """The body of POST /promotions/{id}/approval."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
+
+    decision: Literal["approve", "reject"]
+    comment: str | None = Field(default=None, min_length=1, max_length=1024)
+
+    @classmethod
+    def parse(cls, data: object) -> Decision:
+        if not isinstance(data, dict):
+            raise InvalidApprovalDecision('the body must be a JSON object: {"decision": "approve" | "reject"}')
+        try:
+            return cls.model_validate(data)
+        except ValidationError as error:
+            raise InvalidApprovalDecision(
+                "the decision is invalid:\n" + describe_validation_error(error).replace("Input should be", "use")
+            ) from None
+
+
+class ApprovalRequested(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, defer_build=True)
+    expires_at: str
+    notified: bool
+    announced: bool
+
+
+def request_approval(plan: PromotionPlan, task_token: str) -> ApprovalRequested:
+    """Keep the task token for the approvers' decision, and tell them a promotion waits for one."""
+    requested = _now()
+    approval = Approval(
+        promotion_id=plan.execution,
+        environment=plan.environment,
+        version=plan.version_arn,
+        requested_at=requested.isoformat(),
+        expires_at=(requested + timedelta(seconds=plan.approval_timeout_seconds)).isoformat(),
+        task_token=task_token,
+    )
+    dynamodb.put_approval(approval.item())
+    topic = os.environ.get(TOPIC_ENV)
+    notified = bool(topic) and sns.publish(str(topic), *_notification(plan, approval))
+    detail = {
+        "promotionId": plan.execution,
+        "environment": plan.environment,
+        "project": plan.project,
+        "version": plan.version_arn,
+        "accounts": [{"account": t.account, "from": t.current, "to": plan.version_arn} for t in plan.accounts],
+        "reason": plan.reason,
+        "requestedBy": plan.requested_by or plan.entry_point,
+        "requestedAt": approval.requested_at,
+        "expiresAt": approval.expires_at,
+    }
+    announced = events.publish("Model Promotion Awaiting Approval", detail)
+    return ApprovalRequested(expires_at=approval.expires_at, notified=notified, announced=announced)
+
+
+def _notification(plan: PromotionPlan, approval: Approval) -> tuple[str, str]:
+    name = plan.execution.rsplit(":", 1)[-1]
+    changes = "\n".join(f"  {t.account}: {t.current or '(nothing)'} -> {plan.version_arn}" for t in plan.accounts)
+    message = (
+        f"{plan.version_label} passed its smoke test in {plan.environment} and waits for your decision.\n\n"
+        f"Reason: {plan.reason or '(none given)'}\nRequested by: {plan.requested_by or plan.entry_point}\n"
+        f"Accounts:\n{changes}\n\n"
+        f"Approve:  mlpromote approve {plan.execution}\n"
+        f'Reject:   mlpromote reject {plan.execution} --comment "why"\n'
+        f'or POST /promotions/{name}/approval with {{"decision": "approve" | "reject"}}.\n\n'
+        f"Nobody deciding by {approval.expires_at} rejects it; the promotion is then undone."
+    )
+    return f"mlpromote: approve {plan.version_label} for {plan.environment}?", message
+
+
+def read(promotion_id: str) -> Approval | None:
+    item = dynamodb.approval(approval_key(promotion_id))
+    return Approval.model_validate(item) if item else None
+
+
+def decide(promotion_id: str, decision: Decision, approver: str) -> Approval:
+    """Record who decided what, then resume (approve) or stop (reject) the waiting execution.
+
+    Refused with NotAwaitingApproval, changing nothing, when the promotion does not wait for a
+    decision. If Step Functions refuses the token (the task timed out meanwhile), the record says
+    timed-out; if the call fails otherwise, the record is reopened so the decision can be sent again.
+    """
+    approval = read(promotion_id)
+    if approval is None:
+        status = stepfunctions.find_execution_status(promotion_id)
+        if status is None:
+            raise PromotionNotFound(f"no promotion {promotion_id}; list them with GET /promotions?environment=...")
+        raise NotAwaitingApproval(
+            f"{promotion_id} does not wait for approval (execution {status}): its environment does not "
+            "require approval, or it has not passed its smoke test yet. Read it with GET /promotions/{id}"
+        )
+    if approval.status != AWAITING:
+        raise NotAwaitingApproval(
+            f"{promotion_id} was already {approval.status}"
+            + (f" by {approval.approver} at {approval.decided_at}" if approval.approver else "")
+        )
+    now = _now()
+    if now > datetime.fromisoformat(approval.expires_at):
+        raise NotAwaitingApproval(f"the approval of {promotion_id} expired at {approval.expires_at}")
+    decided = approval.model_copy(
+        update={
+            "status": APPROVED if decision.decision == "approve" else REJECTED,
+            "approver": approver,
+            "comment": decision.comment,
+            "decided_at": now.isoformat(),
+        }
+    )
+    fields = {"status": decided.status, "approver": approver, "comment": decision.comment, "decidedAt": now.isoformat()}
+    if not dynamodb.settle_approval(approval_key(promotion_id), fields, expected_status=AWAITING):
+        raise NotAwaitingApproval(f"someone else decided on {promotion_id} at the same moment; read it again")
+    try:
+        if decided.status == APPROVED:
+            stepfunctions.send_task_success(approval.task_token, json.dumps(outcome(decided)))
+        else:
+            stepfunctions.send_task_failure(
+                approval.task_token, "PromotionRejected", f"rejected by {approver}: {decision.comment or 'no comment'}"
+            )
+    except ClientError as error:
+        if sessions.error_code(error) in _TOKEN_GONE:
+            dynamodb.settle_approval(
+                approval_key(promotion_id), {"status": TIMED_OUT, "approver": None}, expected_status=decided.status
+            )
+            raise NotAwaitingApproval(
+                f"{promotion_id} stopped waiting before the decision reached it (the approval timed out)"
+            ) from None
+        reopen = {"status": AWAITING, "approver": None, "comment": None, "decidedAt": None}
+        dynamodb.settle_approval(approval_key(promotion_id), reopen, expected_status=decided.status)
+        raise
+    return decided
+
+
+def outcome(approval: Approval) -> dict[str, Any]:
+    """The decision as the execution's output and history carry it."""
+    return {
+        "decision": approval.status,
+        "approver": approval.approver,
+        "comment": approval.comment,
+        "decidedAt": approval.decided_at,
+    }
+
+
+def close(promotion_id: str) -> Approval | None:
+    """At the promotion's end: an approval still awaiting a decision has timed out."""
+    approval = read(promotion_id)
+    if approval is None or approval.status != AWAITING:
+        return approval
+    if dynamodb.settle_approval(approval_key(promotion_id), {"status": TIMED_OUT}, expected_status=AWAITING):
+        return approval.model_copy(update={"status": TIMED_OUT})
+    return read(promotion_id)

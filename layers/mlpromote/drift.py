@@ -1,0 +1,428 @@
+"""Drift: the world as it is, compared with the world mlpromote's promotions leave behind.
+
+A promotion keeps four things in agreement: each target account's parameter points at a version,
+that version is RUNNING, the environment's access role grants it, and every account of the
+environment points at the same one. People (and failed clean-ups) can break that agreement
+behind mlpromote's back; this module finds where, once per scheduled run:
+
+- PointerToNotRunning: an account's parameter points at a version that is not RUNNING (stopped,
+  failed, deleted, or not a version at all): the applications there get errors.
+- PointerWithoutGrant: an account's parameter points at a version its environment's access role
+  does not grant: the applications there get AccessDenied.
+- StaleGrant: the access role grants a version no account of the environment points at: more
+  access than anyone needs. With `repairDrift: true` the grant is revoked, unless a promotion
+  holds the environment (its new grant is legitimately not pointed at yet).
+- IdleVersion: a version is RUNNING but no environment's parameter points at it: it costs its
+  inference units every hour for nobody.
+- SplitEnvironment: the accounts of one environment point at different versions (or some have
+  no parameter at all). An environment none of whose accounts has the parameter was never
+  promoted: that is not drift.
+
+Reads are one DescribeProjects and a paginated DescribeProjectVersions per project, one
+GetRolePolicy per environment, one GetParameter per account and project (through the account's
+parameter-writer role, accounts side by side), and, only for an environment with findings, one
+GetItem of its lock.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from botocore.exceptions import ClientError
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+from mlpromote.aws import dynamodb, events, iam, rekognition, sessions, ssm
+from mlpromote.aws.rekognition import VersionDescription
+from mlpromote.config import Config
+from mlpromote.errors import InvalidModelVersionArn, TransientAwsError, UnknownProject
+from mlpromote.grants import GrantPolicy
+from mlpromote.observability import logger, metrics
+from mlpromote.steps import for_each_account, now
+from mlpromote.versions import RUNNING, ModelVersionArn
+
+Kind = Literal["PointerToNotRunning", "PointerWithoutGrant", "StaleGrant", "IdleVersion", "SplitEnvironment"]
+KINDS: tuple[Kind, ...] = (
+    "PointerToNotRunning",
+    "PointerWithoutGrant",
+    "StaleGrant",
+    "IdleVersion",
+    "SplitEnvironment",
+)
+# Custom Labels inference, per inference unit and hour while RUNNING, traffic or not (us-east-1 list
+# price; ../shared/notes/aws-facts.md). Other regions differ a little: the figure is for ranking, not billing.
+INFERENCE_UNIT_HOUR_USD = 4.00
+DETAIL_TYPE = "Model Promotion Drift Detected"
+METRIC = "DriftFindings"
+# An EventBridge entry holds at most 256 KB: the event carries the first findings that fit, and the total.
+EVENT_FINDINGS_LIMIT = 200
+EVENT_FINDINGS_BYTES = 200 * 1024
+# How many accounts a detail names before it counts the rest.
+_NAMED_ACCOUNTS = 5
+
+
+class Finding(BaseModel):
+    """One disagreement between the world and what the promotions left. Fields that do not apply
+    to a kind are None (a StaleGrant has no account; an IdleVersion no environment)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Kind
+    environment: str | None = None
+    project: str | None = None
+    account: str | None = None
+    version: str | None = None
+    detail: str
+
+
+class DriftRun(BaseModel):
+    """What a run found (and repaired); the DetectDrift function's result."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+    findings: list[Finding]
+    counts: dict[str, int]
+    repaired: int = 0
+    idle_cost_per_hour_usd: float = 0.0
+    published: bool = Field(default=False, description="whether the EventBridge event went out")
+    ended_at: str = Field(default_factory=lambda: now().isoformat())
+
+    def dump(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True)
+
+
+@dataclass
+class Observed:
+    """The world as read: every version of the configured projects, each environment's grants,
+    and each environment's parameter values (environment -> project -> account -> value or None)."""
+
+    versions: dict[str, VersionDescription]
+    grants: dict[str, list[str]]
+    pointers: dict[str, dict[str, dict[str, str | None]]]
+    # Environments a promotion holds now: environment -> the execution holding it.
+    holders: dict[str, str] = field(default_factory=dict)
+
+
+# --- reading the world ------------------------------------------------------------------------
+
+
+def observe(config: Config) -> Observed:
+    versions: dict[str, VersionDescription] = {}
+    for name in config.projects:
+        try:
+            project_arn = rekognition.project_arn(name)
+        except UnknownProject:
+            continue  # no versions: whatever points at one of them points at nothing that runs
+        versions.update((description.arn, description) for description in rekognition.list_versions(project_arn))
+    grants = {
+        environment: iam.read_grants(config.access_role_name(environment)).granted_versions()
+        for environment in config.environments
+    }
+    return Observed(versions=versions, grants=grants, pointers=read_all_pointers(config))
+
+
+def read_all_pointers(config: Config) -> dict[str, dict[str, dict[str, str | None]]]:
+    """Every project's parameter in every account, one account per thread (each assumes its role once)."""
+    writer = config.target_roles.parameter_writer
+
+    def read(account: str) -> dict[str, str | None]:
+        role = f"arn:aws:iam::{account}:role/{writer}"
+        return {name: ssm.read_pointer(role, project.parameter_name) for name, project in config.projects.items()}
+
+    out: dict[str, dict[str, dict[str, str | None]]] = {}
+    for environment, env in config.environments.items():
+        per_account = for_each_account(env.accounts, read, config.workflow.max_concurrency)
+        out[environment] = {
+            project: {account: values[project] for account, values in per_account.items()}
+            for project in config.projects
+        }
+    return out
+
+
+# --- comparing: pure, so every kind is testable without AWS -----------------------------------
+
+
+def find_drift(config: Config, observed: Observed) -> list[Finding]:
+    findings: list[Finding] = []
+    referenced: set[str] = set()
+    for environment in config.environments:
+        role = config.access_role_name(environment)
+        granted = set(observed.grants.get(environment, []))
+        pointed: set[str] = set()
+        for project_name, project in config.projects.items():
+            pointers = observed.pointers.get(environment, {}).get(project_name, {})
+            values = {value for value in pointers.values() if value is not None}
+            if not values:
+                continue  # never promoted here
+            pointed |= values
+            if len(set(pointers.values())) > 1:
+                findings.append(
+                    Finding(
+                        kind="SplitEnvironment",
+                        environment=environment,
+                        project=project_name,
+                        detail=f"the accounts of {environment} disagree on {project.parameter_name}: "
+                        + _grouped(pointers),
+                    )
+                )
+            for account, value in pointers.items():
+                if value is None:
+                    continue
+                where = f"{project.parameter_name} in {account} points at {_label(value)}"
+                not_running = _not_running(observed, value)
+                if not_running:
+                    findings.append(
+                        Finding(
+                            kind="PointerToNotRunning",
+                            environment=environment,
+                            project=project_name,
+                            account=account,
+                            version=value,
+                            detail=f"{where}, which {not_running}; applications there cannot call it",
+                        )
+                    )
+                if value not in granted:
+                    findings.append(
+                        Finding(
+                            kind="PointerWithoutGrant",
+                            environment=environment,
+                            project=project_name,
+                            account=account,
+                            version=value,
+                            detail=f"{where}, which {role} does not grant; applications there get AccessDenied",
+                        )
+                    )
+        referenced |= pointed
+        for version in sorted(granted - pointed):
+            findings.append(
+                Finding(
+                    kind="StaleGrant",
+                    environment=environment,
+                    project=_project(version),
+                    version=version,
+                    detail=f"{role} grants {_label(version)}, which no account of {environment} points at",
+                )
+            )
+    for arn, description in sorted(observed.versions.items()):
+        if description.status != RUNNING or arn in referenced:
+            continue
+        findings.append(
+            Finding(
+                kind="IdleVersion",
+                project=_project(arn),
+                version=arn,
+                detail=f"{_label(arn)} is RUNNING but no environment's parameter points at it: "
+                + _cost_text(config, description)
+                + _granted_by(observed, arn),
+            )
+        )
+    return sorted(findings, key=_order)
+
+
+def idle_cost_per_hour(config: Config, description: VersionDescription) -> float:
+    """What a RUNNING version costs per hour at its minimum inference units."""
+    return _units(config, description) * INFERENCE_UNIT_HOUR_USD
+
+
+def _units(config: Config, description: VersionDescription) -> int:
+    # DescribeProjectVersions reports MinInferenceUnits for a version that was started; otherwise
+    # take what mlpromote starts the project's versions with.
+    if description.min_inference_units:
+        return description.min_inference_units
+    project = config.projects.get(_project(description.arn) or "")
+    return project.min_inference_units if project else 1
+
+
+def _cost_text(config: Config, description: VersionDescription) -> str:
+    units = _units(config, description)
+    text = (
+        f"{units} inference unit{'s' if units != 1 else ''} x USD {INFERENCE_UNIT_HOUR_USD:.2f} = "
+        f"USD {units * INFERENCE_UNIT_HOUR_USD:.2f} per hour"
+    )
+    if description.max_inference_units and description.max_inference_units > units:
+        most = description.max_inference_units * INFERENCE_UNIT_HOUR_USD
+        text += f" (up to USD {most:.2f} when auto-scaled to {description.max_inference_units} units)"
+    return text
+
+
+def _granted_by(observed: Observed, arn: str) -> str:
+    environments = sorted(e for e, granted in observed.grants.items() if arn in granted)
+    return f"; granted to {', '.join(environments)}" if environments else ""
+
+
+def _not_running(observed: Observed, value: str) -> str | None:
+    """Why a pointer's target cannot serve ('is STOPPED', 'does not exist ...'), or None when it is RUNNING."""
+    try:
+        version = ModelVersionArn.parse(value)
+    except InvalidModelVersionArn:
+        return "is not a model version ARN"
+    description = observed.versions.get(version.arn)
+    if description is None:
+        return f"does not exist in the ML account's project {version.project}"
+    return None if description.status == RUNNING else f"is {description.status}"
+
+
+def _label(value: str) -> str:
+    try:
+        return ModelVersionArn.parse(value).label
+    except InvalidModelVersionArn:
+        return repr(value if len(value) <= 120 else value[:117] + "...")
+
+
+def _project(value: str) -> str | None:
+    try:
+        return ModelVersionArn.parse(value).project
+    except InvalidModelVersionArn:
+        return None
+
+
+def _grouped(pointers: dict[str, str | None]) -> str:
+    """'tools/v1 in 333333333333, 444444444444; tools/v2 in 555555555555; no parameter in 666666666666':
+    the value most accounts hold first, accounts without the parameter last."""
+    by_value: dict[str | None, list[str]] = {}
+    for account, value in pointers.items():
+        by_value.setdefault(value, []).append(account)
+    parts = []
+    for value, accounts in sorted(
+        by_value.items(), key=lambda item: (item[0] is None, -len(item[1]), _label(item[0] or ""))
+    ):
+        named = ", ".join(accounts[:_NAMED_ACCOUNTS])
+        if len(accounts) > _NAMED_ACCOUNTS:
+            named += f" and {len(accounts) - _NAMED_ACCOUNTS} more"
+        parts.append(f"{_label(value) if value is not None else 'no parameter'} in {named}")
+    return "; ".join(parts)
+
+
+def _order(finding: Finding) -> tuple[int, str, str, str, str]:
+    return (
+        KINDS.index(finding.kind),
+        finding.environment or "",
+        finding.project or "",
+        finding.account or "",
+        finding.version or "",
+    )
+
+
+# --- in-flight promotions and repair ----------------------------------------------------------
+
+
+def with_promotions_in_flight(findings: list[Finding], observed: Observed) -> list[Finding]:
+    """Say so on every finding of an environment a promotion holds: it may be that promotion
+    between its grant and its switch, or in its bake before the old grant is retired."""
+    out = []
+    for finding in findings:
+        environments = [finding.environment] if finding.environment else _granting(observed, finding.version)
+        held = [f"{e} ({observed.holders[e]})" for e in environments if e in observed.holders]
+        if held:
+            finding = _noted(finding, f"a promotion holds {', '.join(held)}: this may be it, in flight")
+        out.append(finding)
+    return out
+
+
+def _granting(observed: Observed, version: str | None) -> list[str]:
+    return sorted(e for e, granted in observed.grants.items() if version in granted)
+
+
+def repair(config: Config, findings: list[Finding], observed: Observed) -> tuple[list[Finding], int]:
+    """Revoke the stale grants of environments with `repairDrift: true` that no promotion holds."""
+    stale: dict[str, list[str]] = {}
+    for finding in findings:
+        environment, version = finding.environment, finding.version
+        if finding.kind == "StaleGrant" and environment and version and config.environment(environment).repair_drift:
+            stale.setdefault(environment, []).append(version)
+    outcome: dict[str, str] = {}
+    repaired = 0
+    for environment, versions in stale.items():
+        role = config.access_role_name(environment)
+        if environment in observed.holders:
+            outcome[environment] = f"not repaired: a promotion holds {environment}; the next run looks again"
+            continue
+
+        def revoke(policy: GrantPolicy, versions: list[str] = versions) -> bool:
+            return any([policy.revoke(version) for version in versions])
+
+        try:
+            iam.update_grants(role, revoke)
+        except (ClientError, TransientAwsError) as error:
+            cause = error.__cause__ if isinstance(error.__cause__, ClientError) else error
+            code = sessions.error_code(cause) or type(error).__name__
+            logger.warning("stale grants not revoked", extra={"environment": environment, "error": str(error)})
+            outcome[environment] = f"not repaired: revoking from {role} failed ({code}); the next run tries again"
+            continue
+        outcome[environment] = f"repaired: revoked from {role}"
+        repaired += len(versions)
+    out = [
+        _noted(f, outcome[f.environment]) if f.kind == "StaleGrant" and f.environment in outcome else f
+        for f in findings
+    ]
+    return out, repaired
+
+
+def _noted(finding: Finding, note: str) -> Finding:
+    return finding.model_copy(update={"detail": f"{finding.detail}; {note}"})
+
+
+# --- one run: read, compare, repair, report ---------------------------------------------------
+
+
+def detect_drift(config: Config) -> DriftRun:
+    observed = observe(config)
+    findings = find_drift(config, observed)
+    for environment in sorted({f.environment for f in findings if f.environment} | _idle_granting(findings, observed)):
+        holder = dynamodb.lock_holder(environment)
+        if holder is not None:
+            observed.holders[environment] = str(holder.get("holder", ""))
+    findings = with_promotions_in_flight(findings, observed)
+    findings, repaired = repair(config, findings, observed)
+    run = DriftRun(
+        findings=findings,
+        counts={kind: sum(1 for f in findings if f.kind == kind) for kind in KINDS},
+        repaired=repaired,
+        idle_cost_per_hour_usd=sum(
+            idle_cost_per_hour(config, observed.versions[f.version])
+            for f in findings
+            if f.kind == "IdleVersion" and f.version in observed.versions
+        ),
+    )
+    publish_metrics(run)
+    if findings:
+        run.published = events.publish(DETAIL_TYPE, event_detail(run))
+    logger.info("drift detected" if findings else "no drift", extra={"counts": run.counts, "repaired": repaired})
+    return run
+
+
+def _idle_granting(findings: list[Finding], observed: Observed) -> set[str]:
+    return {e for f in findings if f.kind == "IdleVersion" for e in _granting(observed, f.version)}
+
+
+def publish_metrics(run: DriftRun) -> None:
+    """DriftFindings per kind (zero included, so an alarm sees every run), and DriftRepaired."""
+    for kind in KINDS:
+        with single_metric(
+            name=METRIC, unit=MetricUnit.Count, value=run.counts[kind], namespace=metrics.namespace
+        ) as metric:
+            metric.add_dimension(name="kind", value=kind)
+    metrics.add_metric(name="DriftRepaired", unit=MetricUnit.Count, value=run.repaired)
+
+
+def event_detail(run: DriftRun) -> dict[str, Any]:
+    """The event's detail: the counts, and the first findings that fit (`truncated` says if some did not)."""
+    shown: list[dict[str, Any]] = []
+    size = 0
+    for finding in run.findings:
+        document = finding.model_dump(mode="json")
+        size += len(json.dumps(document))
+        if len(shown) >= EVENT_FINDINGS_LIMIT or size > EVENT_FINDINGS_BYTES:
+            break
+        shown.append(document)
+    return {
+        "findings": shown,
+        "total": len(run.findings),
+        "truncated": len(shown) < len(run.findings),
+        "counts": run.counts,
+        "repaired": run.repaired,
+        "idleCostPerHourUsd": run.idle_cost_per_hour_usd,
+    }

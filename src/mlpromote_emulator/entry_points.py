@@ -1,0 +1,74 @@
+"""A scenario promotion's `via:` other than the console: the REST API's handler, or an event.
+
+`api` sends the request through API Gateway's proxy event to the real Api handler (POST /promotions,
+or POST /environments/{env}/rollback) and takes the execution from its 202; a refusal is ApiRefused.
+`event` puts the documented request event on the default bus; the template's rule and its input
+transformer start the execution, which is found as the one that was not there before.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import quote
+
+import boto3
+
+from mlpromote_emulator.apigateway import LocalGateway
+
+# The request event template.yaml's PromotionRequested rule matches (README, "with an event").
+REQUEST_SOURCE = "mlpromote.requests"
+REQUEST_DETAIL_TYPE = "Model Promotion Requested"
+
+
+class ApiRefused(Exception):
+    """The API answered something other than 202: nothing started."""
+
+    def __init__(self, status: int, error: str, message: str) -> None:
+        super().__init__(f"{status} {error}: {message}")
+        self.status, self.error, self.message = status, error, message
+
+
+def through_api(gateway: LocalGateway, request: dict[str, Any]) -> str:
+    """The execution ARN the API's 202 names; ApiRefused for any other answer."""
+    if request.get("rollback"):
+        body: dict[str, Any] = {key: request[key] for key in ("reason", "project") if key in request}
+        path = f"/environments/{quote(str(request['environment']), safe='')}/rollback"
+    else:
+        body, path = request, "/promotions"
+    answer = gateway.call("POST", path, json.dumps(body), headers={"Content-Type": "application/json"})
+    try:
+        document = answer.json() or {}
+    except ValueError:
+        document = {}
+    if answer.status != 202 or not isinstance(document, dict) or "executionArn" not in document:
+        message = " ".join(str(document.get(k)) for k in ("message", "detail") if document.get(k)) or answer.body
+        raise ApiRefused(answer.status, str(document.get("error") or f"HTTP {answer.status}"), message)
+    return str(document["executionArn"])
+
+
+def through_event(region: str, state_machine_arn: str, request: dict[str, Any]) -> str:
+    """Put the request event on the default bus; the execution the template's rule started."""
+    sfn = boto3.client("stepfunctions", region_name=region)
+    before = _executions(sfn, state_machine_arn)
+    detail = {key: request[key] for key in ("environment", "modelVersionArn", "reason") if key in request}
+    answer = boto3.client("events", region_name=region).put_events(
+        Entries=[{"Source": REQUEST_SOURCE, "DetailType": REQUEST_DETAIL_TYPE, "Detail": json.dumps(detail)}]
+    )
+    if answer.get("FailedEntryCount"):
+        raise RuntimeError(f"EventBridge refused the request event: {answer['Entries']}")
+    started = _executions(sfn, state_machine_arn) - before
+    if len(started) != 1:
+        raise RuntimeError(
+            f"the request event started {len(started)} executions, not one: "
+            "is template.yaml's PromotionRequested rule still on the state machine?"
+        )
+    return started.pop()
+
+
+def _executions(sfn: Any, state_machine_arn: str) -> set[str]:
+    return {
+        execution["executionArn"]
+        for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=state_machine_arn)
+        for execution in page["executions"]
+    }

@@ -1,0 +1,170 @@
+"""The approval gate on the emulator: approve, reject, time out, and the API's approval route.
+
+Every test runs the real state machine (`.waitForTaskToken` included) and the real handlers; the
+decision goes through the real API handler, and each asserts the world afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+QA, PROD_A, PROD_B = "222222222222", "333333333333", "444444444444"
+APPROVER = "arn:aws:iam::111111111111:user/approver"
+GATED = {"environments": {"prod": {"requiresApproval": True, "approvalTimeoutHours": 2}}}
+
+
+def run(worlds: Any, *specs: dict[str, Any], config: dict[str, Any] | None = None) -> tuple[list[Any], Any, Any]:
+    from mlpromote_emulator.scenario import PromotionSpec
+
+    with worlds.emulator(config=config or GATED) as emu:
+        results = [emu.promote(PromotionSpec.model_validate(spec)) for spec in specs]
+        return results, emu.world(), (emu.history_records(), emu.notifications(), emu.clock.slept)
+
+
+def test_an_approved_promotion_switches_the_environment_and_says_who_approved(worlds: Any) -> None:
+    [result], world, (history, notifications, _) = run(
+        worlds, {"environment": "prod", "version": "tools/v2", "approve": True, "approvalComment": "ship it"}
+    )
+
+    assert result.status == "SUCCEEDED", result.as_json()
+    assert result.approval == "approved"
+    assert world == worlds.expect(
+        parameters={"prod": {"tools": {PROD_A: "tools/v2", PROD_B: "tools/v2"}}},
+        grants={"prod": ["tools/v2"]},
+        versions={"tools/v1": "STOPPED"},
+    )
+    assert result.output["approval"]["decision"] == "approved"
+    assert result.output["approval"]["approver"] == APPROVER
+    assert result.output["approval"]["comment"] == "ship it"
+    assert "Wait for approval" in [step.name for step in result.steps]
+    [record] = history["prod"]
+    assert (record["approval"], record["approver"], record["approvalComment"]) == ("approved", APPROVER, "ship it")
+    [notification] = notifications
+    assert "tools/v2" in notification["subject"] and "prod" in notification["subject"]
+    assert f"mlpromote approve {result.execution_arn}" in notification["message"]
+
+
+def test_a_rejected_promotion_is_undone_and_the_pointers_never_move(worlds: Any) -> None:
+    [result], world, (history, _, _) = run(
+        worlds,
+        {"environment": "prod", "version": "tools/v3", "approve": False, "approvalComment": "not before the launch"},
+    )
+
+    assert (result.status, result.error, result.approval) == ("FAILED", "PromotionRejected", "rejected")
+    assert result.cause == f"rejected by {APPROVER}: not before the launch"
+    # v3 was started and granted for the smoke test; the rejection revokes the grant and stops it.
+    assert world == worlds.expect(versions={"tools/v3": "STOPPED"})
+    [record] = history["prod"]
+    assert (record["status"], record["approval"], record["approver"]) == ("FAILED", "rejected", APPROVER)
+
+
+def test_nobody_deciding_times_out_after_the_configured_hours_and_is_undone(worlds: Any) -> None:
+    [result], world, (history, _, slept) = run(worlds, {"environment": "prod", "version": "tools/v2"})
+
+    assert (result.status, result.error, result.approval) == ("FAILED", "ApprovalTimedOut", "timed-out")
+    assert "7200 seconds" in (result.cause or "")
+    assert world == worlds.standard
+    assert slept >= 2 * 3600  # the simulated clock went through the two hours
+    assert history["prod"][0]["approval"] == "timed-out"
+
+
+def test_an_environment_without_the_gate_never_waits(worlds: Any) -> None:
+    [result], world, (_, notifications, _) = run(worlds, {"environment": "qa", "version": "tools/v3"})
+
+    assert result.status == "SUCCEEDED"
+    assert result.approval is None
+    assert "Wait for approval" not in [step.name for step in result.steps]
+    assert notifications == []
+    assert world["parameters"]["qa"] == {"tools": {QA: "tools/v3"}}
+
+
+def _await_gate(emu: Any, execution: str) -> None:
+    import time
+
+    from mlpromote import approvals
+
+    deadline = time.monotonic() + 60
+    while (approval := approvals.read(execution)) is None or approval.status != approvals.AWAITING:
+        assert time.monotonic() < deadline, "the promotion never reached the approval gate"
+        time.sleep(0.01)
+
+
+def test_the_approval_route_refuses_what_it_cannot_do_and_changes_nothing(worlds: Any) -> None:
+    from mlpromote_emulator.scenario import PromotionSpec
+
+    with worlds.emulator(config=GATED) as emu:
+        emu.approvals_by_hand = True  # the test decides: the simulated timeout must not run out first
+        execution = emu.start(emu.request_for(PromotionSpec(environment="prod", version="tools/v2")))
+        _await_gate(emu, execution)
+        name = execution.rsplit(":", 1)[-1]
+
+        def post(path: str, body: Any) -> tuple[int, dict[str, Any]]:
+            from mlpromote_emulator.apigateway import LocalGateway
+
+            gateway = LocalGateway(emu._template, emu.invoke, APPROVER)
+            answer = gateway.call("POST", path, json.dumps(body), {"Content-Type": "application/json"})
+            return answer.status, answer.json()
+
+        assert post(f"/promotions/{name}/approval", {"decision": "maybe"})[0] == 400
+        status, body = post(f"/promotions/{name}/approval", {"decision": "approve", "by": "me"})
+        assert (status, body["error"]) == (400, "InvalidApprovalDecision")
+        assert "by" in body["message"]
+        assert post("/promotions/no-such-promotion/approval", {"decision": "approve"})[0] == 404
+        assert emu.world() == worlds.standard | {"grants": {"qa": ["tools/v2"], "prod": ["tools/v1", "tools/v2"]}}
+
+        status, body = post(f"/promotions/{name}/approval", {"decision": "approve"})
+        assert status == 200, body
+        assert body["approval"]["status"] == "approved" and body["approval"]["approver"] == APPROVER
+        assert "taskToken" not in body["approval"]
+        status, body = post(f"/promotions/{name}/approval", {"decision": "reject"})
+        assert (status, body["error"]) == (409, "NotAwaitingApproval")
+        assert "already approved" in body["message"]
+
+        description = emu.wait(execution)
+        assert description["status"] == "SUCCEEDED"
+        assert emu.world()["parameters"]["prod"] == {"tools": {PROD_A: "tools/v2", PROD_B: "tools/v2"}}
+
+
+def test_a_promotion_without_the_gate_is_not_awaiting_approval(worlds: Any) -> None:
+    from mlpromote_emulator.apigateway import LocalGateway
+    from mlpromote_emulator.scenario import PromotionSpec
+
+    with worlds.emulator(config=GATED) as emu:
+        result = emu.promote(PromotionSpec(environment="qa", version="tools/v3"))
+        gateway = LocalGateway(emu._template, emu.invoke, APPROVER)
+        name = result.execution_arn.rsplit(":", 1)[-1]
+        answer = gateway.call("POST", f"/promotions/{name}/approval", json.dumps({"decision": "approve"}))
+        assert answer.status == 409
+        assert "does not wait for approval (execution SUCCEEDED)" in answer.json()["message"]
+
+
+@pytest.mark.parametrize("approve", [True, False])
+def test_a_scenario_may_decide_only_where_the_gate_is(worlds: Any, approve: bool) -> None:
+    from mlpromote.errors import InvalidConfig
+
+    with pytest.raises(InvalidConfig, match=r"promotions\[0\]\.approve: qa does not require approval"):
+        worlds.scenario({"environment": "qa", "version": "tools/v3", "approve": approve}, config=GATED)
+
+
+def test_the_approvers_hear_of_the_wait_on_eventbridge_and_the_outcome_carries_the_decision(worlds: Any) -> None:
+    from test_events import heard, listen  # tests/workflow, on the path as pytest runs it
+
+    from mlpromote_emulator.scenario import PromotionSpec
+
+    with worlds.emulator(config=GATED) as emu:
+        url = listen("approvers")
+        result = emu.promote(PromotionSpec(environment="prod", version="tools/v2", approve=True))
+        announcements = {a["detail-type"]: a["detail"] for a in heard(url)}
+
+    assert result.status == "SUCCEEDED"
+    waiting = announcements["Model Promotion Awaiting Approval"]
+    assert waiting["promotionId"] == result.execution_arn
+    assert waiting["accounts"] == [
+        {"account": account, "from": emu.names.arn("tools/v1", emu.config), "to": emu.names.arn("tools/v2", emu.config)}
+        for account in (PROD_A, PROD_B)
+    ]
+    assert waiting["expiresAt"] > waiting["requestedAt"]
+    assert announcements["Model Promotion Succeeded"]["approval"]["decision"] == "approved"

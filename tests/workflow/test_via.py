@@ -1,0 +1,114 @@
+"""A scenario promotion's `via:`: through the REST API's handler, or an event on the default bus
+through the template's rule and input transformer. Each starts one execution of the same workflow
+and ends with the same world as the console would."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import yaml
+
+from conftest import scenario_data
+from mlpromote.errors import InvalidConfig
+from mlpromote_cli.main import main
+from mlpromote_emulator.scenario import PromotionSpec
+
+PROD_A, PROD_B = "333333333333", "444444444444"
+
+
+def inputs(emu: Any) -> list[dict[str, Any]]:
+    """The input of every execution the state machine ran."""
+    sfn = boto3.client("stepfunctions")
+    return [
+        json.loads(sfn.describe_execution(executionArn=e["executionArn"])["input"])
+        for e in sfn.list_executions(stateMachineArn=emu.state_machine_arn)["executions"]
+    ]
+
+
+@pytest.mark.parametrize(
+    ("via", "requested_by"),
+    [("api", "arn:aws:iam::111111111111:user/local-scenario"), ("event", "mlpromote.requests")],
+)
+def test_each_entry_point_starts_one_execution_that_moves_every_account(
+    via: str, requested_by: str, worlds: Any
+) -> None:
+    with worlds.emulator() as emu:
+        result = emu.promote(PromotionSpec(environment="prod", version="tools/v2", reason="passed QA", via=via))
+        started, world, history = inputs(emu), emu.world(), emu.history_records()
+
+    assert (result.status, result.via, result.as_json()["via"]) == ("SUCCEEDED", via, via), result.as_json()
+    [request] = started
+    assert (request["entryPoint"], request["requestedBy"], request["reason"]) == (via, requested_by, "passed QA")
+    assert world["parameters"]["prod"]["tools"] == {PROD_A: "tools/v2", PROD_B: "tools/v2"}
+    assert world["grants"]["prod"] == ["tools/v2"]
+    [record] = history["prod"]
+    assert (record["entryPoint"], record["status"]) == (via, "SUCCEEDED")
+
+
+def test_a_request_the_api_refuses_is_a_failed_result_and_starts_nothing(worlds: Any) -> None:
+    with worlds.emulator() as emu:
+        result = emu.promote(PromotionSpec(environment="prod", model_version_arn="tools/v2", via="api"))
+        started, world = inputs(emu), emu.world()
+
+    assert (result.status, result.error, result.via) == ("FAILED", "InvalidModelVersionArn", "api")
+    assert "arn:aws:rekognition" in str(result.cause) and result.steps == []
+    assert started == []
+    assert world == worlds.standard
+
+
+def test_a_rollback_through_the_api_puts_the_environment_back(worlds: Any) -> None:
+    with worlds.emulator() as emu:
+        promoted = emu.promote(PromotionSpec(environment="prod", version="tools/v2"))
+        rolled_back = emu.promote(PromotionSpec(environment="prod", rollback=True, reason="error rate up", via="api"))
+        started, world = inputs(emu), emu.world()
+
+    assert promoted.status == "SUCCEEDED" and rolled_back.status == "SUCCEEDED", rolled_back.as_json()
+    assert rolled_back.version == "tools/v1"
+    rollback = next(r for r in started if r.get("rollback"))
+    assert (rollback["entryPoint"], rollback["reason"]) == ("api", "error rate up")
+    assert world["parameters"] == worlds.standard["parameters"]
+
+
+def test_an_event_cannot_carry_a_rollback_or_force() -> None:
+    from mlpromote_emulator.scenario import parse_scenario
+
+    rollback = {"environment": "prod", "rollback": True, "via": "event"}
+    forced = {"environment": "prod", "version": "tools/v2", "force": True, "reason": "x", "via": "event"}
+    for spec in (rollback, forced):
+        with pytest.raises(InvalidConfig, match="via: event"):
+            parse_scenario(scenario_data(promotions=[spec]), base=Path("."))
+    with pytest.raises(InvalidConfig, match="via"):
+        parse_scenario(scenario_data(promotions=[{**forced, "force": False, "via": "sms"}]), base=Path("."))
+
+
+def test_the_json_report_says_how_each_promotion_arrived(tmp_path: Path, capsys: Any) -> None:
+    path = tmp_path / "scenario.yaml"
+    promotions = [
+        {"environment": "prod", "version": "tools/v2", "via": "event"},
+        {
+            "batch": [
+                {"environment": "qa", "version": "tools/v3", "via": "api"},
+                {"environment": "prod", "modelVersionArn": "not-an-arn", "via": "api"},
+                {"environment": "prod", "version": "tools/v3"},
+            ]
+        },
+    ]
+    path.write_text(yaml.safe_dump({**scenario_data(), "promotions": promotions}))
+
+    assert main(["local", "promote", "--scenario", str(path), "--json"]) == 1
+    document = json.loads(capsys.readouterr().out)
+
+    assert [(p["via"], p["status"], p["error"]) for p in document["promotions"]] == [
+        ("event", "SUCCEEDED", None),
+        ("api", "SUCCEEDED", None),
+        ("api", "FAILED", "InvalidModelVersionArn"),
+        ("console", "SUCCEEDED", None),
+    ]
+    assert document["world"]["parameters"] == {
+        "qa": {"tools": {"222222222222": "tools/v3"}},
+        "prod": {"tools": {PROD_A: "tools/v3", PROD_B: "tools/v3"}},
+    }

@@ -1,0 +1,1359 @@
+"""The authorization matrix: who may do what, by any chain of roles, in a sample deployment.
+
+    .venv/bin/python tools/authorization_matrix.py           # print the matrix (Markdown)
+    .venv/bin/python tools/authorization_matrix.py --write   # regenerate docs/security.md's "## Authorization matrix"
+    .venv/bin/python tools/authorization_matrix.py --check   # exit 1 when that section is out of date
+
+Every policy comes from where a deployment gets it, never copied by hand: the control plane's
+roles from template.yaml, the target-account roles from templates/target-account.yaml (one copy
+per target account), the access roles from templates/access-roles.yaml (rendered from the config
+by tools/render_access_roles.py), their `mlpromote-grants` policy as the workflow's own
+`steps.grant_access` and the retirement's revoke write it (against moto's IAM), AWS managed
+policies from moto's copy of them, and the SCPs in policies/scp/. !Ref, !Sub and !GetAtt are
+resolved for a sample deployment of config/mlpromote.yaml's accounts.
+
+Each cell asks: can this principal, assuming any chain of roles the policies allow (up to
+MAX_HOPS), make this call? Every hop is an sts:AssumeRole evaluated as AWS does, the role's trust
+policy as the resource policy with the caller's identity policy (both needed across accounts,
+the trust alone being enough only when it names the caller itself in the same account), and the
+caller's account's SCPs; the last call is evaluated with the last role's policies. Evaluation is
+principalmapper's local policy simulation (`local_check_authorization_full`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import collections.abc
+import functools
+import hashlib
+import json
+import re
+import sys
+from collections import deque
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO / "layers") not in sys.path:
+    sys.path.insert(0, str(REPO / "layers"))
+
+from mlpromote.config import Config, load_config, parse_config  # noqa: E402
+
+CONFIG_FILE = REPO / "config" / "mlpromote.yaml"
+CONTROL_PLANE_TEMPLATE = REPO / "template.yaml"
+TARGET_TEMPLATE = REPO / "templates" / "target-account.yaml"
+ACCESS_ROLES_TEMPLATE = REPO / "templates" / "access-roles.yaml"
+SCP_DIR = REPO / "policies" / "scp"
+DOC = REPO / "docs" / "security.md"
+SECTION = "## Authorization matrix"
+
+STACK_NAME = "mlpromote"
+MAX_HOPS = 3
+# The sample organization: the ML account, every target account and OUTSIDER are members.
+SAMPLE_ORG = "o-mlpromote0sample"
+OUTSIDER = "999999999999"  # an account of the organization that is in no environment
+# Private connectivity in the hardened sample: the consumers' interface endpoint, and the one the
+# smoke test calls through (the config must list both: docs/security.md).
+CONSUMER_ENDPOINT = "vpce-0a1b2c3d4e5f60001"
+SMOKE_TEST_ENDPOINT = "vpce-0a1b2c3d4e5f60002"
+OTHER_ENDPOINT = "vpce-0f0f0f0f0f0f0f0ff"
+CONSUMER_ROLE = "vision-app"  # the consumer role the hardened sample lists in consumerRoleArns
+
+FULL_AWS_ACCESS = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+EMPTY_RESOURCE_POLICY: dict[str, Any] = {"Version": "2012-10-17", "Statement": []}
+NO_VALUE = object()  # AWS::NoValue: the property or list item is left out
+
+
+# --- principalmapper --------------------------------------------------------------------------
+
+
+@functools.cache
+def _principalmapper() -> Any:
+    """principalmapper 1.1.5 imports collections.Mapping, gone since Python 3.10."""
+    for name in ("Mapping", "MutableMapping"):
+        if not hasattr(collections, name):
+            setattr(collections, name, getattr(collections.abc, name))
+    from principalmapper.common import Node, Policy
+    from principalmapper.querying import query_interface
+
+    return Node, Policy, query_interface.local_check_authorization_full
+
+
+# --- templates: load, and resolve for a sample deployment ---------------------------------------
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """Reads CloudFormation's short-form tags (!Ref, !Sub, !GetAtt, ...) as their long form."""
+
+
+def _cfn_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    value: Any
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+        if suffix == "GetAtt":
+            value = str(value).split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return {name: value}
+
+
+_CfnLoader.add_multi_constructor("!", _cfn_tag)
+
+
+def load_template(path: Path) -> dict[str, Any]:
+    return dict(yaml.load(path.read_text(encoding="utf-8"), Loader=_CfnLoader))
+
+
+def load_template_text(text: str) -> dict[str, Any]:
+    return dict(yaml.load(text, Loader=_CfnLoader))
+
+
+@dataclass
+class Stack:
+    """A template as deployed in one account: resolves !Ref, !Sub and !GetAtt to concrete values."""
+
+    template: dict[str, Any]
+    account: str
+    region: str
+    name: str = STACK_NAME
+    parameters: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def resources(self) -> dict[str, Any]:
+        return dict(self.template.get("Resources", {}))
+
+    def resolve(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return [item for item in (self.resolve(item) for item in value) if item is not NO_VALUE]
+        if not isinstance(value, dict):
+            return value
+        if len(value) == 1:
+            (key, argument), *_ = value.items()
+            if key == "Ref":
+                return self.ref(argument)
+            if key == "Fn::GetAtt":
+                logical, attribute = argument if isinstance(argument, list) else str(argument).split(".", 1)
+                return self.get_att(logical, attribute)
+            if key == "Fn::Sub":
+                return self.sub(argument)
+            if key == "Fn::Join":
+                separator, items = argument
+                resolved = self.resolve(items)
+                flat = [x for item in resolved for x in (item if isinstance(item, list) else [item])]
+                return separator.join(str(item) for item in flat)
+            if key == "Fn::Select":
+                index, items = argument
+                return self.resolve(items)[int(self.resolve(index))]
+            if key == "Fn::Split":
+                separator, text = argument
+                return str(self.resolve(text)).split(separator)
+            if key == "Fn::If":
+                name, if_true, if_false = argument
+                return self.resolve(if_true if self.condition(name) else if_false)
+            if key.startswith("Fn::"):
+                raise ValueError(f"{self.name}: cannot resolve {key} for the authorization matrix: {value!r}")
+        out = {key: self.resolve(item) for key, item in value.items()}
+        return {key: item for key, item in out.items() if item is not NO_VALUE}
+
+    def condition(self, name: str) -> bool:
+        return self._truth(self.template.get("Conditions", {})[name])
+
+    def _truth(self, expression: Any) -> bool:
+        (key, argument), *_ = expression.items()
+        if key == "Condition":
+            return self.condition(argument)
+        if key == "Fn::Equals":
+            return bool(self.resolve(argument[0]) == self.resolve(argument[1]))
+        if key == "Fn::Not":
+            return not self._truth(argument[0])
+        if key == "Fn::And":
+            return all(self._truth(item) for item in argument)
+        if key == "Fn::Or":
+            return any(self._truth(item) for item in argument)
+        raise ValueError(f"{self.name}: cannot evaluate the condition {expression!r}")
+
+    def ref(self, name: str) -> Any:
+        pseudo = {
+            "AWS::Partition": "aws",
+            "AWS::Region": self.region,
+            "AWS::AccountId": self.account,
+            "AWS::URLSuffix": "amazonaws.com",
+            "AWS::StackName": self.name,
+        }
+        if name == "AWS::NoValue":
+            return NO_VALUE
+        if name in pseudo:
+            return pseudo[name]
+        declared = self.template.get("Parameters", {}).get(name)
+        if name in self.parameters or declared is not None:
+            if name in self.parameters:
+                value = self.parameters[name]
+            elif "Default" in declared:
+                value = str(declared["Default"])
+            else:
+                raise ValueError(f"{self.name}: parameter {name} has no default; give the sample a value for it")
+            if declared is not None and str(declared.get("Type", "")).startswith(("CommaDelimitedList", "List<")):
+                return value.split(",")
+            return value
+        kind, properties = self._resource(name)
+        if kind == "AWS::IAM::Role":
+            return self._name(name, properties, "RoleName")
+        if kind == "AWS::DynamoDB::Table":
+            return self._name(name, properties, "TableName")
+        if kind == "AWS::SNS::Topic":
+            return self.get_att(name, "TopicArn")
+        if kind in ("AWS::Serverless::StateMachine", "AWS::StepFunctions::StateMachine"):
+            return self.get_att(name, "Arn")
+        if kind in ("AWS::Serverless::Function", "AWS::Lambda::Function"):
+            return self._name(name, properties, "FunctionName")
+        if kind == "AWS::SQS::Queue":
+            queue = self._name(name, properties, "QueueName")
+            return f"https://sqs.{self.region}.amazonaws.com/{self.account}/{queue}"
+        raise ValueError(f"{self.name}: cannot resolve !Ref {name} ({kind}) for the authorization matrix")
+
+    def get_att(self, logical: str, attribute: str) -> str:
+        kind, properties = self._resource(logical)
+        region, account = self.region, self.account
+        if attribute in ("Arn", "TopicArn"):
+            if kind == "AWS::IAM::Role":
+                path = properties.get("Path", "/")
+                return f"arn:aws:iam::{account}:role{path}{self._name(logical, properties, 'RoleName')}"
+            if kind == "AWS::DynamoDB::Table":
+                return f"arn:aws:dynamodb:{region}:{account}:table/{self._name(logical, properties, 'TableName')}"
+            if kind in ("AWS::Serverless::Function", "AWS::Lambda::Function"):
+                function = self._name(logical, properties, "FunctionName")
+                return f"arn:aws:lambda:{region}:{account}:function:{function}"
+            if kind in ("AWS::Serverless::StateMachine", "AWS::StepFunctions::StateMachine"):
+                machine = self._name(logical, properties, "Name", "StateMachineName")
+                return f"arn:aws:states:{region}:{account}:stateMachine:{machine}"
+            if kind == "AWS::SNS::Topic":
+                return f"arn:aws:sns:{region}:{account}:{self._name(logical, properties, 'TopicName')}"
+            if kind == "AWS::SQS::Queue":
+                return f"arn:aws:sqs:{region}:{account}:{self._name(logical, properties, 'QueueName')}"
+            if kind == "AWS::Logs::LogGroup":
+                group = self._name(logical, properties, "LogGroupName")
+                return f"arn:aws:logs:{region}:{account}:log-group:{group}:*"
+        raise ValueError(f"{self.name}: cannot resolve !GetAtt {logical}.{attribute} ({kind}) for the matrix")
+
+    def sub(self, argument: Any) -> str:
+        if isinstance(argument, list):
+            text, variables = argument
+            variables = {key: self.resolve(item) for key, item in variables.items()}
+        else:
+            text, variables = argument, {}
+
+        def one(match: re.Match[str]) -> str:
+            expression = match.group(1)
+            if expression.startswith("!"):
+                return "${" + expression[1:] + "}"
+            if expression in variables:
+                return str(variables[expression])
+            if "." in expression and not expression.startswith("AWS::"):
+                logical, attribute = expression.split(".", 1)
+                return self.get_att(logical, attribute)
+            return self.ref(expression)
+
+        return re.sub(r"\$\{([^}]+)\}", one, str(text))
+
+    def _resource(self, logical: str) -> tuple[str, dict[str, Any]]:
+        resource = self.resources.get(logical)
+        if resource is None:
+            raise ValueError(f"{self.name}: no resource or parameter {logical!r}")
+        return str(resource["Type"]), dict(resource.get("Properties", {}))
+
+    def _name(self, logical: str, properties: Mapping[str, Any], *keys: str) -> str:
+        for key in keys:
+            if key in properties:
+                return str(self.resolve(properties[key]))
+        # CloudFormation's generated physical name, with a fixed suffix for the sample.
+        return f"{self.name}-{logical}-SAMPLE"
+
+    def roles(self) -> list[Role]:
+        """Every AWS::IAM::Role of the template, with its inline, attached and standalone policies."""
+        out: dict[str, Role] = {}
+        for logical, resource in self.resources.items():
+            if resource["Type"] != "AWS::IAM::Role":
+                continue
+            if "Condition" in resource and not self.condition(resource["Condition"]):
+                continue
+            properties = dict(resource.get("Properties", {}))
+            policies = [
+                (str(p["PolicyName"]), self.resolve(p["PolicyDocument"])) for p in properties.get("Policies", [])
+            ]
+            for arn in self.resolve(properties.get("ManagedPolicyArns", [])):
+                policies.append(self._managed_policy(arn))
+            if "PermissionsBoundary" in properties:
+                raise ValueError(f"{self.name}: {logical} has a permissions boundary; teach the matrix to use it")
+            arn = self.get_att(logical, "Arn")
+            out[logical] = Role(arn=arn, trust=self.resolve(properties["AssumeRolePolicyDocument"]), policies=policies)
+        # AWS::IAM::Policy / ManagedPolicy resources that attach themselves to roles of this template.
+        for logical, resource in self.resources.items():
+            if resource["Type"] not in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+                continue
+            properties = dict(resource.get("Properties", {}))
+            document = self.resolve(properties["PolicyDocument"])
+            for role in properties.get("Roles", []):
+                target = next((k for k in out if role == {"Ref": k}), None)
+                if target is None:
+                    raise ValueError(f"{self.name}: {logical} attaches to {role!r}, which the matrix cannot place")
+                out[target] = replace(out[target], policies=[*out[target].policies, (logical, document)])
+        return list(out.values())
+
+    def _managed_policy(self, arn: str) -> tuple[str, dict[str, Any]]:
+        aws_prefix = "arn:aws:iam::aws:policy/"
+        if arn.startswith(aws_prefix):
+            return arn.rsplit("/", 1)[-1], aws_managed_policy(arn.rsplit("/", 1)[-1])
+        for logical, resource in self.resources.items():
+            if resource["Type"] == "AWS::IAM::ManagedPolicy" and arn == self.ref(logical):
+                return logical, self.resolve(resource["Properties"]["PolicyDocument"])
+        raise ValueError(f"{self.name}: the managed policy {arn} is neither AWS's nor in the template")
+
+
+@functools.cache
+def _aws_managed_policies() -> dict[str, Any]:
+    from moto.iam.aws_managed_policies import aws_managed_policies_data
+
+    return dict(json.loads(aws_managed_policies_data))
+
+
+def aws_managed_policy(name: str) -> dict[str, Any]:
+    """An AWS managed policy's document, from moto's copy of them."""
+    try:
+        return dict(_aws_managed_policies()[name]["Document"])
+    except KeyError:
+        raise ValueError(f"no AWS managed policy {name!r} in moto's copy") from None
+
+
+# --- the world: principals, their policies, the SCPs ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class Role:
+    """An IAM role (or, as a starting point, any principal) and every policy that applies to it."""
+
+    arn: str
+    trust: dict[str, Any]
+    policies: Sequence[tuple[str, dict[str, Any]]]
+    # aws:PrincipalOrgID in its requests; "" when the account is in no organization.
+    org: str = SAMPLE_ORG
+    label: str = ""
+
+    @property
+    def account(self) -> str:
+        return self.arn.split(":")[4]
+
+    @property
+    def name(self) -> str:
+        return self.arn.rsplit("/", 1)[-1]
+
+    def policy(self, name: str) -> dict[str, Any]:
+        return next(document for policy_name, document in self.policies if policy_name == name)
+
+
+ADMIN_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
+
+
+def admin(account: str, name: str = "admin", label: str = "", org: str = SAMPLE_ORG) -> Role:
+    """A principal that its own account allows everything (AdministratorAccess): the worst case."""
+    return Role(
+        arn=f"arn:aws:iam::{account}:role/{name}",
+        trust=ADMIN_TRUST,
+        policies=[("AdministratorAccess", aws_managed_policy("AdministratorAccess"))],
+        org=org,
+        label=label or f"{name}@{account}",
+    )
+
+
+@dataclass(frozen=True)
+class Story:
+    """What the workflow did before the matrix is taken: each environment moved from `previous` to `current`."""
+
+    project: str
+    project_arn: str
+    versions: dict[str, str]  # "v1" -> version ARN
+    previous: dict[str, str]  # environment -> "vN"
+    current: dict[str, str]
+    never_promoted: str  # "vN" that no environment was ever granted
+
+
+def story(config: Config) -> Story:
+    """Environments in config order; the first (qa) moves v2 -> v3, the next (prod) v1 -> v2, and so on:
+    each environment's previous version is the current one of the environment after it, and the last
+    version is never promoted anywhere."""
+    project = sorted(config.projects)[0]
+    region, ml = config.region, config.ml_account
+    environments = list(config.environments)
+    count = len(environments)
+    versions = {
+        f"v{n}": f"arn:aws:rekognition:{region}:{ml}:project/{project}/version/v{n}/17000000{n:02d}000"
+        for n in range(1, count + 3)
+    }
+    return Story(
+        project=project,
+        project_arn=f"arn:aws:rekognition:{region}:{ml}:project/{project}/1700000000000",
+        versions=versions,
+        previous={env: f"v{count - k}" for k, env in enumerate(environments)},
+        current={env: f"v{count + 1 - k}" for k, env in enumerate(environments)},
+        never_promoted=f"v{count + 2}",
+    )
+
+
+@dataclass
+class World:
+    """A sample deployment: every role that can be assumed, the principals the matrix starts from,
+    the SCPs per account, and the story of promotions behind the grants."""
+
+    name: str
+    config: Config
+    story: Story
+    roles: dict[str, Role]  # ARN -> role; what a chain of AssumeRole can reach
+    scps: dict[str, list[tuple[str, dict[str, Any]]]]  # account -> SCPs that apply to its principals
+    bucket_owners: dict[str, str]
+    functions: dict[str, str] = field(default_factory=dict)  # template.yaml's functions: logical id -> ARN
+    _nodes: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False)
+    _reach: dict[Any, list[tuple[Role, tuple[Role, ...]]]] = field(default_factory=dict, repr=False)
+
+    # -- names
+
+    @property
+    def ml(self) -> str:
+        return self.config.ml_account
+
+    def version(self, label: str) -> str:
+        return self.story.versions[label]
+
+    def current(self, environment: str) -> str:
+        return self.version(self.story.current[environment])
+
+    def access_role(self, environment: str) -> Role:
+        return self.roles[self.config.access_role_arn(environment)]
+
+    def control_role(self, short: str) -> Role:
+        return self.roles[f"arn:aws:iam::{self.ml}:role/mlpromote-control-{short}"]
+
+    def target_role(self, account: str, name: str) -> Role:
+        return self.roles[f"arn:aws:iam::{account}:role/{name}"]
+
+    def control_plane_roles(self) -> list[Role]:
+        prefix = f"arn:aws:iam::{self.ml}:role/mlpromote-control-"
+        return [role for arn, role in self.roles.items() if arn.startswith(prefix)]
+
+    def parameter_arn(self, account: str) -> str:
+        name = self.config.project(self.story.project).parameter_name.lstrip("/")
+        return f"arn:aws:ssm:{self.config.region}:{account}:parameter/{name}"
+
+    # -- variations, for the mutation tests
+
+    def with_role(self, arn: str, **changes: Any) -> World:
+        """This world with one role changed (trust=..., policies=...)."""
+        roles = dict(self.roles)
+        roles[arn] = replace(roles[arn], **changes)
+        return replace(self, roles=roles, _nodes={}, _reach={})
+
+    def with_policy(self, arn: str, name: str, document: dict[str, Any] | None) -> World:
+        """This world with one of a role's policies replaced (None: removed)."""
+        role = self.roles[arn]
+        policies = [(n, d) for n, d in role.policies if n != name]
+        if document is not None:
+            policies.append((name, document))
+        return self.with_role(arn, policies=policies)
+
+    def with_scps(self, scps: dict[str, list[tuple[str, dict[str, Any]]]]) -> World:
+        return replace(self, scps=scps, _nodes={}, _reach={})
+
+    # -- evaluation
+
+    def _node(self, role: Role) -> Any:
+        key = (role.arn, role.label)
+        if key not in self._nodes:
+            node_class, policy_class, _ = _principalmapper()
+            self._nodes[key] = node_class(
+                arn=role.arn,
+                id_value="AROA" + hashlib.sha256(role.arn.encode()).hexdigest()[:17].upper(),
+                attached_policies=[policy_class(role.arn, name, document) for name, document in role.policies],
+                group_memberships=[],
+                trust_policy=role.trust,
+                instance_profile=None,
+                num_access_keys=0,
+                active_password=False,
+                is_admin=False,
+                permissions_boundary=None,
+                has_mfa=False,
+                tags={},
+            )
+        return self._nodes[key]
+
+    def owner(self, resource: str) -> str | None:
+        parts = resource.split(":")
+        if len(parts) < 6:
+            return None
+        if parts[2] == "s3":
+            return self.bucket_owners.get(parts[5].split("/", 1)[0])
+        return parts[4] or None
+
+    def allowed(self, role: Role, action: str, resource: str, context: Mapping[str, Any]) -> bool:
+        """One request by `role`, evaluated as AWS does (principalmapper's local evaluation)."""
+        _, policy_class, check = _principalmapper()
+        owner = self.owner(resource)
+        resource_policy: dict[str, Any] | None = None
+        if action.lower() == "sts:assumerole" and resource in self.roles:
+            resource_policy = self.roles[resource].trust
+        elif owner and owner != role.account:
+            # Rekognition, SSM, IAM, DynamoDB, ... have no resource policy here: across accounts, no access.
+            resource_policy = EMPTY_RESOURCE_POLICY
+        context = dict(context)
+        if role.org:
+            context.setdefault("aws:PrincipalOrgID", role.org)
+        scps = self.scps.get(role.account)
+        groups = None
+        if scps:
+            # FullAWSAccess stays attached (AWS's default); the mlpromote SCPs deny on top of it.
+            groups = [[policy_class("FullAWSAccess", "FullAWSAccess", FULL_AWS_ACCESS)]]
+            groups[0] += [policy_class(f"scp/{name}", name, document) for name, document in scps]
+        return bool(
+            check(
+                self._node(role),
+                action,
+                resource,
+                context,
+                resource_policy,
+                owner if resource_policy is not None else None,
+                groups,
+                None,
+            )
+        )
+
+    def reachable(self, start: Role, assume_context: Mapping[str, Any]) -> list[tuple[Role, tuple[Role, ...]]]:
+        """Every role `start` can become through a chain of sts:AssumeRole, shortest chain first."""
+        key = (start.arn, start.label, start.org, tuple(sorted(assume_context.items())))
+        if key in self._reach:
+            return self._reach[key]
+        order: list[tuple[Role, tuple[Role, ...]]] = [(start, ())]
+        seen = {start.arn}
+        queue = deque(order)
+        while queue:
+            role, path = queue.popleft()
+            if len(path) >= MAX_HOPS:
+                continue
+            for target in self.roles.values():
+                if target.arn in seen:
+                    continue
+                if self.allowed(role, "sts:AssumeRole", target.arn, assume_context):
+                    seen.add(target.arn)
+                    entry = (target, (*path, target))
+                    order.append(entry)
+                    queue.append(entry)
+        self._reach[key] = order
+        return order
+
+    def evaluate(self, who: Role, request: Request) -> Verdict:
+        """Allowed if any role `who` can reach may make the request; the shortest such chain."""
+        for role, path in self.reachable(who, request.assume_context):
+            if self.allowed(role, request.action, request.resource, request.context):
+                return Verdict(True, tuple(r.label or r.name for r in path))
+        return Verdict(False, ())
+
+
+@dataclass(frozen=True)
+class Request:
+    action: str
+    resource: str
+    # The request context of the last call (e.g. aws:SourceVpce), and of every AssumeRole on the way
+    # (e.g. sts:ExternalId).
+    context: Mapping[str, Any] = field(default_factory=dict)
+    assume_context: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    allowed: bool
+    path: tuple[str, ...]  # for an allow: the roles assumed on the way, in order
+
+
+# --- building the world from the real sources -------------------------------------------------
+
+
+def _access_roles_template(config: Config, deployed: bool) -> dict[str, Any]:
+    """The committed templates/access-roles.yaml for the deployed config; rendered for any other."""
+    if deployed:
+        return load_template(ACCESS_ROLES_TEMPLATE)
+    sys.path.insert(0, str(REPO / "tools"))
+    try:
+        import render_access_roles
+    finally:
+        sys.path.remove(str(REPO / "tools"))
+    return load_template_text(render_access_roles.render(config, "the authorization matrix's sample"))
+
+
+def _grants_as_the_workflow_writes_them(config: Config, access_roles: list[Role], plot: Story) -> list[Role]:
+    """Create the access roles in moto's IAM, run the workflow's own grant step for each environment's
+    previous and current version and the retirement's revoke of the previous one, and read the roles back."""
+    import boto3
+    from moto import mock_aws
+
+    from mlpromote import steps
+    from mlpromote.aws import iam as iam_adapter
+    from mlpromote.aws import sessions
+    from mlpromote.grants import GrantPolicy
+
+    names = {role.name: role for role in access_roles}
+    sessions.reset()
+    try:
+        with mock_aws():
+            iam = boto3.client("iam", region_name=config.region)
+            for role in access_roles:
+                iam.create_role(RoleName=role.name, AssumeRolePolicyDocument=json.dumps(role.trust))
+                for name, document in role.policies:
+                    iam.put_role_policy(RoleName=role.name, PolicyName=name, PolicyDocument=json.dumps(document))
+            for environment in config.environments:
+                role_name = config.access_role_name(environment)
+                for label in (plot.previous[environment], plot.current[environment]):
+                    steps.grant_access(_plan(config, environment, plot.versions[label]))
+                # What the retirement (and the compensation) does to the superseded version's grant.
+                superseded = plot.versions[plot.previous[environment]]
+                iam_adapter.update_grants(role_name, functools.partial(GrantPolicy.revoke, version_arn=superseded))
+            out = []
+            for name, role in names.items():
+                written = [
+                    (policy, _document(iam.get_role_policy(RoleName=name, PolicyName=policy)["PolicyDocument"]))
+                    for policy in iam.list_role_policies(RoleName=name)["PolicyNames"]
+                ]
+                trust = _document(iam.get_role(RoleName=name)["Role"]["AssumeRolePolicyDocument"])
+                out.append(replace(role, trust=trust, policies=written))
+            return out
+    finally:
+        sessions.reset()
+
+
+def _plan(config: Config, environment: str, version_arn: str) -> Any:
+    """The plan `validate_and_plan` makes, as far as the grant step reads it: the plan's fields that
+    the environment's config sets are taken from it by name (vpcEndpointIds, ...)."""
+    from mlpromote.plan import PromotionPlan
+
+    env = config.environment(environment)
+    values: dict[str, Any] = {
+        name: getattr(env, name) for name in PromotionPlan.model_fields if name in type(env).model_fields
+    }
+    values.update(
+        environment=environment,
+        version_arn=version_arn,
+        ml_account=config.ml_account,
+        region=config.region,
+        access_role_name=config.access_role_name(environment),
+    )
+    return PromotionPlan.model_construct(**values)
+
+
+def _document(value: Any) -> dict[str, Any]:
+    if isinstance(value, str):
+        from urllib.parse import unquote
+
+        return dict(json.loads(unquote(value)))
+    return dict(value)
+
+
+# Where each SCP of policies/scp/ is attached (docs/security.md): "ml" (the ML account), "targets"
+# (every target account), "ml-if-private" (the ML account, when an environment sets vpcEndpointIds).
+SCP_ATTACHMENTS: dict[str, str] = {
+    "consumer-accounts": "targets",
+    "model-pointers": "targets",
+    "ml-account": "ml",
+    "private-model-calls": "ml-if-private",
+}
+
+
+def load_scps(config: Config) -> dict[str, list[tuple[str, dict[str, Any]]]]:
+    out: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    targets = [account for env in config.environments.values() for account in env.accounts]
+    for path in sorted(SCP_DIR.glob("*.json")) if SCP_DIR.is_dir() else []:
+        if path.stem not in SCP_ATTACHMENTS:
+            raise ValueError(
+                f"{path.relative_to(REPO)}: the authorization matrix does not know where this SCP is attached; "
+                "add it to SCP_ATTACHMENTS in tools/authorization_matrix.py"
+            )
+        document = json.loads(path.read_text(encoding="utf-8"))
+        where = SCP_ATTACHMENTS[path.stem]
+        private = any(env.vpc_endpoint_ids for env in config.environments.values())
+        if where == "ml-if-private" and not private:
+            continue
+        for account in targets if where == "targets" else [config.ml_account]:
+            out.setdefault(account, []).append((path.stem, document))
+    return out
+
+
+def build_world(
+    name: str, config: Config, deployed: bool, scps: bool = True, parameters: Mapping[str, str] | None = None
+) -> World:
+    """The sample deployment of `config`; `parameters` for template.yaml (else its defaults)."""
+    region, ml = config.region, config.ml_account
+    plot = story(config)
+    control = Stack(load_template(CONTROL_PLANE_TEMPLATE), ml, region, parameters=dict(parameters or {}))
+    access = Stack(_access_roles_template(config, deployed), ml, region, name=f"{STACK_NAME}-AccessRoles")
+    roles: dict[str, Role] = {}
+    for role in control.roles():
+        roles[role.arn] = role
+    for role in _grants_as_the_workflow_writes_them(config, access.roles(), plot):
+        roles[role.arn] = role
+    target_template = load_template(TARGET_TEMPLATE)
+    for environment, env in config.environments.items():
+        for account in env.accounts:
+            stack = Stack(target_template, account, region, name="mlpromote-target", parameters={"MlAccountId": ml})
+            for role in stack.roles():
+                roles[role.arn] = role
+            consumer = admin(account, label=f"admin@{account} ({environment})")
+            roles[consumer.arn] = consumer
+            for arn in env.consumer_role_arns:
+                if arn.split(":")[4] == account and "*" not in arn and "?" not in arn:
+                    roles[arn] = admin(account, arn.rsplit("/", 1)[-1], label=f"{arn.rsplit('/', 1)[-1]}@{account}")
+    for role in (admin(ml, label=f"admin@{ml} (ML)"), admin(OUTSIDER, label=f"admin@{OUTSIDER} (no environment)")):
+        roles[role.arn] = role
+    for arn, role in list(roles.items()):
+        if not role.label:
+            roles[arn] = replace(role, label=_label(role, ml))
+    buckets = {bucket: ml for project in config.projects.values() for bucket, _ in project.smoke_test.image_locations()}
+    return World(
+        name=name,
+        config=config,
+        story=plot,
+        roles=roles,
+        scps=load_scps(config) if scps else {},
+        bucket_owners=buckets,
+        functions={
+            logical: control.get_att(logical, "Arn")
+            for logical, resource in control.resources.items()
+            if resource["Type"] == "AWS::Serverless::Function"
+        },
+    )
+
+
+def _label(role: Role, ml: str) -> str:
+    if role.account == ml:
+        return role.name.removeprefix("mlpromote-control-")
+    return f"{role.name.removeprefix('mlpromote-')}@{role.account}"
+
+
+def hardened_config(config: Config) -> Config:
+    """The deployed config with every hardening option on: consumerRoleArns, organizationId,
+    externalId and vpcEndpointIds."""
+    data = config.model_dump(mode="json", by_alias=True, exclude_none=True)
+    data["organizationId"] = SAMPLE_ORG
+    for name, env in data["environments"].items():
+        env["consumerRoleArns"] = [f"arn:aws:iam::{account}:role/{CONSUMER_ROLE}" for account in env["accounts"]]
+        env["externalId"] = f"mlpromote-{name}-sample"
+        env["vpcEndpointIds"] = [CONSUMER_ENDPOINT, SMOKE_TEST_ENDPOINT]
+    return parse_config(data, source="the authorization matrix's hardened sample")
+
+
+@functools.cache
+def deployed_world() -> World:
+    return build_world("deployed", load_config(CONFIG_FILE), deployed=True)
+
+
+@functools.cache
+def hardened_world() -> World:
+    # The smoke test runs in a VPC of the ML account, calling through SMOKE_TEST_ENDPOINT.
+    parameters = {"SmokeTestSubnetIds": "subnet-0a1b2c3d4e5f60001", "SmokeTestSecurityGroupIds": "sg-0a1b2c3d4e5f60001"}
+    return build_world("hardened", hardened_config(load_config(CONFIG_FILE)), deployed=False, parameters=parameters)
+
+
+# --- the cells ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cell:
+    table: str
+    what: str  # the row
+    who: str  # the column: a principal's label
+    principal: Role
+    request: Request
+    expected: bool
+    # Why the expectation; for an allow the matrix reports as over-broad, the finding.
+    note: str = ""
+    finding: str = ""
+
+
+@dataclass(frozen=True)
+class Result:
+    cell: Cell
+    verdict: Verdict
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict.allowed == self.cell.expected
+
+
+CONSUMERS = "Consumers and target-account roles"
+SMOKE_TEST_IMAGES_FINDING = (
+    "the access role may read the smoke-test images (DetectCustomLabels reads an S3 image with the caller's "
+    "permissions, and the smoke test calls through the access role), and the consumers share that role"
+)
+CONTROL_PLANE = "Control plane"
+HARDENED = "Hardened trust and private connectivity"
+
+
+def consumer_cells(world: World) -> list[Cell]:
+    """For each environment: its consumers may call its current version and nothing else."""
+    config, plot, ml = world.config, world.story, world.ml
+    scp = bool(world.scps)
+    columns: list[tuple[Role, str | None]] = []  # (principal, its environment)
+    for environment, env in config.environments.items():
+        for account in env.accounts:
+            columns.append((world.roles[f"arn:aws:iam::{account}:role/admin"], environment))
+        first = env.accounts[0]
+        columns.append((world.target_role(first, config.target_roles.smoke_test), environment))
+        columns.append((world.target_role(first, config.target_roles.parameter_writer), environment))
+    columns.append((world.roles[f"arn:aws:iam::{OUTSIDER}:role/admin"], None))
+
+    cells: list[Cell] = []
+    for who, home in columns:
+        is_admin = who.name == "admin"
+        is_smoke = who.name == config.target_roles.smoke_test
+        is_writer = who.name == config.target_roles.parameter_writer
+
+        def cell(
+            what: str, request: Request, expected: bool, note: str = "", finding: str = "", who: Role = who
+        ) -> None:
+            cells.append(Cell(CONSUMERS, what, who.label, who, request, expected, note, finding))
+
+        for environment in config.environments:
+            label = plot.current[environment]
+            cell(
+                f"call {environment}'s version ({plot.project}/{label})",
+                Request("rekognition:DetectCustomLabels", world.current(environment)),
+                home == environment and (is_admin or is_smoke),
+                "through the environment's access role",
+            )
+        superseded = sorted({plot.previous[e] for e in config.environments} - set(plot.current.values()))
+        for label in [*superseded, plot.never_promoted]:
+            kind = "a superseded" if label in superseded else "a never-promoted"
+            cell(
+                f"call {kind} version ({plot.project}/{label})",
+                Request("rekognition:DetectCustomLabels", world.version(label)),
+                False,
+            )
+        for environment in config.environments:
+            cell(
+                f"assume {environment}'s access role",
+                Request("sts:AssumeRole", config.access_role_arn(environment)),
+                home == environment and (is_admin or is_smoke),
+            )
+        images = sorted(
+            f"arn:aws:s3:::{bucket}/{key}"
+            for project in config.projects.values()
+            for bucket, key in project.smoke_test.image_locations()
+        )
+        cell(
+            "read the smoke-test images",
+            Request("s3:GetObject", images[0]),
+            home is not None and (is_admin or is_smoke),
+            "the smoke test's job" if is_smoke else "",
+            SMOKE_TEST_IMAGES_FINDING if is_admin and home is not None else "",
+        )
+        # Its own environment's version: the one its access role is granted.
+        own = world.current(home or list(config.environments)[-1])
+        never = world.version(plot.never_promoted)
+        cell("start a version", Request("rekognition:StartProjectVersion", never), False)
+        cell("stop its version", Request("rekognition:StopProjectVersion", own), False)
+        cell("delete its version", Request("rekognition:DeleteProjectVersion", own), False)
+        for environment in config.environments:
+            cell(
+                f"change {environment}'s grants",
+                Request("iam:PutRolePolicy", config.access_role_arn(environment)),
+                False,
+            )
+        cell(
+            "assume a control-plane role",
+            Request("sts:AssumeRole", f"arn:aws:iam::{ml}:role/mlpromote-control-grant-access"),
+            False,
+        )
+        if home is not None:
+            pointer = world.parameter_arn(who.account)
+            if is_writer:
+                cell("write its account's pointer", Request("ssm:PutParameter", pointer), True, "its job")
+            elif is_admin:
+                cell(
+                    "write its account's pointer",
+                    Request("ssm:PutParameter", pointer),
+                    not scp,
+                    "the account's own admin: only an SCP stops it" if not scp else "denied by the SCPs",
+                )
+            else:
+                cell("write its account's pointer", Request("ssm:PutParameter", pointer), False)
+    return cells
+
+
+@dataclass(frozen=True)
+class Capability:
+    key: str
+    label: str
+    request: Request
+
+
+def capabilities(world: World) -> list[Capability]:
+    config, ml, region = world.config, world.ml, world.config.region
+    environments = list(config.environments)
+    prod = environments[-1]
+    account = config.environment(prod).accounts[0]
+    table = f"arn:aws:dynamodb:{region}:{ml}:table/mlpromote-promotions"
+    machine = f"arn:aws:states:{region}:{ml}:stateMachine:mlpromote-promote-model"
+    return [
+        Capability("find-projects", "find projects", Request("rekognition:DescribeProjects", "*")),
+        Capability(
+            "describe",
+            "describe versions",
+            Request("rekognition:DescribeProjectVersions", world.story.project_arn),
+        ),
+        Capability(
+            "start",
+            "start a version",
+            Request("rekognition:StartProjectVersion", world.version(world.story.never_promoted)),
+        ),
+        Capability("stop", "stop a version", Request("rekognition:StopProjectVersion", world.current(prod))),
+        Capability("delete", "delete a version", Request("rekognition:DeleteProjectVersion", world.current(prod))),
+        Capability("call", f"call {prod}'s version", Request("rekognition:DetectCustomLabels", world.current(prod))),
+        Capability("read-grants", "read grants", Request("iam:GetRolePolicy", config.access_role_arn(prod))),
+        Capability("grants", "write grants", Request("iam:PutRolePolicy", config.access_role_arn(prod))),
+        Capability(
+            "attach",
+            "attach a managed policy to an access role",
+            Request("iam:AttachRolePolicy", config.access_role_arn(prod)),
+        ),
+        Capability(
+            "other-roles",
+            "change a control-plane role's policy",
+            Request("iam:PutRolePolicy", f"arn:aws:iam::{ml}:role/mlpromote-control-plan"),
+        ),
+        Capability("create-role", "create a role", Request("iam:CreateRole", f"arn:aws:iam::{ml}:role/anything")),
+        Capability(
+            "assume-access", f"assume {prod}'s access role", Request("sts:AssumeRole", config.access_role_arn(prod))
+        ),
+        Capability(
+            "assume-smoke",
+            "assume a target smoke-test role",
+            Request("sts:AssumeRole", f"arn:aws:iam::{account}:role/{config.target_roles.smoke_test}"),
+        ),
+        Capability(
+            "assume-writer",
+            "assume a target parameter writer",
+            Request("sts:AssumeRole", f"arn:aws:iam::{account}:role/{config.target_roles.parameter_writer}"),
+        ),
+        Capability("read-pointer", "read a pointer", Request("ssm:GetParameter", world.parameter_arn(account))),
+        Capability("write-pointer", "write a pointer", Request("ssm:PutParameter", world.parameter_arn(account))),
+        Capability(
+            "read-alarms",
+            "read a target account's alarms",
+            Request("cloudwatch:DescribeAlarms", f"arn:aws:cloudwatch:{region}:{account}:alarm:HighErrorRate"),
+        ),
+        Capability(
+            "lock",
+            f"take {prod}'s lock",
+            Request("dynamodb:PutItem", table, {"dynamodb:LeadingKeys": [f"LOCK#{prod}"]}),
+        ),
+        Capability(
+            "history",
+            f"read {prod}'s history",
+            Request("dynamodb:Query", table, {"dynamodb:LeadingKeys": [f"ENV#{prod}"]}),
+        ),
+        Capability(
+            "approval",
+            "write an approval item",
+            Request("dynamodb:PutItem", table, {"dynamodb:LeadingKeys": ["APPROVAL#sample"]}),
+        ),
+        Capability("start-promotion", "start a promotion", Request("states:StartExecution", machine)),
+        Capability(
+            "read-execution",
+            "read an execution",
+            Request("states:DescribeExecution", f"arn:aws:states:{region}:{ml}:execution:mlpromote-promote-model:x"),
+        ),
+        Capability(
+            "announce",
+            "put events on the default bus",
+            Request("events:PutEvents", f"arn:aws:events:{region}:{ml}:event-bus/default"),
+        ),
+        Capability(
+            "notify",
+            "publish to the approval topic",
+            Request("sns:Publish", f"arn:aws:sns:{region}:{ml}:mlpromote-approvals"),
+        ),
+        Capability("approve", "resume a waiting promotion", Request("states:SendTaskSuccess", machine)),
+        *(
+            [Capability("invoke-step", "invoke a step's function", Request("lambda:InvokeFunction", step))]
+            if (step := world.functions.get("ValidateAndPlanFunction"))
+            else []
+        ),
+        *(
+            [Capability("invoke-api", "invoke the API's function", Request("lambda:InvokeFunction", api))]
+            if (api := world.functions.get("ApiFunction"))
+            else []
+        ),
+    ]
+
+
+# Each control-plane role's job: the capabilities its function's AWS calls need (layers/mlpromote/steps.py
+# and the adapters in layers/mlpromote/aws/). Everything else must be denied.
+JOBS: dict[str, set[str]] = {
+    "workflow": {"invoke-step"},
+    "plan": {"find-projects", "describe", "assume-writer", "read-pointer", "history"},
+    "start-model": {"start"},
+    "check-model": {"describe"},
+    "grant-access": {"read-grants", "grants"},
+    "smoke-test": {"assume-smoke", "assume-access", "call"},
+    "rotate-pointer": {"assume-writer", "read-pointer", "write-pointer"},
+    "retire": {"read-grants", "grants", "stop", "assume-writer", "read-pointer"},
+    "compensate": {"read-grants", "grants", "describe", "stop", "assume-writer", "read-pointer", "write-pointer"},
+    "take-environment": {"lock", "read-execution", "announce"},
+    "record-outcome": {"lock", "announce"},
+    "watch-alarms": {"assume-writer", "read-alarms"},
+    "api": {"start-promotion", "read-execution", "history", "approve"},
+    "release-abandoned": set(),
+    "request-approval": {"approval", "notify", "announce"},
+    "detect-drift": {"find-projects", "describe", "read-grants", "grants", "assume-writer", "read-pointer", "announce"},
+}
+_SHARED_WRITER = "through the one mlpromote-parameter-writer role of the target account, which"
+# Allowed beyond the job, known and reported (docs/security.md): capability -> role -> why.
+KNOWN_OVER_BROAD: dict[str, dict[str, str]] = {
+    "write-pointer": {
+        role: f"{_SHARED_WRITER} also writes the pointers; this role only reads them"
+        for role in ("plan", "retire", "watch-alarms", "detect-drift")
+    },
+    "read-pointer": {"watch-alarms": f"{_SHARED_WRITER} also reads the pointers; this role only reads alarms"},
+    "read-alarms": {
+        role: f"{_SHARED_WRITER} also reads alarms; only the bake (watch-alarms) needs them"
+        for role in ("plan", "rotate-pointer", "retire", "compensate", "detect-drift")
+    },
+    "approval": {
+        role: "dynamodb:PutItem on the whole promotions table (no dynamodb:LeadingKeys condition): it can "
+        "write approval items too"
+        for role in ("take-environment", "record-outcome")
+    },
+}
+
+
+def control_plane_cells(world: World) -> list[Cell]:
+    cells = []
+    scp = bool(world.scps)
+    for role in sorted(world.control_plane_roles(), key=lambda r: r.label):
+        job = JOBS.get(role.label, set())
+        for capability in capabilities(world):
+            finding = KNOWN_OVER_BROAD.get(capability.key, {}).get(role.label, "")
+            expected = capability.key in job or bool(finding)
+            note = "its job" if capability.key in job else ""
+            cells.append(
+                Cell(CONTROL_PLANE, capability.label, role.label, role, capability.request, expected, note, finding)
+            )
+    ml_admin = world.roles[f"arn:aws:iam::{world.ml}:role/admin"]
+    for capability in capabilities(world):
+        in_ml = world.owner(capability.request.resource) in (world.ml, None)
+        expected = in_ml and capability.key != "assume-access"
+        note = "the ML account's own admin" if expected else ""
+        if scp and capability.key in SCP_GUARDED_IN_ML:
+            expected, note = False, "denied by the SCPs"
+        cells.append(
+            Cell(CONTROL_PLANE, capability.label, ml_admin.label, ml_admin, capability.request, expected, note)
+        )
+    return cells
+
+
+# What the ML account's SCP keeps from everyone but the control plane.
+SCP_GUARDED_IN_ML = {"start", "stop", "grants", "attach", "other-roles"}
+
+
+def hardened_cells(world: World) -> list[Cell]:
+    """Each option of trust hardening and private connectivity, shown to hold: for a principal of
+    environment E (O: another one), E's current version through E's access role."""
+    config = world.config
+    environments = list(config.environments)
+    columns: list[tuple[Role, str, bool]] = []  # (principal, its environment, whether E admits it)
+    for environment in environments:
+        env = config.environment(environment)
+        first, last = env.accounts[0], env.accounts[-1]
+        listed = world.roles[f"arn:aws:iam::{first}:role/{CONSUMER_ROLE}"]
+        columns += [
+            (replace(listed, label=f"{CONSUMER_ROLE}@{first} ({environment}, listed)"), environment, True),
+            (
+                replace(
+                    world.roles[f"arn:aws:iam::{first}:role/admin"], label=f"admin@{first} ({environment}, not listed)"
+                ),
+                environment,
+                False,
+            ),
+            (
+                replace(
+                    world.roles[f"arn:aws:iam::{last}:role/{CONSUMER_ROLE}"],
+                    org="",
+                    label=f"{CONSUMER_ROLE}@{last} ({environment}, listed, account left the organization)",
+                ),
+                environment,
+                False,
+            ),
+        ]
+    last_env = environments[-1]
+    outsider = world.roles[f"arn:aws:iam::{OUTSIDER}:role/admin"]
+    columns.append((replace(outsider, label=f"admin@{OUTSIDER} (no environment; tries {last_env})"), last_env, False))
+    smoke = world.control_role("smoke-test")
+    for environment in environments:
+        columns.append((replace(smoke, label=f"the smoke test, for {environment}"), environment, True))
+
+    cells: list[Cell] = []
+    for who, environment, admitted in columns:
+        env = config.environment(environment)
+        other = next((e for e in environments if e != environment), environment)
+        is_smoke = who.arn == smoke.arn
+        endpoint = SMOKE_TEST_ENDPOINT if is_smoke else CONSUMER_ENDPOINT
+        through = {"aws:SourceVpce": endpoint} if env.vpc_endpoint_ids else {}
+        external = {"sts:ExternalId": env.external_id} if env.external_id else {}
+        version = world.current(environment)
+        rows: list[tuple[str, Request, bool, str]] = [
+            (
+                "its environment's version, through the endpoint, with the external id",
+                Request("rekognition:DetectCustomLabels", version, through, external),
+                admitted,
+                "",
+            ),
+            ("… without the external id", Request("rekognition:DetectCustomLabels", version, through, {}), False, ""),
+        ]
+        if env.vpc_endpoint_ids:
+            rows += [
+                (
+                    "… not through an endpoint",
+                    Request("rekognition:DetectCustomLabels", version, {}, external),
+                    False,
+                    "",
+                ),
+                (
+                    "… through another endpoint",
+                    Request("rekognition:DetectCustomLabels", version, {"aws:SourceVpce": OTHER_ENDPOINT}, external),
+                    False,
+                    "",
+                ),
+            ]
+        if other != environment:
+            other_env = config.environment(other)
+            rows.append(
+                (
+                    "another environment's version, with that one's external id",
+                    Request(
+                        "rekognition:DetectCustomLabels",
+                        world.current(other),
+                        {"aws:SourceVpce": endpoint} if other_env.vpc_endpoint_ids else {},
+                        {"sts:ExternalId": other_env.external_id} if other_env.external_id else {},
+                    ),
+                    is_smoke,
+                    "the smoke test serves every environment" if is_smoke else "",
+                )
+            )
+        for what, request, expected, note in rows:
+            cells.append(Cell(HARDENED, what, who.label, who, request, expected, note))
+    return cells
+
+
+def cells(world: World) -> list[Cell]:
+    if world.name == "hardened":
+        return hardened_cells(world)
+    return consumer_cells(world) + control_plane_cells(world)
+
+
+def evaluate(world: World, selected: Iterable[Cell] | None = None) -> list[Result]:
+    return [Result(cell, world.evaluate(cell.principal, cell.request)) for cell in (selected or cells(world))]
+
+
+def find(results: Iterable[Result], table: str, who: str, what: str) -> Result:
+    """The result of the cell whose column starts with `who` and row with `what`."""
+    for result in results:
+        if result.cell.table == table and result.cell.who.startswith(who) and result.cell.what.startswith(what):
+            return result
+    raise KeyError(f"no cell {table!r} / {who!r} / {what!r}")
+
+
+def result(world: World, table: str, who: str, what: str) -> Result:
+    """One cell of the world's matrix, evaluated alone."""
+    for cell in cells(world):
+        if cell.table == table and cell.who.startswith(who) and cell.what.startswith(what):
+            return Result(cell, world.evaluate(cell.principal, cell.request))
+    raise KeyError(f"no cell {table!r} / {who!r} / {what!r}")
+
+
+def explain(result: Result) -> str:
+    """What a cell that differs from the promise means, and what to do about it."""
+    cell, verdict = result.cell, result.verdict
+    said = "allow" if verdict.allowed else "deny"
+    line = f"[{cell.table}] {cell.who}: {cell.what}: the policies {said} it"
+    if verdict.path:
+        line += f" (via {' → '.join(verdict.path)})"
+    if cell.finding and not verdict.allowed:
+        return (
+            line + "; it was a known over-broad allow: remove it from KNOWN_OVER_BROAD in tools/authorization_matrix.py"
+        )
+    if cell.table == CONTROL_PLANE and cell.principal.name.startswith("mlpromote-control-"):
+        if cell.who not in JOBS:
+            return line + "; a new control-plane role: write its job into JOBS in tools/authorization_matrix.py"
+        if verdict.allowed:
+            return line + (
+                "; beyond the role's job: narrow its policy in template.yaml (or, if this is its job, add it "
+                "to JOBS in tools/authorization_matrix.py)"
+            )
+        return line + "; the role needs it for its job: allow it in template.yaml"
+    expected = "allowed" if cell.expected else "denied"
+    return line + f"; mlpromote promises it {expected}" + (f" ({cell.note})" if cell.note else "")
+
+
+# --- rendering -------------------------------------------------------------------------------
+
+
+def _cell_text(result: Result) -> str:
+    verdict = "allow" if result.verdict.allowed else "deny"
+    if not result.ok:
+        return f"**{verdict}, expected {'allow' if result.cell.expected else 'deny'}**"
+    return f"{verdict} (!)" if result.cell.finding else verdict
+
+
+def table(results: Sequence[Result], title: str) -> str:
+    """Rows: what is asked; columns: who asks."""
+    chosen = [r for r in results if r.cell.table == title]
+    whos = list(dict.fromkeys(r.cell.who for r in chosen))
+    whats = list(dict.fromkeys(r.cell.what for r in chosen))
+    grid = {(r.cell.what, r.cell.who): _cell_text(r) for r in chosen}
+    rows = [["", *whos], *([what, *(grid.get((what, who), "n/a") for who in whos)] for what in whats)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(whos) + 1)]
+    lines = [
+        "| " + " | ".join(text.ljust(width) for text, width in zip(row, widths, strict=True)) + " |" for row in rows
+    ]
+    lines.insert(1, "| " + " | ".join("-" * width for width in widths) + " |")
+    return "\n".join(lines)
+
+
+def paths(results: Sequence[Result]) -> list[str]:
+    """How each cross-role allow happens: the chain of roles."""
+    out = []
+    for result in results:
+        if result.verdict.allowed and result.verdict.path:
+            chain = " → ".join(result.verdict.path)
+            out.append(f"- {result.cell.who}: {result.cell.what}: via {chain}")
+    return out
+
+
+def markdown(worlds: Sequence[tuple[World, list[Result]]]) -> str:
+    parts = [
+        "<!-- Generated by tools/authorization_matrix.py (make authorization-matrix); "
+        "tests/security/test_authorization_matrix.py checks it is current. -->",
+        "",
+        "Who may do what, by any chain of roles, in a sample deployment of `config/mlpromote.yaml`'s accounts, "
+        "evaluated with principalmapper's local IAM policy evaluation (`local_check_authorization_full`) over "
+        "the policies the templates and the workflow produce, none copied by hand:",
+        "",
+        "- the control plane's roles from `template.yaml` (!Ref, !Sub, !GetAtt and !If resolved for the sample), "
+        "with the AWS managed policies they attach;",
+        "- `templates/target-account.yaml`'s smoke-test and parameter-writer roles, in every target account;",
+        "- the access roles of `templates/access-roles.yaml`, with the `mlpromote-grants` policy as the workflow's "
+        f"grant step and the retirement's revoke write it: {_story_text(worlds[0][0])}",
+        "- the SCPs of `policies/scp/`: consumer-accounts and model-pointers on every target account, ml-account "
+        "on the ML account, private-model-calls on the ML account when an environment sets vpcEndpointIds "
+        "(with AWS's FullAWSAccess beside them).",
+        "",
+        "Each hop of a chain is an sts:AssumeRole, allowed only when the role's trust policy (the resource "
+        "policy) and the caller's identity policy and its account's SCPs allow it; the last call is evaluated "
+        "with the last role's policies, across accounts only where a resource policy admits it. The "
+        "consumer-side principals (`admin@...`, `vision-app@...`) hold AdministratorAccess in their own "
+        "accounts: the worst case. The hardened config adds to the deployed one, for every environment, "
+        "`consumerRoleArns` (a `vision-app` role per account), `organizationId`, `externalId` and "
+        f"`vpcEndpointIds` (the consumers' {CONSUMER_ENDPOINT} and the smoke test's {SMOKE_TEST_ENDPOINT}, "
+        "the smoke test then running in a VPC).",
+        "",
+        "Cells: `allow`, `deny`, and `allow (!)` for an allow beyond the role's job that is known and listed below; "
+        "a cell the policies answer differently from what mlpromote promises is bold, and fails `make test`. "
+        "Not modelled: session policies, the roles SAM generates (EventBridge's and API Gateway's), resource "
+        "policies other than trust policies, and who may invoke the REST API.",
+    ]
+    for world, results in worlds:
+        titles = list(dict.fromkeys(r.cell.table for r in results))
+        for title in titles:
+            parts += ["", f"### {title} ({world.name} config)", "", table(results, title)]
+        chains = paths(results)
+        if chains:
+            parts += ["", f"Chains behind the allows ({world.name} config):", "", *chains]
+    findings: dict[tuple[str, str], list[str]] = {}
+    for _, results in worlds:
+        for r in results:
+            if r.cell.finding:
+                findings.setdefault((r.cell.what, r.cell.finding), []).append(r.cell.who)
+    if findings:
+        parts += ["", "### Allowed beyond the job (known)", ""]
+        parts += [f"- {what} ({', '.join(whos)}): {finding}" for (what, finding), whos in findings.items()]
+    return "\n".join(parts) + "\n"
+
+
+def _story_text(world: World) -> str:
+    plot = world.story
+    moves = ", ".join(
+        f"{env} from {plot.project}/{plot.previous[env]} to {plot.project}/{plot.current[env]}"
+        for env in world.config.environments
+    )
+    return f"the workflow promoted {moves}, and retired each superseded version's grant;"
+
+
+def all_results() -> list[tuple[World, list[Result]]]:
+    return [(world, evaluate(world)) for world in (deployed_world(), hardened_world())]
+
+
+def with_section(document: str, body: str) -> str:
+    """`document` with the body of its SECTION replaced (up to the next level-2 heading); appended if absent."""
+    lines = document.splitlines(keepends=True)
+    start = next((i for i, line in enumerate(lines) if line.rstrip() == SECTION), None)
+    if start is None:
+        return document.rstrip("\n") + ("\n\n" if document.strip() else "") + SECTION + "\n\n" + body
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+    tail = "".join(lines[end:])
+    return "".join(lines[: start + 1]) + "\n" + body + ("\n" + tail if tail else "")
+
+
+def section_of(document: str) -> str | None:
+    lines = document.splitlines(keepends=True)
+    start = next((i for i, line in enumerate(lines) if line.rstrip() == SECTION), None)
+    if start is None:
+        return None
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+    return "".join(lines[start + 1 : end]).strip("\n") + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--write", action="store_true", help=f"write the matrix into {DOC.relative_to(REPO)}")
+    mode.add_argument("--check", action="store_true", help=f"exit 1 when {DOC.relative_to(REPO)} is out of date")
+    args = parser.parse_args(argv)
+    worlds = all_results()
+    body = markdown(worlds)
+    failed = [r for _, results in worlds for r in results if not r.ok]
+    if args.write:
+        current = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Security\n"
+        DOC.write_text(with_section(current, body), encoding="utf-8")
+        print(f"wrote the authorization matrix into {DOC.relative_to(REPO)}", file=sys.stderr)
+    elif args.check:
+        committed = section_of(DOC.read_text(encoding="utf-8")) if DOC.exists() else None
+        if committed != body:
+            print(
+                f"{DOC.relative_to(REPO)}: the authorization matrix is out of date; run make authorization-matrix",
+                file=sys.stderr,
+            )
+            return 1
+    else:
+        sys.stdout.write(body)
+    if failed:
+        print(f"{len(failed)} cells differ from what mlpromote promises (bold in the tables)", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
