@@ -26,10 +26,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "layers"))
+
+from mlpromote_emulator.cfn_yaml import load_template  # noqa: E402 (after the path)
 
 ML_ACCOUNT = "111111111111"
 TARGET_ACCOUNT = "333333333333"
@@ -76,25 +76,6 @@ VERSIONS = [
 ]
 
 
-class _CfnLoader(yaml.SafeLoader):
-    """CloudFormation short-form tags (!Sub, !Ref, ...) read as their long form."""
-
-
-def _cfn_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
-    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
-    value: Any
-    if isinstance(node, yaml.ScalarNode):
-        value = loader.construct_scalar(node)
-        if suffix == "GetAtt":
-            value = str(value).split(".", 1)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-    return {name: value}
-
-
-_CfnLoader.add_multi_constructor("!", _cfn_tag)
 _NO_VALUE = object()
 
 
@@ -205,7 +186,7 @@ def _statements_document(statements: list[Any]) -> dict[str, Any]:
 
 def template_policies(path: Path, account: str) -> dict[str, dict[str, Any]]:
     """Every policy document in one template, named <template>.<resource>.<what>."""
-    template = yaml.load(path.read_text(encoding="utf-8"), Loader=_CfnLoader)
+    template = load_template(path)
     resolver = Resolver(template, account)
     stem = path.stem
     out: dict[str, dict[str, Any]] = {}
@@ -256,7 +237,9 @@ def code_policies() -> dict[str, dict[str, Any]]:
     out["iam_model.access-role-trust-hardened"] = iam_model.access_role_trust(config, "prod")
     out["iam_model.smoke-test-images"] = iam_model.smoke_test_images_policy(config)
     out["iam_model.smoke-test-role"] = iam_model.smoke_test_role_policy(config)
+    out["iam_model.parameter-reader"] = iam_model.parameter_reader_policy(config, TARGET_ACCOUNT)
     out["iam_model.parameter-writer"] = iam_model.parameter_writer_policy(config, TARGET_ACCOUNT)
+    out["iam_model.alarm-reader"] = iam_model.alarm_reader_policy()
     return out
 
 

@@ -34,6 +34,7 @@ from mlpromote.executions import StepReport, readable_cause, step_names, steps_f
 from mlpromote_emulator import entry_points
 from mlpromote_emulator import moto_adaptations as adapt
 from mlpromote_emulator.apigateway import LocalGateway, local_caller
+from mlpromote_emulator.cfn_yaml import load_template
 from mlpromote_emulator.clock import SimulatedClock
 from mlpromote_emulator.scenario import FaultSpec, PromotionSpec, Scenario
 from mlpromote_emulator.world import STATE_MACHINE_ROLE, WorldMap, observe, schedule_alarms, seed
@@ -44,30 +45,6 @@ STATE_MACHINE_RESOURCE = "PromoteModelStateMachine"
 EXECUTION_DEADLINE_SECONDS = 120.0
 # Who approves or rejects in a scenario (`approve: true | false`): a local IAM user of the ML account.
 APPROVER = "approver"
-
-
-class _CfnLoader(yaml.SafeLoader):
-    """Reads CloudFormation short-form tags (!GetAtt, !Ref, !Sub) as their long form."""
-
-
-def _cfn_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
-    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-        if suffix == "GetAtt":
-            value = str(value).split(".", 1)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-    return {name: value}
-
-
-_CfnLoader.add_multi_constructor("!", _cfn_tag)
-
-
-def load_template(path: Path) -> dict[str, Any]:
-    return yaml.load(path.read_text(encoding="utf-8"), Loader=_CfnLoader)
 
 
 @dataclass
