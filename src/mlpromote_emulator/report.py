@@ -40,7 +40,10 @@ class Report:
             return
         self.console.print(f"  {result.environment} <- {result.version}:")
         if result.approval:
-            self.console.print(f"  approval: {result.approval}")
+            decision = (result.output or {}).get("approval") or {}
+            by = f" by {decision['approver']}" if decision.get("approver") else ""
+            comment = f": {decision['comment']}" if decision.get("comment") else ""
+            self.console.print(f"  {result.approval}{by}{comment}")
         if result.status == "SUCCEEDED":
             outcome = (result.output or {}).get("outcome", "")
             self.console.print(f"  [green]{result.status}[/green] {outcome}")

@@ -105,7 +105,11 @@ def test_readable_report_shows_steps_and_the_world(scenario_file: Path, capsys) 
 
 def test_demo_promotes_v2_to_prod(capsys) -> None:
     assert main(["demo", "--json"]) == 0
-    world = json.loads(capsys.readouterr().out)["world"]
+    report = json.loads(capsys.readouterr().out)
+    [promotion] = report["promotions"]
+    assert promotion["approval"] == "approved"
+    assert promotion["output"]["approval"]["comment"] == "QA signed off"
+    world = report["world"]
     assert set(world["parameters"]["prod"]["tools"].values()) == {"tools/v2"}
     assert world["grants"]["prod"] == ["tools/v2"]
     assert world["versions"]["tools/v1"] == "STOPPED"
