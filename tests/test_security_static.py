@@ -16,6 +16,13 @@ from mlpromote_emulator.runtime import STATE_MACHINE_RESOURCE, load_template
 REPO = Path(__file__).resolve().parents[1]
 SCP_LIMIT = 5120  # characters, whitespace included (Organizations counts what it is given)
 SCPS = sorted((REPO / "policies" / "scp").glob("*.json"))
+# The roles templates/target-account.yaml creates in every target account (the config's defaults).
+TARGET_ROLE_NAMES = {
+    "smoke_test": "mlpromote-smoke-test",
+    "parameter_reader": "mlpromote-parameter-reader",
+    "parameter_writer": "mlpromote-parameter-writer",
+    "alarm_reader": "mlpromote-alarm-reader",
+}
 TEMPLATES = [REPO / "template.yaml", *sorted((REPO / "templates").glob("*.yaml"))]
 
 
@@ -86,7 +93,7 @@ def test_consumer_accounts_cannot_start_stop_or_delete_any_version() -> None:
 
 def test_consumer_accounts_cannot_assume_or_change_mlpromotes_roles_there() -> None:
     scp = _scp("consumer-accounts.json")
-    roles = {"arn:aws:iam::*:role/mlpromote-smoke-test", "arn:aws:iam::*:role/mlpromote-parameter-writer"}
+    roles = {f"arn:aws:iam::*:role/{name}" for name in TARGET_ROLE_NAMES.values()}
 
     [assume] = _denies(scp, "sts:AssumeRole")
     assert set(_as_list(assume["Resource"])) == roles and "Condition" not in assume
@@ -137,7 +144,7 @@ def test_the_scps_name_the_roles_the_templates_create() -> None:
 
     assert iam_model.CONTROL_PLANE_ROLE_PREFIX == "mlpromote-control-"
     assert all(role["RoleName"].startswith("mlpromote-control-") for role in control.values())
-    assert {role["RoleName"] for role in target.values()} == {"mlpromote-smoke-test", "mlpromote-parameter-writer"}
+    assert {role["RoleName"] for role in target.values()} == set(TARGET_ROLE_NAMES.values())
     assert load_template(REPO / "template.yaml")["Parameters"]["AccessRolePrefix"]["Default"] == "mlpromote-access-"
 
 
@@ -185,6 +192,62 @@ def test_the_state_machine_may_invoke_exactly_the_functions_its_tasks_name() -> 
 
     allowed = {resource["Fn::GetAtt"][0] for resource in invoke["Resource"]}
     assert allowed == named, "add the function to WorkflowRole's InvokeTheSteps (or remove it there)"
+
+
+# --- the target accounts' roles: one per job, trusted by the control-plane roles doing it ---------
+
+
+def _target_roles_by_name() -> dict[str, dict[str, Any]]:
+    return {role["RoleName"]: role for role in _roles(REPO / "templates" / "target-account.yaml").values()}
+
+
+def _actions(document: dict[str, Any]) -> set[str]:
+    return {action for s in _statements(document) if s["Effect"] == "Allow" for action in _as_list(s["Action"])}
+
+
+def test_the_target_roles_are_the_config_defaults() -> None:
+    from mlpromote.config import TargetRoles
+
+    assert TargetRoles().model_dump() == TARGET_ROLE_NAMES
+
+
+@pytest.mark.parametrize("field", list(TARGET_ROLE_NAMES))
+def test_each_target_role_is_trusted_and_allowed_as_iam_model_says(field: str) -> None:
+    """templates/target-account.yaml is written by hand: it must trust exactly iam_model's callers and
+    allow exactly the actions of iam_model's policy (which the emulator creates)."""
+    from mlpromote import iam_model
+    from mlpromote.config import load_config
+
+    role = _target_roles_by_name()[TARGET_ROLE_NAMES[field]]
+    [trust] = _statements(role["AssumeRolePolicyDocument"])
+    trusted = [entry["Fn::Sub"] for entry in _as_list(trust["Principal"]["AWS"])]
+    assert trust["Effect"] == "Allow" and trust["Action"] == "sts:AssumeRole" and "Condition" not in trust
+    assert trusted == [
+        f"arn:${{AWS::Partition}}:iam::${{MlAccountId}}:role/{iam_model.CONTROL_PLANE_ROLE_PREFIX}{short}"
+        for short in iam_model.TARGET_ROLE_CALLERS[field]
+    ]
+    config = load_config(REPO / "config" / "mlpromote.yaml")
+    [policy] = role["Policies"]
+    assert _actions(policy["PolicyDocument"]) == _actions(iam_model.target_role_policy(config, field, "333333333333"))
+
+
+def test_each_control_plane_role_may_assume_exactly_the_target_roles_that_trust_it() -> None:
+    from mlpromote import iam_model
+
+    for role in _roles(REPO / "template.yaml").values():
+        short = role["RoleName"].removeprefix(iam_model.CONTROL_PLANE_ROLE_PREFIX)
+        assumable = {
+            resource["Fn::Sub"] if isinstance(resource, dict) else resource
+            for policy in role.get("Policies", [])
+            for s in _statements(policy["PolicyDocument"])
+            if "sts:AssumeRole" in _as_list(s["Action"])
+            for resource in _as_list(s["Resource"])
+        }
+        expected = {
+            f"arn:${{AWS::Partition}}:iam::*:role/{TARGET_ROLE_NAMES[field]}"
+            for field in iam_model.target_roles_of(short)
+        }
+        assert assumable == expected, f"{role['RoleName']} may assume {sorted(assumable)}; it uses {sorted(expected)}"
 
 
 # --- private connectivity: nothing unless asked for ---------------------------------------------

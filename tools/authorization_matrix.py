@@ -781,6 +781,7 @@ class Cell:
     # Why the expectation; for an allow the matrix reports as over-broad, the finding.
     note: str = ""
     finding: str = ""
+    key: str = ""  # the capability's key, in the control-plane table
 
 
 @dataclass(frozen=True)
@@ -811,15 +812,17 @@ def consumer_cells(world: World) -> list[Cell]:
         for account in env.accounts:
             columns.append((world.roles[f"arn:aws:iam::{account}:role/admin"], environment))
         first = env.accounts[0]
-        columns.append((world.target_role(first, config.target_roles.smoke_test), environment))
-        columns.append((world.target_role(first, config.target_roles.parameter_writer), environment))
+        for target_role in type(config.target_roles).model_fields:
+            columns.append((world.target_role(first, getattr(config.target_roles, target_role)), environment))
     columns.append((world.roles[f"arn:aws:iam::{OUTSIDER}:role/admin"], None))
 
     cells: list[Cell] = []
     for who, home in columns:
         is_admin = who.name == "admin"
         is_smoke = who.name == config.target_roles.smoke_test
+        is_reader = who.name == config.target_roles.parameter_reader
         is_writer = who.name == config.target_roles.parameter_writer
+        is_alarm_reader = who.name == config.target_roles.alarm_reader
 
         def cell(
             what: str, request: Request, expected: bool, note: str = "", finding: str = "", who: Role = who
@@ -879,6 +882,20 @@ def consumer_cells(world: World) -> list[Cell]:
         )
         if home is not None:
             pointer = world.parameter_arn(who.account)
+            alarms = f"arn:aws:cloudwatch:{config.region}:{who.account}:alarm:HighErrorRate"
+            # The applications read their pointer; of mlpromote's roles, only the pointer roles may.
+            cell(
+                "read its account's pointer",
+                Request("ssm:GetParameter", pointer),
+                is_admin or is_reader or is_writer,
+                "its job" if is_reader or is_writer else "",
+            )
+            cell(
+                "read its account's alarms",
+                Request("cloudwatch:DescribeAlarms", alarms),
+                is_admin or is_alarm_reader,
+                "its job" if is_alarm_reader else "",
+            )
             if is_writer:
                 cell("write its account's pointer", Request("ssm:PutParameter", pointer), True, "its job")
             elif is_admin:
@@ -944,9 +961,19 @@ def capabilities(world: World) -> list[Capability]:
             Request("sts:AssumeRole", f"arn:aws:iam::{account}:role/{config.target_roles.smoke_test}"),
         ),
         Capability(
+            "assume-reader",
+            "assume a target parameter reader",
+            Request("sts:AssumeRole", f"arn:aws:iam::{account}:role/{config.target_roles.parameter_reader}"),
+        ),
+        Capability(
             "assume-writer",
             "assume a target parameter writer",
             Request("sts:AssumeRole", f"arn:aws:iam::{account}:role/{config.target_roles.parameter_writer}"),
+        ),
+        Capability(
+            "assume-alarm-reader",
+            "assume a target alarm reader",
+            Request("sts:AssumeRole", f"arn:aws:iam::{account}:role/{config.target_roles.alarm_reader}"),
         ),
         Capability("read-pointer", "read a pointer", Request("ssm:GetParameter", world.parameter_arn(account))),
         Capability("write-pointer", "write a pointer", Request("ssm:PutParameter", world.parameter_arn(account))),
@@ -1001,37 +1028,42 @@ def capabilities(world: World) -> list[Capability]:
 
 
 # Each control-plane role's job: the capabilities its function's AWS calls need (layers/mlpromote/steps.py
-# and the adapters in layers/mlpromote/aws/). Everything else must be denied.
+# and the adapters in layers/mlpromote/aws/). Everything else must be denied. In the target accounts
+# each job has its own role (mlpromote.iam_model.TARGET_ROLE_CALLERS): the parameter reader reads
+# pointers, the parameter writer reads and moves them (the compensation compares before it writes, so
+# the rotation, through the same role, may read them too), the alarm reader reads alarms.
 JOBS: dict[str, set[str]] = {
     "workflow": {"invoke-step"},
-    "plan": {"find-projects", "describe", "assume-writer", "read-pointer", "history"},
+    "plan": {"find-projects", "describe", "assume-reader", "read-pointer", "history"},
     "start-model": {"start"},
     "check-model": {"describe"},
     "grant-access": {"read-grants", "grants"},
     "smoke-test": {"assume-smoke", "assume-access", "call"},
     "rotate-pointer": {"assume-writer", "read-pointer", "write-pointer"},
-    "retire": {"read-grants", "grants", "stop", "assume-writer", "read-pointer"},
-    "compensate": {"read-grants", "grants", "describe", "stop", "assume-writer", "read-pointer", "write-pointer"},
+    "retire": {"read-grants", "grants", "stop", "assume-reader", "read-pointer"},
+    "compensate": {
+        "read-grants",
+        "grants",
+        "describe",
+        "stop",
+        "assume-reader",
+        "assume-writer",
+        "read-pointer",
+        "write-pointer",
+    },
     "take-environment": {"lock", "read-execution", "announce"},
     "record-outcome": {"lock", "announce"},
-    "watch-alarms": {"assume-writer", "read-alarms"},
+    "watch-alarms": {"assume-alarm-reader", "read-alarms"},
     "api": {"start-promotion", "read-execution", "history", "approve"},
     "release-abandoned": set(),
     "request-approval": {"approval", "notify", "announce"},
-    "detect-drift": {"find-projects", "describe", "read-grants", "grants", "assume-writer", "read-pointer", "announce"},
+    "detect-drift": {"find-projects", "describe", "read-grants", "grants", "assume-reader", "read-pointer", "announce"},
 }
-_SHARED_WRITER = "through the one mlpromote-parameter-writer role of the target account, which"
-# Allowed beyond the job, known and reported (docs/security.md): capability -> role -> why.
+# The only control-plane allows beyond a role's job that mlpromote accepts, each with its reason
+# (docs/security.md lists them under "Allowed beyond the job (known)"): capability -> role -> why.
+# Keep it tiny: every other allow beyond JOBS fails the matrix (tests/security/test_authorization_matrix.py
+# also pins this list, so adding to it takes a change there too).
 KNOWN_OVER_BROAD: dict[str, dict[str, str]] = {
-    "write-pointer": {
-        role: f"{_SHARED_WRITER} also writes the pointers; this role only reads them"
-        for role in ("plan", "retire", "watch-alarms", "detect-drift")
-    },
-    "read-pointer": {"watch-alarms": f"{_SHARED_WRITER} also reads the pointers; this role only reads alarms"},
-    "read-alarms": {
-        role: f"{_SHARED_WRITER} also reads alarms; only the bake (watch-alarms) needs them"
-        for role in ("plan", "rotate-pointer", "retire", "compensate", "detect-drift")
-    },
     "approval": {
         role: "dynamodb:PutItem on the whole promotions table (no dynamodb:LeadingKeys condition): it can "
         "write approval items too"
@@ -1050,7 +1082,17 @@ def control_plane_cells(world: World) -> list[Cell]:
             expected = capability.key in job or bool(finding)
             note = "its job" if capability.key in job else ""
             cells.append(
-                Cell(CONTROL_PLANE, capability.label, role.label, role, capability.request, expected, note, finding)
+                Cell(
+                    CONTROL_PLANE,
+                    capability.label,
+                    role.label,
+                    role,
+                    capability.request,
+                    expected,
+                    note,
+                    finding,
+                    capability.key,
+                )
             )
     ml_admin = world.roles[f"arn:aws:iam::{world.ml}:role/admin"]
     for capability in capabilities(world):
@@ -1060,7 +1102,16 @@ def control_plane_cells(world: World) -> list[Cell]:
         if scp and capability.key in SCP_GUARDED_IN_ML:
             expected, note = False, "denied by the SCPs"
         cells.append(
-            Cell(CONTROL_PLANE, capability.label, ml_admin.label, ml_admin, capability.request, expected, note)
+            Cell(
+                CONTROL_PLANE,
+                capability.label,
+                ml_admin.label,
+                ml_admin,
+                capability.request,
+                expected,
+                note,
+                key=capability.key,
+            )
         )
     return cells
 
@@ -1254,7 +1305,8 @@ def markdown(worlds: Sequence[tuple[World, list[Result]]]) -> str:
         "",
         "- the control plane's roles from `template.yaml` (!Ref, !Sub, !GetAtt and !If resolved for the sample), "
         "with the AWS managed policies they attach;",
-        "- `templates/target-account.yaml`'s smoke-test and parameter-writer roles, in every target account;",
+        "- `templates/target-account.yaml`'s smoke-test, parameter-reader, parameter-writer and alarm-reader roles, "
+        "in every target account;",
         "- the access roles of `templates/access-roles.yaml`, with the `mlpromote-grants` policy as the workflow's "
         f"grant step and the retirement's revoke write it: {_story_text(worlds[0][0])}",
         "- the SCPs of `policies/scp/`: consumer-accounts and model-pointers on every target account, ml-account "
@@ -1270,8 +1322,10 @@ def markdown(worlds: Sequence[tuple[World, list[Result]]]) -> str:
         f"`vpcEndpointIds` (the consumers' {CONSUMER_ENDPOINT} and the smoke test's {SMOKE_TEST_ENDPOINT}, "
         "the smoke test then running in a VPC).",
         "",
-        "Cells: `allow`, `deny`, and `allow (!)` for an allow beyond the role's job that is known and listed below; "
-        "a cell the policies answer differently from what mlpromote promises is bold, and fails `make test`. "
+        "Cells: `allow`, `deny`, and `allow (!)` for an allow beyond the role's job that is a known exception, "
+        "listed below with its reason (the control plane's few are pinned by the tests); a cell the policies "
+        "answer differently from what mlpromote promises, an allow beyond a job included, is bold, and fails "
+        "`make test`. "
         "Not modelled: session policies, the roles SAM generates (EventBridge's and API Gateway's), resource "
         "policies other than trust policies, and who may invoke the REST API.",
     ]

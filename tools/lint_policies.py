@@ -50,7 +50,12 @@ def _only(document: dict[str, Any], action: str, patterns: tuple[str, ...]) -> b
 
 
 # mlpromote's own roles: the only ones any mlpromote role may assume or write policies on.
-TARGET_ROLES = ("arn:aws:iam::*:role/mlpromote-parameter-writer", "arn:aws:iam::*:role/mlpromote-smoke-test")
+TARGET_ROLES = (
+    "arn:aws:iam::*:role/mlpromote-parameter-reader",
+    "arn:aws:iam::*:role/mlpromote-parameter-writer",
+    "arn:aws:iam::*:role/mlpromote-alarm-reader",
+    "arn:aws:iam::*:role/mlpromote-smoke-test",
+)
 ACCESS_ROLES = ("arn:aws:iam::*:role/mlpromote-access-*",)
 
 
@@ -79,8 +84,8 @@ JUSTIFIED = [
     Justified(
         "CREDENTIALS_EXPOSURE",
         "Role chaining is the design: control-plane functions assume only the target accounts' "
-        "mlpromote-parameter-writer and mlpromote-smoke-test roles, the smoke-test role only the ML "
-        "account's access roles, and the STS endpoint admits only that",
+        "mlpromote roles (smoke-test, parameter-reader, parameter-writer, alarm-reader), the smoke-test "
+        "role only the ML account's access roles, and the STS endpoint admits only that",
         lambda name, kind, doc, f: (
             _actions(f) == {"sts:assumerole"} and _only(doc, "sts:AssumeRole", TARGET_ROLES + ACCESS_ROLES)
         ),

@@ -222,10 +222,29 @@ class Environment(_Model):
 
 
 class TargetRoles(_Model):
-    """Roles the target-account template creates in every target account."""
+    """Roles the target-account template creates in every target account, one per job
+    (mlpromote.iam_model says which control-plane roles may assume each)."""
 
     smoke_test: str = Field(default="mlpromote-smoke-test", pattern=_ROLE_NAME)
+    # Reads the model pointers (the plan, the retirement's and the compensation's look at other
+    # environments, drift detection).
+    parameter_reader: str = Field(default="mlpromote-parameter-reader", pattern=_ROLE_NAME)
+    # Reads and moves them (the rotation, the compensation).
     parameter_writer: str = Field(default="mlpromote-parameter-writer", pattern=_ROLE_NAME)
+    # Reads the rollback alarms' states (the bake).
+    alarm_reader: str = Field(default="mlpromote-alarm-reader", pattern=_ROLE_NAME)
+
+    @model_validator(mode="after")
+    def _one_role_per_job(self) -> TargetRoles:
+        names = self.model_dump(by_alias=True)
+        for key, name in names.items():
+            same = [other for other, value in names.items() if value == name and other != key]
+            if same:
+                raise ValueError(
+                    f"{key} and {same[0]} are both {name!r}: each target role has its own job and policy; "
+                    "give each its own name (as templates/target-account.yaml creates them)"
+                )
+        return self
 
 
 class Workflow(_Model):

@@ -20,7 +20,7 @@ behind mlpromote's back; this module finds where, once per scheduled run:
 
 Reads are one DescribeProjects and a paginated DescribeProjectVersions per project, one
 GetRolePolicy per environment, one GetParameter per account and project (through the account's
-parameter-writer role, accounts side by side), and, only for an environment with findings, one
+parameter-reader role, accounts side by side), and, only for an environment with findings, one
 GetItem of its lock.
 """
 
@@ -126,10 +126,10 @@ def observe(config: Config) -> Observed:
 
 def read_all_pointers(config: Config) -> dict[str, dict[str, dict[str, str | None]]]:
     """Every project's parameter in every account, one account per thread (each assumes its role once)."""
-    writer = config.target_roles.parameter_writer
+    reader = config.target_roles.parameter_reader
 
     def read(account: str) -> dict[str, str | None]:
-        role = f"arn:aws:iam::{account}:role/{writer}"
+        role = f"arn:aws:iam::{account}:role/{reader}"
         return {name: ssm.read_pointer(role, project.parameter_name) for name, project in config.projects.items()}
 
     out: dict[str, dict[str, dict[str, str | None]]] = {}

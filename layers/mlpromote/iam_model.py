@@ -30,9 +30,27 @@ CONTROL_PLANE_ROLES = {
     "request-approval": "RequestApproval",
     "detect-drift": "DetectDrift",
 }
-# Who may assume each target-account role.
+# Who may assume each target-account role: one role per job, each trusted only by the steps doing it.
 SMOKE_TEST_CALLERS = ("smoke-test",)
-PARAMETER_WRITER_CALLERS = ("plan", "rotate-pointer", "retire", "compensate", "watch-alarms", "detect-drift")
+# Read the pointers: the plan (what each account serves; upstream's for `requires`), the retirement
+# and the compensation (is a version still live in another environment?), drift detection.
+PARAMETER_READER_CALLERS = ("plan", "retire", "compensate", "detect-drift")
+# Move them: the rotation; the compensation, which reads each account's before it puts it back.
+PARAMETER_WRITER_CALLERS = ("rotate-pointer", "compensate")
+# Read the rollback alarms: the bake.
+ALARM_READER_CALLERS = ("watch-alarms",)
+# TargetRoles field -> the control-plane roles (short names) its role trusts.
+TARGET_ROLE_CALLERS: dict[str, tuple[str, ...]] = {
+    "smoke_test": SMOKE_TEST_CALLERS,
+    "parameter_reader": PARAMETER_READER_CALLERS,
+    "parameter_writer": PARAMETER_WRITER_CALLERS,
+    "alarm_reader": ALARM_READER_CALLERS,
+}
+
+
+def target_roles_of(short_name: str) -> list[str]:
+    """The TargetRoles fields whose roles trust the control-plane role `short_name`: what it may assume."""
+    return [role for role, callers in TARGET_ROLE_CALLERS.items() if short_name in callers]
 
 
 def control_plane_role_arn(ml_account: str, short_name: str) -> str:
@@ -113,32 +131,74 @@ def smoke_test_role_policy(config: Config) -> dict[str, Any]:
     }
 
 
-def parameter_writer_policy(config: Config, account: str) -> dict[str, Any]:
+def _parameter_arns(config: Config, account: str) -> list[str]:
     names = sorted({project.parameter_name.lstrip("/") for project in config.projects.values()})
+    return [f"arn:aws:ssm:{config.region}:{account}:parameter/{name}" for name in names]
+
+
+# What each pointer adapter call needs (mlpromote.aws.ssm): read_pointer is GetParameter;
+# write_pointer is PutParameter and LabelParameterVersion, or DeleteParameter.
+READ_POINTER_ACTIONS = ("ssm:GetParameter",)
+WRITE_POINTER_ACTIONS = ("ssm:PutParameter", "ssm:LabelParameterVersion", "ssm:DeleteParameter")
+
+
+def parameter_reader_policy(config: Config, account: str) -> dict[str, Any]:
+    """In a target account: read the model pointers, nothing else."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "ReadModelPointers",
+                "Effect": "Allow",
+                "Action": list(READ_POINTER_ACTIONS),
+                "Resource": _parameter_arns(config, account),
+            }
+        ],
+    }
+
+
+def parameter_writer_policy(config: Config, account: str) -> dict[str, Any]:
+    """In a target account: read and move the model pointers (the compensation compares before it writes)."""
     return {
         "Version": "2012-10-17",
         "Statement": [
             {
                 "Sid": "WriteModelPointers",
                 "Effect": "Allow",
-                "Action": [
-                    "ssm:GetParameter",
-                    "ssm:PutParameter",
-                    "ssm:LabelParameterVersion",
-                    "ssm:DeleteParameter",
-                ],
-                "Resource": [f"arn:aws:ssm:{config.region}:{account}:parameter/{name}" for name in names],
-            },
+                "Action": [*READ_POINTER_ACTIONS, *WRITE_POINTER_ACTIONS],
+                "Resource": _parameter_arns(config, account),
+            }
+        ],
+    }
+
+
+def alarm_reader_policy() -> dict[str, Any]:
+    """In a target account: read alarm states, nothing else."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
             {
-                # The bake reads the rollback alarms through this role too. Scoped to alarm ARNs,
-                # DescribeAlarms would silently leave out composite alarms: they need "*".
+                # Scoped to alarm ARNs, DescribeAlarms would silently leave out composite alarms: they need "*".
                 "Sid": "ReadRollbackAlarms",
                 "Effect": "Allow",
                 "Action": "cloudwatch:DescribeAlarms",
                 "Resource": "*",
-            },
+            }
         ],
     }
+
+
+def target_role_policy(config: Config, role: str, account: str) -> dict[str, Any]:
+    """The policy of the TargetRoles field `role`'s role in `account`."""
+    if role == "smoke_test":
+        return smoke_test_role_policy(config)
+    if role == "parameter_reader":
+        return parameter_reader_policy(config, account)
+    if role == "parameter_writer":
+        return parameter_writer_policy(config, account)
+    if role == "alarm_reader":
+        return alarm_reader_policy()
+    raise ValueError(f"no target role {role!r}; one of {', '.join(TARGET_ROLE_CALLERS)}")
 
 
 def smoke_test_images_policy(config: Config) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 
-from mlpromote.config import SmokeTest, describe_validation_error
+from mlpromote.config import SmokeTest, TargetRoles, describe_validation_error
 from mlpromote.errors import InvalidPromotionRequest
 
 
@@ -126,6 +126,16 @@ class PromotionPlan(AccountPlan):
     vpc_endpoint_ids: list[str] = []
     requires_approval: bool = False
     approval_timeout_seconds: int = 24 * 3600
+    # The target roles the later steps read through: the pointers of other environments (retirement,
+    # compensation) and the rollback alarms (the bake). The defaults are the config's.
+    parameter_reader_role_name: str = TargetRoles.model_fields["parameter_reader"].default
+    alarm_reader_role_name: str = TargetRoles.model_fields["alarm_reader"].default
+
+    def parameter_reader_role_arn(self, account: str) -> str:
+        return f"arn:aws:iam::{account}:role/{self.parameter_reader_role_name}"
+
+    def alarm_reader_role_arn(self, account: str) -> str:
+        return f"arn:aws:iam::{account}:role/{self.alarm_reader_role_name}"
 
     def superseded(self) -> list[str]:
         """Versions the environment's accounts pointed at before, other than the promoted one."""

@@ -72,12 +72,12 @@ def validate_and_plan(request_input: object, execution: str, requested_at: str, 
     """
     request = PromotionRequest.parse(request_input)
     environment = config.environment(request.environment)
-    writer = config.target_roles.parameter_writer
+    reader = config.target_roles.parameter_reader
     pointers: dict[str, str | None] | None = None
     if request.rollback:
         project_name = _project_to_roll_back(request, config)
         pointers = read_pointers(
-            environment.accounts, writer, config.project(project_name).parameter_name, config.workflow.max_concurrency
+            environment.accounts, reader, config.project(project_name).parameter_name, config.workflow.max_concurrency
         )
         version = ModelVersionArn.parse(_rollback_target(request.environment, project_name, pointers))
     else:
@@ -91,7 +91,7 @@ def validate_and_plan(request_input: object, execution: str, requested_at: str, 
         _require_verified_upstream(config, environment.requires, project.parameter_name, version)
 
     if pointers is None:
-        pointers = read_pointers(environment.accounts, writer, project.parameter_name, config.workflow.max_concurrency)
+        pointers = read_pointers(environment.accounts, reader, project.parameter_name, config.workflow.max_concurrency)
     accounts = [TargetAccount(account=account, current=pointers[account]) for account in environment.accounts]
     return PromotionPlan(
         execution=execution,
@@ -113,7 +113,9 @@ def validate_and_plan(request_input: object, execution: str, requested_at: str, 
         access_role_name=config.access_role_name(request.environment),
         parameter_name=project.parameter_name,
         smoke_test_role_name=config.target_roles.smoke_test,
-        parameter_writer_role_name=writer,
+        parameter_writer_role_name=config.target_roles.parameter_writer,
+        parameter_reader_role_name=reader,
+        alarm_reader_role_name=config.target_roles.alarm_reader,
         accounts=accounts,
         # Pointing at a version that is not running is drift, not service: the workflow restarts it.
         already_served=description.status == RUNNING and all(target.current == version.arn for target in accounts),
@@ -166,7 +168,7 @@ def _rollback_target(environment: str, project: str, pointers: dict[str, str | N
 def _require_verified_upstream(config: Config, upstream: str, parameter: str, version: ModelVersionArn) -> None:
     """The version is live in every account of the upstream environment, or was promoted there before."""
     accounts = config.environment(upstream).accounts
-    live = read_pointers(accounts, config.target_roles.parameter_writer, parameter, config.workflow.max_concurrency)
+    live = read_pointers(accounts, config.target_roles.parameter_reader, parameter, config.workflow.max_concurrency)
     if all(value == version.arn for value in live.values()):
         return
     if any(r.version == version.arn and r.status == "SUCCEEDED" for r in dynamodb.records(upstream)):
@@ -177,11 +179,12 @@ def _require_verified_upstream(config: Config, upstream: str, parameter: str, ve
     )
 
 
-def read_pointers(accounts: list[str], writer_role: str, parameter_name: str, workers: int) -> dict[str, str | None]:
-    """What each account's parameter holds, read side by side (hundreds of accounts, one call each)."""
+def read_pointers(accounts: list[str], reader_role: str, parameter_name: str, workers: int) -> dict[str, str | None]:
+    """What each account's parameter holds, read side by side (hundreds of accounts, one call each), through
+    the accounts' parameter-reader role."""
     return for_each_account(
         accounts,
-        lambda account: ssm.read_pointer(f"arn:aws:iam::{account}:role/{writer_role}", parameter_name),
+        lambda account: ssm.read_pointer(f"arn:aws:iam::{account}:role/{reader_role}", parameter_name),
         workers,
     )
 
@@ -512,12 +515,11 @@ def watch_alarms(plan: PromotionPlan, watch: Watch | None) -> Watch:
     """
     started = now()
     until = datetime.fromisoformat(watch.until) if watch else started + timedelta(seconds=plan.bake_seconds)
-    writer = plan.parameter_writer_role_name
 
     def alarming(account: str) -> list[str]:
         if not plan.rollback_alarms:  # DescribeAlarms without names would list every alarm
             return []
-        return cloudwatch.alarms_in_alarm(f"arn:aws:iam::{account}:role/{writer}", plan.rollback_alarms)
+        return cloudwatch.alarms_in_alarm(plan.alarm_reader_role_arn(account), plan.rollback_alarms)
 
     found = for_each_account([t.account for t in plan.accounts], alarming, plan.max_concurrency)
     firing = [f"{name} in {account}" for account, names in found.items() for name in names]
@@ -554,7 +556,8 @@ class Retirement(StepResult):
 
 
 def references(config: Config, plan: PromotionPlan, after_promotion: bool) -> dict[str, list[str]]:
-    """Which environment/account parameters point at each version, read now from every account.
+    """Which environment/account parameters point at each version, read now from every account
+    (through the accounts' parameter-reader role).
 
     The promoting environment's own accounts are taken from the plan: after a promotion they all
     point at the new version (`after_promotion`), after a compensation at what they held before.
@@ -568,7 +571,7 @@ def references(config: Config, plan: PromotionPlan, after_promotion: bool) -> di
         if name == plan.environment:
             continue
         pointers = read_pointers(
-            environment.accounts, config.target_roles.parameter_writer, plan.parameter_name, plan.max_concurrency
+            environment.accounts, plan.parameter_reader_role_name, plan.parameter_name, plan.max_concurrency
         )
         for account, value in pointers.items():
             if value:
@@ -648,6 +651,7 @@ def compensate(plan: PromotionPlan, config: Config, error: dict[str, Any]) -> Co
     """Put the world back as the plan found it. Idempotent: it compares before it writes."""
     restored = []
     for target in plan.accounts:
+        # Read through the writer too: one role per account, which reads what it may put back.
         writer = plan.parameter_writer_role_arn(target.account)
         if ssm.read_pointer(writer, plan.parameter_name) != target.current:
             ssm.write_pointer(writer, plan.parameter_name, target.current)

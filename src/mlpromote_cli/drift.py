@@ -1,7 +1,7 @@
 """`mlpromote drift` (a deployed stack) and `mlpromote local drift` (a scenario, offline).
 
 Deployed, the command invokes the stack's DetectDrift function rather than reading the accounts
-with the caller's credentials: the target accounts' parameter-writer roles trust the control
+with the caller's credentials: the target accounts' parameter-reader roles trust the control
 plane's roles only, so the function's role is what can read every pointer; and a run from the
 command line is then exactly a scheduled run (same reads, same metric and event, same repairs
 where `repairDrift` is set). The caller needs lambda:InvokeFunction on it and

@@ -129,30 +129,22 @@ def seed(scenario: Scenario, names: WorldMap) -> None:
         )
 
     # Target accounts: what templates/target-account.yaml creates, and the live pointers.
-    smoke_trust = iam_model.trust_roles(
-        [iam_model.control_plane_role_arn(config.ml_account, s) for s in iam_model.SMOKE_TEST_CALLERS],
-        "ControlPlaneSmokeTest",
-    )
-    writer_trust = iam_model.trust_roles(
-        [iam_model.control_plane_role_arn(config.ml_account, s) for s in iam_model.PARAMETER_WRITER_CALLERS],
-        "ControlPlaneParameterWriter",
-    )
+    target_roles = {
+        field: (
+            getattr(config.target_roles, field),
+            iam_model.trust_roles(
+                [iam_model.control_plane_role_arn(config.ml_account, short) for short in callers],
+                "TrustControlPlane",
+            ),
+        )
+        for field, callers in iam_model.TARGET_ROLE_CALLERS.items()
+    }
     for environment, env in config.environments.items():
         for account in env.accounts:
             _admin_role(account, region, org_admin_trust)
             target_iam = _in_account(account, region, "iam")
-            _create_role(
-                target_iam,
-                config.target_roles.smoke_test,
-                smoke_trust,
-                iam_model.smoke_test_role_policy(config),
-            )
-            _create_role(
-                target_iam,
-                config.target_roles.parameter_writer,
-                writer_trust,
-                iam_model.parameter_writer_policy(config, account),
-            )
+            for field, (name, trust) in target_roles.items():
+                _create_role(target_iam, name, trust, iam_model.target_role_policy(config, field, account))
             cloudwatch = _in_account(account, region, "cloudwatch")
             for alarm in world.alarms:
                 if alarm.account == account:

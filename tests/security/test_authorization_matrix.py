@@ -63,6 +63,30 @@ def test_docs_show_the_current_matrix(worlds: Worlds) -> None:
     )
 
 
+# The only control-plane allows beyond a role's job that mlpromote accepts: (capability, role). Each is
+# in KNOWN_OVER_BROAD with its reason and listed in docs/security.md. Adding one takes a change here too.
+ACCEPTED_CONTROL_PLANE_EXCEPTIONS = {("approval", "take-environment"), ("approval", "record-outcome")}
+
+
+def test_no_control_plane_role_may_do_more_than_its_job_but_the_documented_exceptions(worlds: Worlds) -> None:
+    flagged = {
+        (r.cell.key, r.cell.who)
+        for _, results in worlds
+        for r in results
+        if r.cell.table == matrix.CONTROL_PLANE and matrix._cell_text(r) == "allow (!)"
+    }
+    beyond = flagged - ACCEPTED_CONTROL_PLANE_EXCEPTIONS
+    assert not beyond, f"control-plane allows beyond the job: {sorted(beyond)}; narrow the roles (template.yaml)"
+    known = {(key, role) for key, roles in matrix.KNOWN_OVER_BROAD.items() for role in roles}
+    assert known == ACCEPTED_CONTROL_PLANE_EXCEPTIONS, (
+        "KNOWN_OVER_BROAD (tools/authorization_matrix.py) must list exactly the accepted exceptions"
+    )
+    documented = matrix.section_of(matrix.DOC.read_text(encoding="utf-8")) or ""
+    for key, roles in matrix.KNOWN_OVER_BROAD.items():
+        for role, why in roles.items():
+            assert len(why.split()) >= 8 and why in documented, f"{key} / {role}: say why, in docs/security.md"
+
+
 # --- the matrix is built from the real sources ---------------------------------------------------
 
 
@@ -172,6 +196,48 @@ def test_the_target_roles_trust_only_the_control_plane(deployed: matrix.World) -
     trust["Statement"][0]["Principal"]["AWS"] = "arn:aws:iam::111111111111:root"
     mutated = deployed.with_role(writer.arn, trust=trust)
     flip(deployed, mutated, matrix.CONTROL_PLANE, "admin@111111111111", "write a pointer")
+
+
+def test_each_target_role_does_one_job(deployed: matrix.World) -> None:
+    """The pointer readers cannot write, only the bake reaches the alarms: widen a target role's policy
+    (the SCPs off), or its trust and the caller's policy together, and a role that only reads gets more
+    than its job."""
+    reader = deployed.target_role("333333333333", "mlpromote-parameter-reader")
+    document = copy.deepcopy(reader.policy("mlpromote-parameter-reader"))
+    document["Statement"][0]["Action"] = ["ssm:GetParameter", "ssm:PutParameter"]
+    mutated = deployed.with_policy(reader.arn, "mlpromote-parameter-reader", document)
+    # Two guards: the reader's policy, and the SCP model-pointers.json (only the writer writes).
+    assert not matrix.result(mutated, matrix.CONTROL_PLANE, "plan", "write a pointer").verdict.allowed
+    no_scps = deployed.with_scps({})
+    mutated = no_scps.with_policy(reader.arn, "mlpromote-parameter-reader", document)
+    flip(no_scps, mutated, matrix.CONTROL_PLANE, "plan", "write a pointer")
+    flip(no_scps, mutated, matrix.CONSUMERS, "parameter-reader@333333333333", "write its account's pointer")
+
+    # Assuming a target role takes both its trust and the caller's own policy: each alone keeps the
+    # detect-drift role off the writer, and the plan's off the alarm reader.
+    for short, target, what in (
+        ("detect-drift", "mlpromote-parameter-writer", "write a pointer"),
+        ("plan", "mlpromote-alarm-reader", "read a target account's alarms"),
+    ):
+        role = deployed.target_role("333333333333", target)
+        trust = copy.deepcopy(role.trust)
+        trust["Statement"][0]["Principal"]["AWS"] = [
+            *_as_list(trust["Statement"][0]["Principal"]["AWS"]),
+            f"arn:aws:iam::111111111111:role/mlpromote-control-{short}",
+        ]
+        may_assume = {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": f"arn:aws:iam::*:role/{target}"}],
+        }
+        caller = deployed.control_role(short).arn
+        trusted = deployed.with_role(role.arn, trust=trust)
+        allowed = deployed.with_policy(caller, "extra", may_assume)
+        flip(trusted, trusted.with_policy(caller, "extra", may_assume), matrix.CONTROL_PLANE, short, what)
+        flip(allowed, allowed.with_role(role.arn, trust=trust), matrix.CONTROL_PLANE, short, what)
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
 
 
 def test_a_control_plane_role_gets_nothing_beyond_its_policy(deployed: matrix.World) -> None:

@@ -13,10 +13,11 @@ def _ssm(role_arn: str) -> object:
     return sessions.assumed_client("ssm", (role_arn,))
 
 
-def read_pointer(writer_role_arn: str, name: str) -> str | None:
-    """The version ARN the parameter holds, or None when it does not exist."""
+def read_pointer(role_arn: str, name: str) -> str | None:
+    """The version ARN the parameter holds, or None when it does not exist (ssm:GetParameter: the
+    account's parameter reader, or its writer when the caller is about to write)."""
     try:
-        answer = _ssm(writer_role_arn).get_parameter(Name=name)  # type: ignore[attr-defined]
+        answer = _ssm(role_arn).get_parameter(Name=name)  # type: ignore[attr-defined]
     except ClientError as error:
         if sessions.error_code(error) == "ParameterNotFound":
             return None
@@ -26,7 +27,8 @@ def read_pointer(writer_role_arn: str, name: str) -> str | None:
 
 
 def write_pointer(writer_role_arn: str, name: str, value: str | None) -> int | None:
-    """Point the parameter at `value` (delete it for None) and move the `current` label onto it."""
+    """Point the parameter at `value` (delete it for None) and move the `current` label onto it
+    (ssm:PutParameter and LabelParameterVersion, or DeleteParameter: the account's parameter writer)."""
     ssm = _ssm(writer_role_arn)
     try:
         if value is None:

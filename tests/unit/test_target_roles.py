@@ -1,0 +1,187 @@
+"""Which target-account role each step goes through: exactly the roles that trust its control-plane
+role in mlpromote.iam_model, one role per job (read pointers, move them, read alarms, smoke-test).
+
+The steps run against recording fakes of the adapters; the config renames every target role, so a
+step that took a role name from anywhere but the config (or the plan made from it) would show here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from mlpromote import drift, iam_model, steps
+from mlpromote.aws import cloudwatch, iam, rekognition, ssm
+from mlpromote.aws.rekognition import VersionDescription
+from mlpromote.config import Config, TargetRoles, parse_config
+from mlpromote.errors import InvalidConfig
+from mlpromote.plan import PromotionPlan, TargetAccount
+
+ML, QA, PROD_A, PROD_B = "111111111111", "222222222222", "333333333333", "444444444444"
+PARAMETER = "/mlpromote/tools/model-arn"
+RENAMED = {
+    "smokeTest": "acme-smoke-test",
+    "parameterReader": "acme-pointer-reader",
+    "parameterWriter": "acme-pointer-writer",
+    "alarmReader": "acme-alarm-reader",
+}
+CONFIG: dict[str, Any] = {
+    "region": "us-east-1",
+    "mlAccount": ML,
+    "environments": {
+        "qa": {"accounts": [QA]},
+        "prod": {"accounts": [PROD_A, PROD_B], "requires": "qa", "bakeMinutes": 5, "rollbackAlarms": ["Errors"]},
+    },
+    "projects": {
+        "tools": {
+            "parameterName": PARAMETER,
+            "smokeTest": {"images": [f"s3://mlpromote-smoke-{ML}/tools/hammer.jpg"], "expectLabels": ["hammer"]},
+        }
+    },
+    "targetRoles": RENAMED,
+}
+
+
+def version(name: str) -> str:
+    return f"arn:aws:rekognition:us-east-1:{ML}:project/tools/version/{name}/1700000001000"
+
+
+V1, V2 = version("v1"), version("v2")
+# What each account's parameter holds: qa already serves v2, prod v1.
+POINTERS = {QA: V2, PROD_A: V1, PROD_B: V1}
+
+
+class Recorder:
+    """Every call into a target account: (what, role name)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str]] = []
+
+    def take(self) -> set[tuple[str, str]]:
+        taken, self.calls = set(self.calls), []
+        return taken
+
+    def note(self, what: str, role_arn: str) -> None:
+        self.calls.append((what, role_arn.rsplit("/", 1)[1]))
+
+
+@pytest.fixture
+def recorder(monkeypatch: pytest.MonkeyPatch) -> Recorder:
+    recorder = Recorder()
+
+    def read_pointer(role_arn: str, name: str) -> str | None:
+        recorder.note("read a pointer", role_arn)
+        return POINTERS[role_arn.split(":")[4]]
+
+    def write_pointer(role_arn: str, name: str, value: str | None) -> int:
+        recorder.note("write a pointer", role_arn)
+        return 2
+
+    def alarms_in_alarm(role_arn: str, names: list[str]) -> list[str]:
+        recorder.note("read alarms", role_arn)
+        return []
+
+    def detect_custom_labels(chain: tuple[str, ...], *args: Any, **kwargs: Any) -> dict[str, float]:
+        recorder.note("call the model", chain[0])
+        return {"hammer": 99.0}
+
+    monkeypatch.setattr(ssm, "read_pointer", read_pointer)
+    monkeypatch.setattr(ssm, "write_pointer", write_pointer)
+    monkeypatch.setattr(cloudwatch, "alarms_in_alarm", alarms_in_alarm)
+    monkeypatch.setattr(rekognition, "detect_custom_labels", detect_custom_labels)
+    monkeypatch.setattr(rekognition, "project_arn", lambda project: f"arn:aws:rekognition:us-east-1:{ML}:project/x/1")
+    monkeypatch.setattr(
+        rekognition, "describe_version", lambda project, name, arn: VersionDescription(arn, "RUNNING", "")
+    )
+    monkeypatch.setattr(rekognition, "stop_version", lambda arn: None)
+    monkeypatch.setattr(iam, "update_grants", lambda role, change: None)
+    return recorder
+
+
+def config() -> Config:
+    return parse_config(CONFIG)
+
+
+def role(field: str) -> str:
+    return str(getattr(config().target_roles, field))
+
+
+def test_each_step_goes_through_exactly_the_target_roles_that_trust_it(recorder: Recorder) -> None:
+    cfg = config()
+    plan = steps.validate_and_plan(
+        {"environment": "prod", "modelVersionArn": V2}, "exec-1", "2024-01-01T00:00:00+00:00", cfg
+    )
+    used: dict[str, set[tuple[str, str]]] = {"plan": recorder.take()}
+
+    steps.smoke_test(plan, PROD_A, steps.Grant(added_by_this_execution=False, granted_at=None))
+    used["smoke-test"] = recorder.take()
+    steps.rotate_pointer(plan, PROD_A)
+    used["rotate-pointer"] = recorder.take()
+    steps.watch_alarms(plan, None)
+    used["watch-alarms"] = recorder.take()
+    steps.retire_superseded(plan, cfg)
+    used["retire"] = recorder.take()
+    # A promotion of a version that was not running, failed after prod's pointers moved.
+    accounts = [TargetAccount(account=PROD_A, current=None), TargetAccount(account=PROD_B, current=V1)]
+    failed = plan.model_copy(update={"status_at_plan": "STOPPED", "accounts": accounts})
+    steps.compensate(failed, cfg, {"Error": "SmokeTestFailed", "Cause": ""})
+    used["compensate"] = recorder.take()
+    drift.read_all_pointers(cfg)
+    used["detect-drift"] = recorder.take()
+
+    reader, writer, alarms = role("parameter_reader"), role("parameter_writer"), role("alarm_reader")
+    assert used == {
+        "plan": {("read a pointer", reader)},  # prod's accounts, and qa's (requires: qa)
+        "smoke-test": {("call the model", role("smoke_test"))},
+        "rotate-pointer": {("write a pointer", writer)},
+        "watch-alarms": {("read alarms", alarms)},
+        "retire": {("read a pointer", reader)},  # is v1 live in another environment?
+        "compensate": {("read a pointer", writer), ("write a pointer", writer), ("read a pointer", reader)},
+        "detect-drift": {("read a pointer", reader)},
+    }
+    # The IAM model trusts each step in exactly the target roles it goes through, and no other.
+    for short, calls in used.items():
+        names = {name for _, name in calls}
+        trusted_by = {role(field) for field in iam_model.target_roles_of(short)}
+        assert names == trusted_by, f"{short} goes through {sorted(names)}, is trusted by {sorted(trusted_by)}"
+    trusted = {short for callers in iam_model.TARGET_ROLE_CALLERS.values() for short in callers}
+    assert trusted == set(used), "a control-plane role that a target role trusts was not exercised here"
+
+
+def test_the_plan_carries_the_roles_the_later_steps_use() -> None:
+    cfg = config()
+    fields = PromotionPlan.model_fields
+    for field in TargetRoles.model_fields:
+        assert f"{field}_role_name" in fields, f"the plan does not carry targetRoles.{field}"
+    # A plan written before the roles were split (in flight during an upgrade) still parses.
+    assert fields["parameter_reader_role_name"].default == "mlpromote-parameter-reader"
+    assert fields["alarm_reader_role_name"].default == "mlpromote-alarm-reader"
+    assert cfg.target_roles.parameter_reader == "acme-pointer-reader"
+
+
+def test_every_target_role_has_its_callers_and_a_policy() -> None:
+    cfg = config()
+    assert set(iam_model.TARGET_ROLE_CALLERS) == set(TargetRoles.model_fields)
+    for field, callers in iam_model.TARGET_ROLE_CALLERS.items():
+        assert callers and set(callers) <= set(iam_model.CONTROL_PLANE_ROLES), field
+        assert iam_model.target_role_policy(cfg, field, PROD_A)["Statement"], field
+    reader = iam_model.parameter_reader_policy(cfg, PROD_A)["Statement"]
+    assert [s["Action"] for s in reader] == [["ssm:GetParameter"]]
+    assert reader[0]["Resource"] == [f"arn:aws:ssm:us-east-1:{PROD_A}:parameter/mlpromote/tools/model-arn"]
+    [writer] = iam_model.parameter_writer_policy(cfg, PROD_A)["Statement"]
+    assert not any(a.startswith("cloudwatch:") for a in writer["Action"])
+    [alarms] = iam_model.alarm_reader_policy()["Statement"]
+    assert alarms["Action"] == "cloudwatch:DescribeAlarms"
+
+
+def test_target_role_defaults_and_one_name_per_job() -> None:
+    defaults = parse_config({**CONFIG, "targetRoles": {}}).target_roles
+    assert defaults.model_dump(by_alias=True) == {
+        "smokeTest": "mlpromote-smoke-test",
+        "parameterReader": "mlpromote-parameter-reader",
+        "parameterWriter": "mlpromote-parameter-writer",
+        "alarmReader": "mlpromote-alarm-reader",
+    }
+    with pytest.raises(InvalidConfig, match=r"targetRoles: .*parameterReader and parameterWriter are both"):
+        parse_config({**CONFIG, "targetRoles": {"parameterReader": "mlpromote-parameter-writer"}})
