@@ -1063,13 +1063,7 @@ JOBS: dict[str, set[str]] = {
 # (docs/security.md lists them under "Allowed beyond the job (known)"): capability -> role -> why.
 # Keep it tiny: every other allow beyond JOBS fails the matrix (tests/security/test_authorization_matrix.py
 # also pins this list, so adding to it takes a change there too).
-KNOWN_OVER_BROAD: dict[str, dict[str, str]] = {
-    "approval": {
-        role: "dynamodb:PutItem on the whole promotions table (no dynamodb:LeadingKeys condition): it can "
-        "write approval items too"
-        for role in ("take-environment", "record-outcome")
-    },
-}
+KNOWN_OVER_BROAD: dict[str, dict[str, str]] = {}
 
 
 def control_plane_cells(world: World) -> list[Cell]:

@@ -65,7 +65,7 @@ def test_docs_show_the_current_matrix(worlds: Worlds) -> None:
 
 # The only control-plane allows beyond a role's job that mlpromote accepts: (capability, role). Each is
 # in KNOWN_OVER_BROAD with its reason and listed in docs/security.md. Adding one takes a change here too.
-ACCEPTED_CONTROL_PLANE_EXCEPTIONS = {("approval", "take-environment"), ("approval", "record-outcome")}
+ACCEPTED_CONTROL_PLANE_EXCEPTIONS: set[tuple[str, str]] = set()
 
 
 def test_no_control_plane_role_may_do_more_than_its_job_but_the_documented_exceptions(worlds: Worlds) -> None:
