@@ -26,6 +26,8 @@ from mlpromote.errors import InvalidApprovalDecision, NotAwaitingApproval, Promo
 from mlpromote.plan import PromotionPlan
 
 AWAITING, APPROVED, REJECTED, TIMED_OUT = "awaiting", "approved", "rejected", "timed-out"
+# The execution ended (aborted, timed out as a whole) while it waited: nobody can decide any more.
+ABANDONED = "abandoned"
 TOPIC_ENV = "APPROVAL_TOPIC_ARN"
 # Step Functions' answers to a task token whose task is no longer waiting.
 _TOKEN_GONE = frozenset({"TaskTimedOut", "TaskDoesNotExist", "InvalidToken"})
@@ -47,7 +49,7 @@ class Approval(BaseModel):
     promotion_id: str
     environment: str
     version: str
-    status: Literal["awaiting", "approved", "rejected", "timed-out"] = "awaiting"
+    status: Literal["awaiting", "approved", "rejected", "timed-out", "abandoned"] = "awaiting"
     requested_at: str
     expires_at: str
     task_token: str
@@ -205,11 +207,12 @@ def outcome(approval: Approval) -> dict[str, Any]:
     }
 
 
-def close(promotion_id: str) -> Approval | None:
-    """At the promotion's end: an approval still awaiting a decision has timed out."""
+def close(promotion_id: str, ending: str = TIMED_OUT) -> Approval | None:
+    """At the promotion's end, an approval still awaiting a decision ends too: timed out (the
+    workflow's own ending), or abandoned (the execution was stopped or timed out as a whole)."""
     approval = read(promotion_id)
     if approval is None or approval.status != AWAITING:
         return approval
-    if dynamodb.settle_approval(approval_key(promotion_id), {"status": TIMED_OUT}, expected_status=AWAITING):
-        return approval.model_copy(update={"status": TIMED_OUT})
+    if dynamodb.settle_approval(approval_key(promotion_id), {"status": ending}, expected_status=AWAITING):
+        return approval.model_copy(update={"status": ending})
     return read(promotion_id)

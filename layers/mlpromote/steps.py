@@ -281,22 +281,26 @@ def _announced(plan: PromotionPlan, held: Held) -> Held:
 
 class Released(StepResult):
     released: bool
+    approval: str | None = Field(default=None, description="the approval it closed, if one was awaiting")
 
 
 def release_abandoned(execution: str, status: str, execution_input: str | None) -> Released:
     """An execution ended without running its last state (aborted, timed out): if it still holds
-    its environment, close its record with that status and release the lock."""
+    its environment, close its record with that status and release the lock. An approval it was
+    waiting for is abandoned: nobody can decide on it any more."""
+    closed = approvals.close(execution, ending=approvals.ABANDONED)
+    abandoned = closed.status if closed is not None and closed.status == approvals.ABANDONED else None
     try:
         environment = json.loads(execution_input or "{}").get("environment")
     except ValueError:
         environment = None
     if not isinstance(environment, str):
-        return Released(released=False)
+        return Released(released=False, approval=abandoned)
     holder = dynamodb.lock_holder(environment)
     if not holder or holder.get("holder") != execution:
-        return Released(released=False)
+        return Released(released=False, approval=abandoned)
     dynamodb.mark_ended(environment, str(holder.get("recordKey", "")), status, _stamp(), f"execution {status}")
-    return Released(released=dynamodb.release(environment, execution))
+    return Released(released=dynamodb.release(environment, execution), approval=abandoned)
 
 
 class Outcome(StepResult):

@@ -168,3 +168,33 @@ def test_the_approvers_hear_of_the_wait_on_eventbridge_and_the_outcome_carries_t
     ]
     assert waiting["expiresAt"] > waiting["requestedAt"]
     assert announcements["Model Promotion Succeeded"]["approval"]["decision"] == "approved"
+
+
+def test_a_promotion_stopped_at_the_gate_abandons_its_approval_and_releases_the_environment(worlds: Any) -> None:
+    import boto3
+
+    from mlpromote_emulator.apigateway import LocalGateway
+    from mlpromote_emulator.scenario import PromotionSpec
+
+    with worlds.emulator(config=GATED) as emu:
+        emu.approvals_by_hand = True
+        execution = emu.start(emu.request_for(PromotionSpec(environment="prod", version="tools/v2")))
+        _await_gate(emu, execution)
+        sfn = boto3.client("stepfunctions")
+        sfn.stop_execution(executionArn=execution, error="Operator", cause="wrong release")
+        description = sfn.describe_execution(executionArn=execution)
+        # Step Functions' status-change event, as the template's rule delivers it.
+        event = {
+            "version": "0", "id": "e1", "detail-type": "Step Functions Execution Status Change",
+            "source": "aws.states", "account": emu.config.ml_account, "time": "2026-01-01T00:00:00Z",
+            "region": emu.config.region, "resources": [execution],
+            "detail": {"executionArn": execution, "status": "ABORTED", "input": description["input"]},
+        }  # fmt: skip
+        released, _ = emu.invoke("ReleaseAbandonedFunction", json.dumps(event).encode())
+        gateway = LocalGateway(emu._template, emu.invoke, APPROVER)
+        late = gateway.call("POST", f"/promotions/{execution.rsplit(':', 1)[-1]}/approval", '{"decision": "approve"}')
+        history = emu.history_records()
+
+    assert json.loads(released) | {"endedAt": None} == {"released": True, "approval": "abandoned", "endedAt": None}
+    assert history["prod"][0]["status"] == "ABORTED"
+    assert late.status == 409 and "already abandoned" in late.json()["message"]
