@@ -14,7 +14,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
-from mlpromote import approvals, promotions
+from mlpromote import approvals, arns, promotions
+from mlpromote.aws import sessions
 from mlpromote.config import deployed_config
 from mlpromote.errors import (
     InvalidPromotionRequest,
@@ -146,4 +147,6 @@ def refused(error: PromotionError) -> Response:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     metrics.add_metric(name="ApiRequests", unit=MetricUnit.Count, value=1)
+    # The API talks to its own stack (the state machine, the table): the state machine's region.
+    sessions.use_region(arns.region_of_arn(_state_machine()))
     return app.resolve(event, context)

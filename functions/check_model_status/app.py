@@ -4,6 +4,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from mlpromote.aws import sessions
 from mlpromote.handler import step_handler
 from mlpromote.plan import PromotionPlan
 from mlpromote.steps import ModelStart, check_model_status
@@ -12,4 +13,5 @@ from mlpromote.steps import ModelStart, check_model_status
 @step_handler("CheckModelStatus")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     plan = PromotionPlan.model_validate(event["plan"])
+    sessions.use_region(plan.region)
     return check_model_status(plan, ModelStart.model_validate(event["modelStart"])).dump()

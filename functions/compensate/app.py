@@ -4,6 +4,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from mlpromote.aws import sessions
 from mlpromote.config import deployed_config
 from mlpromote.handler import step_handler
 from mlpromote.plan import PromotionPlan
@@ -13,4 +14,5 @@ from mlpromote.steps import compensate
 @step_handler("Compensate")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     plan = PromotionPlan.model_validate(event["plan"])
+    sessions.use_region(plan.region)
     return compensate(plan, deployed_config(), event["error"]).dump()

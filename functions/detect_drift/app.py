@@ -5,6 +5,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from mlpromote.aws import sessions
 from mlpromote.config import deployed_config
 from mlpromote.drift import detect_drift
 from mlpromote.handler import step_handler
@@ -12,4 +13,6 @@ from mlpromote.handler import step_handler
 
 @step_handler("DetectDrift")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return detect_drift(deployed_config()).dump()
+    config = deployed_config()
+    sessions.use_region(config.region)
+    return detect_drift(config).dump()

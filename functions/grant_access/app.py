@@ -4,6 +4,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from mlpromote.aws import sessions
 from mlpromote.handler import step_handler
 from mlpromote.plan import PromotionPlan
 from mlpromote.steps import grant_access
@@ -11,4 +12,6 @@ from mlpromote.steps import grant_access
 
 @step_handler("GrantAccess")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return grant_access(PromotionPlan.model_validate(event["plan"])).dump()
+    plan = PromotionPlan.model_validate(event["plan"])
+    sessions.use_region(plan.region)
+    return grant_access(plan).dump()

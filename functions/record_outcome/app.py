@@ -4,6 +4,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from mlpromote.aws import sessions
 from mlpromote.handler import step_handler
 from mlpromote.plan import PromotionPlan
 from mlpromote.steps import record_outcome
@@ -12,4 +13,6 @@ from mlpromote.steps import record_outcome
 @step_handler("RecordOutcome")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     state = event["state"]
-    return record_outcome(PromotionPlan.model_validate(state["plan"]), state).dump()
+    plan = PromotionPlan.model_validate(state["plan"])
+    sessions.use_region(plan.region)
+    return record_outcome(plan, state).dump()

@@ -5,6 +5,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from mlpromote.aws import sessions
 from mlpromote.handler import step_handler
 from mlpromote.steps import release_abandoned
 
@@ -13,4 +14,5 @@ from mlpromote.steps import release_abandoned
 @event_source(data_class=EventBridgeEvent)
 def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
     detail = event.detail
+    sessions.use_region(event.region)  # the state machine's, where its table and lock are
     return release_abandoned(detail["executionArn"], detail["status"], detail.get("input")).dump()

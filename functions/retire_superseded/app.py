@@ -4,6 +4,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from mlpromote.aws import sessions
 from mlpromote.config import deployed_config
 from mlpromote.handler import step_handler
 from mlpromote.steps import retire_superseded
@@ -13,4 +14,5 @@ from mlpromote.summary import PromotionState, summarize
 @step_handler("RetireSuperseded")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     state = PromotionState.model_validate(event["state"])
+    sessions.use_region(state.plan.region)
     return summarize(state, retire_superseded(state.plan, deployed_config()))

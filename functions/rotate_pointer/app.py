@@ -4,6 +4,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from mlpromote.aws import sessions
 from mlpromote.handler import step_handler
 from mlpromote.plan import AccountPlan
 from mlpromote.steps import rotate_pointer
@@ -11,4 +12,6 @@ from mlpromote.steps import rotate_pointer
 
 @step_handler("RotatePointer")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return rotate_pointer(AccountPlan.model_validate(event["plan"]), event["account"]).dump()
+    plan = AccountPlan.model_validate(event["plan"])
+    sessions.use_region(plan.region)
+    return rotate_pointer(plan, event["account"]).dump()

@@ -4,6 +4,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from mlpromote.aws import sessions
 from mlpromote.handler import step_handler
 from mlpromote.plan import AccountPlan
 from mlpromote.steps import Grant, smoke_test
@@ -12,4 +13,5 @@ from mlpromote.steps import Grant, smoke_test
 @step_handler("SmokeTest")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     plan = AccountPlan.model_validate(event["plan"])
+    sessions.use_region(plan.region)
     return smoke_test(plan, event["account"], Grant.model_validate(event["grant"])).dump()

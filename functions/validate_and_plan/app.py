@@ -4,6 +4,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from mlpromote.aws import sessions
 from mlpromote.config import deployed_config
 from mlpromote.handler import step_handler
 from mlpromote.steps import validate_and_plan
@@ -11,5 +12,7 @@ from mlpromote.steps import validate_and_plan
 
 @step_handler("ValidateAndPlan")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    plan = validate_and_plan(event.get("request"), event["execution"], event["requestedAt"], deployed_config())
+    config = deployed_config()
+    sessions.use_region(config.region)
+    plan = validate_and_plan(event.get("request"), event["execution"], event["requestedAt"], config)
     return plan.dump()

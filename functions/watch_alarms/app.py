@@ -4,6 +4,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from mlpromote.aws import sessions
 from mlpromote.handler import step_handler
 from mlpromote.plan import PromotionPlan
 from mlpromote.steps import Watch, watch_alarms
@@ -11,5 +12,7 @@ from mlpromote.steps import Watch, watch_alarms
 
 @step_handler("WatchAlarms")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    plan = PromotionPlan.model_validate(event["plan"])
+    sessions.use_region(plan.region)
     watch = Watch.model_validate(event["watch"]) if event.get("watch") else None
-    return watch_alarms(PromotionPlan.model_validate(event["plan"]), watch).dump()
+    return watch_alarms(plan, watch).dump()

@@ -24,6 +24,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from mlpromote import arns
 from mlpromote.errors import InvalidConfig, UnknownEnvironment, UnknownProject
 
 CONFIG_FILE_ENV = "MLPROMOTE_CONFIG_FILE"
@@ -39,7 +40,9 @@ _PARAMETER_NAME = re.compile(r"^/?[a-zA-Z0-9_.\-]+(/[a-zA-Z0-9_.\-]+)*$")
 _S3_URI = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9])/(?P<key>[^\x00-\x1f]{1,1024})$")
 # Trust hardening and private connectivity (docs/security.md).
 # A role ARN, with an optional path; `*` and `?` (ArnLike wildcards) only in the path and name.
-_CONSUMER_ROLE_ARN = re.compile(r"^arn:aws:iam::(?P<account>[0-9]{12}):role/[\w+=,.@/*?-]{1,512}$", re.ASCII)
+_CONSUMER_ROLE_ARN = re.compile(
+    r"^arn:(?P<partition>aws|aws-cn|aws-us-gov):iam::(?P<account>[0-9]{12}):role/[\w+=,.@/*?-]{1,512}$", re.ASCII
+)
 _ORGANIZATION_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
 # sts:AssumeRole's ExternalId: 2 to 1224 characters of [\w+=,.@:/-].
 _EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}$", re.ASCII)
@@ -50,9 +53,15 @@ def _consumer_role_arn(arn: str) -> str:
     if not _CONSUMER_ROLE_ARN.match(arn):
         raise ValueError(
             f"{_shorten(repr(arn))} is not an IAM role ARN; write arn:aws:iam::<account>:role/<name> with one of "
-            "this environment's accounts (* and ? may stand for parts of the name)"
+            "this environment's accounts (* and ? may stand for parts of the name; arn:aws-cn: in China, "
+            "arn:aws-us-gov: in GovCloud)"
         )
     return arn
+
+
+def _known_region(region: str) -> str:
+    arns.partition_of(region)  # UnknownRegion (a ValueError) names the closest known regions
+    return region
 
 
 def _vpc_endpoint_id(endpoint: str) -> str:
@@ -258,7 +267,8 @@ class Workflow(_Model):
 
 
 class Config(_Model):
-    region: str = Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
+    # Any region of the aws, aws-cn and aws-us-gov partitions (botocore's partition data).
+    region: Annotated[str, Field(max_length=64), AfterValidator(_known_region)]
     ml_account: AccountId
     environments: dict[Annotated[str, Field(pattern=r"^[a-zA-Z0-9_\-]{1,40}$")], Environment] = Field(min_length=1)
     projects: dict[Annotated[str, Field(pattern=_NAME)], Project] = Field(min_length=1)
@@ -285,6 +295,20 @@ class Config(_Model):
                     raise ValueError(f"environments.{name}.requires makes a cycle: {' -> '.join([*seen, upstream])}")
                 seen.append(upstream)
                 upstream = self.environments[upstream].requires
+        return self
+
+    @model_validator(mode="after")
+    def _consumers_in_partition(self) -> Config:
+        for name, env in self.environments.items():
+            for index, arn in enumerate(env.consumer_role_arns):
+                match = _CONSUMER_ROLE_ARN.match(arn)
+                assert match is not None  # checked item by item
+                if match["partition"] != self.partition:
+                    raise ValueError(
+                        f"environments.{name}.consumerRoleArns[{index}] is a role of the {match['partition']} "
+                        f"partition, but region {self.region} is in {self.partition}: write "
+                        f"arn:{self.partition}:iam::<account>:role/<name>"
+                    )
         return self
 
     @model_validator(mode="after")
@@ -327,7 +351,12 @@ class Config(_Model):
         return self.environment(environment).access_role_name or f"mlpromote-access-{environment}"
 
     def access_role_arn(self, environment: str) -> str:
-        return f"arn:aws:iam::{self.ml_account}:role/{self.access_role_name(environment)}"
+        return arns.role(self.partition, self.ml_account, self.access_role_name(environment))
+
+    @property
+    def partition(self) -> str:
+        """The partition of the config's region (aws, aws-cn, aws-us-gov): every ARN starts with it."""
+        return arns.partition_of(self.region)
 
     def organization_of(self, environment: str) -> str | None:
         """The organization the environment's access role admits callers from, if any."""

@@ -35,6 +35,7 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from mlpromote import arns
 from mlpromote.aws import dynamodb, events, iam, rekognition, sessions, ssm
 from mlpromote.aws.rekognition import VersionDescription
 from mlpromote.config import Config
@@ -129,7 +130,7 @@ def read_all_pointers(config: Config) -> dict[str, dict[str, dict[str, str | Non
     reader = config.target_roles.parameter_reader
 
     def read(account: str) -> dict[str, str | None]:
-        role = f"arn:aws:iam::{account}:role/{reader}"
+        role = arns.role(config.partition, account, reader)
         return {name: ssm.read_pointer(role, project.parameter_name) for name, project in config.projects.items()}
 
     out: dict[str, dict[str, dict[str, str | None]]] = {}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from mlpromote import arns
 from mlpromote.config import Config
 
 # The control plane's function roles in the ML account (template.yaml gives them these names).
@@ -53,11 +54,11 @@ def target_roles_of(short_name: str) -> list[str]:
     return [role for role, callers in TARGET_ROLE_CALLERS.items() if short_name in callers]
 
 
-def control_plane_role_arn(ml_account: str, short_name: str) -> str:
-    return f"arn:aws:iam::{ml_account}:role/{CONTROL_PLANE_ROLE_PREFIX}{short_name}"
+def control_plane_role_arn(partition: str, ml_account: str, short_name: str) -> str:
+    return arns.role(partition, ml_account, f"{CONTROL_PLANE_ROLE_PREFIX}{short_name}")
 
 
-def trust_accounts(accounts: list[str]) -> dict[str, Any]:
+def trust_accounts(partition: str, accounts: list[str]) -> dict[str, Any]:
     """Trust the given accounts (any principal there that its own IAM allows to assume the role)."""
     return {
         "Version": "2012-10-17",
@@ -65,7 +66,7 @@ def trust_accounts(accounts: list[str]) -> dict[str, Any]:
             {
                 "Sid": "TrustEnvironmentAccounts",
                 "Effect": "Allow",
-                "Principal": {"AWS": [f"arn:aws:iam::{account}:root" for account in accounts]},
+                "Principal": {"AWS": [arns.account_root(partition, account) for account in accounts]},
                 "Action": "sts:AssumeRole",
             }
         ],
@@ -93,10 +94,12 @@ def access_role_trust(config: Config, environment: str) -> dict[str, Any]:
     - externalId: only callers that pass it (the smoke test passes it too).
     """
     env = config.environment(environment)
-    trust = trust_accounts(env.accounts)
+    trust = trust_accounts(config.partition, env.accounts)
     conditions: dict[str, dict[str, Any]] = {}
     if env.consumer_role_arns:
-        smoke_test_roles = [f"arn:aws:iam::{account}:role/{config.target_roles.smoke_test}" for account in env.accounts]
+        smoke_test_roles = [
+            arns.role(config.partition, account, config.target_roles.smoke_test) for account in env.accounts
+        ]
         conditions["ArnLike"] = {"aws:PrincipalArn": list(dict.fromkeys([*env.consumer_role_arns, *smoke_test_roles]))}
     organization = config.organization_of(environment)
     if organization or env.external_id:
@@ -133,7 +136,7 @@ def smoke_test_role_policy(config: Config) -> dict[str, Any]:
 
 def _parameter_arns(config: Config, account: str) -> list[str]:
     names = sorted({project.parameter_name.lstrip("/") for project in config.projects.values()})
-    return [f"arn:aws:ssm:{config.region}:{account}:parameter/{name}" for name in names]
+    return [arns.ssm_parameter(config.partition, config.region, account, name) for name in names]
 
 
 # What each pointer adapter call needs (mlpromote.aws.ssm): read_pointer is GetParameter;
@@ -204,7 +207,7 @@ def target_role_policy(config: Config, role: str, account: str) -> dict[str, Any
 def smoke_test_images_policy(config: Config) -> dict[str, Any]:
     """DetectCustomLabels reads an S3 image with the caller's permissions: the access role's."""
     objects = sorted(
-        f"arn:aws:s3:::{bucket}/{key}"
+        arns.s3_object(config.partition, bucket, key)
         for project in config.projects.values()
         for bucket, key in project.smoke_test.image_locations()
     )

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 
+from mlpromote import arns
 from mlpromote.config import SmokeTest, TargetRoles, describe_validation_error
 from mlpromote.errors import InvalidPromotionRequest
 
@@ -74,6 +75,8 @@ class AccountPlan(_Model):
     version_arn: str
     version_label: str
     ml_account: str
+    # The config's region: the clients' region, and (through its partition) every ARN's first field.
+    region: str
     access_role_name: str
     parameter_name: str
     smoke_test_role_name: str
@@ -84,14 +87,18 @@ class AccountPlan(_Model):
     external_id: str | None = None
 
     @property
+    def partition(self) -> str:
+        return arns.partition_of(self.region)
+
+    @property
     def access_role_arn(self) -> str:
-        return f"arn:aws:iam::{self.ml_account}:role/{self.access_role_name}"
+        return arns.role(self.partition, self.ml_account, self.access_role_name)
 
     def parameter_writer_role_arn(self, account: str) -> str:
-        return f"arn:aws:iam::{account}:role/{self.parameter_writer_role_name}"
+        return arns.role(self.partition, account, self.parameter_writer_role_name)
 
     def smoke_test_role_arn(self, account: str) -> str:
-        return f"arn:aws:iam::{account}:role/{self.smoke_test_role_name}"
+        return arns.role(self.partition, account, self.smoke_test_role_name)
 
 
 class PromotionPlan(AccountPlan):
@@ -109,7 +116,6 @@ class PromotionPlan(AccountPlan):
     project: str
     project_arn: str
     status_at_plan: str
-    region: str
     accounts: list[TargetAccount]
     already_served: bool
     already_running: bool
@@ -132,10 +138,10 @@ class PromotionPlan(AccountPlan):
     alarm_reader_role_name: str = TargetRoles.model_fields["alarm_reader"].default
 
     def parameter_reader_role_arn(self, account: str) -> str:
-        return f"arn:aws:iam::{account}:role/{self.parameter_reader_role_name}"
+        return arns.role(self.partition, account, self.parameter_reader_role_name)
 
     def alarm_reader_role_arn(self, account: str) -> str:
-        return f"arn:aws:iam::{account}:role/{self.alarm_reader_role_name}"
+        return arns.role(self.partition, account, self.alarm_reader_role_name)
 
     def superseded(self) -> list[str]:
         """Versions the environment's accounts pointed at before, other than the promoted one."""

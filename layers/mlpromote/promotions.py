@@ -46,11 +46,11 @@ def check(request: PromotionRequest, config: Config) -> None:
 
 def require_ml_account(version: ModelVersionArn, config: Config) -> None:
     """mlpromote promotes versions of the configured ML account and region, no others."""
-    if (version.account, version.region) != (config.ml_account, config.region):
+    if (version.partition, version.account, version.region) != (config.partition, config.ml_account, config.region):
         raise VersionOutsideMlAccount(
-            f"{version.arn} is in account {version.account}, region {version.region}; mlpromote promotes "
-            f"versions of the ML account {config.ml_account} in {config.region}. Promote a version trained "
-            "there, or fix mlAccount/region in the config"
+            f"{version.arn} is in account {version.account}, region {version.region} ({version.partition}); "
+            f"mlpromote promotes versions of the ML account {config.ml_account} in {config.region}. "
+            "Promote a version trained there, or fix mlAccount/region in the config"
         )
 
 

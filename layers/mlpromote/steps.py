@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from mlpromote import approvals, history
+from mlpromote import approvals, arns, history
 from mlpromote.aws import cloudwatch, dynamodb, events, iam, rekognition, sessions, ssm, stepfunctions
 from mlpromote.config import Config
 from mlpromote.errors import (
@@ -77,7 +77,11 @@ def validate_and_plan(request_input: object, execution: str, requested_at: str, 
     if request.rollback:
         project_name = _project_to_roll_back(request, config)
         pointers = read_pointers(
-            environment.accounts, reader, config.project(project_name).parameter_name, config.workflow.max_concurrency
+            environment.accounts,
+            reader,
+            config.project(project_name).parameter_name,
+            config.workflow.max_concurrency,
+            partition=config.partition,
         )
         version = ModelVersionArn.parse(_rollback_target(request.environment, project_name, pointers))
     else:
@@ -91,7 +95,9 @@ def validate_and_plan(request_input: object, execution: str, requested_at: str, 
         _require_verified_upstream(config, environment.requires, project.parameter_name, version)
 
     if pointers is None:
-        pointers = read_pointers(environment.accounts, reader, project.parameter_name, config.workflow.max_concurrency)
+        pointers = read_pointers(
+            environment.accounts, reader, project.parameter_name, config.workflow.max_concurrency, config.partition
+        )
     accounts = [TargetAccount(account=account, current=pointers[account]) for account in environment.accounts]
     return PromotionPlan(
         execution=execution,
@@ -168,7 +174,8 @@ def _rollback_target(environment: str, project: str, pointers: dict[str, str | N
 def _require_verified_upstream(config: Config, upstream: str, parameter: str, version: ModelVersionArn) -> None:
     """The version is live in every account of the upstream environment, or was promoted there before."""
     accounts = config.environment(upstream).accounts
-    live = read_pointers(accounts, config.target_roles.parameter_reader, parameter, config.workflow.max_concurrency)
+    reader = config.target_roles.parameter_reader
+    live = read_pointers(accounts, reader, parameter, config.workflow.max_concurrency, config.partition)
     if all(value == version.arn for value in live.values()):
         return
     if any(r.version == version.arn and r.status == "SUCCEEDED" for r in dynamodb.records(upstream)):
@@ -179,12 +186,14 @@ def _require_verified_upstream(config: Config, upstream: str, parameter: str, ve
     )
 
 
-def read_pointers(accounts: list[str], reader_role: str, parameter_name: str, workers: int) -> dict[str, str | None]:
+def read_pointers(
+    accounts: list[str], reader_role: str, parameter_name: str, workers: int, partition: str
+) -> dict[str, str | None]:
     """What each account's parameter holds, read side by side (hundreds of accounts, one call each), through
     the accounts' parameter-reader role."""
     return for_each_account(
         accounts,
-        lambda account: ssm.read_pointer(f"arn:aws:iam::{account}:role/{reader_role}", parameter_name),
+        lambda account: ssm.read_pointer(arns.role(partition, account, reader_role), parameter_name),
         workers,
     )
 
@@ -575,7 +584,11 @@ def references(config: Config, plan: PromotionPlan, after_promotion: bool) -> di
         if name == plan.environment:
             continue
         pointers = read_pointers(
-            environment.accounts, plan.parameter_reader_role_name, plan.parameter_name, plan.max_concurrency
+            environment.accounts,
+            plan.parameter_reader_role_name,
+            plan.parameter_name,
+            plan.max_concurrency,
+            plan.partition,
         )
         for account, value in pointers.items():
             if value:

@@ -18,8 +18,8 @@ from typing import Any
 
 import boto3
 
-from mlpromote import approvals, promotions
-from mlpromote.aws import dynamodb
+from mlpromote import approvals, arns, promotions
+from mlpromote.aws import dynamodb, sessions
 from mlpromote.config import CONFIG_FILE_ENV, load_config
 from mlpromote.errors import InvalidPromotionRequest
 from mlpromote.history import TABLE_ENV, PromotionRecord, live_at
@@ -79,9 +79,9 @@ def caller(stack: Stack) -> str:
 
 
 def _region_for_clients(stack: Stack) -> None:
-    # mlpromote's clients take the region and the table from the environment, as they do in Lambda.
-    if stack.region:
-        os.environ.setdefault("AWS_REGION", stack.region)
+    # mlpromote's clients work in the stack's region (its state machine's), and take the table from the
+    # environment, as they do in Lambda.
+    sessions.use_region(arns.region_of_arn(stack.state_machine_arn))
     os.environ[TABLE_ENV] = stack.table
 
 

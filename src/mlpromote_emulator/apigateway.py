@@ -18,15 +18,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from mlpromote import arns
+
 # The deployed stage (template.yaml, PromotionsApi.StageName); only requestContext shows it.
 STAGE = "v1"
 
 Invoke = Callable[[str, bytes], tuple[bytes, bool]]
 
 
-def local_caller(account: str, name: str) -> str:
+def local_caller(partition: str, account: str, name: str) -> str:
     """The IAM caller a local request is made as: an unmistakably local user of the ML account."""
-    return f"arn:aws:iam::{account}:user/{name}"
+    return arns.user(partition, account, name)
 
 
 @dataclass(frozen=True)

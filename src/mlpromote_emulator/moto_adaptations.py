@@ -37,6 +37,7 @@ from moto.core.exceptions import JsonRESTError
 from moto.core.responses import BaseResponse, EmptyResult
 from moto.events.models import Rule as EventsRule
 from moto.iam.models import IAMBackend, iam_backends
+from moto.iam.responses import IamResponse
 from moto.rekognition.models import RekognitionBackend
 from moto.rekognition.responses import RekognitionResponse
 from moto.s3.models import s3_backends
@@ -51,6 +52,8 @@ from moto.stepfunctions.responses import StepFunctionResponse
 from moto.sts.models import sts_backends
 from moto.sts.responses import TokenResponse
 from moto.utilities.arns import parse_arn
+
+from mlpromote.arns import PARTITIONS
 
 PINNED_MOTO = "5.2.5"
 # Errors that real AWS answers with a 5xx status.
@@ -297,7 +300,9 @@ def _assume_role(self: TokenResponse) -> Any:
     if len(parts) == 6 and parts[2] == "iam" and parts[5].startswith("role/"):
         account, role_name = parts[4], parts[5].split("/")[-1]
         caller_account, caller_role = _caller(self.get_access_key())
-        role = role_named(iam_backends[account]["aws"], role_name) if account in iam_backends else None
+        # moto keys IAM (a global service) per account by partition, not region: the ARN's own partition.
+        known = account in iam_backends and parts[1] in PARTITIONS
+        role = role_named(iam_backends[account][parts[1]], role_name) if known else None
         trust = json.loads(unquote(role.assume_role_policy_document)) if role else None
         if trust is None or not admits(trust, caller_account, caller_role, self._get_param("ExternalId")):
             who = caller_role or f"account {caller_account}"
@@ -307,6 +312,23 @@ def _assume_role(self: TokenResponse) -> Any:
                 f"{who} is not authorized to perform: sts:AssumeRole on resource: {role_arn}",
             )
     return _original_assume_role(self)
+
+
+# --- IAM in GovCloud: the partition of the request ------------------------------------------
+
+_original_iam_region = IamResponse.get_region_from_url
+
+
+def _iam_region(self: IamResponse, request: Any, full_url: str) -> str:
+    """IAM's GovCloud endpoint is iam.us-gov.amazonaws.com: moto reads `us-gov` as the region, which
+    is no partition's, and files the roles under `aws` with `arn:aws:` ARNs. AWS answers in aws-us-gov
+    there; the request's SigV4 scope names the real region (us-gov-west-1), so take it from there."""
+    region = _original_iam_region(self, request, full_url)
+    if region == "us-gov":
+        authorization = request.headers.get("Authorization", "")
+        if "Credential=" in authorization:
+            return str(authorization.split("Credential=", 1)[1].split("/")[2])
+    return region
 
 
 def role_named(backend: IAMBackend, name: str) -> Any:
@@ -476,7 +498,7 @@ def _detect_custom_labels(self: RekognitionResponse) -> str:
     s3_object = self._get_param("Image", {}).get("S3Object", {})
     bucket, key = s3_object.get("Bucket"), s3_object.get("Name")
     try:
-        s3_backends[self.current_account]["aws"].get_object(bucket, key)
+        s3_backends[self.current_account][self.partition].get_object(bucket, key)
     except Exception:
         raise CustomLabelsError(
             "InvalidS3ObjectException", f"Unable to get object metadata from S3: s3://{bucket}/{key}"
@@ -495,7 +517,7 @@ def _may_detect(caller_account: str, caller_role: str | None, version_arn: str, 
     if caller_role is None or caller_account != model_account:
         return False
     role_name = caller_role.split("/")[-1]
-    backend = iam_backends[model_account]["aws"]
+    backend = iam_backends[model_account][version_arn.split(":")[1]]
     if role_named(backend, role_name) is None:
         return False
     cutoff = datetime.now(UTC) - timedelta(seconds=hooks.iam_propagation_seconds)
@@ -616,6 +638,7 @@ def install() -> None:
     StepFunctionResponse.send_task_failure = _send_task_failure  # type: ignore[method-assign]
     BaseResponse.call_action = _call_action  # type: ignore[method-assign]
     TokenResponse.assume_role = _assume_role  # type: ignore[method-assign]
+    IamResponse.get_region_from_url = _iam_region  # type: ignore[method-assign,assignment]
     IAMBackend.put_role_policy = _put_role_policy  # type: ignore[method-assign]
     IAMBackend.delete_role_policy = _delete_role_policy  # type: ignore[method-assign]
     RekognitionResponse.describe_projects = _describe_projects  # type: ignore[attr-defined]

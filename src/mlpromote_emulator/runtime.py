@@ -28,6 +28,7 @@ import boto3
 import yaml
 from moto import mock_aws
 
+from mlpromote import arns
 from mlpromote.aws import sessions
 from mlpromote.config import CONFIG_FILE_ENV
 from mlpromote.executions import StepReport, readable_cause, step_names, steps_from_history
@@ -206,7 +207,7 @@ class Emulator:
         default_handler = template.get("Globals", {}).get("Function", {}).get("Handler", "app.lambda_handler")
         region, account = self.config.region, self.config.ml_account
         lam = boto3.client("lambda", region_name=region)
-        role_arn = f"arn:aws:iam::{account}:role/{STATE_MACHINE_ROLE}"
+        role_arn = arns.role(self.config.partition, account, STATE_MACHINE_ROLE)
         tables = self._create_tables(resources)
         variables = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
         for key, value in variables.items():
@@ -301,7 +302,9 @@ class Emulator:
         if isinstance(value, dict) and "Fn::GetAtt" in value:
             logical_id, attribute = value["Fn::GetAtt"]
             if attribute == "Arn":
-                return f"arn:aws:lambda:{self.config.region}:{self.config.ml_account}:function:{logical_id}"
+                return arns.lambda_function(
+                    self.config.partition, self.config.region, self.config.ml_account, logical_id
+                )
         if isinstance(value, str):
             return value
         raise ValueError(f"the emulator cannot resolve the substitution {value!r} in template.yaml")
@@ -319,7 +322,9 @@ class Emulator:
         module = self._handlers[function_name]
         context = _LambdaContext(
             function_name=function_name,
-            invoked_function_arn=f"arn:aws:lambda:{self.config.region}:{self.config.ml_account}:function:{function_name}",
+            invoked_function_arn=arns.lambda_function(
+                self.config.partition, self.config.region, self.config.ml_account, function_name
+            ),
         )
         self.clock.activity()
         payload = json.loads(body)
@@ -429,7 +434,9 @@ class Emulator:
         """POST /promotions/{id}/approval through the API handler, as the scenario's approver."""
         from mlpromote_emulator.apigateway import LocalGateway, local_caller
 
-        gateway = LocalGateway(self._template, self.invoke, local_caller(self.config.ml_account, APPROVER))
+        gateway = LocalGateway(
+            self._template, self.invoke, local_caller(self.config.partition, self.config.ml_account, APPROVER)
+        )
         body = {"decision": decision, **({"comment": comment} if comment else {})}
         name = execution_arn.rsplit(":", 1)[-1]
         return gateway.call(
@@ -448,7 +455,7 @@ class Emulator:
         handler (api; ApiRefused unless it answers 202) or a request event (event). Its execution."""
         request = self.request_for(spec)
         if spec.via == "api":
-            caller = local_caller(self.config.ml_account, "local-scenario")
+            caller = local_caller(self.config.partition, self.config.ml_account, "local-scenario")
             return entry_points.through_api(LocalGateway(self._template, self.invoke, caller), request)
         if spec.via == "event":
             return entry_points.through_event(self.config.region, self.state_machine_arn, request)

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from mlpromote import arns
 from mlpromote.config import Config, describe_validation_error, parse_config, read_yaml
 from mlpromote.errors import InvalidConfig
 
@@ -203,9 +204,27 @@ def parse_scenario(data: Any, base: Path, source: str = "scenario") -> Scenario:
     elif config is None:
         raise InvalidConfig(f"{source}: config: required key is missing (inline config or a path to one)")
     try:
-        return Scenario.model_validate(data)
+        scenario = Scenario.model_validate(data)
     except ValidationError as error:
         raise InvalidConfig(f"{source} is invalid:\n{describe_validation_error(error)}") from None
+    require_rekognition(scenario.config.region, source)
+    return scenario
+
+
+def require_rekognition(region: str, source: str) -> None:
+    """A rehearsal as strict as AWS: where botocore's endpoint data has no Rekognition endpoint (all of
+    aws-cn, for one), the control plane's first Rekognition call fails, so no world is seeded there."""
+    import boto3
+
+    partition = arns.partition_of(region)
+    offered = boto3.session.Session().get_available_regions("rekognition", partition_name=partition)
+    if region not in offered:
+        where = f"in {partition}: {', '.join(offered)}" if offered else f"in no region of {partition}"
+        raise InvalidConfig(
+            f"{source}: config.region: Amazon Rekognition has no endpoint in {region} (botocore's endpoint "
+            f"data lists it {where}); a deployment there fails at its first Rekognition call. Rehearse and "
+            "deploy in a region that offers Rekognition Custom Labels"
+        )
 
 
 def demo_scenario_path() -> Path:

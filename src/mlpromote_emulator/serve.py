@@ -72,7 +72,7 @@ class LocalApi:
 
     def __init__(self, emulator: Emulator, port: int = DEFAULT_PORT, log: IO[str] | None = None) -> None:
         self.emulator = emulator
-        self.caller = local_caller(emulator.config.ml_account, "local-serve")
+        self.caller = local_caller(emulator.config.partition, emulator.config.ml_account, "local-serve")
         self._server = _Server((HOST, port), _Handler)
         self._server.gateway = LocalGateway(
             load_template(emulator.repo_root / "template.yaml"), emulator.invoke, self.caller

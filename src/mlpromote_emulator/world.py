@@ -7,7 +7,7 @@ from typing import Any
 
 import boto3
 
-from mlpromote import iam_model
+from mlpromote import arns, iam_model
 from mlpromote.config import Config
 from mlpromote.grants import POLICY_NAME, GrantPolicy
 from mlpromote_emulator import moto_adaptations as adapt
@@ -19,14 +19,12 @@ STATE_MACHINE_ROLE = "mlpromote-state-machine"
 
 def version_arn(config: Config, label: str, index: int = 0) -> str:
     project, version = label.split("/", 1)
-    return (
-        f"arn:aws:rekognition:{config.region}:{config.ml_account}:project/{project}/version/{version}/"
-        f"{PROJECT_CREATED + 1000 * (index + 1)}"
-    )
+    created = PROJECT_CREATED + 1000 * (index + 1)
+    return arns.rekognition_version(config.partition, config.region, config.ml_account, project, version, created)
 
 
 def project_arn(config: Config, project: str) -> str:
-    return f"arn:aws:rekognition:{config.region}:{config.ml_account}:project/{project}/{PROJECT_CREATED}"
+    return arns.rekognition_project(config.partition, config.region, config.ml_account, project, PROJECT_CREATED)
 
 
 class WorldMap:
@@ -51,7 +49,8 @@ def _in_account(account: str, region: str, service: str) -> Any:
     """A client acting in another account, as an administrator who deploys stacks there would."""
     sts = boto3.client("sts", region_name=region)
     credentials = sts.assume_role(
-        RoleArn=f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole", RoleSessionName="emulator-seed"
+        RoleArn=arns.role(arns.partition_of(region), account, "OrganizationAccountAccessRole"),
+        RoleSessionName="emulator-seed",
     )["Credentials"]
     return boto3.client(
         service,
@@ -60,6 +59,13 @@ def _in_account(account: str, region: str, service: str) -> Any:
         aws_secret_access_key=credentials["SecretAccessKey"],
         aws_session_token=credentials["SessionToken"],
     )
+
+
+def _bucket_location(region: str) -> dict[str, Any]:
+    """S3 creates a bucket in us-east-1 unless told otherwise, and refuses a request sent to another
+    region without a matching LocationConstraint (IllegalLocationConstraintException); naming
+    us-east-1 as the constraint is refused too (InvalidLocationConstraint)."""
+    return {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
 
 
 def _create_role(iam: Any, name: str, trust: dict[str, Any], policy: dict[str, Any] | None = None) -> str:
@@ -78,7 +84,7 @@ def seed(scenario: Scenario, names: WorldMap) -> None:
             {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
         ],
     }
-    org_admin_trust = iam_model.trust_accounts([config.ml_account])
+    org_admin_trust = iam_model.trust_accounts(config.partition, [config.ml_account])
 
     # ML account: control-plane roles, access roles with the grants the live versions need, images, versions.
     iam = boto3.client("iam", region_name=region)
@@ -106,7 +112,7 @@ def seed(scenario: Scenario, names: WorldMap) -> None:
     for project in config.projects.values():
         for bucket, key in project.smoke_test.image_locations():
             if bucket not in buckets:
-                s3.create_bucket(Bucket=bucket)
+                s3.create_bucket(Bucket=bucket, **_bucket_location(region))
                 buckets.add(bucket)
             s3.put_object(Bucket=bucket, Key=key, Body=b"\xff\xd8\xff\xe0 emulated smoke-test image")
 
@@ -133,7 +139,7 @@ def seed(scenario: Scenario, names: WorldMap) -> None:
         field: (
             getattr(config.target_roles, field),
             iam_model.trust_roles(
-                [iam_model.control_plane_role_arn(config.ml_account, short) for short in callers],
+                [iam_model.control_plane_role_arn(config.partition, config.ml_account, short) for short in callers],
                 "TrustControlPlane",
             ),
         )
@@ -190,7 +196,7 @@ def _admin_role(account: str, region: str, trust: dict[str, Any]) -> None:
     """The organization's admin role, which the emulator uses to deploy into a target account."""
     from moto.iam.models import iam_backends
 
-    backend = iam_backends[account]["aws"]
+    backend = iam_backends[account][arns.partition_of(region)]
     if adapt.role_named(backend, "OrganizationAccountAccessRole") is None:
         backend.create_role(
             role_name="OrganizationAccountAccessRole",
@@ -220,7 +226,7 @@ def observe(scenario: Scenario, names: WorldMap) -> dict[str, Any]:
                 per_account[account] = names.label(parameter.value) if parameter else None
             parameters.setdefault(environment, {})[project_name] = per_account
     grants: dict[str, list[str]] = {}
-    ml_iam = iam_backends[config.ml_account]["aws"]
+    ml_iam = iam_backends[config.ml_account][config.partition]
     for environment in config.environments:
         role = adapt.role_named(ml_iam, config.access_role_name(environment))
         document = role.policies.get(POLICY_NAME) if role else None

@@ -60,7 +60,8 @@ DELETE = object()
     [
         ("mlAccount", "1111", "mlAccount", "does not match"),
         ("mlAccount", DELETE, "mlAccount", "required key is missing"),
-        ("region", "Narnia", "region", "does not match"),
+        ("region", "Narnia", "region", "is not a region of the aws, aws-cn, aws-us-gov partitions"),
+        ("region", "eu-centrl-1", "region", "did you mean 'eu-central-1'"),
         ("environments.qa.accounts", [], "environments.qa.accounts", "at least 1"),
         ("environments.qa.accounts", ["22222222222x"], "environments.qa.accounts[0]", "does not match"),
         ("environments.qa.accounts", ["222222222222", "222222222222"], "environments.qa.accounts", "listed twice"),

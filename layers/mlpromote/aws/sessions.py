@@ -4,6 +4,10 @@ Clients are made lazily (nothing touches the network at import time) and cached 
 the container. Assumed-role credentials are cached until shortly before they expire, so a
 promotion assumes each role once per container, not once per call.
 
+Region: every client is made in the region the handler names with `use_region` (the config's, which
+the plan carries), not whatever AWS_REGION says: the models, the pointers and the control plane's
+own resources all live in the config's region. Unset (a test, a shell), botocore's default applies.
+
 Retries: botocore's own retries are off. Transient errors surface to the state machine, whose
 Retry clauses own backoff; a retry loop hidden in a client would make the workflow's behaviour
 depend on where a call happens to be.
@@ -11,7 +15,6 @@ depend on where a call happens to be.
 
 from __future__ import annotations
 
-import os
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -51,13 +54,22 @@ _clients: dict[tuple[str, str, str], Any] = {}
 _credentials: dict[tuple[str, str], tuple[dict[str, str], datetime]] = {}
 
 
-def _region() -> str:
-    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+_region: str | None = None
+
+
+def use_region(region: str) -> None:
+    """Make every client from now on in `region`. Handlers call it once per invocation."""
+    global _region
+    _region = region
+
+
+def current_region() -> str:
+    return _region or _boto_session().region_name or "us-east-1"
 
 
 def client(service: str, region: str | None = None) -> Any:
     """A client with the function's own credentials (in the ML account)."""
-    region = region or _region()
+    region = region or current_region()
     key = ("", service, region)
     with _lock:
         if key not in _clients:
@@ -70,7 +82,7 @@ def assumed_client(
 ) -> Any:
     """A client acting as the last role of a chain, each role assumed from the one before; the last one
     with `external_id` when its trust policy asks for one (sts:ExternalId)."""
-    region = region or _region()
+    region = region or current_region()
     return assumed_client_from(_chain_credentials(role_arns, region, external_id), service, region)
 
 
@@ -124,13 +136,13 @@ def _boto_session() -> boto3.session.Session:
 def reset(credentials_only: bool = False) -> None:
     """Forget assumed credentials and their clients (and, unless `credentials_only`, everything):
     a new container, as far as this module knows."""
-    global _session
+    global _session, _region
     with _lock:
         _credentials.clear()
         for key in [k for k in _clients if k[0]]:
             del _clients[key]
         if not credentials_only:
-            _session = None
+            _session, _region = None, None
             _clients.clear()
 
 

@@ -1,0 +1,100 @@
+"""Every ARN mlpromote writes, built in one place from the partition of the config's region.
+
+A region belongs to one partition (`aws`, `aws-cn`, `aws-us-gov`), and every ARN in it starts
+`arn:<partition>:`; a role ARN written `arn:aws:` is not a role at all in Beijing or GovCloud.
+Which regions exist, and in which partition, is botocore's partition data
+(botocore/data/partitions.json), the same file the SDK resolves endpoints with, so a new region
+is known as soon as botocore is upgraded.
+"""
+
+from __future__ import annotations
+
+import difflib
+from functools import lru_cache
+
+# The partitions mlpromote supports: Rekognition Custom Labels, Step Functions and the rest of the
+# control plane exist there. The isolated partitions (aws-iso*, aws-eusc) are left out on purpose.
+PARTITIONS = ("aws", "aws-cn", "aws-us-gov")
+
+
+class UnknownRegion(ValueError):
+    """A region no supported partition has. A ValueError, so the config reports it at `region`."""
+
+
+@lru_cache(maxsize=1)
+def known_regions() -> dict[str, str]:
+    """Region name -> partition, for every region of PARTITIONS that botocore knows.
+
+    Read once per process (a Lambda container): partitions.json is a few KB, and botocore's loader is
+    imported only here, on first use, not at import of the config.
+    """
+    from botocore.loaders import create_loader
+
+    data = create_loader().load_data("partitions")
+    regions: dict[str, str] = {}
+    for partition in data["partitions"]:
+        if partition["id"] in PARTITIONS:
+            for region in partition["regions"]:
+                # `aws-global`, `aws-cn-global`: endpoint aliases for global services, not regions.
+                if not region.endswith("-global"):
+                    regions[region] = partition["id"]
+    return regions
+
+
+def partition_of(region: str) -> str:
+    """The partition of a known region; UnknownRegion, with the closest known names, otherwise."""
+    regions = known_regions()
+    try:
+        return regions[region]
+    except KeyError:
+        raise UnknownRegion(unknown_region_message(region)) from None
+
+
+def unknown_region_message(region: str) -> str:
+    close = difflib.get_close_matches(region, list(known_regions()), n=2, cutoff=0.6)
+    hint = f"; did you mean {' or '.join(repr(name) for name in close)}?" if close else ""
+    return f"{region[:60]!r} is not a region of the {', '.join(PARTITIONS)} partitions{hint}"
+
+
+def role(partition: str, account: str, name: str) -> str:
+    """An IAM role. `name` may carry a path (`service-role/app`)."""
+    return f"arn:{partition}:iam::{account}:role/{name}"
+
+
+def user(partition: str, account: str, name: str) -> str:
+    return f"arn:{partition}:iam::{account}:user/{name}"
+
+
+def account_root(partition: str, account: str) -> str:
+    """The account as a principal: whoever that account's own IAM lets act."""
+    return f"arn:{partition}:iam::{account}:root"
+
+
+def ssm_parameter(partition: str, region: str, account: str, name: str) -> str:
+    # A hierarchical name's leading slash is not repeated after `parameter` (SSM's ARN format).
+    return f"arn:{partition}:ssm:{region}:{account}:parameter/{name.lstrip('/')}"
+
+
+def s3_object(partition: str, bucket: str, key: str) -> str:
+    return f"arn:{partition}:s3:::{bucket}/{key}"
+
+
+def rekognition_project(partition: str, region: str, account: str, project: str, created: int) -> str:
+    return f"arn:{partition}:rekognition:{region}:{account}:project/{project}/{created}"
+
+
+def rekognition_version(partition: str, region: str, account: str, project: str, version: str, created: int) -> str:
+    return f"arn:{partition}:rekognition:{region}:{account}:project/{project}/version/{version}/{created}"
+
+
+def lambda_function(partition: str, region: str, account: str, name: str) -> str:
+    return f"arn:{partition}:lambda:{region}:{account}:function:{name}"
+
+
+def state_machine(partition: str, region: str, account: str, name: str) -> str:
+    return f"arn:{partition}:states:{region}:{account}:stateMachine:{name}"
+
+
+def region_of_arn(arn: str) -> str:
+    """The region an ARN names (its fourth field; empty for global resources such as IAM's)."""
+    return arn.split(":", 4)[3]
