@@ -42,6 +42,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO / "layers") not in sys.path:
     sys.path.insert(0, str(REPO / "layers"))
 
+from mlpromote import arns  # noqa: E402
 from mlpromote.config import Config, load_config, parse_config  # noqa: E402
 
 CONFIG_FILE = REPO / "config" / "mlpromote.yaml"
@@ -182,7 +183,7 @@ class Stack:
 
     def ref(self, name: str) -> Any:
         pseudo = {
-            "AWS::Partition": "aws",
+            "AWS::Partition": arns.partition_of(self.region),
             "AWS::Region": self.region,
             "AWS::AccountId": self.account,
             "AWS::URLSuffix": "amazonaws.com",
@@ -222,25 +223,26 @@ class Stack:
     def get_att(self, logical: str, attribute: str) -> str:
         kind, properties = self._resource(logical)
         region, account = self.region, self.account
+        partition = arns.partition_of(region)
         if attribute in ("Arn", "TopicArn"):
             if kind == "AWS::IAM::Role":
                 path = properties.get("Path", "/")
-                return f"arn:aws:iam::{account}:role{path}{self._name(logical, properties, 'RoleName')}"
+                return f"arn:{partition}:iam::{account}:role{path}{self._name(logical, properties, 'RoleName')}"
             if kind == "AWS::DynamoDB::Table":
-                return f"arn:aws:dynamodb:{region}:{account}:table/{self._name(logical, properties, 'TableName')}"
+                return f"arn:{partition}:dynamodb:{region}:{account}:table/{self._name(logical, properties, 'TableName')}"
             if kind in ("AWS::Serverless::Function", "AWS::Lambda::Function"):
                 function = self._name(logical, properties, "FunctionName")
-                return f"arn:aws:lambda:{region}:{account}:function:{function}"
+                return f"arn:{partition}:lambda:{region}:{account}:function:{function}"
             if kind in ("AWS::Serverless::StateMachine", "AWS::StepFunctions::StateMachine"):
                 machine = self._name(logical, properties, "Name", "StateMachineName")
-                return f"arn:aws:states:{region}:{account}:stateMachine:{machine}"
+                return f"arn:{partition}:states:{region}:{account}:stateMachine:{machine}"
             if kind == "AWS::SNS::Topic":
-                return f"arn:aws:sns:{region}:{account}:{self._name(logical, properties, 'TopicName')}"
+                return f"arn:{partition}:sns:{region}:{account}:{self._name(logical, properties, 'TopicName')}"
             if kind == "AWS::SQS::Queue":
-                return f"arn:aws:sqs:{region}:{account}:{self._name(logical, properties, 'QueueName')}"
+                return f"arn:{partition}:sqs:{region}:{account}:{self._name(logical, properties, 'QueueName')}"
             if kind == "AWS::Logs::LogGroup":
                 group = self._name(logical, properties, "LogGroupName")
-                return f"arn:aws:logs:{region}:{account}:log-group:{group}:*"
+                return f"arn:{partition}:logs:{region}:{account}:log-group:{group}:*"
         raise ValueError(f"{self.name}: cannot resolve !GetAtt {logical}.{attribute} ({kind}) for the matrix")
 
     def sub(self, argument: Any) -> str:

@@ -53,9 +53,15 @@ KINDS: tuple[Kind, ...] = (
     "IdleVersion",
     "SplitEnvironment",
 )
-# Custom Labels inference, per inference unit and hour while RUNNING, traffic or not (us-east-1 list
-# price; ../shared/notes/aws-facts.md). Other regions differ a little: the figure is for ranking, not billing.
-INFERENCE_UNIT_HOUR_USD = 4.00
+# Custom Labels inference: USD per inference unit and hour while RUNNING, traffic or not, by region.
+# Source: the Amazon Rekognition pricing page (https://aws.amazon.com/rekognition/pricing/, Custom
+# Labels, inference hours) for US East (N. Virginia), as recorded in ../shared/notes/aws-facts.md;
+# checked 2026-11-29. No other region's price could be confirmed then (the documentation searched
+# gives none), and prices differ by region: rather than guess, a region not listed here gets no
+# figure, and its IdleVersion findings say so and count inference units instead. Add a region with
+# its source and date. The figures rank findings; they are not a bill.
+INFERENCE_UNIT_HOUR_USD: dict[str, float] = {"us-east-1": 4.00}
+PRICING_PAGE = "https://aws.amazon.com/rekognition/pricing/"
 DETAIL_TYPE = "Model Promotion Drift Detected"
 METRIC = "DriftFindings"
 # An EventBridge entry holds at most 256 KB: the event carries the first findings that fit, and the total.
@@ -87,7 +93,9 @@ class DriftRun(BaseModel):
     findings: list[Finding]
     counts: dict[str, int]
     repaired: int = 0
-    idle_cost_per_hour_usd: float = 0.0
+    # None when INFERENCE_UNIT_HOUR_USD has no price for the config's region: see idle_inference_units.
+    idle_cost_per_hour_usd: float | None = 0.0
+    idle_inference_units: int = 0
     published: bool = Field(default=False, description="whether the EventBridge event went out")
     ended_at: str = Field(default_factory=lambda: now().isoformat())
 
@@ -223,9 +231,15 @@ def find_drift(config: Config, observed: Observed) -> list[Finding]:
     return sorted(findings, key=_order)
 
 
-def idle_cost_per_hour(config: Config, description: VersionDescription) -> float:
-    """What a RUNNING version costs per hour at its minimum inference units."""
-    return _units(config, description) * INFERENCE_UNIT_HOUR_USD
+def unit_hour_price(region: str) -> float | None:
+    """USD per inference unit and hour in `region`, or None when mlpromote has no price for it."""
+    return INFERENCE_UNIT_HOUR_USD.get(region)
+
+
+def idle_cost_per_hour(config: Config, description: VersionDescription) -> float | None:
+    """What a RUNNING version costs per hour at its minimum inference units (None: no price for the region)."""
+    price = unit_hour_price(config.region)
+    return None if price is None else _units(config, description) * price
 
 
 def _units(config: Config, description: VersionDescription) -> int:
@@ -239,13 +253,18 @@ def _units(config: Config, description: VersionDescription) -> int:
 
 def _cost_text(config: Config, description: VersionDescription) -> str:
     units = _units(config, description)
-    text = (
-        f"{units} inference unit{'s' if units != 1 else ''} x USD {INFERENCE_UNIT_HOUR_USD:.2f} = "
-        f"USD {units * INFERENCE_UNIT_HOUR_USD:.2f} per hour"
-    )
-    if description.max_inference_units and description.max_inference_units > units:
-        most = description.max_inference_units * INFERENCE_UNIT_HOUR_USD
-        text += f" (up to USD {most:.2f} when auto-scaled to {description.max_inference_units} units)"
+    price = unit_hour_price(config.region)
+    most = description.max_inference_units if (description.max_inference_units or 0) > units else None
+    if price is None:
+        text = (
+            f"{units} inference unit{'s' if units != 1 else ''} billed every hour"
+            + (f" (up to {most} when auto-scaled)" if most else "")
+            + f"; mlpromote has no inference price for {config.region}, see {PRICING_PAGE}"
+        )
+        return text
+    text = f"{units} inference unit{'s' if units != 1 else ''} x USD {price:.2f} = USD {units * price:.2f} per hour"
+    if most:
+        text += f" (up to USD {most * price:.2f} when auto-scaled to {most} units)"
     return text
 
 
@@ -382,17 +401,22 @@ def detect_drift(config: Config) -> DriftRun:
         findings=findings,
         counts={kind: sum(1 for f in findings if f.kind == kind) for kind in KINDS},
         repaired=repaired,
-        idle_cost_per_hour_usd=sum(
-            idle_cost_per_hour(config, observed.versions[f.version])
-            for f in findings
-            if f.kind == "IdleVersion" and f.version in observed.versions
-        ),
+        **_idle_totals(config, findings, observed),
     )
     publish_metrics(run)
     if findings:
         run.published = events.publish(DETAIL_TYPE, event_detail(run))
     logger.info("drift detected" if findings else "no drift", extra={"counts": run.counts, "repaired": repaired})
     return run
+
+
+def _idle_totals(config: Config, findings: list[Finding], observed: Observed) -> dict[str, Any]:
+    idle = [
+        observed.versions[f.version] for f in findings if f.kind == "IdleVersion" and f.version in observed.versions
+    ]
+    units = sum(_units(config, description) for description in idle)
+    price = unit_hour_price(config.region)
+    return {"idle_inference_units": units, "idle_cost_per_hour_usd": None if price is None else units * price}
 
 
 def _idle_granting(findings: list[Finding], observed: Observed) -> set[str]:
@@ -426,4 +450,5 @@ def event_detail(run: DriftRun) -> dict[str, Any]:
         "counts": run.counts,
         "repaired": run.repaired,
         "idleCostPerHourUsd": run.idle_cost_per_hour_usd,
+        "idleInferenceUnits": run.idle_inference_units,
     }

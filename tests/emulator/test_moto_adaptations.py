@@ -132,3 +132,18 @@ def test_input_transformer_quotes_as_eventbridge_does() -> None:
     }
     assert json.loads(adapt.transform_input_for_target('{"n": "<note>"}', paths, event)) == {"n": 'say "hi"'}
     assert adapt.transform_input_for_target("<environment> is <count>", paths, event) == "prod is 3"
+
+
+def test_iam_in_govcloud_answers_in_its_partition_and_assume_role_holds_to_it(aws) -> None:
+    # moto reads the region `us-gov` off iam.us-gov.amazonaws.com and would file the role under `aws`.
+    iam = boto3.client("iam", region_name="us-gov-west-1")
+    arn = _role(iam, "trusts-ml", ["arn:aws-us-gov:iam::111111111111:root"])
+    assert arn == "arn:aws-us-gov:iam::111111111111:role/trusts-ml"
+    with pytest.raises(ClientError) as elsewhere:  # each partition has its own IAM
+        boto3.client("iam", region_name="eu-west-1").get_role(RoleName="trusts-ml")
+    assert elsewhere.value.response["Error"]["Code"] == "NoSuchEntity"
+    sts = boto3.client("sts", region_name="us-gov-west-1")
+    assert sts.assume_role(RoleArn=arn, RoleSessionName="test")["Credentials"]["AccessKeyId"]
+    with pytest.raises(ClientError) as wrong_partition:  # the ARN a hand-written `arn:aws:` would give
+        sts.assume_role(RoleArn=arn.replace("arn:aws-us-gov:", "arn:aws:"), RoleSessionName="test")
+    assert wrong_partition.value.response["Error"]["Code"] == "AccessDenied"

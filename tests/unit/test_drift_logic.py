@@ -119,3 +119,17 @@ def test_the_drift_role_is_deployed_scheduled_and_trusted_by_the_parameter_reade
     }
     # It reads the pointers, nothing more (tests/test_security_static.py: the templates follow iam_model).
     assert iam_model.target_roles_of("detect-drift") == ["parameter_reader"]
+
+
+def test_an_idle_version_in_a_region_without_a_price_counts_units_and_says_the_price_is_unknown() -> None:
+    config = parse_config({**CONFIG, "region": "ap-southeast-2"})
+    world = observed(dict.fromkeys(PROD, V1), [V1], v1=running(V1), v2=running(V2))
+    world.versions[V2] = running(V2, min_inference_units=2, max_inference_units=3)
+    [idle] = [f for f in drift.find_drift(config, world) if f.kind == "IdleVersion"]
+    assert idle.detail == (
+        "tools/v2 is RUNNING but no environment's parameter points at it: 2 inference units billed every hour "
+        "(up to 3 when auto-scaled); mlpromote has no inference price for ap-southeast-2, see "
+        "https://aws.amazon.com/rekognition/pricing/"
+    )
+    assert drift.idle_cost_per_hour(config, world.versions[V2]) is None
+    assert drift.unit_hour_price("us-east-1") == 4.00 and drift.unit_hour_price("ap-southeast-2") is None
