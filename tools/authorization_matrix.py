@@ -229,7 +229,8 @@ class Stack:
                 path = properties.get("Path", "/")
                 return f"arn:{partition}:iam::{account}:role{path}{self._name(logical, properties, 'RoleName')}"
             if kind == "AWS::DynamoDB::Table":
-                return f"arn:{partition}:dynamodb:{region}:{account}:table/{self._name(logical, properties, 'TableName')}"
+                table = self._name(logical, properties, "TableName")
+                return f"arn:{partition}:dynamodb:{region}:{account}:table/{table}"
             if kind in ("AWS::Serverless::Function", "AWS::Lambda::Function"):
                 function = self._name(logical, properties, "FunctionName")
                 return f"arn:{partition}:lambda:{region}:{account}:function:{function}"
