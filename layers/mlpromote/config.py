@@ -31,12 +31,43 @@ CONFIG_FILE_ENV = "MLPROMOTE_CONFIG_FILE"
 MAX_FILE_BYTES = 1024 * 1024
 # The config layer puts the file here in the deployed Lambdas.
 DEFAULT_CONFIG_FILE = "/opt/mlpromote.yaml"
+# The templates' defaults for their ParameterPathPrefix (without the leading slash) and AccessRolePrefix.
+DEFAULT_PARAMETER_PATH_PREFIX = "/mlpromote"
+DEFAULT_ACCESS_ROLE_PREFIX = "mlpromote-access-"
 
 AccountId = Annotated[str, Field(pattern=r"^[0-9]{12}$", description="a 12-digit AWS account id")]
 _NAME = r"^[a-zA-Z0-9_.\-]{1,255}$"
 _ROLE_NAME = r"^[A-Za-z0-9_+=,.@-]{1,64}$"
-# SSM parameter names: letters, digits and . - _ / only; no "..", no "aws"/"ssm" prefix.
+IAM_ROLE_NAME_MAX = 64
+# SSM's rules for parameter names (Systems Manager User Guide, "Requirements and constraints for
+# parameter names": https://docs.aws.amazon.com/systems-manager/latest/userguide/sysman-parameter-name-constraints.html,
+# and PutParameter's Name in the API reference): each level is letters, digits and _ . - only, levels
+# are separated by /; a name in a hierarchy is fully qualified, with a leading /; at most 15 levels;
+# no "aws" or "ssm" prefix (case-insensitive); at most 1011 characters counting the ARN before the
+# name ("arn:aws:ssm:us-east-2:111122223333:parameter/" counts 45 of them).
 _PARAMETER_NAME = re.compile(r"^/?[a-zA-Z0-9_.\-]+(/[a-zA-Z0-9_.\-]+)*$")
+SSM_MAX_LEVELS = 15
+SSM_MAX_NAME_WITH_ARN = 1011
+
+
+def _ssm_path_problem(name: str, key: str) -> str | None:
+    """What is wrong with `name` as a hierarchical SSM name (a parameter's, or a path's), if anything."""
+    if not _PARAMETER_NAME.match(name):
+        return f"{_shorten(repr(name))} is not a valid SSM name: levels of letters, digits and . - _ separated by /"
+    if name.lstrip("/").lower().startswith(("aws", "ssm")):
+        return f"{_shorten(repr(name))}: SSM reserves names that begin with 'aws' or 'ssm' (any case)"
+    if not name.startswith("/"):
+        return (
+            f"{_shorten(repr(name), 80)} has no leading /: SSM requires one on hierarchical names like {key}; "
+            f"write '/{_shorten(name, 80)}'"
+        )
+    # Not SSM's rule but ours: a level named . or .. reads as a path that leaves parameterPathPrefix,
+    # though IAM and SSM take it literally.
+    if any(level in (".", "..") for level in name.split("/")):
+        return f"{_shorten(repr(name))} is not a valid SSM name here: no level may be . or .."
+    return None
+
+
 _S3_URI = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9])/(?P<key>[^\x00-\x1f]{1,1024})$")
 # Trust hardening and private connectivity (docs/security.md).
 # A role ARN, with an optional path; `*` and `?` (ArnLike wildcards) only in the path and name.
@@ -118,7 +149,7 @@ class SmokeTest(_Model):
 
 
 class Project(_Model):
-    parameter_name: str = Field(min_length=1, max_length=1011)
+    parameter_name: str = Field(min_length=1, max_length=SSM_MAX_NAME_WITH_ARN)
     min_inference_units: StrictInt = Field(default=1, ge=1, le=1000)
     max_inference_units: StrictInt | None = Field(default=None, ge=1, le=1000)
     smoke_test: SmokeTest
@@ -126,15 +157,12 @@ class Project(_Model):
     @field_validator("parameter_name")
     @classmethod
     def _parameter_name(cls, name: str) -> str:
-        if ".." in name or not _PARAMETER_NAME.match(name):
-            raise ValueError(
-                f"{name!r} is not a valid SSM parameter name: use letters, digits and . - _ separated by /"
-            )
-        if name.count("/") - (1 if name.startswith("/") else 0) >= 15:
-            raise ValueError(f"{name[:120]!r} has more than 15 levels; SSM allows at most 15")
-        first = name.lstrip("/").split("/")[0].lower()
-        if first.startswith(("aws", "ssm")):
-            raise ValueError(f"{name!r}: SSM reserves names that begin with 'aws' or 'ssm'")
+        problem = _ssm_path_problem(name, "parameterName")
+        if problem:
+            raise ValueError(problem)
+        levels = name.count("/")
+        if levels > SSM_MAX_LEVELS:
+            raise ValueError(f"{_shorten(repr(name))} has {levels} levels; SSM allows at most {SSM_MAX_LEVELS}")
         return name
 
     @model_validator(mode="after")
@@ -217,6 +245,11 @@ class Environment(_Model):
     def _bake_needs_alarms(self) -> Environment:
         if self.rollback_alarms and not self.bake_minutes:
             raise ValueError("rollbackAlarms are watched for bakeMinutes after the switch: set bakeMinutes too")
+        if self.bake_minutes and not self.rollback_alarms:
+            raise ValueError(
+                f"bakeMinutes ({self.bake_minutes}) watches rollbackAlarms after the switch, and none are listed: "
+                "list the CloudWatch alarms to watch in rollbackAlarms, or leave bakeMinutes out"
+            )
         return self
 
     @field_validator("accounts")
@@ -277,11 +310,66 @@ class Config(_Model):
     # The organization every environment's access role is restricted to (aws:PrincipalOrgID), unless
     # the environment names its own.
     organization_id: str | None = None
+    # Names the config shares with the templates, which take them as parameters: the target accounts'
+    # parameter roles may touch only parameters under ParameterPathPrefix (written there without the
+    # leading slash), and the control plane may write grants only on AccessRolePrefix* roles.
+    parameter_path_prefix: str = DEFAULT_PARAMETER_PATH_PREFIX
+    access_role_prefix: str = Field(
+        default=DEFAULT_ACCESS_ROLE_PREFIX, pattern=rf"^[A-Za-z0-9_+=,.@-]{{1,{IAM_ROLE_NAME_MAX - 1}}}$"
+    )
 
     @field_validator("organization_id")
     @classmethod
     def _organization(cls, value: str | None) -> str | None:
         return _organization_id(value)
+
+    @field_validator("parameter_path_prefix")
+    @classmethod
+    def _parameter_path_prefix(cls, prefix: str) -> str:
+        problem = _ssm_path_problem(prefix, "parameterPathPrefix")
+        if problem:
+            raise ValueError(problem)
+        # A parameter lives at least one level below the prefix.
+        if prefix.count("/") > SSM_MAX_LEVELS - 1:
+            raise ValueError(
+                f"{_shorten(repr(prefix))} has {prefix.count('/')} levels; SSM allows {SSM_MAX_LEVELS} in a "
+                f"parameter's name, so the prefix may have at most {SSM_MAX_LEVELS - 1}"
+            )
+        return prefix
+
+    @model_validator(mode="after")
+    def _names_fit_the_templates(self) -> Config:
+        prefix = self.parameter_path_prefix
+        before_name = len(f"arn:{arns.partition_of(self.region)}:ssm:{self.region}:{self.ml_account}:parameter")
+        for name, project in self.projects.items():
+            parameter = project.parameter_name
+            if not parameter.startswith(prefix + "/"):
+                # The target accounts' parameter roles may touch only parameter/<ParameterPathPrefix>/*.
+                raise ValueError(
+                    f"projects.{name}.parameterName {_shorten(repr(parameter), 60)} is outside parameterPathPrefix "
+                    f"{prefix!r}, the only path the stacks' roles may touch: move it or change the prefix"
+                )
+            if before_name + len(parameter) > SSM_MAX_NAME_WITH_ARN:
+                raise ValueError(
+                    f"projects.{name}.parameterName is {len(parameter)} characters; SSM allows "
+                    f"{SSM_MAX_NAME_WITH_ARN - before_name} in {self.region} ({SSM_MAX_NAME_WITH_ARN} with the "
+                    "parameter's ARN): shorten it"
+                )
+        for name, env in self.environments.items():
+            role = self.access_role_name(name)
+            if env.access_role_name is None and len(role) > IAM_ROLE_NAME_MAX:
+                raise ValueError(
+                    f"environments.{name}: accessRolePrefix + {name!r} makes a {len(role)}-character role name; "
+                    f"IAM allows {IAM_ROLE_NAME_MAX}: shorten the prefix, or set accessRoleName"
+                )
+            if not role.startswith(self.access_role_prefix):
+                # template.yaml lets the control plane write grants only on AccessRolePrefix* roles, and
+                # the target accounts' smoke-test roles (and STS endpoints) assume only those.
+                raise ValueError(
+                    f"environments.{name}.accessRoleName {role!r} does not start with accessRolePrefix "
+                    f"{self.access_role_prefix!r}: template.yaml's roles may write grants only on those; rename it"
+                )
+        return self
 
     @model_validator(mode="after")
     def _promotion_path(self) -> Config:
@@ -348,7 +436,7 @@ class Config(_Model):
             ) from None
 
     def access_role_name(self, environment: str) -> str:
-        return self.environment(environment).access_role_name or f"mlpromote-access-{environment}"
+        return self.environment(environment).access_role_name or f"{self.access_role_prefix}{environment}"
 
     def access_role_arn(self, environment: str) -> str:
         return arns.role(self.partition, self.ml_account, self.access_role_name(environment))

@@ -120,7 +120,8 @@ def policy_size(document: dict[str, Any]) -> int:
 
 
 def smoke_test_role_policy(config: Config) -> dict[str, Any]:
-    """In a target account: may assume the access roles of the ML account, nothing else."""
+    """In a target account: may assume the access roles of the ML account (accessRolePrefix*, as
+    templates/target-account.yaml's AccessRolePrefix), nothing else."""
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -128,15 +129,16 @@ def smoke_test_role_policy(config: Config) -> dict[str, Any]:
                 "Sid": "AssumeAccessRoles",
                 "Effect": "Allow",
                 "Action": "sts:AssumeRole",
-                "Resource": sorted(config.access_role_arn(name) for name in config.environments),
+                "Resource": arns.role(config.partition, config.ml_account, f"{config.access_role_prefix}*"),
             }
         ],
     }
 
 
 def _parameter_arns(config: Config, account: str) -> list[str]:
-    names = sorted({project.parameter_name.lstrip("/") for project in config.projects.values()})
-    return [arns.ssm_parameter(config.partition, config.region, account, name) for name in names]
+    # The parameters under parameterPathPrefix, as templates/target-account.yaml's ParameterPathPrefix.
+    name = f"{config.parameter_path_prefix.lstrip('/')}/*"
+    return [arns.ssm_parameter(config.partition, config.region, account, name)]
 
 
 # What each pointer adapter call needs (mlpromote.aws.ssm): read_pointer is GetParameter;

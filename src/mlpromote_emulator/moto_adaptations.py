@@ -8,6 +8,7 @@ moto gives us real IAM, STS, SSM, S3, Lambda and a real Step Functions interpret
 - running a Lambda's real handler in-process (moto's no-Docker backend returns a canned answer);
 - simulated time in Wait states, Retry backoff and task-token timeouts (moto really sleeps);
 - one ML account as the default account (moto's default is 123456789012);
+- SSM's rules for parameter names (moto takes a hierarchical name without its leading slash);
 - fault injection and a record of the AWS calls the control plane makes.
 
 `install()` applies all of them once; `tests/emulator/test_moto_adaptations.py` checks each
@@ -41,6 +42,9 @@ from moto.iam.responses import IamResponse
 from moto.rekognition.models import RekognitionBackend
 from moto.rekognition.responses import RekognitionResponse
 from moto.s3.models import s3_backends
+from moto.ssm.exceptions import SSMException
+from moto.ssm.exceptions import ValidationException as SsmValidationException
+from moto.ssm.responses import SimpleSystemManagerResponse
 from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import TimeoutSeconds
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 from moto.stepfunctions.parser.asl.eval.callback.callback import (
@@ -617,6 +621,79 @@ def _action_matches(actions: Any, wanted: str) -> bool:
     return any(fnmatch.fnmatchcase(wanted.lower(), a.lower()) for a in _as_list(actions))
 
 
+# --- SSM: parameter names --------------------------------------------------------------------
+# SSM's rules (Systems Manager User Guide, "Requirements and constraints for parameter names":
+# https://docs.aws.amazon.com/systems-manager/latest/userguide/sysman-parameter-name-constraints.html):
+# each level of letters, digits and _ . -, levels separated by /, and a name in a hierarchy fully
+# qualified with a leading / (moto takes "mlpromote/tools/model-arn" and keeps it apart from the real
+# one); at most 15 levels (PutParameter: HierarchyLevelLimitExceededException); at most 1011
+# characters counting the ARN before the name. moto already refuses the "aws" and "ssm" prefixes.
+
+_SSM_NAME = re.compile(r"^/?[a-zA-Z0-9_.\-]+(/[a-zA-Z0-9_.\-]+)*$")
+# What SSM answers (ValidationException) for a name that is not a valid name or path.
+SSM_INVALID_NAME = (
+    'Parameter name: can\'t be prefixed with "ssm" (case-insensitive). If formed as a path, it can consist of '
+    "sub-paths divided by slash symbol; each sub-path can be formed as a mix of letters, numbers and the "
+    "following 3 symbols .-_"
+)
+SSM_MAX_LEVELS = 15
+SSM_MAX_NAME_WITH_ARN = 1011
+
+
+class SsmHierarchyTooDeep(SSMException):
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            "HierarchyLevelLimitExceededException",
+            f"A hierarchy can have a maximum of {SSM_MAX_LEVELS} levels; {name} has {name.strip('/').count('/') + 1}.",
+        )
+
+
+def _ssm_name(response: SimpleSystemManagerResponse, selectors: bool) -> str:
+    """The request's Name as SSM resolves it: an ARN reduced to the name, `name:label` to the name."""
+    name = str(response._get_param("Name") or "")
+    if name.startswith("arn:"):
+        name = name.split(":parameter", 1)[-1]
+    if selectors:
+        name = name.split(":", 1)[0]
+    if not _SSM_NAME.match(name) or ("/" in name and not name.startswith("/")):
+        raise SsmValidationException(SSM_INVALID_NAME)
+    return name
+
+
+_original_put_parameter = SimpleSystemManagerResponse.put_parameter
+_original_get_parameter = SimpleSystemManagerResponse.get_parameter
+_original_label_parameter_version = SimpleSystemManagerResponse.label_parameter_version
+_original_delete_parameter = SimpleSystemManagerResponse.delete_parameter
+
+
+def _put_parameter(self: SimpleSystemManagerResponse) -> Any:
+    name = _ssm_name(self, selectors=False)
+    if name.strip("/").count("/") + 1 > SSM_MAX_LEVELS:
+        raise SsmHierarchyTooDeep(name)
+    arn = f"arn:{self.ssm_backend.partition}:ssm:{self.region}:{self.current_account}:parameter/{name.lstrip('/')}"
+    if len(arn) > SSM_MAX_NAME_WITH_ARN:
+        raise SsmValidationException(
+            f"Parameter name {name[:80]}... is {len(arn)} characters with its ARN; at most "
+            f"{SSM_MAX_NAME_WITH_ARN} are allowed."
+        )
+    return _original_put_parameter(self)
+
+
+def _get_parameter(self: SimpleSystemManagerResponse) -> Any:
+    _ssm_name(self, selectors=True)
+    return _original_get_parameter(self)
+
+
+def _label_parameter_version(self: SimpleSystemManagerResponse) -> Any:
+    _ssm_name(self, selectors=False)
+    return _original_label_parameter_version(self)
+
+
+def _delete_parameter(self: SimpleSystemManagerResponse) -> Any:
+    _ssm_name(self, selectors=False)
+    return _original_delete_parameter(self)
+
+
 # --- install ---------------------------------------------------------------------------------
 
 _installed = False
@@ -647,6 +724,10 @@ def install() -> None:
     RekognitionResponse.stop_project_version = _stop_project_version  # type: ignore[attr-defined]
     RekognitionResponse.detect_custom_labels = _detect_custom_labels  # type: ignore[method-assign]
     EventsRule.send_to_targets = _send_to_targets  # type: ignore[method-assign]
+    SimpleSystemManagerResponse.put_parameter = _put_parameter  # type: ignore[method-assign]
+    SimpleSystemManagerResponse.get_parameter = _get_parameter  # type: ignore[method-assign]
+    SimpleSystemManagerResponse.label_parameter_version = _label_parameter_version  # type: ignore[method-assign]
+    SimpleSystemManagerResponse.delete_parameter = _delete_parameter  # type: ignore[method-assign]
     _installed = True
 
 

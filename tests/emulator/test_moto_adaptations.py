@@ -147,3 +147,54 @@ def test_iam_in_govcloud_answers_in_its_partition_and_assume_role_holds_to_it(aw
     with pytest.raises(ClientError) as wrong_partition:  # the ARN a hand-written `arn:aws:` would give
         sts.assume_role(RoleArn=arn.replace("arn:aws-us-gov:", "arn:aws:"), RoleSessionName="test")
     assert wrong_partition.value.response["Error"]["Code"] == "AccessDenied"
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "mlpromote/tools/model-arn",
+        "/mlpromote//model-arn",
+        "/mlpromote/tools/",
+        "/mlpromote/model arn",
+        "/mlpromote/x!",
+    ],
+)
+def test_ssm_refuses_names_ssm_refuses(aws, name: str) -> None:
+    ssm = boto3.client("ssm", region_name="us-east-1", config=NO_RETRIES)
+    ssm.put_parameter(Name="/mlpromote/tools/model-arn", Value="v1", Type="String")
+
+    for call in (
+        lambda: ssm.put_parameter(Name=name, Value="v2", Type="String", Overwrite=True),
+        lambda: ssm.get_parameter(Name=name),
+        lambda: ssm.label_parameter_version(Name=name, ParameterVersion=1, Labels=["current"]),
+        lambda: ssm.delete_parameter(Name=name),
+    ):
+        with pytest.raises(ClientError) as refused:
+            call()
+        assert refused.value.response["Error"]["Code"] == "ValidationException"
+        assert "each sub-path can be formed as a mix of letters" in refused.value.response["Error"]["Message"]
+
+    # moto alone would have made "mlpromote/tools/model-arn" a second parameter beside the real one.
+    assert [p["Name"] for p in ssm.describe_parameters()["Parameters"]] == ["/mlpromote/tools/model-arn"]
+    assert ssm.get_parameter(Name="/mlpromote/tools/model-arn")["Parameter"]["Value"] == "v1"
+
+
+def test_ssm_limits_levels_and_length_on_put_and_reads_by_label_and_arn(aws) -> None:
+    ssm = boto3.client("ssm", region_name="us-east-1", config=NO_RETRIES)
+    fifteen, sixteen = "/l" * 15, "/l" * 16
+    # arn:aws:ssm:us-east-1:111111111111:parameter is 44 characters; the name may bring the rest of 1011.
+    longest = "/" + "x" * (1011 - 44 - 1)
+
+    ssm.put_parameter(Name=fifteen, Value="v", Type="String")
+    ssm.put_parameter(Name=longest, Value="v", Type="String")
+    with pytest.raises(ClientError) as deep:
+        ssm.put_parameter(Name=sixteen, Value="v", Type="String")
+    with pytest.raises(ClientError) as long:
+        ssm.put_parameter(Name=longest + "x", Value="v", Type="String")
+
+    assert deep.value.response["Error"]["Code"] == "HierarchyLevelLimitExceededException"
+    assert long.value.response["Error"]["Code"] == "ValidationException"
+    assert sorted(p["Name"] for p in ssm.describe_parameters()["Parameters"]) == sorted([fifteen, longest])
+    ssm.label_parameter_version(Name=fifteen, ParameterVersion=1, Labels=["current"])
+    assert ssm.get_parameter(Name=f"{fifteen}:current")["Parameter"]["Value"] == "v"
+    arn = f"arn:aws:ssm:us-east-1:111111111111:parameter{fifteen}"
+    assert ssm.get_parameter(Name=arn)["Parameter"]["Value"] == "v"

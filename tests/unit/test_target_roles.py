@@ -168,7 +168,8 @@ def test_every_target_role_has_its_callers_and_a_policy() -> None:
         assert iam_model.target_role_policy(cfg, field, PROD_A)["Statement"], field
     reader = iam_model.parameter_reader_policy(cfg, PROD_A)["Statement"]
     assert [s["Action"] for s in reader] == [["ssm:GetParameter"]]
-    assert reader[0]["Resource"] == [f"arn:aws:ssm:us-east-1:{PROD_A}:parameter/mlpromote/tools/model-arn"]
+    # Every parameter under parameterPathPrefix, as templates/target-account.yaml allows.
+    assert reader[0]["Resource"] == [f"arn:aws:ssm:us-east-1:{PROD_A}:parameter/mlpromote/*"]
     [writer] = iam_model.parameter_writer_policy(cfg, PROD_A)["Statement"]
     assert not any(a.startswith("cloudwatch:") for a in writer["Action"])
     [alarms] = iam_model.alarm_reader_policy()["Statement"]

@@ -155,6 +155,7 @@ def test_a_trust_policy_over_the_default_quota_is_rendered_with_a_warning(tmp_pa
 def test_a_trust_policy_no_quota_allows_is_refused(tmp_path: Path, accounts: int, consumers: int) -> None:
     rendered = _render(tmp_path, _many_accounts(accounts, consumers))
 
-    assert rendered.returncode != 0
+    assert rendered.returncode == 2
+    assert rendered.stderr.startswith("InvalidConfig: ") and "Traceback" not in rendered.stderr
     assert "over IAM's 4096 even with a raised quota" in rendered.stderr
     assert rendered.stdout == ""
