@@ -180,7 +180,10 @@ BAKE = {"environments": {"prod": {"bakeMinutes": 10, "rollbackAlarms": ["HighErr
 
 def test_an_alarm_during_the_bake_rolls_the_environment_back(worlds: Any) -> None:
     # v2 needs no start; the switch happens within seconds; the alarm goes off 5 minutes in.
-    alarms = [{"account": PROD_B, "name": "HighErrorRate", "alarmAt": 300}]
+    alarms = [
+        {"account": PROD_A, "name": "HighErrorRate"},
+        {"account": PROD_B, "name": "HighErrorRate", "alarmAt": 300},
+    ]
     results, world, history = run(
         worlds, {"environment": "prod", "version": "tools/v2"}, config=BAKE, world={"alarms": alarms}
     )
@@ -199,7 +202,7 @@ def test_an_alarm_during_the_bake_rolls_the_environment_back(worlds: Any) -> Non
 
 
 def test_a_quiet_bake_ends_in_success_after_the_bake_time(worlds: Any) -> None:
-    alarms = [{"account": PROD_B, "name": "HighErrorRate"}]  # never raised
+    alarms = [{"account": account, "name": "HighErrorRate"} for account in (PROD_A, PROD_B)]  # never raised
     results, world, _ = run(
         worlds, {"environment": "prod", "version": "tools/v2"}, config=BAKE, world={"alarms": alarms}
     )
@@ -213,12 +216,30 @@ def test_a_quiet_bake_ends_in_success_after_the_bake_time(worlds: Any) -> None:
 
 
 def test_an_alarm_after_the_bake_changes_nothing(worlds: Any) -> None:
-    alarms = [{"account": PROD_A, "name": "HighErrorRate", "alarmAt": 3600}]
+    alarms = [
+        {"account": PROD_A, "name": "HighErrorRate", "alarmAt": 3600},
+        {"account": PROD_B, "name": "HighErrorRate"},
+    ]
     results, world, _ = run(
         worlds, {"environment": "prod", "version": "tools/v2"}, config=BAKE, world={"alarms": alarms}
     )
     assert results[0].status == "SUCCEEDED", results[0].as_json()
     assert world["parameters"]["prod"]["tools"] == {PROD_A: "tools/v2", PROD_B: "tools/v2"}
+
+
+def test_a_rollback_alarm_missing_in_an_account_is_refused_by_the_plan(worlds: Any) -> None:
+    """The bake reads an alarm that does not exist as "not in ALARM": it would watch nothing there."""
+    alarms = [{"account": PROD_A, "name": "HighErrorRate", "alarmAt": 0}]  # none in PROD_B
+    results, world, history = run(
+        worlds, {"environment": "prod", "version": "tools/v2"}, config=BAKE, world={"alarms": alarms}
+    )
+
+    [result] = results
+    assert (result.status, result.error) == ("FAILED", "RollbackAlarmNotFound"), result.as_json()
+    assert "'HighErrorRate'" in result.cause and PROD_B in result.cause and PROD_A not in result.cause
+    assert [s.name for s in result.steps] == ["Validate and plan"]
+    assert world == worlds.standard  # no grant, no pointer moved, nothing started or stopped
+    assert history.get("prod", []) == []  # refused before the lock: no record
 
 
 def test_an_aborted_promotion_releases_its_environment_through_the_status_event(worlds: Any) -> None:
