@@ -169,6 +169,53 @@ def test_rollback_goes_back_to_the_replaced_version_through_the_whole_workflow(w
     assert [(r["kind"], r["version"]) for r in history["prod"]] == [("promotion", "tools/v2"), ("rollback", "tools/v1")]
 
 
+TWO_PROJECTS = {
+    "projects": {
+        "gauges": {
+            "parameterName": "/mlpromote/gauges/model-arn",
+            "smokeTest": {"images": ["s3://mlpromote-smoke-111111111111/gauges/dial.jpg"], "expectLabels": ["gauge"]},
+        }
+    }
+}
+GAUGES = {
+    "versions": {
+        "gauges/v1": {"status": "RUNNING", "labels": ["gauge"]},
+        "gauges/v2": {"status": "RUNNING", "labels": ["gauge"]},
+    },
+    "live": {"prod": ["tools/v1", "gauges/v1"], "qa": ["tools/v2", "gauges/v2"]},
+}
+
+
+def test_a_scenario_rollback_names_its_project_among_several(worlds: Any) -> None:
+    results, world, history = run(
+        worlds,
+        {"environment": "prod", "version": "gauges/v2"},
+        {"environment": "prod", "version": "tools/v2"},
+        {"environment": "prod", "rollback": True, "reason": "which one?"},
+        {"environment": "prod", "rollback": True, "project": "gauges", "reason": "dials read wrong"},
+        {"environment": "prod", "rollback": True, "project": "tools", "reason": "and tools too", "via": "api"},
+        config=TWO_PROJECTS,
+        world=GAUGES,
+    )
+
+    assert [r.status for r in results] == ["SUCCEEDED", "SUCCEEDED", "FAILED", "SUCCEEDED", "SUCCEEDED"], [
+        r.as_json() for r in results
+    ]
+    unnamed = results[2]
+    assert unnamed.error == "InvalidPromotionRequest" and "one of gauges, tools" in unnamed.cause
+    assert (results[3].version, results[4].version) == ("gauges/v1", "tools/v1")
+    # Each rollback moved its own project's pointers only: both are back where they started.
+    prod = {PROD_A: "gauges/v1", PROD_B: "gauges/v1"}
+    assert world["parameters"]["prod"] == {"gauges": prod, "tools": {PROD_A: "tools/v1", PROD_B: "tools/v1"}}
+    assert sorted(world["grants"]["prod"]) == ["gauges/v1", "tools/v1"]
+    assert [(r["kind"], r["version"]) for r in history["prod"]] == [
+        ("promotion", "gauges/v2"),
+        ("promotion", "tools/v2"),
+        ("rollback", "gauges/v1"),
+        ("rollback", "tools/v1"),
+    ]
+
+
 def test_rollback_with_no_history_says_so_and_changes_nothing(worlds: Any) -> None:
     results, world, _ = run(worlds, {"environment": "prod", "rollback": True})
     assert results[0].error == "NothingToRollBackTo"
