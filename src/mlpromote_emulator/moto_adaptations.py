@@ -33,8 +33,9 @@ import moto
 import moto.iam.models as iam_models
 import moto.stepfunctions.parser.asl.component.common.retry.retrier_decl as retrier_decl
 from moto.awslambda_simple.models import LambdaSimpleBackend
+from moto.cloudwatch.responses import CloudWatchResponse
 from moto.core.exceptions import JsonRESTError
-from moto.core.responses import BaseResponse, EmptyResult
+from moto.core.responses import ActionResult, BaseResponse, EmptyResult
 from moto.events.models import Rule as EventsRule
 from moto.iam.models import IAMBackend, iam_backends
 from moto.rekognition.models import RekognitionBackend
@@ -597,6 +598,24 @@ def _action_matches(actions: Any, wanted: str) -> bool:
 
 # --- install ---------------------------------------------------------------------------------
 
+# --- CloudWatch: DescribeAlarms' AlarmTypes ----------------------------------------------------
+
+_original_describe_alarms = CloudWatchResponse.describe_alarms
+
+
+def _describe_alarms(self: CloudWatchResponse) -> ActionResult:
+    """Only the alarm types asked for: without AlarmTypes, DescribeAlarms returns metric alarms only, even
+    when composite alarms have the names asked for (CloudWatch API reference, DescribeAlarms). moto
+    returns both kinds whatever is asked."""
+    answer = _original_describe_alarms(self)
+    wanted = set(self._get_param("AlarmTypes", []) or ["MetricAlarm"])
+    result = dict(answer.result)  # type: ignore[call-overload]
+    for kind in ("MetricAlarm", "CompositeAlarm"):
+        if kind not in wanted:
+            result[f"{kind}s"] = []
+    return ActionResult(result)
+
+
 _installed = False
 
 
@@ -624,6 +643,10 @@ def install() -> None:
     RekognitionResponse.stop_project_version = _stop_project_version  # type: ignore[attr-defined]
     RekognitionResponse.detect_custom_labels = _detect_custom_labels  # type: ignore[method-assign]
     EventsRule.send_to_targets = _send_to_targets  # type: ignore[method-assign]
+    CloudWatchResponse.describe_alarms = _describe_alarms  # type: ignore[method-assign]
+    # moto's PutMetricAlarm reads AlarmRule "to re-use this method for composite alarms", but does not
+    # route PutCompositeAlarm to it.
+    CloudWatchResponse.put_composite_alarm = CloudWatchResponse.put_metric_alarm  # type: ignore[attr-defined]
     _installed = True
 
 

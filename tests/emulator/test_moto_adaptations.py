@@ -132,3 +132,33 @@ def test_input_transformer_quotes_as_eventbridge_does() -> None:
     }
     assert json.loads(adapt.transform_input_for_target('{"n": "<note>"}', paths, event)) == {"n": 'say "hi"'}
     assert adapt.transform_input_for_target("<environment> is <count>", paths, event) == "prod is 3"
+
+
+def test_describe_alarms_returns_composite_alarms_only_when_asked(aws) -> None:
+    """As CloudWatch does: without AlarmTypes, metric alarms only. The control plane asks for both, so a
+    composite rollback alarm is found by the plan and watched by the bake."""
+    from mlpromote.aws import cloudwatch, sessions
+
+    client = boto3.client("cloudwatch", region_name="us-east-1")
+    client.put_metric_alarm(
+        AlarmName="Errors", MetricName="Errors", Namespace="App", Statistic="Sum", Period=60, EvaluationPeriods=1,
+        Threshold=1, ComparisonOperator="GreaterThanOrEqualToThreshold",
+    )  # fmt: skip
+    client.put_composite_alarm(AlarmName="Health", AlarmRule='ALARM("Errors")')
+    client.set_alarm_state(AlarmName="Health", StateValue="ALARM", StateReason="test")
+
+    def names(**arguments: object) -> list[str]:
+        page = client.describe_alarms(AlarmNames=["Errors", "Health"], **arguments)
+        return [a["AlarmName"] for a in page["MetricAlarms"] + page["CompositeAlarms"]]
+
+    assert names() == ["Errors"]
+    assert names(AlarmTypes=["CompositeAlarm"]) == ["Health"]
+    assert sorted(names(AlarmTypes=["CompositeAlarm", "MetricAlarm"])) == ["Errors", "Health"]
+
+    reader = _role(boto3.client("iam", region_name="us-east-1"), "alarm-reader", ["arn:aws:iam::111111111111:root"])
+    sessions.reset()
+    try:
+        assert cloudwatch.missing_alarms(reader, ["Errors", "Health", "Latency"]) == ["Latency"]
+        assert cloudwatch.alarms_in_alarm(reader, ["Errors", "Health"]) == ["Health"]
+    finally:
+        sessions.reset()
