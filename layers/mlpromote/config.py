@@ -373,6 +373,10 @@ def _field(model: type[BaseModel], key: object) -> Any:
     return None
 
 
+# How pydantic names a validator around a type in an error's location: `function-after[_check(), Name]`.
+_VALIDATOR_WRAPPER = re.compile(r"^function-(after|before|wrap|plain)\[.*\]$")
+
+
 def _follow(
     model: type[BaseModel] | None, loc: tuple[int | str, ...]
 ) -> tuple[list[int | str], type[BaseModel] | None]:
@@ -384,7 +388,7 @@ def _follow(
     owner: type[BaseModel] | None = None
     for part in loc:
         current = _unwrap(current)
-        if isinstance(part, str) and part.startswith("function-"):
+        if isinstance(part, str) and _VALIDATOR_WRAPPER.match(part):
             continue  # a validator wrapper, not a key
         if _is_union(current):
             current = _union_member(current, part)  # a union member's label, not a key
