@@ -1037,7 +1037,15 @@ def capabilities(world: World) -> list[Capability]:
 # the rotation, through the same role, may read them too), the alarm reader reads alarms.
 JOBS: dict[str, set[str]] = {
     "workflow": {"invoke-step"},
-    "plan": {"find-projects", "describe", "assume-reader", "read-pointer", "history"},
+    "plan": {
+        "find-projects",
+        "describe",
+        "assume-reader",
+        "read-pointer",
+        "assume-alarm-reader",
+        "read-alarms",
+        "history",
+    },
     "start-model": {"start"},
     "check-model": {"describe"},
     "grant-access": {"read-grants", "grants"},

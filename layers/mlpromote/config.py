@@ -5,11 +5,13 @@ Users write this file (YAML). Every problem is reported with its path in the fil
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import (
     AfterValidator,
@@ -18,6 +20,7 @@ from pydantic import (
     Field,
     StrictBool,
     StrictInt,
+    Tag,
     ValidationError,
     field_validator,
     model_validator,
@@ -25,7 +28,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from mlpromote import arns
-from mlpromote.errors import InvalidConfig, UnknownEnvironment, UnknownProject
+from mlpromote.errors import InvalidConfig, PromotionError, UnknownEnvironment, UnknownProject
 
 CONFIG_FILE_ENV = "MLPROMOTE_CONFIG_FILE"
 MAX_FILE_BYTES = 1024 * 1024
@@ -451,14 +454,83 @@ class Config(_Model):
         return self.environment(environment).organization_id or self.organization_id
 
 
-def _location(loc: tuple[int | str, ...]) -> str:
-    out = ""
+def _unwrap(annotation: Any) -> Any:
+    """X for Annotated[X, ...] and for X | None: the type a value is validated as."""
+    while True:
+        if get_origin(annotation) is Annotated:
+            annotation = get_args(annotation)[0]
+        elif _is_union(annotation) and type(None) in get_args(annotation) and len(get_args(annotation)) == 2:
+            annotation = next(arg for arg in get_args(annotation) if arg is not type(None))
+        else:
+            return annotation
+
+
+def _is_union(annotation: Any) -> bool:
+    return get_origin(annotation) in (Union, UnionType)
+
+
+def _union_member(union: Any, label: object) -> Any:
+    """The member of a union that pydantic names `label` in an error's location: a Tag, a class name,
+    or a validator wrapper around one (`function-after[_check(), Name]`); None if none matches."""
+    for member in get_args(union):
+        base, tags = member, []
+        if get_origin(member) is Annotated:
+            base, *metadata = get_args(member)
+            tags = [item.tag for item in metadata if isinstance(item, Tag)]
+        name = getattr(_unwrap(base), "__name__", None)
+        if label in tags or (name and isinstance(label, str) and (label == name or label.endswith(f" {name}]"))):
+            return base
+    return None
+
+
+def _field(model: type[BaseModel], key: object) -> Any:
+    for name, field in model.model_fields.items():
+        if key in (name, field.alias):
+            return field.annotation
+    return None
+
+
+# How pydantic names a validator around a type in an error's location: `function-after[_check(), Name]`.
+_VALIDATOR_WRAPPER = re.compile(r"^function-(after|before|wrap|plain)\[.*\]$")
+
+
+def _follow(
+    model: type[BaseModel] | None, loc: tuple[int | str, ...]
+) -> tuple[list[int | str], type[BaseModel] | None]:
+    """Follow an error's location through the model: the keys the user wrote (union members and
+    validator wrappers, which pydantic adds to the location, left out), and the model whose key the
+    last one is, if it is one."""
+    keys: list[int | str] = []
+    current: Any = model
+    owner: type[BaseModel] | None = None
     for part in loc:
+        current = _unwrap(current)
+        if isinstance(part, str) and _VALIDATOR_WRAPPER.match(part):
+            continue  # a validator wrapper, not a key
+        if _is_union(current):
+            current = _union_member(current, part)  # a union member's label, not a key
+            continue
+        keys.append(part)
+        owner = current if isinstance(current, type) and issubclass(current, BaseModel) else None
+        if owner is not None:
+            current = _field(owner, part)
+        elif get_origin(current) is dict:
+            current = get_args(current)[1]
+        elif get_origin(current) is list and isinstance(part, int):
+            current = get_args(current)[0]
+        else:
+            current = None
+    return keys, owner
+
+
+def _location(keys: list[int | str]) -> str:
+    out = ""
+    for part in keys:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
             out += ("." if out else "") + str(part)
-    return out or "(top level)"
+    return out
 
 
 def _shorten(text: str, limit: int = 200) -> str:
@@ -466,22 +538,67 @@ def _shorten(text: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def describe_validation_error(error: ValidationError, prefix: str = "") -> str:
-    """One line per problem: where in the file, and what is wrong."""
-    lines = []
-    for problem in error.errors():
-        where = _location(tuple(p for p in problem["loc"] if p not in ("function-after",)))
-        if prefix:
-            where = f"{prefix}.{where}" if where != "(top level)" else prefix
-        message = _shorten(problem["msg"].removeprefix("Value error, "))
+def closest(given: str, choices: list[str]) -> str | None:
+    """The choice `given` is most likely a typo of (difflib), if any is close."""
+    close = difflib.get_close_matches(given, choices, n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def allowed(given: str, choices: list[str], what: str) -> str:
+    """What to write instead of `given`: the closest of `choices`, and all of them if they are few."""
+    close = closest(given, choices)
+    hint = f"did you mean {close!r}? " if close else ""
+    if len(choices) <= 25:
+        return f"{hint}{what}: {', '.join(sorted(choices))}"
+    return f"{hint}{len(choices)} {what}"
+
+
+def _key_names(model: type[BaseModel]) -> list[str]:
+    return [field.alias or name for name, field in model.model_fields.items()]
+
+
+def describe_validation_error(error: ValidationError, prefix: str = "", model: type[BaseModel] | None = None) -> str:
+    """One line per problem: where in the file, and what is wrong. With the model that was validated,
+    an unknown key gets the keys allowed there and the closest one; a misspelt required key is one
+    problem (the unknown key), not two."""
+    problems = [(problem, *_follow(model, problem["loc"])) for problem in error.errors()]
+    missing = {tuple(keys) for problem, keys, _ in problems if problem["type"] == "missing"}
+    # Required keys that an unknown key next to them is a misspelling of.
+    misspelt: dict[tuple[int | str, ...], str] = {}
+    for problem, keys, owner in problems:
+        if problem["type"] == "extra_forbidden" and owner is not None and keys:
+            meant = closest(str(keys[-1]), _key_names(owner))
+            if meant is not None and (*keys[:-1], meant) in missing:
+                misspelt[tuple(keys)] = meant
+    lines: list[str] = []
+    for problem, keys, owner in problems:
+        message = _shorten(problem["msg"].removeprefix("Value error, "), 400)
         if problem["type"] == "extra_forbidden":
-            message = "unknown key; check its spelling against the config reference in the README"
+            key = _shorten(str(keys[-1]) if keys else "", 80)
+            message = f"unknown key {key!r}"
+            if owner is not None:
+                message += "; " + allowed(key, _key_names(owner), "allowed keys here")
+                if tuple(keys) in misspelt:
+                    message += f" ({misspelt[tuple(keys)]} is required)"
+            else:
+                message += "; check its spelling against the config reference in the README"
         elif problem["type"] == "missing":
+            if any((*other[:-1], meant) == tuple(keys) for other, meant in misspelt.items()):
+                continue  # said with the misspelling
             message = "required key is missing"
         elif problem["type"] == "string_pattern_mismatch":
             message = f"{_shorten(repr(problem.get('input')))} does not match {problem['ctx']['pattern']}"
-        lines.append(f"{where}: {message}")
+        where = ".".join(part for part in (prefix, _location(keys)) if part)
+        line = f"{where}: {message}" if where else message
+        if line not in lines:
+            lines.append(line)
     return "\n".join(lines)
+
+
+def invalid(source: str, error: ValidationError, model: type[BaseModel]) -> str:
+    """`source: problem` for one problem (one line on a terminal), a list under a heading for several."""
+    described = describe_validation_error(error, model=model)
+    return f"{source}: {described}" if "\n" not in described else f"{source} is invalid:\n{described}"
 
 
 def parse_config(data: Any, source: str = "config") -> Config:
@@ -490,30 +607,66 @@ def parse_config(data: Any, source: str = "config") -> Config:
     try:
         return Config.model_validate(data)
     except ValidationError as error:
-        raise InvalidConfig(f"{source} is invalid:\n{describe_validation_error(error)}") from None
+        raise InvalidConfig(invalid(source, error, Config)) from None
 
 
-def read_yaml(path: Path, what: str) -> Any:
+@lru_cache(maxsize=1)
+def _unique_key_loader() -> type[Any]:
+    """yaml.SafeLoader, except that a key repeated in one mapping is an error: YAML parsers keep the
+    last value silently, so a duplicated key would hide a typo or an edit made in the wrong place."""
+    import yaml
+
+    class UniqueKeyLoader(yaml.SafeLoader):
+        def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+            seen: dict[Any, int] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue  # `<<: *defaults`: keys written next to it override the merged ones, by design
+                key = self.construct_object(key_node, deep=True)
+                line = key_node.start_mark.line + 1
+                try:
+                    if key in seen:
+                        raise DuplicateKey(key, seen[key], line)
+                    seen[key] = line
+                except TypeError:
+                    continue  # an unhashable key: SafeLoader refuses it with its own message
+            return super().construct_mapping(node, deep=deep)
+
+    return UniqueKeyLoader
+
+
+class DuplicateKey(Exception):
+    def __init__(self, key: object, first: int, again: int) -> None:
+        super().__init__(
+            f"key {_shorten(repr(key), 80)} appears twice in one mapping (line {first} and line {again}); "
+            "YAML would keep only the last one: remove or rename one of them"
+        )
+
+
+def read_yaml(path: Path, what: str, error: type[PromotionError] = InvalidConfig) -> Any:
+    """The YAML document in `path`, bounded in size, with duplicate keys refused; any problem is `error`."""
     import yaml  # only the functions that read the config file need a YAML parser
 
     try:
         with path.open("rb") as file:
             raw = file.read(MAX_FILE_BYTES + 1)  # bounded: a path may name /dev/zero or a huge file
         if len(raw) > MAX_FILE_BYTES:
-            raise InvalidConfig(f"{what} {path} is larger than {MAX_FILE_BYTES // 1024} KiB; is it the right file?")
+            raise error(f"{what} {path} is larger than {MAX_FILE_BYTES // 1024} KiB; is it the right file?")
         text = raw.decode("utf-8")
     except FileNotFoundError:
-        raise InvalidConfig(f"{what} {path} does not exist") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise InvalidConfig(f"{what} {path} cannot be read: {error}") from None
+        raise error(f"{what} {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as problem:
+        raise error(f"{what} {path} cannot be read: {problem}") from None
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise InvalidConfig(f"{what} {path} is not valid YAML: {error}") from None
+        data = yaml.load(text, Loader=_unique_key_loader())  # a SafeLoader: no Python objects
+    except DuplicateKey as problem:
+        raise error(f"{what} {path}: {problem}") from None
+    except yaml.YAMLError as problem:
+        raise error(f"{what} {path} is not valid YAML: {problem}") from None
     except RecursionError:
-        raise InvalidConfig(f"{what} {path} nests too deeply to be a config") from None
+        raise error(f"{what} {path} nests too deeply to be a {what.split()[0]}") from None
     if data is None:
-        raise InvalidConfig(f"{what} {path} is empty")
+        raise error(f"{what} {path} is empty")
     return data
 
 

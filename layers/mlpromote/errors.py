@@ -47,6 +47,11 @@ class ModelVersionNotPromotable(PromotionError):
     """The version is in a state it cannot be started or served from."""
 
 
+class RollbackAlarmNotFound(PromotionError):
+    """A rollback alarm of the environment does not exist in one of its accounts: the bake would
+    watch nothing there."""
+
+
 # --- failures after the first change (the workflow compensates) ----------------------------
 
 

@@ -38,8 +38,8 @@ SMOKE_TEST_CALLERS = ("smoke-test",)
 PARAMETER_READER_CALLERS = ("plan", "retire", "compensate", "detect-drift")
 # Move them: the rotation; the compensation, which reads each account's before it puts it back.
 PARAMETER_WRITER_CALLERS = ("rotate-pointer", "compensate")
-# Read the rollback alarms: the bake.
-ALARM_READER_CALLERS = ("watch-alarms",)
+# Read the rollback alarms: the plan (does each exist in every account?) and the bake.
+ALARM_READER_CALLERS = ("plan", "watch-alarms")
 # TargetRoles field -> the control-plane roles (short names) its role trusts.
 TARGET_ROLE_CALLERS: dict[str, tuple[str, ...]] = {
     "smoke_test": SMOKE_TEST_CALLERS,

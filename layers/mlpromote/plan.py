@@ -57,7 +57,7 @@ class PromotionRequest(_Model):
             return cls.model_validate(data)
         except ValidationError as error:
             raise InvalidPromotionRequest(
-                "the promotion request is invalid:\n" + describe_validation_error(error)
+                "the promotion request is invalid:\n" + describe_validation_error(error, model=cls)
             ) from None
 
 

@@ -29,6 +29,7 @@ from mlpromote.errors import (
     NothingToRollBackTo,
     NotVerifiedUpstream,
     PromotionInProgress,
+    RollbackAlarmNotFound,
     RolledBackOnAlarm,
     SmokeTestAccessDenied,
     SmokeTestFailed,
@@ -98,6 +99,7 @@ def validate_and_plan(request_input: object, execution: str, requested_at: str, 
         pointers = read_pointers(
             environment.accounts, reader, project.parameter_name, config.workflow.max_concurrency, config.partition
         )
+    _require_rollback_alarms(config, request.environment)
     accounts = [TargetAccount(account=account, current=pointers[account]) for account in environment.accounts]
     return PromotionPlan(
         execution=execution,
@@ -184,6 +186,31 @@ def _require_verified_upstream(config: Config, upstream: str, parameter: str, ve
         f"{version.label} is not live in {upstream} and was never promoted there successfully; promote it to "
         f"{upstream} first, or promote with force: true and a reason (the history records both)"
     )
+
+
+def _require_rollback_alarms(config: Config, name: str) -> None:
+    """Every rollback alarm exists in every account of the environment: the bake reads a missing one
+    as not in ALARM, so it would watch nothing there."""
+    environment = config.environment(name)
+    if not environment.rollback_alarms:
+        return
+    reader = config.target_roles.alarm_reader
+    missing = for_each_account(
+        environment.accounts,
+        lambda account: cloudwatch.missing_alarms(
+            arns.role(config.partition, account, reader), environment.rollback_alarms
+        ),
+        config.workflow.max_concurrency,
+    )
+    gaps = [(alarm, account) for account, alarms in missing.items() for alarm in alarms]
+    if gaps:
+        alarm, account = gaps[0]
+        more = f" ({len(gaps) - 1} more missing alarm(s) in {name}'s accounts)" if len(gaps) > 1 else ""
+        raise RollbackAlarmNotFound(
+            f"rollback alarm {alarm!r} does not exist in account {account}{more}: the bake would watch "
+            f"nothing there. Create it in every account of {name}, or take it out of "
+            f"environments.{name}.rollbackAlarms"
+        )
 
 
 def read_pointers(

@@ -33,12 +33,16 @@ class DriftDetectionFailed(Exception):
 
 def run_drift(arguments: argparse.Namespace) -> int:
     """Exit 0 without findings, 1 with findings (or when the detection failed), 2 on bad input."""
+    bad_input: tuple[type[Exception], ...] = (InvalidConfig, InvalidPromotionRequest)
     try:
         if arguments.command == "local":
+            from mlpromote_emulator.scenario import InvalidScenario
+
+            bad_input += (InvalidScenario,)
             findings = local_findings(arguments.scenario)
         else:
             findings = deployed_findings(arguments.stack, arguments.region)
-    except (InvalidConfig, InvalidPromotionRequest) as error:
+    except bad_input as error:
         print(f"{type(error).__name__}: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except DriftDetectionFailed as error:

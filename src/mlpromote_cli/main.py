@@ -298,12 +298,12 @@ def _check_config(path: Path) -> int:
 def run_scenario(path: Path, as_json: bool, verbose: bool = False) -> int:
     from mlpromote_emulator.report import Report
     from mlpromote_emulator.runtime import Emulator
-    from mlpromote_emulator.scenario import Batch, load_scenario
+    from mlpromote_emulator.scenario import Batch, InvalidScenario, load_scenario
 
     try:
         scenario = load_scenario(path)
-    except InvalidConfig as error:
-        print(f"InvalidConfig: {error}", file=sys.stderr)
+    except (InvalidConfig, InvalidScenario) as error:
+        print(f"{type(error).__name__}: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     report = Report(live=not as_json)
     with Emulator(scenario) as emulator:

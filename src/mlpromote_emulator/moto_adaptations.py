@@ -34,8 +34,9 @@ import moto
 import moto.iam.models as iam_models
 import moto.stepfunctions.parser.asl.component.common.retry.retrier_decl as retrier_decl
 from moto.awslambda_simple.models import LambdaSimpleBackend
+from moto.cloudwatch.responses import CloudWatchResponse
 from moto.core.exceptions import JsonRESTError
-from moto.core.responses import BaseResponse, EmptyResult
+from moto.core.responses import ActionResult, BaseResponse, EmptyResult
 from moto.events.models import Rule as EventsRule
 from moto.iam.models import IAMBackend, iam_backends
 from moto.iam.responses import IamResponse
@@ -696,6 +697,24 @@ def _delete_parameter(self: SimpleSystemManagerResponse) -> Any:
 
 # --- install ---------------------------------------------------------------------------------
 
+# --- CloudWatch: DescribeAlarms' AlarmTypes ----------------------------------------------------
+
+_original_describe_alarms = CloudWatchResponse.describe_alarms
+
+
+def _describe_alarms(self: CloudWatchResponse) -> ActionResult:
+    """Only the alarm types asked for: without AlarmTypes, DescribeAlarms returns metric alarms only, even
+    when composite alarms have the names asked for (CloudWatch API reference, DescribeAlarms). moto
+    returns both kinds whatever is asked."""
+    answer = _original_describe_alarms(self)
+    wanted = set(self._get_param("AlarmTypes", []) or ["MetricAlarm"])
+    result = dict(answer.result)  # type: ignore[call-overload]
+    for kind in ("MetricAlarm", "CompositeAlarm"):
+        if kind not in wanted:
+            result[f"{kind}s"] = []
+    return ActionResult(result)
+
+
 _installed = False
 
 
@@ -728,6 +747,10 @@ def install() -> None:
     SimpleSystemManagerResponse.get_parameter = _get_parameter  # type: ignore[method-assign]
     SimpleSystemManagerResponse.label_parameter_version = _label_parameter_version  # type: ignore[method-assign]
     SimpleSystemManagerResponse.delete_parameter = _delete_parameter  # type: ignore[method-assign]
+    CloudWatchResponse.describe_alarms = _describe_alarms  # type: ignore[method-assign]
+    # moto's PutMetricAlarm reads AlarmRule "to re-use this method for composite alarms", but does not
+    # route PutCompositeAlarm to it.
+    CloudWatchResponse.put_composite_alarm = CloudWatchResponse.put_metric_alarm  # type: ignore[attr-defined]
     _installed = True
 
 

@@ -361,6 +361,8 @@ class Emulator:
         request: dict[str, Any] = {"environment": spec.environment}
         if spec.rollback:
             request["rollback"] = True
+            if spec.project:
+                request["project"] = spec.project
         else:
             request["modelVersionArn"] = spec.model_version_arn or self.names.arn(str(spec.version), self.config)
         if spec.force:

@@ -2,14 +2,31 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from mlpromote import arns
-from mlpromote.config import Config, describe_validation_error, parse_config, read_yaml
-from mlpromote.errors import InvalidConfig
+from mlpromote.config import Config, allowed, closest, invalid, parse_config, read_yaml
+from mlpromote.errors import InvalidConfig, PromotionError
+
+
+class InvalidScenario(PromotionError):
+    """The scenario file is missing or invalid (its config's problems are InvalidConfig)."""
+
 
 _LABEL = r"^[a-zA-Z0-9_.\-]{1,255}/[a-zA-Z0-9_.\-]{1,255}$"
 VersionLabel = Annotated[str, Field(pattern=_LABEL, description="project/version")]
@@ -26,10 +43,19 @@ class _Model(BaseModel):
     model_config = ConfigDict(populate_by_name=True, extra="forbid")
 
 
+def _labels(value: object) -> object:
+    """Names (confidence 95) or name -> confidence: one type to validate, so one message when neither."""
+    if isinstance(value, list) and all(isinstance(name, str) for name in value):
+        return dict.fromkeys(value, 95.0)
+    if isinstance(value, dict):
+        return value
+    raise ValueError("give a list of label names, or a mapping of label name to confidence (0-100)")
+
+
 class VersionSpec(_Model):
     status: str
     # The labels the model finds in any smoke-test image: names (confidence 95) or name -> confidence.
-    labels: list[str] | dict[str, float] = []
+    labels: Annotated[dict[str, Annotated[float, Field(ge=0, le=100)]], BeforeValidator(_labels)] = {}
 
     @field_validator("status")
     @classmethod
@@ -39,9 +65,7 @@ class VersionSpec(_Model):
         return status
 
     def label_confidences(self) -> dict[str, float]:
-        if isinstance(self.labels, dict):
-            return dict(self.labels)
-        return dict.fromkeys(self.labels, 95.0)
+        return dict(self.labels)
 
 
 class AlarmSpec(_Model):
@@ -67,12 +91,104 @@ class World(_Model):
     parameters: dict[str, dict[str, dict[str, VersionLabel | None]]] = {}
 
 
+# The services the control plane calls (the clients layers/mlpromote/aws/ makes), by botocore name; a
+# fault on any other service would never fire. A test keeps this equal to the adapters' clients.
+CONTROL_PLANE_SERVICES = (
+    "cloudwatch", "dynamodb", "events", "iam", "rekognition", "sns", "ssm", "stepfunctions", "sts",
+)  # fmt: skip
+# Error codes any AWS API may answer with, besides its modelled ones: AWS's common errors
+# (https://docs.aws.amazon.com/IAM/latest/APIReference/CommonErrors.html) ...
+COMMON_ERROR_CODES = frozenset(
+    {
+        "AccessDeniedException", "ExpiredTokenException", "IncompleteSignature", "InternalFailure",
+        "InvalidAction", "InvalidClientTokenId", "InvalidParameterCombination", "InvalidParameterValue",
+        "InvalidQueryParameter", "MalformedHttpRequestException", "MalformedQueryString", "MissingAction",
+        "MissingAuthenticationToken", "MissingParameter", "NotAuthorized", "OptInRequired",
+        "RequestAbortedException", "RequestEntityTooLargeException", "RequestExpired", "RequestTimeoutException",
+        "ServiceUnavailable", "ThrottlingException", "UnknownOperationException", "UnrecognizedClientException",
+        "ValidationError",
+        # ... and the codes the query-protocol services (IAM, STS, SNS) answer a denial and throttling
+        # with, which their models do not list.
+        "AccessDenied", "Throttling",
+    }
+)  # fmt: skip
+
+
+@lru_cache(maxsize=16)
+def _service_model(service: str) -> Any:
+    import botocore.session
+
+    return botocore.session.get_session().get_service_model(service)
+
+
+@lru_cache(maxsize=16)
+def error_codes(service: str) -> frozenset[str]:
+    """The codes a fault on `service` may answer with: its modelled errors (the code on the wire, which
+    for query services differs from the shape's name), AWS's common errors, and the throttling codes
+    botocore's retry handler knows for every service."""
+    from botocore.retries.standard import ThrottledRetryableChecker
+
+    modelled = {shape.error_code for shape in _service_model(service).error_shapes}
+    throttling = set(getattr(ThrottledRetryableChecker, "_THROTTLED_ERROR_CODES", ()))
+    return frozenset(modelled | throttling | COMMON_ERROR_CODES)
+
+
 class FaultSpec(_Model):
-    service: str = Field(pattern=r"^[a-z0-9\-]{2,40}$")
-    operation: str = Field(pattern=r"^[A-Z][A-Za-z0-9]{1,80}$")
+    """An error injected into the control plane's calls of one operation: each name is checked against
+    botocore's service models, so a typo is refused instead of never firing."""
+
+    service: str = Field(max_length=40)
+    operation: str = Field(max_length=80)
     account: str | None = Field(default=None, pattern=r"^\d{12}$")
-    error: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9.]{1,80}$")
+    error: str = Field(max_length=80)
     count: int = Field(default=1, ge=1, le=1000)
+
+    @field_validator("service")
+    @classmethod
+    def _known_service(cls, service: str) -> str:
+        if service not in CONTROL_PLANE_SERVICES:
+            raise ValueError(
+                f"{service!r} is not a service the control plane calls; "
+                + allowed(service, list(CONTROL_PLANE_SERVICES), "one of (botocore names)")
+            )
+        return service
+
+    @field_validator("operation")
+    @classmethod
+    def _known_operation(cls, operation: str, info: ValidationInfo) -> str:
+        service = info.data.get("service")
+        if service is None:  # refused above
+            return operation
+        operations = list(_service_model(service).operation_names)
+        if operation not in operations:
+            raise ValueError(
+                f"{operation!r} is not an operation of {service}; "
+                + allowed(operation, operations, f"operations in botocore's {service} model")
+            )
+        return operation
+
+    @field_validator("error")
+    @classmethod
+    def _known_error(cls, error: str, info: ValidationInfo) -> str:
+        service = info.data.get("service")
+        if service is None:
+            return error
+        codes = error_codes(service)
+        if error not in codes:
+            operation = info.data.get("operation")
+            own = (
+                sorted(shape.error_code for shape in _service_model(service).operation_model(operation).error_shapes)
+                if operation
+                else []
+            )
+            listed = ", ".join(own[:8]) + (", ..." if len(own) > 8 else "")
+            raise ValueError(
+                f"{error!r} is not an error code {service} answers with; "
+                + (f"did you mean {closest(error, sorted(codes))!r}? " if closest(error, sorted(codes)) else "")
+                + (f"{operation}'s modelled errors: {listed}; " if own else "")
+                + f"or any other of {service}'s or AWS's common errors (ThrottlingException, InternalFailure, ...)"
+            )
+        return error
 
 
 class PromotionSpec(_Model):
@@ -89,11 +205,15 @@ class PromotionSpec(_Model):
     # waits for it, through the API's approval route; absent, nobody decides and it times out.
     approve: bool | None = None
     approval_comment: str | None = Field(default=None, min_length=1, max_length=1024, alias="approvalComment")
+    # With rollback, when the config has several projects: which one (as the request's `project`).
+    project: str | None = Field(default=None, min_length=1, max_length=255)
 
     @model_validator(mode="after")
     def _one_version(self) -> PromotionSpec:
         if sum([self.version is not None, self.model_version_arn is not None, self.rollback]) != 1:
             raise ValueError("give one of version (project/version), modelVersionArn or rollback: true")
+        if self.project is not None and not self.rollback:
+            raise ValueError("project goes with rollback: true; a version or modelVersionArn names its project")
         if self.via == "event" and (self.rollback or self.force):
             raise ValueError(
                 "via: event carries environment, modelVersionArn and reason only (the template's input "
@@ -112,11 +232,24 @@ class Batch(_Model):
     batch: list[PromotionSpec] = Field(min_length=1, max_length=20)
 
 
+def _promotion_kind(value: object) -> str:
+    if isinstance(value, Batch) or (isinstance(value, dict) and "batch" in value):
+        return "batch"
+    return "promotion"
+
+
+# A promotions entry is a batch when it has a `batch` key, a promotion otherwise: validated as that one
+# only, so a typo in either gives one problem, not one per kind of entry.
+Entry = Annotated[
+    Annotated[PromotionSpec, Tag("promotion")] | Annotated[Batch, Tag("batch")], Discriminator(_promotion_kind)
+]
+
+
 class Scenario(_Model):
     config: Config
     world: World
     faults: list[FaultSpec] = []
-    promotions: list[PromotionSpec | Batch] = []
+    promotions: list[Entry] = []
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
@@ -140,6 +273,11 @@ class Scenario(_Model):
                     raise ValueError(
                         f"promotions[{index}].approve: {spec.environment} does not require approval "
                         "(config: requiresApproval); leave approve out"
+                    )
+                if spec.project is not None and spec.project not in self.config.projects:
+                    raise ValueError(
+                        f"promotions[{index}].project: no project {spec.project!r} in the config; "
+                        + allowed(spec.project, list(self.config.projects), "one of")
                     )
         return self
 
@@ -186,14 +324,15 @@ class Scenario(_Model):
 
 
 def load_scenario(path: Path) -> Scenario:
-    """Read and validate a scenario file; InvalidConfig names every problem and where it is."""
-    data = read_yaml(path, "scenario file")
+    """Read and validate a scenario file: InvalidScenario names every problem and where it is (its
+    config's are InvalidConfig)."""
+    data = read_yaml(path, "scenario file", error=InvalidScenario)
     return parse_scenario(data, base=path.parent, source=str(path))
 
 
 def parse_scenario(data: Any, base: Path, source: str = "scenario") -> Scenario:
     if not isinstance(data, dict):
-        raise InvalidConfig(f"{source}: expected a mapping with config, world and promotions")
+        raise InvalidScenario(f"{source}: expected a mapping with config, world and promotions")
     data = dict(data)
     config = data.get("config")
     if isinstance(config, str):
@@ -202,11 +341,13 @@ def parse_scenario(data: Any, base: Path, source: str = "scenario") -> Scenario:
     elif isinstance(config, dict):
         data["config"] = parse_config(config, source=f"{source}: config")
     elif config is None:
-        raise InvalidConfig(f"{source}: config: required key is missing (inline config or a path to one)")
+        raise InvalidScenario(f"{source}: config: required key is missing (inline config or a path to one)")
+    else:
+        raise InvalidScenario(f"{source}: config: give the config inline (a mapping) or a path to its file")
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as error:
-        raise InvalidConfig(f"{source} is invalid:\n{describe_validation_error(error)}") from None
+        raise InvalidScenario(invalid(source, error, Scenario)) from None
     require_rekognition(scenario.config.region, source)
     return scenario
 

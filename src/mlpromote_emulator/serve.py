@@ -24,7 +24,7 @@ import boto3
 from mlpromote.errors import InvalidConfig
 from mlpromote_emulator.apigateway import LocalGateway, local_caller
 from mlpromote_emulator.runtime import Emulator, load_template
-from mlpromote_emulator.scenario import Scenario, load_scenario
+from mlpromote_emulator.scenario import InvalidScenario, Scenario, load_scenario
 
 HOST = "127.0.0.1"
 DEFAULT_PORT = 3000
@@ -124,8 +124,8 @@ def serve(
     out, err = out or sys.stdout, err or sys.stderr
     try:
         scenario = load_scenario(path)
-    except InvalidConfig as error:
-        print(f"InvalidConfig: {error}", file=err)
+    except (InvalidConfig, InvalidScenario) as error:
+        print(f"{type(error).__name__}: {error}", file=err)
         return EXIT_BAD_INPUT
     with Emulator(scenario) as emulator:
         try:

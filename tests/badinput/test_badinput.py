@@ -84,6 +84,7 @@ def test_the_corpus_is_big_enough_and_unambiguous() -> None:
     requests = {case.id for case in corpus.BAD_REQUESTS}
     assert set(corpus.WORKFLOW_REQUESTS) <= requests
     assert set(corpus.CLI_SCENARIOS) <= {case.id for case in corpus.BAD_SCENARIO_FILES}
+    assert set(corpus.ONE_LINE_SCENARIOS) <= set(corpus.CLI_SCENARIOS)
 
 
 # --- requests ----------------------------------------------------------------------------------
@@ -215,13 +216,16 @@ def test_the_cli_exits_2_with_the_problem_on_stderr_and_nothing_on_stdout(
     code = cli(["local", "promote", "--scenario", str(path), "--json"])
     captured = capsys.readouterr()
     assert (code, captured.out) == (2, "")
-    assert captured.err.startswith("InvalidConfig: ")
+    assert captured.err.startswith(f"{case.error}: ")
     assert case.where in captured.err
     assert "Traceback" not in captured.err
+    if case.id in corpus.ONE_LINE_SCENARIOS:  # one typo, one line: the key, and what is allowed
+        assert captured.err.count("\n") == 1, captured.err
 
 
 @pytest.mark.parametrize(
-    "case", cases([c for c in corpus.BAD_CONFIG_FILES if c.id in ("empty-file", "non-utf8", "yaml-bomb")])
+    "case",
+    cases([c for c in corpus.BAD_CONFIG_FILES if c.id in ("empty-file", "non-utf8", "yaml-bomb", "duplicate-key")]),
 )
 def test_check_config_exits_2(case: Bad, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "mlpromote.yaml"

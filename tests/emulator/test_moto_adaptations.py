@@ -148,6 +148,7 @@ def test_iam_in_govcloud_answers_in_its_partition_and_assume_role_holds_to_it(aw
         sts.assume_role(RoleArn=arn.replace("arn:aws-us-gov:", "arn:aws:"), RoleSessionName="test")
     assert wrong_partition.value.response["Error"]["Code"] == "AccessDenied"
 
+
 @pytest.mark.parametrize(
     "name",
     [
@@ -198,3 +199,33 @@ def test_ssm_limits_levels_and_length_on_put_and_reads_by_label_and_arn(aws) -> 
     assert ssm.get_parameter(Name=f"{fifteen}:current")["Parameter"]["Value"] == "v"
     arn = f"arn:aws:ssm:us-east-1:111111111111:parameter{fifteen}"
     assert ssm.get_parameter(Name=arn)["Parameter"]["Value"] == "v"
+
+
+def test_describe_alarms_returns_composite_alarms_only_when_asked(aws) -> None:
+    """As CloudWatch does: without AlarmTypes, metric alarms only. The control plane asks for both, so a
+    composite rollback alarm is found by the plan and watched by the bake."""
+    from mlpromote.aws import cloudwatch, sessions
+
+    client = boto3.client("cloudwatch", region_name="us-east-1")
+    client.put_metric_alarm(
+        AlarmName="Errors", MetricName="Errors", Namespace="App", Statistic="Sum", Period=60, EvaluationPeriods=1,
+        Threshold=1, ComparisonOperator="GreaterThanOrEqualToThreshold",
+    )  # fmt: skip
+    client.put_composite_alarm(AlarmName="Health", AlarmRule='ALARM("Errors")')
+    client.set_alarm_state(AlarmName="Health", StateValue="ALARM", StateReason="test")
+
+    def names(**arguments: object) -> list[str]:
+        page = client.describe_alarms(AlarmNames=["Errors", "Health"], **arguments)
+        return [a["AlarmName"] for a in page["MetricAlarms"] + page["CompositeAlarms"]]
+
+    assert names() == ["Errors"]
+    assert names(AlarmTypes=["CompositeAlarm"]) == ["Health"]
+    assert sorted(names(AlarmTypes=["CompositeAlarm", "MetricAlarm"])) == ["Errors", "Health"]
+
+    reader = _role(boto3.client("iam", region_name="us-east-1"), "alarm-reader", ["arn:aws:iam::111111111111:root"])
+    sessions.reset()
+    try:
+        assert cloudwatch.missing_alarms(reader, ["Errors", "Health", "Latency"]) == ["Latency"]
+        assert cloudwatch.alarms_in_alarm(reader, ["Errors", "Health"]) == ["Health"]
+    finally:
+        sessions.reset()

@@ -214,10 +214,10 @@ def test_each_target_role_does_one_job(deployed: matrix.World) -> None:
     flip(no_scps, mutated, matrix.CONSUMERS, "parameter-reader@333333333333", "write its account's pointer")
 
     # Assuming a target role takes both its trust and the caller's own policy: each alone keeps the
-    # detect-drift role off the writer, and the plan's off the alarm reader.
+    # detect-drift role off the writer, and the retirement's off the alarm reader.
     for short, target, what in (
         ("detect-drift", "mlpromote-parameter-writer", "write a pointer"),
-        ("plan", "mlpromote-alarm-reader", "read a target account's alarms"),
+        ("retire", "mlpromote-alarm-reader", "read a target account's alarms"),
     ):
         role = deployed.target_role("333333333333", target)
         trust = copy.deepcopy(role.trust)

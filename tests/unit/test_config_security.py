@@ -120,8 +120,16 @@ def test_a_malformed_organization_id_is_refused_where_it_is(value: str) -> None:
     top = problem(config_with({"organizationId": value}))
     environment = problem(config_with(organizationId=value))
 
-    assert top.splitlines()[1].startswith(f"organizationId: {value!r} is not an AWS Organizations id")
-    assert environment.splitlines()[1].startswith(f"environments.prod.organizationId: {value!r} is not")
+    assert (
+        top.splitlines()[-1]
+        .removeprefix("config: ")
+        .startswith(f"organizationId: {value!r} is not an AWS Organizations id")
+    )
+    assert (
+        environment.splitlines()[-1]
+        .removeprefix("config: ")
+        .startswith(f"environments.prod.organizationId: {value!r} is not")
+    )
     assert "o- and 10 to 32 lowercase letters or digits" in top
 
 

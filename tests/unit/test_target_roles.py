@@ -82,6 +82,10 @@ def recorder(monkeypatch: pytest.MonkeyPatch) -> Recorder:
         recorder.note("read alarms", role_arn)
         return []
 
+    def missing_alarms(role_arn: str, names: list[str]) -> list[str]:
+        recorder.note("check alarms exist", role_arn)
+        return []
+
     def detect_custom_labels(chain: tuple[str, ...], *args: Any, **kwargs: Any) -> dict[str, float]:
         recorder.note("call the model", chain[0])
         return {"hammer": 99.0}
@@ -89,6 +93,7 @@ def recorder(monkeypatch: pytest.MonkeyPatch) -> Recorder:
     monkeypatch.setattr(ssm, "read_pointer", read_pointer)
     monkeypatch.setattr(ssm, "write_pointer", write_pointer)
     monkeypatch.setattr(cloudwatch, "alarms_in_alarm", alarms_in_alarm)
+    monkeypatch.setattr(cloudwatch, "missing_alarms", missing_alarms)
     monkeypatch.setattr(rekognition, "detect_custom_labels", detect_custom_labels)
     monkeypatch.setattr(rekognition, "project_arn", lambda project: f"arn:aws:rekognition:us-east-1:{ML}:project/x/1")
     monkeypatch.setattr(
@@ -132,7 +137,8 @@ def test_each_step_goes_through_exactly_the_target_roles_that_trust_it(recorder:
 
     reader, writer, alarms = role("parameter_reader"), role("parameter_writer"), role("alarm_reader")
     assert used == {
-        "plan": {("read a pointer", reader)},  # prod's accounts, and qa's (requires: qa)
+        # prod's accounts, and qa's (requires: qa); do prod's rollback alarms exist?
+        "plan": {("read a pointer", reader), ("check alarms exist", alarms)},
         "smoke-test": {("call the model", role("smoke_test"))},
         "rotate-pointer": {("write a pointer", writer)},
         "watch-alarms": {("read alarms", alarms)},

@@ -143,9 +143,9 @@ def test_a_promotion_without_the_gate_is_not_awaiting_approval(worlds: Any) -> N
 
 @pytest.mark.parametrize("approve", [True, False])
 def test_a_scenario_may_decide_only_where_the_gate_is(worlds: Any, approve: bool) -> None:
-    from mlpromote.errors import InvalidConfig
+    from mlpromote_emulator.scenario import InvalidScenario
 
-    with pytest.raises(InvalidConfig, match=r"promotions\[0\]\.approve: qa does not require approval"):
+    with pytest.raises(InvalidScenario, match=r"promotions\[0\]\.approve: qa does not require approval"):
         worlds.scenario({"environment": "qa", "version": "tools/v3", "approve": approve}, config=GATED)
 
 

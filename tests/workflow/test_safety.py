@@ -169,6 +169,53 @@ def test_rollback_goes_back_to_the_replaced_version_through_the_whole_workflow(w
     assert [(r["kind"], r["version"]) for r in history["prod"]] == [("promotion", "tools/v2"), ("rollback", "tools/v1")]
 
 
+TWO_PROJECTS = {
+    "projects": {
+        "gauges": {
+            "parameterName": "/mlpromote/gauges/model-arn",
+            "smokeTest": {"images": ["s3://mlpromote-smoke-111111111111/gauges/dial.jpg"], "expectLabels": ["gauge"]},
+        }
+    }
+}
+GAUGES = {
+    "versions": {
+        "gauges/v1": {"status": "RUNNING", "labels": ["gauge"]},
+        "gauges/v2": {"status": "RUNNING", "labels": ["gauge"]},
+    },
+    "live": {"prod": ["tools/v1", "gauges/v1"], "qa": ["tools/v2", "gauges/v2"]},
+}
+
+
+def test_a_scenario_rollback_names_its_project_among_several(worlds: Any) -> None:
+    results, world, history = run(
+        worlds,
+        {"environment": "prod", "version": "gauges/v2"},
+        {"environment": "prod", "version": "tools/v2"},
+        {"environment": "prod", "rollback": True, "reason": "which one?"},
+        {"environment": "prod", "rollback": True, "project": "gauges", "reason": "dials read wrong"},
+        {"environment": "prod", "rollback": True, "project": "tools", "reason": "and tools too", "via": "api"},
+        config=TWO_PROJECTS,
+        world=GAUGES,
+    )
+
+    assert [r.status for r in results] == ["SUCCEEDED", "SUCCEEDED", "FAILED", "SUCCEEDED", "SUCCEEDED"], [
+        r.as_json() for r in results
+    ]
+    unnamed = results[2]
+    assert unnamed.error == "InvalidPromotionRequest" and "one of gauges, tools" in unnamed.cause
+    assert (results[3].version, results[4].version) == ("gauges/v1", "tools/v1")
+    # Each rollback moved its own project's pointers only: both are back where they started.
+    prod = {PROD_A: "gauges/v1", PROD_B: "gauges/v1"}
+    assert world["parameters"]["prod"] == {"gauges": prod, "tools": {PROD_A: "tools/v1", PROD_B: "tools/v1"}}
+    assert sorted(world["grants"]["prod"]) == ["gauges/v1", "tools/v1"]
+    assert [(r["kind"], r["version"]) for r in history["prod"]] == [
+        ("promotion", "gauges/v2"),
+        ("promotion", "tools/v2"),
+        ("rollback", "gauges/v1"),
+        ("rollback", "tools/v1"),
+    ]
+
+
 def test_rollback_with_no_history_says_so_and_changes_nothing(worlds: Any) -> None:
     results, world, _ = run(worlds, {"environment": "prod", "rollback": True})
     assert results[0].error == "NothingToRollBackTo"
@@ -180,7 +227,10 @@ BAKE = {"environments": {"prod": {"bakeMinutes": 10, "rollbackAlarms": ["HighErr
 
 def test_an_alarm_during_the_bake_rolls_the_environment_back(worlds: Any) -> None:
     # v2 needs no start; the switch happens within seconds; the alarm goes off 5 minutes in.
-    alarms = [{"account": PROD_B, "name": "HighErrorRate", "alarmAt": 300}]
+    alarms = [
+        {"account": PROD_A, "name": "HighErrorRate"},
+        {"account": PROD_B, "name": "HighErrorRate", "alarmAt": 300},
+    ]
     results, world, history = run(
         worlds, {"environment": "prod", "version": "tools/v2"}, config=BAKE, world={"alarms": alarms}
     )
@@ -199,7 +249,7 @@ def test_an_alarm_during_the_bake_rolls_the_environment_back(worlds: Any) -> Non
 
 
 def test_a_quiet_bake_ends_in_success_after_the_bake_time(worlds: Any) -> None:
-    alarms = [{"account": PROD_B, "name": "HighErrorRate"}]  # never raised
+    alarms = [{"account": account, "name": "HighErrorRate"} for account in (PROD_A, PROD_B)]  # never raised
     results, world, _ = run(
         worlds, {"environment": "prod", "version": "tools/v2"}, config=BAKE, world={"alarms": alarms}
     )
@@ -213,12 +263,30 @@ def test_a_quiet_bake_ends_in_success_after_the_bake_time(worlds: Any) -> None:
 
 
 def test_an_alarm_after_the_bake_changes_nothing(worlds: Any) -> None:
-    alarms = [{"account": PROD_A, "name": "HighErrorRate", "alarmAt": 3600}]
+    alarms = [
+        {"account": PROD_A, "name": "HighErrorRate", "alarmAt": 3600},
+        {"account": PROD_B, "name": "HighErrorRate"},
+    ]
     results, world, _ = run(
         worlds, {"environment": "prod", "version": "tools/v2"}, config=BAKE, world={"alarms": alarms}
     )
     assert results[0].status == "SUCCEEDED", results[0].as_json()
     assert world["parameters"]["prod"]["tools"] == {PROD_A: "tools/v2", PROD_B: "tools/v2"}
+
+
+def test_a_rollback_alarm_missing_in_an_account_is_refused_by_the_plan(worlds: Any) -> None:
+    """The bake reads an alarm that does not exist as "not in ALARM": it would watch nothing there."""
+    alarms = [{"account": PROD_A, "name": "HighErrorRate", "alarmAt": 0}]  # none in PROD_B
+    results, world, history = run(
+        worlds, {"environment": "prod", "version": "tools/v2"}, config=BAKE, world={"alarms": alarms}
+    )
+
+    [result] = results
+    assert (result.status, result.error) == ("FAILED", "RollbackAlarmNotFound"), result.as_json()
+    assert "'HighErrorRate'" in result.cause and PROD_B in result.cause and PROD_A not in result.cause
+    assert [s.name for s in result.steps] == ["Validate and plan"]
+    assert world == worlds.standard  # no grant, no pointer moved, nothing started or stopped
+    assert history.get("prod", []) == []  # refused before the lock: no record
 
 
 def test_an_aborted_promotion_releases_its_environment_through_the_status_event(worlds: Any) -> None:

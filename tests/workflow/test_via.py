@@ -13,7 +13,6 @@ import pytest
 import yaml
 
 from conftest import scenario_data
-from mlpromote.errors import InvalidConfig
 from mlpromote_cli.main import main
 from mlpromote_emulator.scenario import PromotionSpec
 
@@ -74,14 +73,14 @@ def test_a_rollback_through_the_api_puts_the_environment_back(worlds: Any) -> No
 
 
 def test_an_event_cannot_carry_a_rollback_or_force() -> None:
-    from mlpromote_emulator.scenario import parse_scenario
+    from mlpromote_emulator.scenario import InvalidScenario, parse_scenario
 
     rollback = {"environment": "prod", "rollback": True, "via": "event"}
     forced = {"environment": "prod", "version": "tools/v2", "force": True, "reason": "x", "via": "event"}
     for spec in (rollback, forced):
-        with pytest.raises(InvalidConfig, match="via: event"):
+        with pytest.raises(InvalidScenario, match="via: event"):
             parse_scenario(scenario_data(promotions=[spec]), base=Path("."))
-    with pytest.raises(InvalidConfig, match="via"):
+    with pytest.raises(InvalidScenario, match="via"):
         parse_scenario(scenario_data(promotions=[{**forced, "force": False, "via": "sms"}]), base=Path("."))
 
 
