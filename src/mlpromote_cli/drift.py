@@ -35,7 +35,7 @@ def run_drift(arguments: argparse.Namespace) -> int:
     """Exit 0 without findings, 1 with findings (or when the detection failed), 2 on bad input."""
     try:
         if arguments.command == "local":
-            findings = local_findings(arguments.scenario)
+            findings = local_findings(arguments.scenario, arguments.project_dir)
         else:
             findings = deployed_findings(arguments.stack, arguments.region)
     except (InvalidConfig, InvalidPromotionRequest) as error:
@@ -48,13 +48,13 @@ def run_drift(arguments: argparse.Namespace) -> int:
     return EXIT_FINDINGS if findings else EXIT_OK
 
 
-def local_findings(scenario_path: Path) -> list[dict[str, Any]]:
+def local_findings(scenario_path: Path, project_dir: Path | None = None) -> list[dict[str, Any]]:
     """Seed the scenario's world (its faults injected; its promotions are not run) and run the real handler."""
     from mlpromote_emulator.runtime import Emulator
     from mlpromote_emulator.scenario import load_scenario
 
     scenario = load_scenario(scenario_path)
-    with Emulator(scenario) as emulator:
+    with Emulator(scenario, project_dir) as emulator:
         emulator.inject(scenario.faults)
         payload, failed = emulator.invoke(FUNCTION_LOGICAL_ID, b"{}")
     document = json.loads(payload)
