@@ -92,7 +92,7 @@ def test_pip_install_outside_the_checkout_runs_the_demo(tmp_path: Path) -> None:
 
     # The wheel carries the stack exactly as the checkout has it, and nothing else under _stack.
     expected = {"template.yaml", "statemachines/promote_model.asl.json"} | {
-        str(path.relative_to(REPO)) for path in REPO.glob("functions/*/app.py")
+        str(path.relative_to(REPO)) for path in REPO.glob("functions/*/*.py")
     }
     with zipfile.ZipFile(installed.wheel) as wheel:
         assert {name.removeprefix(STACK) for name in wheel.namelist() if name.startswith(STACK)} == expected
