@@ -39,7 +39,7 @@ def run_drift(arguments: argparse.Namespace) -> int:
             from mlpromote_emulator.scenario import InvalidScenario
 
             bad_input += (InvalidScenario,)
-            findings = local_findings(arguments.scenario)
+            findings = local_findings(arguments.scenario, arguments.project_dir)
         else:
             findings = deployed_findings(arguments.stack, arguments.region)
     except bad_input as error:
@@ -52,13 +52,13 @@ def run_drift(arguments: argparse.Namespace) -> int:
     return EXIT_FINDINGS if findings else EXIT_OK
 
 
-def local_findings(scenario_path: Path) -> list[dict[str, Any]]:
+def local_findings(scenario_path: Path, project_dir: Path | None = None) -> list[dict[str, Any]]:
     """Seed the scenario's world (its faults injected; its promotions are not run) and run the real handler."""
     from mlpromote_emulator.runtime import Emulator
     from mlpromote_emulator.scenario import load_scenario
 
     scenario = load_scenario(scenario_path)
-    with Emulator(scenario) as emulator:
+    with Emulator(scenario, project_dir) as emulator:
         emulator.inject(scenario.faults)
         payload, failed = emulator.invoke(FUNCTION_LOGICAL_ID, b"{}")
     document = json.loads(payload)

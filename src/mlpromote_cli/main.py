@@ -25,6 +25,7 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="promote v2 to prod in a built-in world, offline")
     demo.add_argument("--json", action="store_true", help="print one JSON object instead of the report")
+    _project_dir_option(demo)
 
     local = commands.add_parser("local", help="rehearse on the embedded multi-account emulator")
     local_commands = local.add_subparsers(dest="local_command", required=True, metavar="COMMAND")
@@ -32,6 +33,7 @@ def _parser() -> argparse.ArgumentParser:
     promote.add_argument("--scenario", required=True, type=Path, help="scenario YAML file")
     promote.add_argument("--json", action="store_true", help="print one JSON object instead of the report")
     promote.add_argument("--verbose", action="store_true", help="also print the handlers' logs to stderr")
+    _project_dir_option(promote)
     serve = local_commands.add_parser(
         "serve",
         help="serve the REST API on 127.0.0.1, backed by the emulator",
@@ -42,9 +44,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--scenario", required=True, type=Path, help="scenario YAML file (config and world)")
     serve.add_argument("--port", type=_port, default=3000, help="port on 127.0.0.1 (default 3000; 0: any free one)")
+    _project_dir_option(serve)
     local_drift = local_commands.add_parser("drift", help="detect drift in a scenario's world, offline")
     local_drift.add_argument("--scenario", required=True, type=Path, help="scenario YAML file (config and world)")
     local_drift.add_argument("--json", action="store_true", help='print {"findings": [...]}')
+    _project_dir_option(local_drift)
 
     check = commands.add_parser("check-config", help="validate a config file and say what to fix")
     check.add_argument("config", type=Path)
@@ -91,6 +95,16 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _project_dir_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--project-dir",
+        type=Path,
+        metavar="DIR",
+        help="deploy the stack (template.yaml, statemachines/, functions/) from this checkout, e.g. one with an "
+        "edited handler or ASL (default: the checkout mlpromote runs from, else the copy installed with it)",
+    )
+
+
 def _port(text: str) -> int:
     if not text.isdigit() or int(text) > 65535:
         raise argparse.ArgumentTypeError(f"{text!r} is not a port (0-65535)")
@@ -117,6 +131,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _check_config(arguments.config)
     if arguments.command in ("promote", "rollback", "status", "history", "list", "approve", "reject"):
         return _deployed(arguments)
+    if arguments.command in ("demo", "local"):
+        from mlpromote_emulator.project import InvalidProjectDir, project_dir
+
+        try:
+            # Checked before the scenario, and before anything starts; from here on it is the resolved directory.
+            arguments.project_dir = project_dir(arguments.project_dir)
+        except InvalidProjectDir as error:
+            print(f"InvalidProjectDir: {error}", file=sys.stderr)
+            return EXIT_BAD_INPUT
     if arguments.command == "drift" or (arguments.command == "local" and arguments.local_command == "drift"):
         from mlpromote_cli.drift import run_drift
 
@@ -124,11 +147,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if arguments.command == "local" and arguments.local_command == "serve":
         from mlpromote_emulator.serve import serve
 
-        return serve(arguments.scenario, arguments.port)
+        return serve(arguments.scenario, arguments.port, project_dir=arguments.project_dir)
     from mlpromote_emulator.scenario import demo_scenario_path
 
     path = demo_scenario_path() if arguments.command == "demo" else arguments.scenario
-    return run_scenario(path, as_json=arguments.json, verbose=getattr(arguments, "verbose", False))
+    return run_scenario(
+        path, as_json=arguments.json, verbose=getattr(arguments, "verbose", False), project_dir=arguments.project_dir
+    )
 
 
 def _deployed(arguments: argparse.Namespace) -> int:
@@ -295,7 +320,7 @@ def _check_config(path: Path) -> int:
     return EXIT_OK
 
 
-def run_scenario(path: Path, as_json: bool, verbose: bool = False) -> int:
+def run_scenario(path: Path, as_json: bool, verbose: bool = False, project_dir: Path | None = None) -> int:
     from mlpromote_emulator.report import Report
     from mlpromote_emulator.runtime import Emulator
     from mlpromote_emulator.scenario import Batch, InvalidScenario, load_scenario
@@ -306,7 +331,7 @@ def run_scenario(path: Path, as_json: bool, verbose: bool = False) -> int:
         print(f"{type(error).__name__}: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     report = Report(live=not as_json)
-    with Emulator(scenario) as emulator:
+    with Emulator(scenario, project_dir) as emulator:
         emulator.inject(scenario.faults)
         report.world_before(emulator.world())
         results = []

@@ -37,10 +37,10 @@ from mlpromote_emulator import moto_adaptations as adapt
 from mlpromote_emulator.apigateway import LocalGateway, local_caller
 from mlpromote_emulator.cfn_yaml import load_template
 from mlpromote_emulator.clock import SimulatedClock
+from mlpromote_emulator.project import project_dir
 from mlpromote_emulator.scenario import FaultSpec, PromotionSpec, Scenario
 from mlpromote_emulator.world import STATE_MACHINE_ROLE, WorldMap, observe, schedule_alarms, seed
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 STATE_MACHINE_RESOURCE = "PromoteModelStateMachine"
 # Real seconds an execution may take on the emulator before it is abandoned (simulated time is free).
 EXECUTION_DEADLINE_SECONDS = 120.0
@@ -94,10 +94,12 @@ class _LambdaContext:
 
 
 class Emulator:
-    def __init__(self, scenario: Scenario, repo_root: Path = REPO_ROOT) -> None:
+    def __init__(self, scenario: Scenario, repo_root: Path | None = None) -> None:
+        """`repo_root`: the stack to deploy (template.yaml, the ASL, functions/); None: this install's own
+        (mlpromote_emulator.project). InvalidProjectDir, before anything starts, when a file is missing."""
         self.scenario = scenario
         self.config = scenario.config
-        self.repo_root = repo_root
+        self.repo_root = project_dir(repo_root)
         self.names = WorldMap(scenario)
         self.clock = SimulatedClock()
         self.logs = io.StringIO()

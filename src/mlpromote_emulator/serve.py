@@ -118,6 +118,7 @@ def serve(
     out: IO[str] | None = None,
     err: IO[str] | None = None,
     ready: Callable[[LocalApi], None] | None = None,
+    project_dir: Path | None = None,
 ) -> int:
     """Serve until Ctrl-C (or `api.shutdown()`; `ready` hears of the api once it listens).
     Exit 2 when the scenario is invalid or the port cannot be had."""
@@ -127,7 +128,7 @@ def serve(
     except (InvalidConfig, InvalidScenario) as error:
         print(f"{type(error).__name__}: {error}", file=err)
         return EXIT_BAD_INPUT
-    with Emulator(scenario) as emulator:
+    with Emulator(scenario, project_dir) as emulator:
         try:
             api = LocalApi(emulator, port, log=err)
         except OSError as error:
