@@ -81,7 +81,7 @@ def test_arns_take_the_partition_and_a_version_arn_parses_back() -> None:
     assert arns.user("aws", "111111111111", "me") == "arn:aws:iam::111111111111:user/me"
     assert (
         arns.ssm_parameter("aws-cn", "cn-north-1", "333333333333", "/mlpromote/tools/model-arn")
-        == "arn:aws-cn:ssm:cn-north-1:333333333333:parameter/mlpromote/*"
+        == "arn:aws-cn:ssm:cn-north-1:333333333333:parameter/mlpromote/tools/model-arn"
     )
     assert arns.s3_object("aws-us-gov", "bucket", "a/b.jpg") == "arn:aws-us-gov:s3:::bucket/a/b.jpg"
     assert (
@@ -117,9 +117,9 @@ def test_roles_trust_and_policies_of_a_china_config_are_all_aws_cn() -> None:
     assert iam_model.smoke_test_images_policy(config)["Statement"][0]["Resource"] == [
         "arn:aws-cn:s3:::smoke-images/tools/hammer.jpg"
     ]
-    assert iam_model.smoke_test_role_policy(config)["Statement"][0]["Resource"] == [
-        "arn:aws-cn:iam::111111111111:role/mlpromote-access-prod"
-    ]
+    assert iam_model.smoke_test_role_policy(config)["Statement"][0]["Resource"] == (
+        "arn:aws-cn:iam::111111111111:role/mlpromote-access-*"
+    )
     assert (
         iam_model.control_plane_role_arn("aws-us-gov", "111111111111", "plan")
         == "arn:aws-us-gov:iam::111111111111:role/mlpromote-control-plan"
