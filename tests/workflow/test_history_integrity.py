@@ -150,6 +150,35 @@ def test_a_corrupt_record_is_a_named_error_that_names_the_item(table: Any) -> No
     assert "sk='by-hand'" in str(unreadable.value) and "fix or delete that item" in str(unreadable.value)
 
 
+@pytest.mark.parametrize("reason", ["TransactionConflict", "ThrottlingError"])
+def test_an_outcome_whose_transaction_was_cancelled_for_a_moment_is_retried_and_releases_the_lock(
+    table: Any, reason: str
+) -> None:
+    """A conflict or a throttle inside the transaction is not "someone took the lock over": taken
+    for that, the record was written and the lock left held until the next promotion."""
+    from botocore.stub import Stubber
+
+    from mlpromote.aws import dynamodb, sessions
+    from mlpromote.errors import TransientAwsError
+
+    record = _record("cancelled")
+    dynamodb.start(record)
+    ended = record.model_copy(update={"status": "SUCCEEDED", "ended_at": "2026-01-01T04:00:00+00:00"})
+    with Stubber(sessions.client("dynamodb")) as stub:
+        stub.add_client_error(
+            "transact_write_items",
+            service_error_code="TransactionCanceledException",
+            modeled_fields={"CancellationReasons": [{"Code": "None"}, {"Code": reason}]},
+        )
+        with pytest.raises(TransientAwsError):
+            dynamodb.finish(ended)
+    assert _locks() == {"LOCK#qa"}
+    dynamodb.finish(ended)  # the state machine's retry
+
+    assert _locks() == set()
+    assert [r.status for r in dynamodb.records("qa")] == ["SUCCEEDED"]
+
+
 def test_a_first_promotion_into_an_account_without_a_parameter_leaves_a_readable_history(worlds: Any) -> None:
     """qa had no parameter; its first promotion's record has `from: null`, and the next promotion
     that reads the history (prod `requires` qa) gets NotVerifiedUpstream, not a ValidationError."""

@@ -9,6 +9,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from mlpromote.aws import sessions
+from mlpromote.errors import TransientAwsError
 from mlpromote.history import DEFAULT_TABLE, TABLE_ENV, PromotionRecord, lock_key, record_key
 
 _serializer = TypeSerializer()
@@ -91,8 +92,24 @@ def finish(record: PromotionRecord) -> None:
         if sessions.error_code(error) != "TransactionCanceledException":
             _raise_if_transient(error, "TransactWriteItems")
             raise
+        raise_if_cancelled_for_a_moment(error)
         # Someone else took the lock over (ours was declared stale): record the end all the same.
         dynamodb.put_item(TableName=table_name(), Item=_dynamo(record.item()))
+
+
+# Why DynamoDB cancels a transaction for a moment (a retry succeeds), as CancellationReasons names it:
+# https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html#API_TransactWriteItems_Errors
+_TRANSIENT_CANCELLATIONS = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"})
+
+
+def raise_if_cancelled_for_a_moment(error: ClientError) -> None:
+    """TransientAwsError when a cancelled transaction was cancelled by a conflict or a throttle,
+    not by its conditions: taking it for a failed condition would leave a lock held."""
+    response: dict[str, Any] = dict(error.response)
+    reasons = {str(reason.get("Code")) for reason in response.get("CancellationReasons", [])}
+    if reasons & _TRANSIENT_CANCELLATIONS:
+        why = ", ".join(sorted(reasons - {"None"}))
+        raise TransientAwsError(f"dynamodb TransactWriteItems: cancelled ({why}); the workflow retries this") from error
 
 
 def mark_ended(
