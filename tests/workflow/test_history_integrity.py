@@ -7,6 +7,7 @@ moto's DynamoDB) and asserts the history and the world afterwards.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -225,8 +226,25 @@ def test_a_retried_approval_request_keeps_the_decision(worlds: Any) -> None:
 # --- item 7: the same body after another promotion is a new intent ----------------------------------
 
 
+def _within_one_window(worlds: Any, **overrides: Any) -> Any:
+    """An emulator whose simulated clock starts at the beginning of a 5-minute deduplication
+    window, so promotions that take seconds all fall in it (the real clock could cross a boundary)."""
+    from datetime import UTC, datetime
+
+    from mlpromote_emulator.clock import SimulatedClock
+
+    emulator = worlds.emulator(**overrides)
+    emulator.clock = SimulatedClock(datetime(2026, 1, 1, 0, 0, 1, tzinfo=UTC))
+    return emulator
+
+
+# v1 stays running and granted after v2 takes over, so the rollback starts nothing: the three
+# requests take seconds of simulated time, within one window.
+KEEP_SUPERSEDED = {"environments": {"prod": {"retireSuperseded": False}}}
+
+
 def test_the_same_request_after_a_rollback_is_a_new_promotion(worlds: Any) -> None:
-    with worlds.emulator() as emu:
+    with _within_one_window(worlds, config=KEEP_SUPERSEDED) as emu:
         results = [
             emu.promote(_spec(environment="prod", version="tools/v2", reason="r", via="api")),
             emu.promote(_spec(environment="prod", rollback=True, reason="r", via="api")),
@@ -234,7 +252,9 @@ def test_the_same_request_after_a_rollback_is_a_new_promotion(worlds: Any) -> No
         ]
         history = emu.history_records()
         world = emu.world()
+        elapsed = (emu.clock.now() - datetime(2026, 1, 1, tzinfo=UTC)).total_seconds()
 
+    assert elapsed < 300, "the test needs the three requests within one deduplication window"
     assert [r.status for r in results] == ["SUCCEEDED"] * 3, [r.as_json() for r in results]
     assert len({r.execution_arn for r in results}) == 3
     assert [(r["kind"], r["version"]) for r in history["prod"]] == [
@@ -244,7 +264,7 @@ def test_the_same_request_after_a_rollback_is_a_new_promotion(worlds: Any) -> No
 
 
 def test_a_retried_request_with_nothing_in_between_is_the_same_promotion(worlds: Any) -> None:
-    with worlds.emulator() as emu:
+    with _within_one_window(worlds) as emu:
         first = emu.promote(_spec(environment="prod", version="tools/v2", reason="r", via="api"))
         again = emu.promote(_spec(environment="prod", version="tools/v2", reason="r", via="api"))
         history = emu.history_records()
