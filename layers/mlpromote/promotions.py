@@ -74,7 +74,13 @@ def execution_name(request: PromotionRequest, now: datetime, idempotency_key: st
     return f"{request.environment}-{'rollback' if request.rollback else 'promote'}-{digest}"[:80]
 
 
-def start(state_machine_arn: str, request: PromotionRequest, now: datetime, idempotency_key: str | None = None) -> str:
+def start(
+    state_machine_arn: str,
+    request: PromotionRequest,
+    now: datetime,
+    idempotency_key: str | None = None,
+    table: str | None = None,
+) -> str:
     """Start the promotion's execution, or return the one this same request started before.
 
     With an Idempotency-Key, the key alone decides. Without one, the same body within the window
@@ -105,7 +111,7 @@ def start(state_machine_arn: str, request: PromotionRequest, now: datetime, idem
                     "use a new key for a new request"
                 )
             return existing
-        if not _promoted_since(request.environment, existing, description["startDate"]):
+        if not _promoted_since(request.environment, existing, description["startDate"], table):
             return existing
     raise InvalidPromotionRequest(
         f"the same request was made {_MAX_REPEATS} times within {IDEMPOTENCY_WINDOW_SECONDS} seconds with other "
@@ -117,11 +123,11 @@ def start(state_machine_arn: str, request: PromotionRequest, now: datetime, idem
 _MAX_REPEATS = 20
 
 
-def _promoted_since(environment: str, execution: str, started: datetime) -> bool:
+def _promoted_since(environment: str, execution: str, started: datetime, table: str | None) -> bool:
     """Whether another promotion of the environment started after `execution` did (from the history)."""
     return any(
         record.promotion_id != execution and datetime.fromisoformat(record.started_at) > started
-        for record in dynamodb.records(environment)
+        for record in dynamodb.records(environment, table=table)
     )
 
 
