@@ -292,7 +292,8 @@ def release_abandoned(execution: str, status: str, execution_input: str | None) 
     if not isinstance(environment, str) or not holder or holder.get("holder") != execution:
         closed = approvals.close(execution, ending=_approval_ending(status))
         return Released(released=False, approval=_closed_now(closed, status))
-    status, error, cause = stepfunctions.execution_ending(execution)
+    # The event's status is the ending; DescribeExecution adds the error and cause it ended with.
+    _, error, cause = stepfunctions.execution_ending(execution)
     closed = close_ended(environment, holder, status, error, cause)
     return Released(released=dynamodb.release(environment, execution), approval=_closed_now(closed, status))
 
