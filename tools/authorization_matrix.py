@@ -1066,8 +1066,10 @@ JOBS: dict[str, set[str]] = {
     "record-outcome": {"lock", "announce"},
     "watch-alarms": {"assume-alarm-reader", "read-alarms"},
     "api": {"start-promotion", "read-execution", "history", "approve"},
-    "release-abandoned": set(),
-    "request-approval": {"approval", "notify", "announce"},
+    # Closes a record with the execution's real error (DescribeExecution).
+    "release-abandoned": {"read-execution"},
+    # A retried request hands a recorded decision to its own task (SendTaskSuccess/Failure).
+    "request-approval": {"approval", "notify", "announce", "approve"},
     "detect-drift": {"find-projects", "describe", "read-grants", "grants", "assume-reader", "read-pointer", "announce"},
 }
 # The only control-plane allows beyond a role's job that mlpromote accepts, each with its reason

@@ -23,6 +23,7 @@ from mlpromote.errors import (
     PromotionError,
     PromotionInProgress,
     PromotionNotFound,
+    TransientAwsError,
 )
 from mlpromote.observability import logger, metrics, tracer
 from mlpromote.plan import PromotionRequest
@@ -117,7 +118,18 @@ def aws_refused(error: ClientError) -> Response:
     code = error.response.get("Error", {}).get("Code", "")
     if code in ("ExecutionDoesNotExist", "InvalidArn"):
         return Response(404, content_types.APPLICATION_JSON, {"error": "NotFound", "message": "no such promotion"})
+    if sessions.is_transient(error):
+        return busy(TransientAwsError(f"{error.operation_name}: {code}"))
     raise error
+
+
+@app.exception_handler(TransientAwsError)
+def busy(error: TransientAwsError) -> Response:
+    """AWS throttled or failed a call for a moment: 503, which clients (botocore's retries, the CLI)
+    retry; a 400 would tell them not to. Nothing was decided or started."""
+    metrics.add_metric(name="ApiTransientFailure", unit=MetricUnit.Count, value=1)
+    body = {"error": "TransientAwsError", "message": f"{error}; nothing changed, send the same request again"}
+    return Response(503, content_types.APPLICATION_JSON, body, headers={"Retry-After": "1"})
 
 
 @app.exception_handler(PromotionInProgress)

@@ -31,6 +31,9 @@ ABANDONED = "abandoned"
 TOPIC_ENV = "APPROVAL_TOPIC_ARN"
 # Step Functions' answers to a task token whose task is no longer waiting.
 _TOKEN_GONE = frozenset({"TaskTimedOut", "TaskDoesNotExist", "InvalidToken"})
+# The task's own timeout starts a moment before expiresAt is computed: a token gone this close to
+# expiresAt went with the timeout, not with a retry.
+_TIMEOUT_MARGIN = timedelta(seconds=60)
 
 
 def _now() -> datetime:
@@ -93,17 +96,37 @@ class ApprovalRequested(BaseModel):
 
 
 def request_approval(plan: PromotionPlan, task_token: str) -> ApprovalRequested:
-    """Keep the task token for the approvers' decision, and tell them a promotion waits for one."""
-    requested = _now()
-    approval = Approval(
-        promotion_id=plan.execution,
-        environment=plan.environment,
-        version=plan.version_arn,
-        requested_at=requested.isoformat(),
-        expires_at=(requested + timedelta(seconds=plan.approval_timeout_seconds)).isoformat(),
-        task_token=task_token,
-    )
-    dynamodb.put_approval(approval.item())
+    """Keep the task token for the approvers' decision, and tell them a promotion waits for one.
+
+    Idempotent per execution: the "Wait for approval" task runs again when a call here failed
+    (a throttled Publish) and Step Functions retried it, each time with a new token. An approval
+    still awaiting gets the new token (conditional on it still awaiting); a decided one is kept as
+    it is, and its decision is handed to the new token, so the retry cannot erase it.
+    """
+    for _ in range(3):  # a decision may land between our read and our conditional write
+        approval = read(plan.execution)
+        if approval is not None and approval.status != AWAITING:
+            return _forward(approval, task_token)
+        if approval is None:
+            requested = _now()
+            approval = Approval(
+                promotion_id=plan.execution,
+                environment=plan.environment,
+                version=plan.version_arn,
+                requested_at=requested.isoformat(),
+                expires_at=(requested + timedelta(seconds=plan.approval_timeout_seconds)).isoformat(),
+                task_token=task_token,
+            )
+            if dynamodb.create_approval(approval.item()):
+                break
+        elif dynamodb.settle_approval(
+            approval_key(plan.execution), {"taskToken": task_token}, expected_status=AWAITING
+        ):
+            approval = approval.model_copy(update={"task_token": task_token})
+            break
+    else:
+        raise NotAwaitingApproval(f"the approval of {plan.execution} kept changing while it was requested")
+    # Telling the approvers again on a retry is harmless; not telling them at all is not.
     topic = os.environ.get(TOPIC_ENV)
     notified = bool(topic) and sns.publish(str(topic), *_notification(plan, approval))
     detail = {
@@ -119,6 +142,23 @@ def request_approval(plan: PromotionPlan, task_token: str) -> ApprovalRequested:
     }
     announced = events.publish("Model Promotion Awaiting Approval", detail)
     return ApprovalRequested(expires_at=approval.expires_at, notified=notified, announced=announced)
+
+
+def _forward(approval: Approval, task_token: str) -> ApprovalRequested:
+    """The request ran again after the decision: give this attempt's task the recorded decision."""
+    if approval.status == APPROVED:
+        stepfunctions.send_task_success(task_token, json.dumps(outcome(approval)))
+    elif approval.status == REJECTED:
+        stepfunctions.send_task_failure(task_token, "PromotionRejected", _rejection(approval))
+    else:  # timed-out or abandoned: nobody can decide any more
+        stepfunctions.send_task_failure(
+            task_token, "ApprovalTimedOut", f"the approval ended {approval.status}; promote again to ask again"
+        )
+    return ApprovalRequested(expires_at=approval.expires_at, notified=False, announced=False)
+
+
+def _rejection(approval: Approval) -> str:
+    return f"rejected by {approval.approver}: {approval.comment or 'no comment'}"
 
 
 def _notification(plan: PromotionPlan, approval: Approval) -> tuple[str, str]:
@@ -148,6 +188,39 @@ def decide(promotion_id: str, decision: Decision, approver: str) -> Approval:
     decision. If Step Functions refuses the token (the task timed out meanwhile), the record says
     timed-out; if the call fails otherwise, the record is reopened so the decision can be sent again.
     """
+    for _ in range(3):  # a retried request may swap the token between our read and our write
+        approval = _awaiting(promotion_id)
+        decided, settled = _settle(approval, decision, approver)
+        if settled:
+            break
+    else:
+        raise NotAwaitingApproval(f"someone else decided on {promotion_id} at the same moment; read it again")
+    try:
+        if decided.status == APPROVED:
+            stepfunctions.send_task_success(approval.task_token, json.dumps(outcome(decided)))
+        else:
+            stepfunctions.send_task_failure(approval.task_token, "PromotionRejected", _rejection(decided))
+    except ClientError as error:
+        if sessions.error_code(error) in _TOKEN_GONE:
+            expired = _now() >= datetime.fromisoformat(approval.expires_at) - _TIMEOUT_MARGIN
+            if not expired and stepfunctions.find_execution_status(promotion_id) == "RUNNING":
+                # The task this token belonged to failed and Step Functions is retrying it: the
+                # retried request finds the recorded decision and hands it to its own task.
+                return decided
+            dynamodb.settle_approval(
+                approval_key(promotion_id), {"status": TIMED_OUT, "approver": None}, expected_status=decided.status
+            )
+            raise NotAwaitingApproval(
+                f"{promotion_id} stopped waiting before the decision reached it (the approval timed out)"
+            ) from None
+        reopen = {"status": AWAITING, "approver": None, "comment": None, "decidedAt": None}
+        dynamodb.settle_approval(approval_key(promotion_id), reopen, expected_status=decided.status)
+        raise
+    return decided
+
+
+def _awaiting(promotion_id: str) -> Approval:
+    """The approval, if it awaits a decision now; NotAwaitingApproval (or PromotionNotFound) if not."""
     approval = read(promotion_id)
     if approval is None:
         status = stepfunctions.find_execution_status(promotion_id)
@@ -162,39 +235,27 @@ def decide(promotion_id: str, decision: Decision, approver: str) -> Approval:
             f"{promotion_id} was already {approval.status}"
             + (f" by {approval.approver} at {approval.decided_at}" if approval.approver else "")
         )
-    now = _now()
-    if now > datetime.fromisoformat(approval.expires_at):
+    if _now() > datetime.fromisoformat(approval.expires_at):
         raise NotAwaitingApproval(f"the approval of {promotion_id} expired at {approval.expires_at}")
+    return approval
+
+
+def _settle(approval: Approval, decision: Decision, approver: str) -> tuple[Approval, bool]:
+    """Record the decision if the approval still awaits one with the token we read."""
+    now = _now().isoformat()
     decided = approval.model_copy(
         update={
             "status": APPROVED if decision.decision == "approve" else REJECTED,
             "approver": approver,
             "comment": decision.comment,
-            "decided_at": now.isoformat(),
+            "decided_at": now,
         }
     )
-    fields = {"status": decided.status, "approver": approver, "comment": decision.comment, "decidedAt": now.isoformat()}
-    if not dynamodb.settle_approval(approval_key(promotion_id), fields, expected_status=AWAITING):
-        raise NotAwaitingApproval(f"someone else decided on {promotion_id} at the same moment; read it again")
-    try:
-        if decided.status == APPROVED:
-            stepfunctions.send_task_success(approval.task_token, json.dumps(outcome(decided)))
-        else:
-            stepfunctions.send_task_failure(
-                approval.task_token, "PromotionRejected", f"rejected by {approver}: {decision.comment or 'no comment'}"
-            )
-    except ClientError as error:
-        if sessions.error_code(error) in _TOKEN_GONE:
-            dynamodb.settle_approval(
-                approval_key(promotion_id), {"status": TIMED_OUT, "approver": None}, expected_status=decided.status
-            )
-            raise NotAwaitingApproval(
-                f"{promotion_id} stopped waiting before the decision reached it (the approval timed out)"
-            ) from None
-        reopen = {"status": AWAITING, "approver": None, "comment": None, "decidedAt": None}
-        dynamodb.settle_approval(approval_key(promotion_id), reopen, expected_status=decided.status)
-        raise
-    return decided
+    fields = {"status": decided.status, "approver": approver, "comment": decision.comment, "decidedAt": now}
+    settled = dynamodb.settle_approval(
+        approval_key(approval.promotion_id), fields, expected_status=AWAITING, expected_token=approval.task_token
+    )
+    return decided, settled
 
 
 def outcome(approval: Approval) -> dict[str, Any]:

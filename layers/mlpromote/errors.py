@@ -106,6 +106,10 @@ class NothingToRollBackTo(PromotionError):
     """The environment's history has no earlier version to go back to."""
 
 
+class HistoryRecordUnreadable(PromotionError):
+    """An item of the promotions table's history is not a promotion record (written by hand, or corrupted)."""
+
+
 class RolledBackOnAlarm(PromotionError):
     """A rollback alarm went off during the bake time; the environment was put back."""
 

@@ -15,8 +15,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
+
+from mlpromote.errors import HistoryRecordUnreadable
 
 TABLE_ENV = "MLPROMOTE_TABLE"
 DEFAULT_TABLE = "mlpromote-promotions"
@@ -33,7 +35,9 @@ def record_key(environment: str, started_at: str, execution: str) -> dict[str, s
 class AccountChange(BaseModel):
     model_config = ConfigDict(populate_by_name=True, defer_build=True)
     account: str
-    from_version: str | None = Field(alias="from")
+    # None: the account had no parameter before. Records written before `from: null` was kept
+    # (it was dropped with every other None) lack the key; they meant the same, so it defaults.
+    from_version: str | None = Field(default=None, alias="from")
     to_version: str = Field(alias="to")
 
 
@@ -62,14 +66,30 @@ class PromotionRecord(BaseModel):
     cause: str | None = None
 
     def item(self) -> dict[str, Any]:
+        """The DynamoDB item. Top-level None attributes are left out by the writer; nested ones
+        (an account's `from` when it had no parameter) stay, as NULL, so the record reads back."""
         return {
             **record_key(self.environment, self.started_at, self.promotion_id),
-            **self.model_dump(mode="json", by_alias=True, exclude_none=True),
+            **self.model_dump(mode="json", by_alias=True),
         }
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> PromotionRecord:
-        return cls.model_validate(item)
+        """The record, or HistoryRecordUnreadable naming the item and what is wrong with it: a
+        record that does not read back is refused, never guessed at (a rollback or a `requires`
+        check would otherwise decide on part of the history)."""
+        try:
+            return cls.model_validate(item)
+        except ValidationError as error:
+            problems = "; ".join(
+                f"{'.'.join(str(part) for part in problem['loc']) or 'item'}: {problem['msg']}"
+                for problem in error.errors()
+            )
+            raise HistoryRecordUnreadable(
+                f"the history item pk={item.get('pk')!r} sk={item.get('sk')!r} in the promotions table is not a "
+                f"promotion record ({problems}); fix or delete that item (it was not written by this version of "
+                "mlpromote), then try again"
+            ) from None
 
 
 def live_at(records: list[PromotionRecord], at: datetime) -> PromotionRecord | None:

@@ -74,25 +74,61 @@ def execution_name(request: PromotionRequest, now: datetime, idempotency_key: st
     return f"{request.environment}-{'rollback' if request.rollback else 'promote'}-{digest}"[:80]
 
 
-def start(state_machine_arn: str, request: PromotionRequest, now: datetime, idempotency_key: str | None = None) -> str:
-    """Start the promotion's execution, or return the one this same request started before."""
+def start(
+    state_machine_arn: str,
+    request: PromotionRequest,
+    now: datetime,
+    idempotency_key: str | None = None,
+    table: str | None = None,
+) -> str:
+    """Start the promotion's execution, or return the one this same request started before.
+
+    With an Idempotency-Key, the key alone decides. Without one, the same body within the window
+    is a retry only if no other promotion of the environment started since the first: v2, then a
+    rollback, then v2 again is a new intent, and starts a new execution (named after the first,
+    with a counter, so a retry of it finds it in turn).
+    """
     sfn = sessions.client("stepfunctions")
-    name = execution_name(request, now, idempotency_key)
+    base = execution_name(request, now, idempotency_key)
     document = json.dumps(request.model_dump(mode="json", by_alias=True, exclude_defaults=True), sort_keys=True)
-    try:
-        return str(sfn.start_execution(stateMachineArn=state_machine_arn, name=name, input=document)["executionArn"])
-    except ClientError as error:
-        if sessions.error_code(error) != "ExecutionAlreadyExists":
-            sessions.raise_if_transient(error, "states StartExecution")
-            raise
-    existing = execution_arn(state_machine_arn, name)
-    first = json.loads(sfn.describe_execution(executionArn=existing).get("input") or "{}")
-    if first != json.loads(document):
-        raise IdempotencyKeyReused(
-            f"Idempotency-Key {idempotency_key!r} was used for another request ({json.dumps(first)}); "
-            "use a new key for a new request"
-        )
-    return existing
+    for attempt in range(1, _MAX_REPEATS + 1):
+        name = base if idempotency_key or attempt == 1 else f"{base[:74]}-{attempt}"
+        try:
+            return str(
+                sfn.start_execution(stateMachineArn=state_machine_arn, name=name, input=document)["executionArn"]
+            )
+        except ClientError as error:
+            if sessions.error_code(error) != "ExecutionAlreadyExists":
+                sessions.raise_if_transient(error, "states StartExecution")
+                raise
+        existing = execution_arn(state_machine_arn, name)
+        description = sfn.describe_execution(executionArn=existing)
+        if idempotency_key:
+            first = json.loads(description.get("input") or "{}")
+            if first != json.loads(document):
+                raise IdempotencyKeyReused(
+                    f"Idempotency-Key {idempotency_key!r} was used for another request ({json.dumps(first)}); "
+                    "use a new key for a new request"
+                )
+            return existing
+        if not _promoted_since(request.environment, existing, description["startDate"], table):
+            return existing
+    raise InvalidPromotionRequest(
+        f"the same request was made {_MAX_REPEATS} times within {IDEMPOTENCY_WINDOW_SECONDS} seconds with other "
+        "promotions in between; send an Idempotency-Key header to say which requests are one"
+    )
+
+
+# Starts of the same body within one window, each after another promotion of the environment.
+_MAX_REPEATS = 20
+
+
+def _promoted_since(environment: str, execution: str, started: datetime, table: str | None) -> bool:
+    """Whether another promotion of the environment started after `execution` did (from the history)."""
+    return any(
+        record.promotion_id != execution and datetime.fromisoformat(record.started_at) > started
+        for record in dynamodb.records(environment, table=table)
+    )
 
 
 def execution_arn(state_machine_arn: str, name: str) -> str:

@@ -292,19 +292,13 @@ def take_environment(plan: PromotionPlan) -> Held:
     assert holder is not None
     if holder["holder"] == plan.execution:  # this step, retried after its write succeeded
         return Held()
-    status = stepfunctions.execution_status(holder["holder"])
+    status, error, cause = stepfunctions.execution_ending(holder["holder"])
     if status == "RUNNING":
         raise PromotionInProgress(
             f"{plan.environment} is being promoted by {holder['holder']} (since {holder.get('since')}); "
             "wait for it to end, or stop it, then promote again"
         )
-    dynamodb.mark_ended(
-        plan.environment,
-        str(holder.get("recordKey", "")),
-        status,
-        _stamp(),
-        f"ended {status} without releasing {plan.environment}; recovered by {plan.execution}",
-    )
+    close_ended(plan.environment, holder, status, error, cause, recovered_by=plan.execution)
     if not dynamodb.start(record, replacing=holder):
         raise PromotionInProgress(f"another promotion of {plan.environment} recovered its lock first; try again")
     return _announced(plan, Held(took_over_from=holder["holder"]))
@@ -321,22 +315,62 @@ class Released(StepResult):
 
 
 def release_abandoned(execution: str, status: str, execution_input: str | None) -> Released:
-    """An execution ended without running its last state (aborted, timed out): if it still holds
-    its environment, close its record with that status and release the lock. An approval it was
-    waiting for is abandoned: nobody can decide on it any more."""
-    closed = approvals.close(execution, ending=approvals.ABANDONED)
-    abandoned = closed.status if closed is not None and closed.status == approvals.ABANDONED else None
+    """An execution ended with its record still open: aborted or timed out (its last state never
+    ran), or its "Record the outcome" failed past its retries. Close the record with the
+    execution's real status, error and cause (from DescribeExecution), close an approval still
+    awaiting, and release the lock. Every ending's status-change event comes here; for a promotion
+    that recorded its outcome, nothing is left to do."""
     try:
         environment = json.loads(execution_input or "{}").get("environment")
     except ValueError:
         environment = None
-    if not isinstance(environment, str):
-        return Released(released=False, approval=abandoned)
-    holder = dynamodb.lock_holder(environment)
-    if not holder or holder.get("holder") != execution:
-        return Released(released=False, approval=abandoned)
-    dynamodb.mark_ended(environment, str(holder.get("recordKey", "")), status, _stamp(), f"execution {status}")
-    return Released(released=dynamodb.release(environment, execution), approval=abandoned)
+    holder = dynamodb.lock_holder(environment) if isinstance(environment, str) else None
+    if not isinstance(environment, str) or not holder or holder.get("holder") != execution:
+        closed = approvals.close(execution, ending=_approval_ending(status))
+        return Released(released=False, approval=_closed_now(closed, status))
+    # The event's status is the ending; DescribeExecution adds the error and cause it ended with.
+    _, error, cause = stepfunctions.execution_ending(execution)
+    closed = close_ended(environment, holder, status, error, cause)
+    return Released(released=dynamodb.release(environment, execution), approval=_closed_now(closed, status))
+
+
+def _approval_ending(status: str) -> str:
+    # Stopped or timed out as a whole, the execution abandoned its approval; ended by its own
+    # states (the gate timed out, then the record could not be written), the approval timed out.
+    return approvals.ABANDONED if status in ("ABORTED", "TIMED_OUT") else approvals.TIMED_OUT
+
+
+def _closed_now(approval: approvals.Approval | None, status: str) -> str | None:
+    return approval.status if approval is not None and approval.status == _approval_ending(status) else None
+
+
+def close_ended(
+    environment: str,
+    holder: dict[str, Any],
+    status: str,
+    error: str | None,
+    cause: str | None,
+    recovered_by: str | None = None,
+) -> approvals.Approval | None:
+    """Close the open record of the lock holder's ended execution, with its approval; the approval."""
+    execution = str(holder["holder"])
+    approval = approvals.close(execution, ending=_approval_ending(status))
+    note = f"ended {status} without recording its outcome" + (f"; recovered by {recovered_by}" if recovered_by else "")
+    fields = (
+        {"approval": approval.status, "approver": approval.approver, "approvalComment": approval.comment}
+        if approval is not None
+        else None
+    )
+    dynamodb.mark_ended(
+        environment,
+        str(holder.get("recordKey", "")),
+        status,
+        _stamp(),
+        cause or note,  # as record_outcome would have written it: the execution's own cause
+        error=error,
+        approval=fields,
+    )
+    return approval
 
 
 class Outcome(StepResult):

@@ -65,7 +65,7 @@ def resolve_stack(name: str | None, region: str | None) -> Stack:
 def start(stack: Stack, request: PromotionRequest, now: datetime | None = None) -> str:
     """Start the promotion, or find the one an identical request started moments ago."""
     _region_for_clients(stack)
-    return promotions.start(stack.state_machine_arn, request, now or datetime.now(UTC))
+    return promotions.start(stack.state_machine_arn, request, now or datetime.now(UTC), table=stack.table)
 
 
 def status(stack: Stack, execution_arn: str) -> dict[str, Any]:

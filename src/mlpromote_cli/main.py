@@ -348,7 +348,13 @@ def run_scenario(path: Path, as_json: bool, verbose: bool = False, project_dir: 
                 results.append(emulator.promote(entry, on_step=report.step))
                 report.promotion_ended(results[-1])
         world = emulator.world()
-        history = emulator.history_records()
+        from mlpromote.errors import PromotionError
+
+        try:
+            history: dict[str, Any] = emulator.history_records()
+        except PromotionError as error:  # a history item that is not a record: say which, no traceback
+            print(f"{type(error).__name__}: {error}", file=sys.stderr)
+            history = {"error": type(error).__name__, "message": str(error)}
         if verbose:
             print(emulator.logs.getvalue(), file=sys.stderr)
     document: dict[str, Any] = {"promotions": [r.as_json() for r in results], "world": world, "history": history}

@@ -30,12 +30,17 @@ from urllib.parse import unquote
 from xml.sax.saxutils import escape
 
 import boto3
+import botocore.exceptions
+import botocore.session
 import moto
 import moto.iam.models as iam_models
 import moto.stepfunctions.parser.asl.component.common.retry.retrier_decl as retrier_decl
+from botocore.model import ServiceModel, ShapeResolver, StructureShape
+from botocore.serialize import CBORSerializer
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.cloudwatch.responses import CloudWatchResponse
 from moto.core.exceptions import JsonRESTError
+from moto.core.request import determine_request_protocol
 from moto.core.responses import ActionResult, BaseResponse, EmptyResult
 from moto.events.models import Rule as EventsRule
 from moto.iam.models import IAMBackend, iam_backends
@@ -65,8 +70,6 @@ PINNED_MOTO = "5.2.5"
 _SERVER_ERRORS = frozenset(
     {"InternalServerError", "InternalFailure", "ServiceUnavailable", "InternalServerErrorException"}
 )
-# Services whose wire protocol is JSON; the others the control plane calls (iam, sts) are query/XML.
-_JSON_SERVICES = frozenset({"rekognition", "ssm", "stepfunctions", "lambda", "dynamodb", "events"})
 
 
 # --- the hooks the emulator fills in --------------------------------------------------------
@@ -231,7 +234,9 @@ def _call_action(self: BaseResponse) -> Any:
         hooks.calls.append(Call(service, operation, account, fault.error if fault else None))
     if fault is None:
         return _original_call_action(self)
-    return error_response(service, fault.error, f"{fault.message} ({service} {operation} in {account})")
+    return error_response(
+        service, fault.error, f"{fault.message} ({service} {operation} in {account})", _request_protocol(self, service)
+    )
 
 
 def run_due_events() -> None:
@@ -243,17 +248,81 @@ def run_due_events() -> None:
         happen()
 
 
-def error_response(service: str, code: str, message: str) -> tuple[int, dict[str, Any], str]:
+def error_response(
+    service: str, code: str, message: str, protocol: str | None = None
+) -> tuple[int, dict[str, Any], str | bytes]:
+    """An AWS error as the service's wire protocol carries it, so botocore parses its code (and its
+    retry classification) as it would from AWS. `protocol`: what the request was made with (a
+    service may speak several: CloudWatch's botocore model lists smithy-rpc-v2-cbor, json and
+    query); by default the one botocore picks for the service."""
     status = 500 if code in _SERVER_ERRORS else (403 if code.startswith("AccessDenied") else 400)
-    if service in _JSON_SERVICES:
-        body = JsonRESTError(code, message).description
-        return status, {"status": status, "Content-Type": "application/x-amz-json-1.1"}, body
-    kind = "Receiver" if status >= 500 else "Sender"
-    body = (
-        f"<ErrorResponse><Error><Type>{kind}</Type><Code>{escape(code)}</Code><Message>{escape(message)}</Message>"
-        "</Error><RequestId>mlpromote-emulator</RequestId></ErrorResponse>"
+    model = _service_model(service)
+    protocol = protocol or (str(model.resolved_protocol) if model else "query")
+    fault = "Receiver" if status >= 500 else "Sender"
+    headers: dict[str, Any] = {"status": status, "x-amzn-RequestId": "mlpromote-emulator"}
+    if model is not None and "awsQueryCompatible" in model.metadata:
+        # A former query service keeps its query error codes in this header (botocore reads it first).
+        headers["x-amzn-query-error"] = f"{code};{fault}"
+    if protocol == "smithy-rpc-v2-cbor":
+        # https://smithy.io/2.0/additional-specs/protocols/smithy-rpc-v2.html#operation-error-serialization
+        headers.update({"Content-Type": "application/cbor", "smithy-protocol": "rpc-v2-cbor"})
+        return status, headers, _cbor_map({"__type": code, "message": message})
+    if protocol == "json":
+        version = model.metadata.get("jsonVersion", "1.1") if model else "1.1"
+        headers["Content-Type"] = f"application/x-amz-json-{version}"
+        return status, headers, json.dumps({"__type": code, "message": message})
+    if protocol == "rest-json":
+        headers.update({"Content-Type": "application/json", "x-amzn-ErrorType": code})
+        return status, headers, json.dumps({"message": message})
+    error = f"<Error><Type>{fault}</Type><Code>{escape(code)}</Code><Message>{escape(message)}</Message></Error>"
+    headers["Content-Type"] = "text/xml"
+    if protocol == "rest-xml":
+        return status, headers, error
+    if protocol == "ec2":
+        return (
+            status,
+            headers,
+            f"<Response><Errors>{error}</Errors><RequestID>mlpromote-emulator</RequestID></Response>",
+        )
+    return status, headers, f"<ErrorResponse>{error}<RequestId>mlpromote-emulator</RequestId></ErrorResponse>"
+
+
+_service_models: dict[str, ServiceModel | None] = {}
+
+
+def _service_model(service: str) -> ServiceModel | None:
+    if service not in _service_models:
+        try:
+            _service_models[service] = botocore.session.get_session().get_service_model(service)
+        except botocore.exceptions.UnknownServiceError:
+            _service_models[service] = None
+    return _service_models[service]
+
+
+def _request_protocol(response: BaseResponse, service: str) -> str | None:
+    """The protocol the client spoke, from its request (botocore may pick another than the model's default)."""
+    headers = response.headers or {}
+    content_type = str(headers.get("Content-Type") or "")
+    if headers.get("smithy-protocol") == "rpc-v2-cbor" or content_type.startswith("application/cbor"):
+        return "smithy-rpc-v2-cbor"
+    model = _service_model(service)
+    if model is None:
+        return None
+    try:
+        return determine_request_protocol(model, content_type.split(";")[0] or None)
+    except NotImplementedError:
+        return None
+
+
+def _cbor_map(fields: dict[str, str]) -> bytes:
+    """A CBOR map of strings, through botocore's own CBOR encoder (the one its clients send with)."""
+    members = {name: {"shape": "String"} for name in fields}
+    shape = StructureShape(
+        "Error", {"type": "structure", "members": members}, ShapeResolver({"String": {"type": "string"}})
     )
-    return status, {"status": status, "Content-Type": "text/xml"}, body
+    encoded = bytearray()
+    CBORSerializer()._serialize_data_item(encoded, fields, shape)
+    return bytes(encoded)
 
 
 # --- STS: trust policies -------------------------------------------------------------------

@@ -46,6 +46,8 @@ STATE_MACHINE_RESOURCE = "PromoteModelStateMachine"
 EXECUTION_DEADLINE_SECONDS = 120.0
 # Who approves or rejects in a scenario (`approve: true | false`): a local IAM user of the ML account.
 APPROVER = "approver"
+# How many times a scenario's decision is sent when the approval route answers 5xx or 429.
+DECISION_ATTEMPTS = 5
 
 
 @dataclass
@@ -123,6 +125,10 @@ class Emulator:
         # True: every approval waits for someone to decide (a test, `local serve`), never times out.
         self.approvals_by_hand = False
         self._decided: set[str] = set()
+        self._decision_attempts: dict[str, int] = {}
+        # Executions whose decision the approval route refused for good, and every refusal it gave.
+        self._undeliverable: set[str] = set()
+        self.decision_failures: dict[str, list[str]] = {}
         self._template: dict[str, Any] = {}
         self.topics: dict[str, str] = {}
 
@@ -410,23 +416,42 @@ class Emulator:
     # --- the approval gate -----------------------------------------------------------------
 
     def _wait_for_callback(self, answered: threading.Event, timeout: float | None, token: str) -> None:
-        if self.approvals_by_hand or self._task_tokens.get(token) in self.decisions:
+        if self.approvals_by_hand:
             # Someone will decide: wait for that, not for the (simulated) timeout.
             answered.wait(EXECUTION_DEADLINE_SECONDS)
-        else:
-            self.clock.wait_for(answered, timeout)
+            return
+        execution = self._task_tokens.get(token)
+        if execution in self.decisions:
+            deadline = time.monotonic() + EXECUTION_DEADLINE_SECONDS
+            # The scenario's decision is on its way, unless the approval route refused it for good:
+            # then nobody decides, and the approval times out on the simulated clock, never stalling.
+            while not answered.wait(0.01):
+                if execution in self._undeliverable or time.monotonic() > deadline:
+                    break
+            else:
+                return
+        self.clock.wait_for(answered, timeout)
 
     def _hand_over_decision(self, execution_arn: str) -> None:
-        """Once the execution waits for approval, decide as the scenario says, through the API."""
+        """Once the execution waits for approval, decide as the scenario says, through the API, and
+        send it again on a 5xx or 429 as a client of a real API would (a few times, then give up)."""
         if execution_arn not in self.decisions or execution_arn in self._decided:
             return
         from mlpromote import approvals
 
         approval = approvals.read(execution_arn)
-        if approval is not None and approval.status == approvals.AWAITING:
+        if approval is None or approval.status != approvals.AWAITING:
+            return
+        decision, comment = self.decisions[execution_arn]
+        answer = self.decide(execution_arn, decision, comment)
+        attempts = self._decision_attempts[execution_arn] = self._decision_attempts.get(execution_arn, 0) + 1
+        retryable = answer.status >= 500 or answer.status == 429
+        if not retryable or attempts >= DECISION_ATTEMPTS:
             self._decided.add(execution_arn)
-            decision, comment = self.decisions[execution_arn]
-            self.decide(execution_arn, decision, comment)
+        if answer.status >= 300:
+            self.decision_failures.setdefault(execution_arn, []).append(f"{answer.status} {answer.body}")
+            if execution_arn in self._decided:
+                self._undeliverable.add(execution_arn)
 
     def approval_status(self, execution_arn: str) -> str | None:
         from mlpromote import approvals

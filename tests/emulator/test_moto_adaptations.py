@@ -229,3 +229,36 @@ def test_describe_alarms_returns_composite_alarms_only_when_asked(aws) -> None:
         assert cloudwatch.alarms_in_alarm(reader, ["Errors", "Health"]) == ["Health"]
     finally:
         sessions.reset()
+
+
+@pytest.mark.parametrize(
+    ("service", "operation", "call", "code"),
+    [
+        ("cloudwatch", "DescribeAlarms", lambda c: c.describe_alarms(AlarmNames=["x"]), "Throttling"),
+        ("dynamodb", "GetItem", lambda c: c.get_item(TableName="t", Key={"pk": {"S": "x"}}), "ThrottlingException"),
+        ("events", "PutEvents", lambda c: c.put_events(Entries=[{"Source": "s", "DetailType": "d", "Detail": "{}"}]),
+         "ThrottlingException"),
+        ("sns", "Publish", lambda c: c.publish(TopicArn="arn:aws:sns:us-east-1:1:t", Message="m"), "Throttled"),
+        ("sts", "GetCallerIdentity", lambda c: c.get_caller_identity(), "InternalFailure"),
+    ],
+)  # fmt: skip
+def test_faults_are_encoded_in_the_protocol_the_client_speaks(aws, service, operation, call, code) -> None:
+    """CloudWatch's client speaks awsJson1_0 with query-compatible codes (its model also lists
+    smithy-rpc-v2-cbor); an XML error there arrived as `(400)`, which no retry recognises."""
+    adapt.hooks.faults = [adapt.Fault(service=service, operation=operation, error=code)]
+    with adapt.acting_as_control_plane(), pytest.raises(ClientError) as faulted:
+        call(boto3.client(service, region_name="us-east-1", config=NO_RETRIES))
+    assert faulted.value.response["Error"]["Code"] == code
+
+
+def test_cbor_faults_parse_as_aws_errors_in_botocore() -> None:
+    from botocore.parsers import RpcV2CBORParser
+
+    status, headers, body = adapt.error_response("cloudwatch", "Throttling", "slow down", "smithy-rpc-v2-cbor")
+    shape = boto3.client("cloudwatch", region_name="us-east-1").meta.service_model.operation_model("DescribeAlarms")
+    parsed = RpcV2CBORParser().parse(
+        {"status_code": status, "headers": {k.lower(): str(v) for k, v in headers.items()}, "body": body},
+        shape.output_shape,
+    )
+    assert (parsed["Error"]["Code"], parsed["Error"]["Message"]) == ("Throttling", "slow down")
+    assert headers["Content-Type"] == "application/cbor"

@@ -9,6 +9,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from mlpromote.aws import sessions
+from mlpromote.errors import TransientAwsError
 from mlpromote.history import DEFAULT_TABLE, TABLE_ENV, PromotionRecord, lock_key, record_key
 
 _serializer = TypeSerializer()
@@ -91,26 +92,57 @@ def finish(record: PromotionRecord) -> None:
         if sessions.error_code(error) != "TransactionCanceledException":
             _raise_if_transient(error, "TransactWriteItems")
             raise
+        raise_if_cancelled_for_a_moment(error)
         # Someone else took the lock over (ours was declared stale): record the end all the same.
         dynamodb.put_item(TableName=table_name(), Item=_dynamo(record.item()))
 
 
-def mark_ended(environment: str, record_sk: str, status: str, ended_at: str, cause: str) -> None:
-    """Close the record of a promotion that ended without closing it (aborted, timed out, crashed)."""
+# Why DynamoDB cancels a transaction for a moment (a retry succeeds), as CancellationReasons names it:
+# https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html#API_TransactWriteItems_Errors
+_TRANSIENT_CANCELLATIONS = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"})
+
+
+def raise_if_cancelled_for_a_moment(error: ClientError) -> None:
+    """TransientAwsError when a cancelled transaction was cancelled by a conflict or a throttle,
+    not by its conditions: taking it for a failed condition would leave a lock held."""
+    response: dict[str, Any] = dict(error.response)
+    reasons = {str(reason.get("Code")) for reason in response.get("CancellationReasons", [])}
+    if reasons & _TRANSIENT_CANCELLATIONS:
+        why = ", ".join(sorted(reasons - {"None"}))
+        raise TransientAwsError(f"dynamodb TransactWriteItems: cancelled ({why}); the workflow retries this") from error
+
+
+def mark_ended(
+    environment: str,
+    record_sk: str,
+    status: str,
+    ended_at: str,
+    cause: str | None,
+    error: str | None = None,
+    approval: dict[str, Any] | None = None,
+) -> bool:
+    """Close the record of a promotion that ended without closing it (aborted, timed out, crashed,
+    or its last state failed): its status, error and cause, and how its approval ended (`approval`:
+    history attribute -> value). False when the record was already closed."""
+    fields: dict[str, Any] = {"status": status, "endedAt": ended_at, "cause": cause, "error": error, **(approval or {})}
+    present = {name: value for name, value in fields.items() if value is not None}
+    names = {f"#{index}": name for index, name in enumerate(present)}
+    values = {f":{index}": value for index, value in enumerate(present.values())}
     try:
         sessions.client("dynamodb").update_item(
             TableName=table_name(),
             Key=_dynamo({"pk": f"ENV#{environment}", "sk": record_sk}),
-            UpdateExpression="SET #s = :s, endedAt = :e, #c = :c",
-            ConditionExpression="attribute_exists(pk) AND #s = :running",
-            ExpressionAttributeNames={"#s": "status", "#c": "cause"},
-            ExpressionAttributeValues=_dynamo({":s": status, ":e": ended_at, ":c": cause, ":running": "RUNNING"}),
+            UpdateExpression="SET " + ", ".join(f"#{index} = :{index}" for index in range(len(present))),
+            ConditionExpression="attribute_exists(pk) AND #status = :running",
+            ExpressionAttributeNames={**names, "#status": "status"},
+            ExpressionAttributeValues=_dynamo({**values, ":running": "RUNNING"}),
         )
-    except ClientError as error:
-        if sessions.error_code(error) == "ConditionalCheckFailedException":
-            return
-        _raise_if_transient(error, "UpdateItem")
+    except ClientError as error_:
+        if sessions.error_code(error_) == "ConditionalCheckFailedException":
+            return False
+        _raise_if_transient(error_, "UpdateItem")
         raise
+    return True
 
 
 def records(environment: str, table: str | None = None) -> list[PromotionRecord]:
@@ -151,12 +183,18 @@ def release(environment: str, execution: str) -> bool:
 # --- approvals (mlpromote.approvals): one item per promotion that waits for a decision ---------
 
 
-def put_approval(item: dict[str, Any]) -> None:
+def create_approval(item: dict[str, Any]) -> bool:
+    """Write a new approval; False (and nothing written) when the promotion already has one."""
     try:
-        sessions.client("dynamodb").put_item(TableName=table_name(), Item=_dynamo(item))
+        sessions.client("dynamodb").put_item(
+            TableName=table_name(), Item=_dynamo(item), ConditionExpression="attribute_not_exists(pk)"
+        )
     except ClientError as error:
+        if sessions.error_code(error) == "ConditionalCheckFailedException":
+            return False
         _raise_if_transient(error, "PutItem")
         raise
+    return True
 
 
 def approval(key: dict[str, str]) -> dict[str, Any] | None:
@@ -168,20 +206,29 @@ def approval(key: dict[str, str]) -> dict[str, Any] | None:
     return _plain(answer["Item"]) if "Item" in answer else None
 
 
-def settle_approval(key: dict[str, str], fields: dict[str, Any], expected_status: str) -> bool:
-    """Write the decision fields if the approval's status is still `expected_status`; False if it is not."""
+def settle_approval(
+    key: dict[str, str], fields: dict[str, Any], expected_status: str, expected_token: str | None = None
+) -> bool:
+    """Write the decision fields if the approval's status is still `expected_status` (and its task
+    token `expected_token`, when given); False if it is not."""
     names = {f"#{index}": name for index, name in enumerate(fields)}
     values = {f":{index}": value for index, value in enumerate(fields.values())}
+    condition = "#status = :expected"
+    expected = {":expected": _serializer.serialize(expected_status)}
+    if expected_token is not None:
+        condition += " AND #token = :token"
+        names["#token"] = "taskToken"
+        expected[":token"] = _serializer.serialize(expected_token)
     try:
         sessions.client("dynamodb").update_item(
             TableName=table_name(),
             Key=_dynamo(key),
             UpdateExpression="SET " + ", ".join(f"#{index} = :{index}" for index in range(len(fields))),
-            ConditionExpression="#status = :expected",
+            ConditionExpression=condition,
             ExpressionAttributeNames={**names, "#status": "status"},
             ExpressionAttributeValues={
                 **{name: _serializer.serialize(value) for name, value in values.items()},
-                ":expected": _serializer.serialize(expected_status),
+                **expected,
             },
         )
     except ClientError as error:

@@ -34,6 +34,7 @@ TRANSIENT_ERROR_CODES = frozenset(
         "Throttling",
         "ThrottlingException",
         "ThrottledException",
+        "Throttled",  # SNS's ThrottledException, as its botocore model names the code on the wire
         "TooManyRequestsException",
         "RequestLimitExceeded",
         "ProvisionedThroughputExceededException",

@@ -23,6 +23,18 @@ def find_execution_status(execution_arn: str) -> str | None:
         raise
 
 
+def execution_ending(execution_arn: str) -> tuple[str, str | None, str | None]:
+    """(status, error, cause) of an execution; one that does not exist counts as ABORTED, with no error."""
+    try:
+        description = sessions.client("stepfunctions").describe_execution(executionArn=execution_arn)
+    except ClientError as error:
+        if sessions.error_code(error) in ("ExecutionDoesNotExist", "InvalidArn"):
+            return "ABORTED", None, None
+        sessions.raise_if_transient(error, "states DescribeExecution")
+        raise
+    return str(description["status"]), description.get("error"), description.get("cause")
+
+
 def send_task_success(task_token: str, output: str) -> None:
     sessions.client("stepfunctions").send_task_success(taskToken=task_token, output=output)
 
