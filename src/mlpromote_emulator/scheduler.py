@@ -5,9 +5,11 @@ runs one handler at a time. Without a scheduler, which waiting handler runs next
 threads' timing, which hardly varies: two promotions started together take their steps in about
 the same order every time. With a seed, the scheduler decides:
 
-- each invocation first sleeps a small random delay of simulated time (latency jitter, at most
-  `max_jitter_seconds`), so one that arrived first may well run after one that arrived later, and
-  a handler may run before or after another execution's Wait or retry backoff ends;
+- each invocation first sleeps a random delay of simulated time (latency jitter: exponential, a
+  second on average, at most `max_jitter_seconds`), so one that arrived first may well run after
+  one that arrived later, a handler may run before or after another execution's Wait or retry
+  backoff ends, and now and then one execution stalls for a few seconds while another moves on
+  (as a cold start or a throttled client would make it);
 - then it waits for its turn; whenever no handler runs, the scheduler picks one of the ready
   invocations at random, once none has arrived for `gather_seconds` (real time).
 
@@ -35,9 +37,11 @@ GATHER_SECONDS = 0.003
 MAX_GATHER_SECONDS = 0.03
 # Real seconds a ready invocation waits for its turn before it goes ahead anyway (FIFO).
 FALLBACK_SECONDS = 5.0
-# Simulated seconds of jitter before an invocation is ready: small next to the workflow's own
-# intervals (a 5 s IAM propagation, polls of a minute), large next to a handler's run.
-MAX_JITTER_SECONDS = 2.0
+# Simulated seconds of jitter before an invocation is ready: on average small next to the
+# workflow's own intervals (a 5 s IAM propagation, retries of 2-60 s, polls of a minute), large
+# next to a handler's run; the longest are as long as a retry's backoff.
+MEAN_JITTER_SECONDS = 1.0
+MAX_JITTER_SECONDS = 10.0
 
 
 @dataclass(eq=False)
@@ -56,6 +60,7 @@ class Scheduler:
         sleep: Callable[[float], None] | None = None,
         activity: Callable[[], None] | None = None,
         *,
+        mean_jitter_seconds: float = MEAN_JITTER_SECONDS,
         max_jitter_seconds: float = MAX_JITTER_SECONDS,
         gather_seconds: float = GATHER_SECONDS,
         fallback_seconds: float = FALLBACK_SECONDS,
@@ -66,6 +71,7 @@ class Scheduler:
         self._random = random.Random(seed)
         self._sleep = sleep
         self._activity = activity
+        self.mean_jitter_seconds = mean_jitter_seconds
         self.max_jitter_seconds = max_jitter_seconds
         self.gather_seconds = gather_seconds
         self.fallback_seconds = fallback_seconds
@@ -82,7 +88,7 @@ class Scheduler:
     def turn(self, name: str) -> Iterator[None]:
         """Hold until it is this invocation's turn; the handler runs inside."""
         with self._condition:
-            jitter = self._random.uniform(0, self.max_jitter_seconds)
+            jitter = min(self._random.expovariate(1 / self.mean_jitter_seconds), self.max_jitter_seconds)
         if self._sleep is not None and jitter > 0:
             self._sleep(jitter)
         ticket = self._wait_for_turn(name)

@@ -26,6 +26,7 @@ import importlib
 import json
 import multiprocessing
 import os
+import random
 import re
 import time
 import traceback
@@ -393,6 +394,8 @@ def run_family(family: Family, seed: int) -> Run:
     from mlpromote_emulator.scenario import Batch, parse_scenario
 
     run = Run(family.name, seed)
+    # moto's interpreter draws its retries' jitter (JitterStrategy FULL) from the global generator.
+    random.seed(seed)
     try:
         scenario = parse_scenario(_standard(family), base=Path("."))
         with Emulator(scenario, seed=seed) as emu:

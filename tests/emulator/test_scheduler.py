@@ -62,14 +62,15 @@ def test_the_seed_decides_which_ready_invocation_runs_next() -> None:
 
 def test_every_invocation_is_jittered_in_simulated_time() -> None:
     slept: list[float] = []
-    scheduler = Scheduler(7, sleep=slept.append, max_jitter_seconds=2.0)
-    for name in NAMES:
+    scheduler = Scheduler(7, sleep=slept.append, mean_jitter_seconds=1.0, max_jitter_seconds=3.0)
+    for name in NAMES * 20:
         with scheduler.turn(name):
             pass
 
-    assert len(slept) == len(NAMES) and all(0 < s <= 2.0 for s in slept)
-    assert len(set(slept)) == len(NAMES)
-    assert scheduler.order == NAMES  # one at a time, nobody else ready: arrival order
+    assert len(slept) == 100 and all(0 < s <= 3.0 for s in slept)
+    assert len(set(slept)) > 90 and 0.5 < sum(slept) / len(slept) < 1.5
+    assert max(slept) == 3.0  # the longest are cut at the maximum
+    assert scheduler.order == NAMES * 20  # one at a time, nobody else ready: arrival order
 
 
 def test_one_handler_at_a_time() -> None:
