@@ -41,7 +41,7 @@ DEFAULT_SEEDS = 5
 # Items of the promotions table that a promotion holds while it runs, and must release when it ends
 # (the environment lock; the version leases, where they exist).
 HELD_PREFIXES = ("LOCK#", "LEASE#")
-REFUSED = "PromotionInProgress"
+# The step that takes the environment (its name may grow, e.g. "... and lease the versions").
 TAKE_STEP = "Take the environment"
 INVARIANTS = {
     "pointers": "every parameter points at a RUNNING version its environment's access role grants",
@@ -157,7 +157,8 @@ class Promotion:
 
     @property
     def refused(self) -> bool:
-        return self.error == REFUSED
+        """Failed without taking its environment: PromotionInProgress, or any refusal made there."""
+        return self.status == "FAILED" and not self.took_environment
 
 
 @dataclass
@@ -437,7 +438,7 @@ def _promotion(emu: Any, spec: Spec, step: int, result: Any) -> Promotion:
         error=result.error,
         cause=result.cause,
         version=str(version) if version else (None if spec.rollback else spec.version),
-        took_environment=any(s.name == TAKE_STEP and s.status == "SUCCEEDED" for s in result.steps),
+        took_environment=any(s.name.startswith(TAKE_STEP) and s.status == "SUCCEEDED" for s in result.steps),
         ended_at=ended_at,
         left_granted=tuple(str(left["version"]) for left in (output.get("left") or []) if left.get("granted")),
     )

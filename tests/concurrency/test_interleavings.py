@@ -269,7 +269,7 @@ def test_every_invariant_can_break() -> None:
         run_change(run)
         seen |= broken(run)
     refusal = swap_run()
-    refusal.promotions[1].error = "PromotionInProgress"
+    refusal.promotions[1].status, refusal.promotions[1].took_environment = "FAILED", False
     seen |= broken(refusal)
     assert seen == set(interleavings.INVARIANTS)
 
