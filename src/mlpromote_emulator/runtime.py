@@ -332,7 +332,7 @@ class Emulator:
             self._task_tokens[str(payload["taskToken"])] = str(payload.get("execution"))
         # One handler at a time: in Lambda each runs in its own container, with its own
         # Powertools Logger keys and Metrics buffer; in one process they would mix.
-        with self._turn(function_name), self._one_handler_at_a_time, adapt.acting_as_control_plane():
+        with self._turn(function_name, payload), self._one_handler_at_a_time, adapt.acting_as_control_plane():
             if function_name != self._last_function:
                 # Each function has its own containers: credentials one function assumed are not
                 # there for the next. Iterations of one function share a warm container.
@@ -349,8 +349,11 @@ class Emulator:
                 self.invocations.append((function_name, time.perf_counter() - started))
         return json.dumps(result).encode(), False
 
-    def _turn(self, function_name: str) -> AbstractContextManager[None]:
-        return self.scheduler.turn(function_name) if self.scheduler is not None else nullcontext()
+    def _turn(self, function_name: str, payload: Any) -> AbstractContextManager[None]:
+        if self.scheduler is None:
+            return nullcontext()
+        execution = payload.get("execution") if isinstance(payload, dict) else None
+        return self.scheduler.turn(function_name, str(execution or ""))
 
     # --- promotions ----------------------------------------------------------------------
 

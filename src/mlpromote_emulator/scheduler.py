@@ -5,11 +5,12 @@ runs one handler at a time. Without a scheduler, which waiting handler runs next
 threads' timing, which hardly varies: two promotions started together take their steps in about
 the same order every time. With a seed, the scheduler decides:
 
-- each invocation first sleeps a random delay of simulated time (latency jitter: exponential, a
-  second on average, at most `max_jitter_seconds`), so one that arrived first may well run after
-  one that arrived later, a handler may run before or after another execution's Wait or retry
-  backoff ends, and now and then one execution stalls for a few seconds while another moves on
-  (as a cold start or a throttled client would make it);
+- each invocation first sleeps a random delay of simulated time (latency jitter: exponential, at
+  most `max_jitter_seconds`), so one that arrived first may well run after one that arrived later,
+  and a handler may run before or after another execution's Wait or retry backoff ends;
+- each execution (the invocation's `key`) gets its own pace, drawn once: its invocations' mean
+  jitter is `mean_jitter_seconds` times a factor from 1/4 to 4, so in one run qa races ahead of
+  prod, in another it lags far behind (as cold starts or a throttled client would make it);
 - then it waits for its turn; whenever no handler runs, the scheduler picks one of the ready
   invocations at random, once none has arrived for `gather_seconds` (real time).
 
@@ -35,13 +36,16 @@ from dataclasses import dataclass, field
 GATHER_SECONDS = 0.003
 # A free slot is filled at the latest after this long, even while invocations keep arriving.
 MAX_GATHER_SECONDS = 0.03
-# Real seconds a ready invocation waits for its turn before it goes ahead anyway (FIFO).
-FALLBACK_SECONDS = 5.0
-# Simulated seconds of jitter before an invocation is ready: on average small next to the
-# workflow's own intervals (a 5 s IAM propagation, retries of 2-60 s, polls of a minute), large
-# next to a handler's run; the longest are as long as a retry's backoff.
-MEAN_JITTER_SECONDS = 1.0
-MAX_JITTER_SECONDS = 10.0
+# Real seconds a ready invocation waits for its turn before it goes ahead anyway (FIFO): a guard
+# against a handler that never gives its turn back, not a limit on a slow one (a busy machine
+# makes some handlers take seconds).
+FALLBACK_SECONDS = 20.0
+# Simulated seconds of jitter before an invocation is ready: on average about the workflow's own
+# short intervals (a 5 s IAM propagation, retries from 2 s), large next to a handler's run; the
+# longest are as long as a retry's backoff. An execution's pace scales the mean by 1/4 to 4.
+MEAN_JITTER_SECONDS = 2.0
+MAX_JITTER_SECONDS = 20.0
+PACE_RANGE = 4.0
 
 
 @dataclass(eq=False)
@@ -83,12 +87,17 @@ class Scheduler:
         # The functions in the order the scheduler let them run, and how many went ahead unpicked.
         self.order: list[str] = []
         self.fallbacks = 0
+        # Each execution's pace (a factor on the mean jitter), by key.
+        self.paces: dict[str, float] = {}
 
     @contextmanager
-    def turn(self, name: str) -> Iterator[None]:
-        """Hold until it is this invocation's turn; the handler runs inside."""
+    def turn(self, name: str, key: str = "") -> Iterator[None]:
+        """Hold until it is this invocation's turn; the handler runs inside. `key`: the execution."""
         with self._condition:
-            jitter = min(self._random.expovariate(1 / self.mean_jitter_seconds), self.max_jitter_seconds)
+            if key not in self.paces:
+                self.paces[key] = PACE_RANGE ** self._random.uniform(-1, 1)
+            mean = self.mean_jitter_seconds * self.paces[key]
+            jitter = min(self._random.expovariate(1 / mean), self.max_jitter_seconds)
         if self._sleep is not None and jitter > 0:
             self._sleep(jitter)
         ticket = self._wait_for_turn(name)
