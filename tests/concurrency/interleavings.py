@@ -8,6 +8,10 @@ environments at once. Each family runs under several seeds of the emulator's sch
 After every run, `check_invariants` reads the world back through the emulator and the promotions
 table, and every invariant in INVARIANTS must hold.
 
+The scheduler's jitter is simulated time; the emulator's clock also ticks with real time. On a
+busy machine, where each handler takes seconds of real time, real latency outweighs the jitter and
+runs vary less from seed to seed: `CONCURRENCY_SEEDS` then buys fewer distinct interleavings.
+
 Prints `N interleavings, M held` (one interleaving = one family under one seed) and every invariant
 that broke, with its family and seed (`--family F --seed S` reruns one). Exits 1 if any broke.
 Run from the repository root:
