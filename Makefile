@@ -11,7 +11,7 @@ demo: $(INSTALLED)
 	$(BIN)/mlpromote demo
 
 # Every test and check. CI runs exactly this.
-test: lint typecheck templates security pytest faults
+test: lint typecheck templates security pytest faults concurrency
 
 install: $(INSTALLED)
 
@@ -42,5 +42,6 @@ bench: $(INSTALLED)
 	$(BIN)/python bench/run.py
 
 include make/faults.mk
+include make/concurrency.mk
 include make/security.mk
 include make/authorization.mk

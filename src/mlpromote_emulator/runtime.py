@@ -19,6 +19,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -39,6 +40,7 @@ from mlpromote_emulator.cfn_yaml import load_template
 from mlpromote_emulator.clock import SimulatedClock
 from mlpromote_emulator.project import project_dir
 from mlpromote_emulator.scenario import FaultSpec, PromotionSpec, Scenario
+from mlpromote_emulator.scheduler import Scheduler
 from mlpromote_emulator.world import STATE_MACHINE_ROLE, WorldMap, observe, schedule_alarms, seed
 
 STATE_MACHINE_RESOURCE = "PromoteModelStateMachine"
@@ -96,9 +98,11 @@ class _LambdaContext:
 
 
 class Emulator:
-    def __init__(self, scenario: Scenario, repo_root: Path | None = None) -> None:
+    def __init__(self, scenario: Scenario, repo_root: Path | None = None, seed: int | None = None) -> None:
         """`repo_root`: the stack to deploy (template.yaml, the ASL, functions/); None: this install's own
-        (mlpromote_emulator.project). InvalidProjectDir, before anything starts, when a file is missing."""
+        (mlpromote_emulator.project). InvalidProjectDir, before anything starts, when a file is missing.
+        `seed`: concurrent executions' handlers run in an order a seeded scheduler picks
+        (mlpromote_emulator.scheduler); without one, in whatever order their threads come."""
         self.scenario = scenario
         self.config = scenario.config
         self.repo_root = project_dir(repo_root)
@@ -109,6 +113,7 @@ class Emulator:
         self.invocations: list[tuple[str, float]] = []
         self._last_function = ""
         self._one_handler_at_a_time = threading.Lock()
+        self.scheduler = None if seed is None else Scheduler(seed, self.clock.sleep, self.clock.activity)
         self._mock = mock_aws(
             config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
         )
@@ -340,7 +345,7 @@ class Emulator:
             self._task_tokens[str(payload["taskToken"])] = str(payload.get("execution"))
         # One handler at a time: in Lambda each runs in its own container, with its own
         # Powertools Logger keys and Metrics buffer; in one process they would mix.
-        with self._one_handler_at_a_time, adapt.acting_as_control_plane():
+        with self._turn(function_name, payload), self._one_handler_at_a_time, adapt.acting_as_control_plane():
             if function_name != self._last_function:
                 # Each function has its own containers: credentials one function assumed are not
                 # there for the next. Iterations of one function share a warm container.
@@ -356,6 +361,12 @@ class Emulator:
                 self.clock.activity()
                 self.invocations.append((function_name, time.perf_counter() - started))
         return json.dumps(result).encode(), False
+
+    def _turn(self, function_name: str, payload: Any) -> AbstractContextManager[None]:
+        if self.scheduler is None:
+            return nullcontext()
+        execution = payload.get("execution") if isinstance(payload, dict) else None
+        return self.scheduler.turn(function_name, str(execution or ""))
 
     # --- promotions ----------------------------------------------------------------------
 
