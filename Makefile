@@ -44,3 +44,5 @@ bench: $(INSTALLED)
 include make/faults.mk
 include make/security.mk
 include make/authorization.mk
+
+include make/soak.mk
