@@ -99,9 +99,10 @@ MIN_CONFIDENCE = 50
 # Seeded statuses: the ones a version rests in (STARTING and STOPPING move on their own).
 STATUSES = ("RUNNING",) * 3 + ("TRAINING_COMPLETED",) * 2 + ("STOPPED", "FAILED", "TRAINING_FAILED", "EXPIRED")
 
-# (service, operation) of every AWS call the control plane makes in a promotion, rollback,
-# approval or retirement (a reference run records them; test_random_worlds checks them against
-# botocore's service models). CloudWatch is left out: no world here bakes.
+# (service, operation) of the AWS calls the control plane makes in a promotion, rollback, approval
+# or retirement: what a run of tests/conftest.py's standard world records, plus the lock's GetItem
+# and the approval request's Publish. test_random_worlds checks them against botocore's service
+# models. CloudWatch is left out: no world here bakes.
 CALLED = (
     ("dynamodb", "Query"),
     ("dynamodb", "TransactWriteItems"),
@@ -118,6 +119,7 @@ CALLED = (
     ("ssm", "LabelParameterVersion"),
     ("ssm", "PutParameter"),
     ("sts", "AssumeRole"),
+    ("sns", "Publish"),
 )
 QUERY_SERVICES = frozenset({"iam", "sts"})  # error codes without the Exception suffix
 TRANSIENT_ERRORS = {
