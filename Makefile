@@ -45,3 +45,5 @@ include make/faults.mk
 include make/concurrency.mk
 include make/security.mk
 include make/authorization.mk
+
+include make/soak.mk
