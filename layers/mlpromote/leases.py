@@ -45,6 +45,18 @@ def holders(version: str, execution: str) -> list[str]:
     return running
 
 
+def stopper(version: str, execution: str) -> str | None:
+    """The running promotion (other than `execution`) stopping `version` right now, if any. The mark
+    of a promotion that has ended is cleared on the way."""
+    marked = dynamodb.lease(version).get("stoppingBy")
+    if not marked or marked == execution:
+        return None
+    if stepfunctions.execution_status(str(marked)) == "RUNNING":
+        return str(marked)
+    dynamodb.drop_lease(version, str(marked))
+    return None
+
+
 def claim(version: str, execution: str) -> list[str]:
     """Claim the stop of `version` for `execution`: [] once claimed, else the running promotions in the way."""
     if dynamodb.claim_stop(version, execution):
@@ -66,7 +78,7 @@ def stop_unless_used(
 
     `live()` reads every environment's pointers (version -> where), once, after the claims; `stop`
     stops one and returns None, or why it could not. `done_with_them`: the caller will neither serve
-    nor put back these versions any more (a retirement, past the switch), so where another promotion
+    nor put back these versions any more (a retirement past the switch, a compensation), so where another promotion
     is in the way, it gives up its own lease: that one, when it retires, is then free to stop it.
     Returns what was stopped, and why each other version was left running.
     """

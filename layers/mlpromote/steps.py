@@ -264,13 +264,14 @@ def take_environment(plan: PromotionPlan) -> PromotionPlan:
         fresh = _read_under_lock(plan).model_copy(update={"took_over_from": took_over_from})
         superseded = [t.current for t in fresh.accounts if t.current]
         if not dynamodb.hold(_record(fresh), superseded):
-            in_the_way = {v: who for v in superseded if (who := leases.holders(v, plan.execution))}
-            if in_the_way or not dynamodb.hold(_record(fresh), superseded):
+            # Another promotion is stopping one of them (it found nothing using it, before this
+            # environment's pointers were read): refuse rather than serve or put back a stopped version.
+            stopping = {v: who for v in superseded if (who := leases.stopper(v, plan.execution))}
+            if stopping or not dynamodb.hold(_record(fresh), superseded):
                 raise VersionBeingStopped(
-                    f"{plan.environment} serves "
-                    f"{', '.join(ModelVersionArn.parse(v).label for v in in_the_way) or 'a version'} "
-                    f"and {', '.join(sorted({w for who in in_the_way.values() for w in who}))} is stopping it "
-                    "right now; promote again in a minute"
+                    f"{plan.environment} serves {', '.join(ModelVersionArn.parse(v).label for v in stopping)}, "
+                    f"which {', '.join(sorted(set(stopping.values())))} is stopping right now; promote again "
+                    "in a minute"
                 )
     except (PromotionError, ClientError) as error:
         if isinstance(error, TransientAwsError) or (isinstance(error, ClientError) and sessions.is_transient(error)):
@@ -290,10 +291,9 @@ def _lock(plan: PromotionPlan, record: history.PromotionRecord) -> str | None:
         holder = dynamodb.lock_holder(plan.environment)
         if holder is None:
             # The lock is free, so the lease was refused: another promotion is stopping the version.
-            stopping = leases.holders(plan.version_arn, plan.execution)
-            if stopping and dynamodb.lease(plan.version_arn).get("stoppingBy") in stopping:
+            if stopping := leases.stopper(plan.version_arn, plan.execution):
                 raise VersionBeingStopped(
-                    f"{plan.version_label} is being stopped by {stopping[0]}, which found nothing using it; "
+                    f"{plan.version_label} is being stopped by {stopping}, which found nothing using it; "
                     "promote again in a minute (the promotion then starts it again)"
                 )
             continue
@@ -800,8 +800,14 @@ def compensate(plan: PromotionPlan, config: Config, error: dict[str, Any]) -> Co
 
         # Stopped only if no other running promotion leases it (another environment may be bringing
         # it into service) and nothing points at it (mlpromote.leases).
+        # Past its compensation this promotion neither serves nor puts back the version: where
+        # another promotion is in the way, it lets go of its lease, so that one may stop it later.
         done, left = leases.stop_unless_used(
-            [plan.version_arn], plan.execution, lambda: references(config, plan, after_promotion=False), stop
+            [plan.version_arn],
+            plan.execution,
+            lambda: references(config, plan, after_promotion=False),
+            stop,
+            done_with_them=True,
         )
         stopped = bool(done)
         left_running_why = left.get(plan.version_arn) if left.get(plan.version_arn) != "not running" else None
