@@ -213,3 +213,32 @@ def test_a_rollback_whose_environment_moved_before_the_lock_is_refused_and_chang
     assert after == before and left == []
     [record] = [r for r in history["prod"] if r["promotionId"] == late]
     assert (record["version"], record["status"], record["error"]) == ("tools/v1", "FAILED", "EnvironmentChanged")
+
+
+def test_a_version_stopped_outside_mlpromote_before_the_switch_is_never_pointed_at(worlds: Any) -> None:
+    """While prod waits at its approval gate, someone stops v2 by hand. Approved, the promotion checks
+    once more before the first pointer moves, fails with VersionNoLongerServing and is undone."""
+    import time
+
+    import boto3
+
+    from mlpromote import approvals
+
+    with worlds.emulator(config={"environments": {"prod": {"requiresApproval": True}}}) as emu:
+        emu.approvals_by_hand = True
+        execution = emu.start(emu.request_for(PromotionSpec(environment="prod", version="tools/v2")))
+        deadline = time.monotonic() + 60
+        while (approval := approvals.read(execution)) is None or approval.status != approvals.AWAITING:
+            assert time.monotonic() < deadline, "the promotion never reached the approval gate"
+            time.sleep(0.01)
+        boto3.client("rekognition").stop_project_version(ProjectVersionArn=emu.names.arn("tools/v2", emu.config))
+        emu.decide(execution, "approve")
+        result = emu.result(execution, emu.wait(execution), "prod", "tools/v2")
+        world, history = emu.world(), emu.history_records()
+
+    assert (result.status, result.error) == ("FAILED", "VersionNoLongerServing"), result.as_json()
+    assert "tools/v2 is STOPPED" in result.cause
+    assert [s.name for s in result.steps][-3:] == ["Check the version still serves", "Compensate", "Record the outcome"]
+    assert world["parameters"] == worlds.standard["parameters"]  # no pointer ever moved
+    assert world["grants"] == worlds.standard["grants"]
+    assert history["prod"][-1]["error"] == "VersionNoLongerServing"
