@@ -64,14 +64,20 @@ def scenario(accounts: int, propagation_seconds: float) -> Any:
 
 def minimum_api_calls(accounts: int, other_accounts: int = 1, images: int = 1) -> int:
     """The lower bound documented in docs/benchmarks.md for promoting a RUNNING version."""
-    plan = 1 + 2 * accounts  # DescribeProjectVersions; per account AssumeRole + GetParameter
+    plan = 1  # DescribeProjectVersions: the version exists and is promotable
+    # Under the lock: DescribeProjectVersions (its status now); per account AssumeRole + GetParameter.
+    take = 1 + 2 * accounts
+    confirm = 2  # DescribeProjectVersions + GetRolePolicy: still RUNNING and granted before the switch
     grant = 2  # GetRolePolicy + PutRolePolicy
     smoke = (2 + images) * accounts  # AssumeRole x2 (target role, access role) + DetectCustomLabels per image
     rotate = 3 * accounts  # AssumeRole + PutParameter + LabelParameterVersion
     retire = 2 + 2 * other_accounts + 1  # revoke (Get+Put) + other pointers (AssumeRole+Get) + StopProjectVersion
-    lock = 2  # take the environment + open the record; close the record + release (one transaction each)
+    claim = 2  # UpdateItem x2: claim the stop of the superseded version (no other lease on it), clear the claim
+    # Lock + record + lease of the version; under the lock, the record's `from` + lease of what the
+    # environment served; close the record + release the lock and the leases (one transaction each).
+    lock = 3
     announce = 2  # Model Promotion Started, Model Promotion Succeeded
-    return plan + grant + smoke + rotate + retire + lock + announce
+    return plan + take + confirm + grant + smoke + rotate + retire + claim + lock + announce
 
 
 def promote(accounts: int, propagation_seconds: float = 0) -> tuple[PromotionResult, list[Any], Emulator, float]:

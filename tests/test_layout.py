@@ -66,7 +66,8 @@ def test_every_task_retries_transient_errors_and_every_change_is_compensated() -
         retried = {e for r in state.get("Retry", []) for e in r["ErrorEquals"]}
         assert {"TransientAwsError", "Lambda.ServiceException", "Lambda.TooManyRequestsException"} <= retried, name
     changing = ["Start the model version", "Grant access", "Smoke-test from each account",
-                "Point each account at the new version", "Check the model status"]  # fmt: skip
+                "Point each account at the new version", "Check the model status",
+                "Check the version still serves"]  # fmt: skip
     for name in changing:
         assert asl["States"][name]["Catch"][0]["Next"] == "Compensate", name
 

@@ -991,6 +991,11 @@ def capabilities(world: World) -> list[Capability]:
             Request("dynamodb:PutItem", table, {"dynamodb:LeadingKeys": [f"LOCK#{prod}"]}),
         ),
         Capability(
+            "lease",
+            "lease a version",
+            Request("dynamodb:UpdateItem", table, {"dynamodb:LeadingKeys": ["LEASE#sample"]}),
+        ),
+        Capability(
             "history",
             f"read {prod}'s history",
             Request("dynamodb:Query", table, {"dynamodb:LeadingKeys": [f"ENV#{prod}"]}),
@@ -1048,10 +1053,11 @@ JOBS: dict[str, set[str]] = {
     },
     "start-model": {"start"},
     "check-model": {"describe"},
+    "confirm-serving": {"describe", "read-grants"},
     "grant-access": {"read-grants", "grants"},
     "smoke-test": {"assume-smoke", "assume-access", "call"},
     "rotate-pointer": {"assume-writer", "read-pointer", "write-pointer"},
-    "retire": {"read-grants", "grants", "stop", "assume-reader", "read-pointer"},
+    "retire": {"read-grants", "grants", "stop", "assume-reader", "read-pointer", "lease", "read-execution"},
     "compensate": {
         "read-grants",
         "grants",
@@ -1061,13 +1067,24 @@ JOBS: dict[str, set[str]] = {
         "assume-writer",
         "read-pointer",
         "write-pointer",
+        "lease",
+        "read-execution",
     },
-    "take-environment": {"lock", "read-execution", "announce"},
-    "record-outcome": {"lock", "announce"},
+    "take-environment": {
+        "lock",
+        "lease",
+        "read-execution",
+        "announce",
+        "assume-reader",
+        "read-pointer",
+        "describe",
+        "read-grants",
+    },
+    "record-outcome": {"lock", "lease", "announce"},
     "watch-alarms": {"assume-alarm-reader", "read-alarms"},
     "api": {"start-promotion", "read-execution", "history", "approve"},
-    # Closes a record with the execution's real error (DescribeExecution).
-    "release-abandoned": {"read-execution"},
+    # Closes a record with the execution's real error (DescribeExecution), drops its leases.
+    "release-abandoned": {"read-execution", "lease"},
     # A retried request hands a recorded decision to its own task (SendTaskSuccess/Failure).
     "request-approval": {"approval", "notify", "announce", "approve"},
     "detect-drift": {"find-projects", "describe", "read-grants", "grants", "assume-reader", "read-pointer", "announce"},

@@ -1,4 +1,4 @@
-"""Take the environment: one promotion per environment at a time, and the start of its history record."""
+"""Take the environment: one promotion per environment at a time, its leases, and the start of its history record."""
 
 from typing import Any
 

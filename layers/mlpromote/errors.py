@@ -98,6 +98,18 @@ class PromotionInProgress(PromotionError):
     """Another promotion of the same environment is still running."""
 
 
+class VersionBeingStopped(PromotionError):
+    """Another promotion is stopping the version right now (nothing used it); refused before any change."""
+
+
+class EnvironmentChanged(PromotionError):
+    """A rollback's environment moved between its plan and its lock; refused before any change."""
+
+
+class VersionNoLongerServing(PromotionError):
+    """Before the switch, the version is no longer RUNNING or no longer granted; compensated."""
+
+
 class NotVerifiedUpstream(PromotionError):
     """The environment requires an upstream environment the version has not been through."""
 

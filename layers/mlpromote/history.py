@@ -1,11 +1,15 @@
 """The promotions table: one lock per environment, and the history of every promotion.
 
-One DynamoDB table, two kinds of item:
+One DynamoDB table, three kinds of item:
 
 - `pk = LOCK#<environment>`: which execution holds the environment. Taken and released in the
   same transaction as the history record it belongs to, so a record and its lock never disagree.
 - `pk = ENV#<environment>, sk = <started at>#<execution name>`: a promotion, from its start
   (status RUNNING) to its end (SUCCEEDED, FAILED, ABORTED, TIMED_OUT).
+- `pk = LEASE#<version arn>`: the running promotions that may serve or stop that version
+  (`holders`, a string set of executions), and, for the moment it takes to decide and stop it,
+  which promotion is stopping it (`stoppingBy`). Written with the lock, released with the outcome:
+  a promotion stops a version only while no other promotion holds it (mlpromote.leases).
 
 "What was live in prod at time T" is the last SUCCEEDED promotion of prod that ended before T.
 """
@@ -26,6 +30,10 @@ DEFAULT_TABLE = "mlpromote-promotions"
 
 def lock_key(environment: str) -> dict[str, str]:
     return {"pk": f"LOCK#{environment}", "sk": "LOCK"}
+
+
+def lease_key(version_arn: str) -> dict[str, str]:
+    return {"pk": f"LEASE#{version_arn}", "sk": "LEASE"}
 
 
 def record_key(environment: str, started_at: str, execution: str) -> dict[str, str]:

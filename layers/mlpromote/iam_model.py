@@ -18,6 +18,7 @@ CONTROL_PLANE_ROLES = {
     "plan": "ValidateAndPlan",
     "start-model": "StartModel",
     "check-model": "CheckModelStatus",
+    "confirm-serving": "ConfirmServing",
     "grant-access": "GrantAccess",
     "smoke-test": "SmokeTest",
     "rotate-pointer": "RotatePointer",
@@ -33,9 +34,10 @@ CONTROL_PLANE_ROLES = {
 }
 # Who may assume each target-account role: one role per job, each trusted only by the steps doing it.
 SMOKE_TEST_CALLERS = ("smoke-test",)
-# Read the pointers: the plan (what each account serves; upstream's for `requires`), the retirement
-# and the compensation (is a version still live in another environment?), drift detection.
-PARAMETER_READER_CALLERS = ("plan", "retire", "compensate", "detect-drift")
+# Read the pointers: the plan (a rollback's environment; upstream's for `requires`), taking the
+# environment (what each account serves, read under the lock), the retirement and the compensation
+# (is a version still live in another environment?), drift detection.
+PARAMETER_READER_CALLERS = ("plan", "take-environment", "retire", "compensate", "detect-drift")
 # Move them: the rotation; the compensation, which reads each account's before it puts it back.
 PARAMETER_WRITER_CALLERS = ("rotate-pointer", "compensate")
 # Read the rollback alarms: the plan (does each exist in every account?) and the bake.

@@ -63,7 +63,10 @@ class PromotionRequest(_Model):
 
 class TargetAccount(_Model):
     account: str
-    current: str | None = Field(description="the version ARN the account's parameter points at before")
+    current: str | None = Field(
+        description="the version ARN the account's parameter points at before, as read under the lock (None: "
+        "no parameter; before the lock, unknown except for a rollback)"
+    )
 
 
 class AccountPlan(_Model):
@@ -103,7 +106,13 @@ class AccountPlan(_Model):
 
 class PromotionPlan(AccountPlan):
     """Everything later steps need, fixed when the promotion starts so a config change mid-flight
-    cannot change what a running promotion does."""
+    cannot change what a running promotion does.
+
+    Made in two parts: the request checked against the config and the ML account (Validate and
+    plan), then, under the environment's lock (Take the environment), what the environment serves,
+    the version's status and, where it matters, its grant: `accounts`, `status_at_plan`,
+    `already_served`, `already_running` and `locked_at` are from then.
+    """
 
     execution: str
     requested_at: str
@@ -119,6 +128,10 @@ class PromotionPlan(AccountPlan):
     accounts: list[TargetAccount]
     already_served: bool
     already_running: bool
+    # When Take the environment re-read the plan's view of the world under the lock; None before.
+    locked_at: str | None = None
+    # A lock left by an ended execution that Take the environment recovered.
+    took_over_from: str | None = None
     min_inference_units: int
     max_inference_units: int | None
     retire_superseded: bool

@@ -17,10 +17,11 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from mlpromote import approvals, arns, history
+from mlpromote import approvals, arns, history, leases
 from mlpromote.aws import cloudwatch, dynamodb, events, iam, rekognition, sessions, ssm, stepfunctions
 from mlpromote.config import Config
 from mlpromote.errors import (
+    EnvironmentChanged,
     GrantNotYetEffective,
     InvalidPromotionRequest,
     ModelNotServing,
@@ -28,13 +29,17 @@ from mlpromote.errors import (
     ModelStartTimedOut,
     NothingToRollBackTo,
     NotVerifiedUpstream,
+    PromotionError,
     PromotionInProgress,
     RollbackAlarmNotFound,
     RolledBackOnAlarm,
     SmokeTestAccessDenied,
     SmokeTestFailed,
+    TransientAwsError,
+    VersionBeingStopped,
+    VersionNoLongerServing,
 )
-from mlpromote.grants import GrantPolicy
+from mlpromote.grants import GrantPolicy, statement_for
 from mlpromote.plan import AccountPlan, PromotionPlan, PromotionRequest, TargetAccount
 from mlpromote.promotions import require_ml_account
 from mlpromote.versions import FAILED, RUNNING, SERVING_STATES, STARTING, ModelVersionArn, require_promotable
@@ -67,9 +72,10 @@ class StepResult(BaseModel):
 
 
 def validate_and_plan(request_input: object, execution: str, requested_at: str, config: Config) -> PromotionPlan:
-    """Check the request against the config and the ML account, and read what each account serves.
+    """Check the request against the config and the ML account.
 
-    Changes nothing: every refusal happens here, before the first write.
+    Changes nothing: every refusal of the request happens here, before the first write. What the
+    environment serves is read later, under the lock (`take_environment`).
     """
     request = PromotionRequest.parse(request_input)
     environment = config.environment(request.environment)
@@ -95,12 +101,12 @@ def validate_and_plan(request_input: object, execution: str, requested_at: str, 
     if environment.requires and not request.rollback and not request.force:
         _require_verified_upstream(config, environment.requires, project.parameter_name, version)
 
-    if pointers is None:
-        pointers = read_pointers(
-            environment.accounts, reader, project.parameter_name, config.workflow.max_concurrency, config.partition
-        )
+    # What each account serves is read under the lock (take_environment): read here, it could be
+    # stale by then. A rollback reads it here too (its target depends on it), and is refused with
+    # EnvironmentChanged if it moved before the lock.
     _require_rollback_alarms(config, request.environment)
-    accounts = [TargetAccount(account=account, current=pointers[account]) for account in environment.accounts]
+    known = pointers or {}
+    accounts = [TargetAccount(account=account, current=known.get(account)) for account in environment.accounts]
     return PromotionPlan(
         execution=execution,
         requested_at=requested_at,
@@ -125,8 +131,8 @@ def validate_and_plan(request_input: object, execution: str, requested_at: str, 
         parameter_reader_role_name=reader,
         alarm_reader_role_name=config.target_roles.alarm_reader,
         accounts=accounts,
-        # Pointing at a version that is not running is drift, not service: the workflow restarts it.
-        already_served=description.status == RUNNING and all(target.current == version.arn for target in accounts),
+        # Decided under the lock, from what take_environment reads there.
+        already_served=False,
         already_running=description.status == RUNNING,
         min_inference_units=project.min_inference_units,
         max_inference_units=project.max_inference_units,
@@ -257,11 +263,6 @@ def _record(plan: PromotionPlan) -> history.PromotionRecord:
     )
 
 
-class Held(StepResult):
-    took_over_from: str | None = Field(default=None, description="a stale lock's execution, if one was recovered")
-    announced: bool = Field(default=False, description="whether 'Model Promotion Started' was published")
-
-
 def _event_detail(plan: PromotionPlan, **extra: Any) -> dict[str, Any]:
     return {
         "promotionId": plan.execution,
@@ -274,39 +275,117 @@ def _event_detail(plan: PromotionPlan, **extra: Any) -> dict[str, Any]:
     }
 
 
-def take_environment(plan: PromotionPlan) -> Held:
-    """Lock the environment for this promotion and record its start, or refuse with PromotionInProgress.
+def take_environment(plan: PromotionPlan) -> PromotionPlan:
+    """Lock the environment for this promotion, lease the promoted version and open its record (one
+    transaction); then, under the lock, read what the later steps rely on and return the plan with it.
+
+    Read under the lock: what each account serves (the record's `from`, what compensation puts
+    back and retirement revokes and stops), the version's status (whether to start it, and so
+    whether compensation may stop it) and, when every account already points at a RUNNING version,
+    its grant (already served means granted too). Those versions are leased before the first change
+    (mlpromote.leases). A plan made before the lock is never used after it: a promotion that waited
+    for the lock (a throttled transaction) carries on from the world the previous one left. Only a
+    rollback, whose target depends on what the environment served, is refused with
+    EnvironmentChanged if that moved in between.
 
     A lock whose execution has ended (aborted, timed out, crashed before releasing) is recovered:
-    its record is closed with the execution's real status and the lock passes to this promotion.
+    its record is closed with the execution's real status, its leases are released, and the lock
+    passes to this promotion. Refused with PromotionInProgress while another promotion runs.
     """
     record = _record(plan)
-    for _ in range(2):  # the holder may release between our write and our read
+    took_over_from = _lock(plan, record)
+    try:
+        fresh = _read_under_lock(plan).model_copy(update={"took_over_from": took_over_from})
+        superseded = [t.current for t in fresh.accounts if t.current]
+        if not dynamodb.hold(_record(fresh), superseded):
+            # Another promotion is stopping one of them (it found nothing using it, before this
+            # environment's pointers were read): refuse rather than serve or put back a stopped version.
+            stopping = {v: who for v in superseded if (who := leases.stopper(v, plan.execution))}
+            if stopping or not dynamodb.hold(_record(fresh), superseded):
+                raise VersionBeingStopped(
+                    f"{plan.environment} serves {', '.join(ModelVersionArn.parse(v).label for v in stopping)}, "
+                    f"which {', '.join(sorted(set(stopping.values())))} is stopping right now; promote again "
+                    "in a minute"
+                )
+    except (PromotionError, ClientError) as error:
+        if isinstance(error, TransientAwsError) or (isinstance(error, ClientError) and sessions.is_transient(error)):
+            raise  # retried by the state machine: this step finds the lock its own, and carries on
+        _give_back(plan, error)
+        raise
+    events.publish("Model Promotion Started", _event_detail(fresh, reason=fresh.reason))
+    return fresh
+
+
+def _lock(plan: PromotionPlan, record: history.PromotionRecord) -> str | None:
+    """Take the lock (and the promoted version's lease); the execution whose stale lock it recovered, if any."""
+    took_over_from = None
+    for _ in range(3):  # the holder may release between our write and our read; a stale lock is recovered once
         if dynamodb.start(record):
-            return _announced(plan, Held())
+            return took_over_from
         holder = dynamodb.lock_holder(plan.environment)
-        if holder is not None:
-            break
-    else:
-        raise PromotionInProgress(f"{plan.environment} is being locked and released repeatedly; try again")
-    assert holder is not None
-    if holder["holder"] == plan.execution:  # this step, retried after its write succeeded
-        return Held()
-    status, error, cause = stepfunctions.execution_ending(holder["holder"])
-    if status == "RUNNING":
-        raise PromotionInProgress(
-            f"{plan.environment} is being promoted by {holder['holder']} (since {holder.get('since')}); "
-            "wait for it to end, or stop it, then promote again"
+        if holder is None:
+            # The lock is free, so the lease was refused: another promotion is stopping the version.
+            if stopping := leases.stopper(plan.version_arn, plan.execution):
+                raise VersionBeingStopped(
+                    f"{plan.version_label} is being stopped by {stopping}, which found nothing using it; "
+                    "promote again in a minute (the promotion then starts it again)"
+                )
+            continue
+        if holder["holder"] == plan.execution:  # this step, retried after its write succeeded
+            return took_over_from
+        status, error, cause = stepfunctions.execution_ending(holder["holder"])
+        if status == "RUNNING":
+            raise PromotionInProgress(
+                f"{plan.environment} is being promoted by {holder['holder']} (since {holder.get('since')}); "
+                "wait for it to end, or stop it, then promote again"
+            )
+        _release_ended(plan.environment, holder, status, error, cause, recovered_by=plan.execution)
+        took_over_from = str(holder["holder"])
+    raise PromotionInProgress(f"{plan.environment} is being locked and released repeatedly; try again")
+
+
+def _read_under_lock(plan: PromotionPlan) -> PromotionPlan:
+    pointers = read_pointers(
+        [t.account for t in plan.accounts],
+        plan.parameter_reader_role_name,
+        plan.parameter_name,
+        plan.max_concurrency,
+        plan.partition,
+    )
+    if plan.kind == "rollback" and any(pointers[t.account] != t.current for t in plan.accounts):
+        raise EnvironmentChanged(
+            f"{plan.environment} changed between this rollback's plan and its lock (another promotion ran); "
+            "look at what it serves now, and roll back or promote again"
         )
-    close_ended(plan.environment, holder, status, error, cause, recovered_by=plan.execution)
-    if not dynamodb.start(record, replacing=holder):
-        raise PromotionInProgress(f"another promotion of {plan.environment} recovered its lock first; try again")
-    return _announced(plan, Held(took_over_from=holder["holder"]))
+    version = ModelVersionArn.parse(plan.version_arn)
+    status = rekognition.describe_version(plan.project_arn, version.version, plan.version_arn).status
+    require_promotable(plan.version_label, status)
+    accounts = [TargetAccount(account=t.account, current=pointers[t.account]) for t in plan.accounts]
+    # Served means: every pointer on it, RUNNING, and granted as the environment grants now.
+    # Pointing at a version that is not running, or not granted, is drift: the workflow repairs it.
+    served = status == RUNNING and all(t.current == plan.version_arn for t in accounts)
+    if served:
+        wanted = statement_for(plan.version_arn, plan.vpc_endpoint_ids)
+        served = wanted in iam.read_grants(plan.access_role_name).statements
+    return plan.model_copy(
+        update={
+            "accounts": accounts,
+            "status_at_plan": status,
+            "already_served": served,
+            "already_running": status == RUNNING,
+            "locked_at": _stamp(),
+        }
+    )
 
 
-def _announced(plan: PromotionPlan, held: Held) -> Held:
-    held.announced = events.publish("Model Promotion Started", _event_detail(plan, reason=plan.reason))
-    return held
+def _give_back(plan: PromotionPlan, error: Exception) -> None:
+    """Refused under the lock: close the record with the reason, release the lock and the leases."""
+    name = type(error).__name__ if isinstance(error, PromotionError) else "AwsCallFailed"
+    record = _record(plan).model_copy(
+        update={"status": "FAILED", "ended_at": _stamp(), "error": name, "cause": str(error)}
+    )
+    holder = dynamodb.lock_holder(plan.environment) or {}
+    dynamodb.finish(record, [str(v) for v in holder.get("leases") or []])
 
 
 class Released(StepResult):
@@ -330,8 +409,8 @@ def release_abandoned(execution: str, status: str, execution_input: str | None) 
         return Released(released=False, approval=_closed_now(closed, status))
     # The event's status is the ending; DescribeExecution adds the error and cause it ended with.
     _, error, cause = stepfunctions.execution_ending(execution)
-    closed = close_ended(environment, holder, status, error, cause)
-    return Released(released=dynamodb.release(environment, execution), approval=_closed_now(closed, status))
+    closed, released = _release_ended(environment, holder, status, error, cause)
+    return Released(released=released, approval=_closed_now(closed, status))
 
 
 def _approval_ending(status: str) -> str:
@@ -373,6 +452,27 @@ def close_ended(
     return approval
 
 
+def _release_ended(
+    environment: str,
+    holder: dict[str, Any],
+    status: str,
+    error: str | None,
+    cause: str | None,
+    recovered_by: str | None = None,
+) -> tuple[approvals.Approval | None, bool]:
+    """Close the ended lock holder's record and approval, drop its leases, release its lock."""
+    approval = close_ended(environment, holder, status, error, cause, recovered_by=recovered_by)
+    ended = str(holder["holder"])
+    for version in holder.get("leases") or []:
+        dynamodb.drop_lease(str(version), ended)
+    return approval, dynamodb.release(environment, ended)
+
+
+def _leased(plan: PromotionPlan) -> list[str]:
+    """The versions a promotion leased: the promoted one, and what its environment served under the lock."""
+    return sorted({plan.version_arn, *(t.current for t in plan.accounts if t.current)})
+
+
 class Outcome(StepResult):
     status: str
     error: dict[str, str] | None = None
@@ -397,7 +497,7 @@ def record_outcome(plan: PromotionPlan, state: dict[str, Any]) -> Outcome:
             "approval_comment": approval.comment if approval else None,
         }
     )
-    dynamodb.finish(record)
+    dynamodb.finish(record, _leased(plan))
     events.publish(
         f"Model Promotion {'Succeeded' if status == 'SUCCEEDED' else 'Failed'}",
         _event_detail(
@@ -558,6 +658,31 @@ def _explain_smoke_test_error(error: ClientError, plan: AccountPlan, account: st
 # --- 5. Rotate the pointer -------------------------------------------------------------------
 
 
+class Serving(StepResult):
+    status: str
+
+
+def confirm_serving(plan: PromotionPlan) -> Serving:
+    """Right before the first pointer moves: the version is RUNNING and the access role grants it.
+
+    Checked once for the environment rather than in each account's rotation: from the lock on, this
+    promotion's lease keeps every other promotion from stopping the version (mlpromote.leases) and
+    the lock keeps them from the environment's grants, so a check per account would only repeat this
+    one, at two calls per account. Whatever acts outside mlpromote can act between any check and a
+    write; drift detection reports that.
+    """
+    version = ModelVersionArn.parse(plan.version_arn)
+    status = rekognition.describe_version(plan.project_arn, version.version, plan.version_arn).status
+    granted = iam.read_grants(plan.access_role_name).grants(plan.version_arn)
+    if status != RUNNING or not granted:
+        why = f"is {status}" if status != RUNNING else f"is no longer granted by {plan.access_role_name}"
+        raise VersionNoLongerServing(
+            f"{plan.version_label} {why} after its smoke test, before any pointer of {plan.environment} moved; "
+            "something outside this promotion changed it. Nothing was switched; promote again"
+        )
+    return Serving(status=status)
+
+
 class Rotation(StepResult):
     """Kept small: one per account stays in the execution's state. From and to are in the plan."""
 
@@ -679,26 +804,25 @@ def retire_superseded(plan: PromotionPlan, config: Config) -> Retirement:
         retirement.left = [LeftBehind(version=v, granted=True, running=True, why=why) for v in superseded]
         return retirement
 
-    live = references(config, plan, after_promotion=True)
-    for version in superseded:
-        if live.get(version):
-            retirement.left.append(
-                LeftBehind(
-                    version=version,
-                    granted=False,
-                    running=True,
-                    why=f"still live in {', '.join(live[version])}",
-                )
-            )
-            continue
+    def stop(version: str) -> str | None:
         try:
             rekognition.stop_version(version)
-            retirement.stopped.append(version)
         except ClientError as error:
             sessions.raise_if_transient(error, "rekognition StopProjectVersion")
-            retirement.left.append(
-                LeftBehind(version=version, granted=False, running=True, why=f"could not stop: {error}")
-            )
+            return f"could not stop: {error}"
+        return None
+
+    # Stopped only if no other running promotion leases it and nothing points at it (mlpromote.leases).
+    retirement.stopped, left = leases.stop_unless_used(
+        superseded,
+        plan.execution,
+        lambda: references(config, plan, after_promotion=True),
+        stop,
+        done_with_them=True,
+    )
+    retirement.left = [
+        LeftBehind(version=version, granted=False, running=True, why=why) for version, why in sorted(left.items())
+    ]
     return retirement
 
 
@@ -746,15 +870,28 @@ def compensate(plan: PromotionPlan, config: Config, error: dict[str, Any]) -> Co
         iam.update_grants(plan.access_role_name, revoke)
 
     stopped, left_running_why = False, None
-    if plan.status_at_plan not in SERVING_STATES:
-        live = references(config, plan, after_promotion=False).get(plan.version_arn)
+    if plan.status_at_plan not in SERVING_STATES:  # this promotion started it (read under the lock)
         version = ModelVersionArn.parse(plan.version_arn)
-        status = rekognition.describe_version(plan.project_arn, version.version, plan.version_arn).status
-        if live:
-            left_running_why = f"still live in {', '.join(live)}"
-        elif status in SERVING_STATES:
-            rekognition.stop_version(plan.version_arn)
-            stopped = True
+
+        def stop(arn: str) -> str | None:
+            if rekognition.describe_version(plan.project_arn, version.version, arn).status not in SERVING_STATES:
+                return "not running"
+            rekognition.stop_version(arn)
+            return None
+
+        # Stopped only if no other running promotion leases it (another environment may be bringing
+        # it into service) and nothing points at it (mlpromote.leases).
+        # Past its compensation this promotion neither serves nor puts back the version: where
+        # another promotion is in the way, it lets go of its lease, so that one may stop it later.
+        done, left = leases.stop_unless_used(
+            [plan.version_arn],
+            plan.execution,
+            lambda: references(config, plan, after_promotion=False),
+            stop,
+            done_with_them=True,
+        )
+        stopped = bool(done)
+        left_running_why = left.get(plan.version_arn) if left.get(plan.version_arn) != "not running" else None
     return Compensation(
         error=original_error(error),
         restored=restored,

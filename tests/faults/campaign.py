@@ -40,7 +40,7 @@ VERSION = "tools/v3"
 REFERENCE_OPERATIONS = frozenset(
     {
         ("rekognition", "DescribeProjectVersions"),  # plan, then the status checks
-        ("ssm", "GetParameter"),  # plan: what each account points at
+        ("ssm", "GetParameter"),  # under the lock: what each account points at
         ("rekognition", "StartProjectVersion"),  # start
         ("iam", "PutRolePolicy"),  # grant (and the revoke when retiring)
         ("rekognition", "DetectCustomLabels"),  # smoke test

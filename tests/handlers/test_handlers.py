@@ -24,7 +24,7 @@ def account_view(plan: dict[str, Any]) -> dict[str, Any]:
     return {field.alias: plan[field.alias] for field in AccountPlan.model_fields.values() if field.alias}
 
 
-def plan_for(emu: Any, environment: str, version: str) -> dict[str, Any]:
+def validated(emu: Any, environment: str, version: str) -> dict[str, Any]:
     request = {"environment": environment, "modelVersionArn": emu.names.arn(version, emu.config)}
     plan, failed = call(
         emu,
@@ -35,14 +35,27 @@ def plan_for(emu: Any, environment: str, version: str) -> dict[str, Any]:
     return plan
 
 
-def test_plan_reads_every_account_and_changes_nothing(worlds) -> None:
+def plan_for(emu: Any, environment: str, version: str) -> dict[str, Any]:
+    """The plan as the steps after Take the environment see it: validated, then read under the lock."""
+    plan, failed = call(
+        emu, "TakeEnvironmentFunction", {"execution": EXECUTION, "plan": validated(emu, environment, version)}
+    )
+    assert not failed, plan
+    return plan
+
+
+def test_the_plan_changes_nothing_and_the_lock_reads_every_account(worlds) -> None:
     with worlds.emulator() as emu:
         before = emu.world()
-        plan = plan_for(emu, "prod", "tools/v2")
+        plan = validated(emu, "prod", "tools/v2")
+        assert emu.world() == before
+        taken = plan_for(emu, "prod", "tools/v2")
         assert emu.world() == before
     v1 = emu.names.arn("tools/v1", emu.config)
-    assert plan["accounts"] == [{"account": worlds.PROD_A, "current": v1}, {"account": worlds.PROD_B, "current": v1}]
-    assert (plan["alreadyServed"], plan["alreadyRunning"], plan["statusAtPlan"]) == (False, True, "RUNNING")
+    assert [t["current"] for t in plan["accounts"]] == [None, None]  # read under the lock, not before
+    assert taken["accounts"] == [{"account": worlds.PROD_A, "current": v1}, {"account": worlds.PROD_B, "current": v1}]
+    assert (taken["alreadyServed"], taken["alreadyRunning"], taken["statusAtPlan"]) == (False, True, "RUNNING")
+    assert taken["lockedAt"] and plan["lockedAt"] is None
     assert plan["accessRoleName"] == "mlpromote-access-prod"
 
 

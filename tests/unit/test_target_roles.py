@@ -12,10 +12,11 @@ from typing import Any
 import pytest
 
 from mlpromote import drift, iam_model, steps
-from mlpromote.aws import cloudwatch, iam, rekognition, ssm
+from mlpromote.aws import cloudwatch, dynamodb, events, iam, rekognition, ssm
 from mlpromote.aws.rekognition import VersionDescription
 from mlpromote.config import Config, TargetRoles, parse_config
 from mlpromote.errors import InvalidConfig
+from mlpromote.grants import GrantPolicy
 from mlpromote.plan import PromotionPlan, TargetAccount
 
 ML, QA, PROD_A, PROD_B = "111111111111", "222222222222", "333333333333", "444444444444"
@@ -101,6 +102,13 @@ def recorder(monkeypatch: pytest.MonkeyPatch) -> Recorder:
     )
     monkeypatch.setattr(rekognition, "stop_version", lambda arn: None)
     monkeypatch.setattr(iam, "update_grants", lambda role, change: None)
+    monkeypatch.setattr(iam, "read_grants", lambda role: GrantPolicy())
+    # The lock and the leases: always free here.
+    monkeypatch.setattr(dynamodb, "start", lambda record, replacing=None: True)
+    monkeypatch.setattr(dynamodb, "hold", lambda record, versions: True)
+    monkeypatch.setattr(dynamodb, "claim_stop", lambda version, execution: True)
+    monkeypatch.setattr(dynamodb, "end_stop", lambda version, execution: None)
+    monkeypatch.setattr(events, "publish", lambda detail_type, detail: False)
     return recorder
 
 
@@ -118,6 +126,8 @@ def test_each_step_goes_through_exactly_the_target_roles_that_trust_it(recorder:
         {"environment": "prod", "modelVersionArn": V2}, "exec-1", "2024-01-01T00:00:00+00:00", cfg
     )
     used: dict[str, set[tuple[str, str]]] = {"plan": recorder.take()}
+    plan = steps.take_environment(plan)
+    used["take-environment"] = recorder.take()
 
     steps.smoke_test(plan, PROD_A, steps.Grant(added_by_this_execution=False, granted_at=None))
     used["smoke-test"] = recorder.take()
@@ -137,8 +147,8 @@ def test_each_step_goes_through_exactly_the_target_roles_that_trust_it(recorder:
 
     reader, writer, alarms = role("parameter_reader"), role("parameter_writer"), role("alarm_reader")
     assert used == {
-        # prod's accounts, and qa's (requires: qa); do prod's rollback alarms exist?
-        "plan": {("read a pointer", reader), ("check alarms exist", alarms)},
+        "plan": {("read a pointer", reader), ("check alarms exist", alarms)},  # qa's (requires: qa); prod's alarms
+        "take-environment": {("read a pointer", reader)},  # prod's accounts, under the lock
         "smoke-test": {("call the model", role("smoke_test"))},
         "rotate-pointer": {("write a pointer", writer)},
         "watch-alarms": {("read alarms", alarms)},

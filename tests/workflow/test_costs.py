@@ -26,22 +26,28 @@ def test_promoting_a_running_version_makes_only_the_necessary_calls(promote: Any
     calls = Counter(f"{c.service}:{c.operation}" for c in promote.calls)
     assert calls == {
         "rekognition:DescribeProjects": 1,  # the project ARN (version ARNs do not contain it)
-        "rekognition:DescribeProjectVersions": 1,  # the version exists and is RUNNING
-        "sts:AssumeRole": accounts * 4 + 1,  # plan, smoke test (x2: target role, access role), rotate; qa in retire
-        "ssm:GetParameter": accounts + 1,  # each pointer once; qa's in retire, before stopping v1
-        "iam:GetRolePolicy": 2,  # grant, then revoke
+        # The version exists and is promotable (plan); its status under the lock (take); still RUNNING
+        # right before the switch (confirm serving).
+        "rekognition:DescribeProjectVersions": 3,
+        # Under the lock, smoke test (x2: target role, access role), rotate; qa in retire.
+        "sts:AssumeRole": accounts * 4 + 1,
+        "ssm:GetParameter": accounts + 1,  # each pointer once, under the lock; qa's in retire, before stopping v1
+        "iam:GetRolePolicy": 3,  # grant, still granted before the switch, revoke
         "iam:PutRolePolicy": 2,
         "rekognition:DetectCustomLabels": accounts,  # one smoke-test image
         "ssm:PutParameter": accounts,
         "ssm:LabelParameterVersion": accounts,
         "rekognition:StopProjectVersion": 1,  # v1, live nowhere any more
-        "dynamodb:TransactWriteItems": 2,  # lock + history record opened; record closed + lock released
+        # Lock + record opened + v2 leased; under the lock, the record's `from` + v1 leased; record closed
+        # + lock and leases released.
+        "dynamodb:TransactWriteItems": 3,
+        "dynamodb:UpdateItem": 2,  # retire: claim the stop of v1 (no other promotion leases it), clear the claim
         "events:PutEvents": 2,  # Model Promotion Started, Model Promotion Succeeded
     }
-    # Validate, take, choice, grant, smoke Map, approval choice, rotate Map, did-all-switch choice,
-    # retire, record, did-it-succeed choice, succeed; and 2 per account (one task in each Map).
-    # No approval gate and no bake time here.
-    assert result.state_transitions == 12 + 2 * accounts
+    # Validate, take, choice, grant, smoke Map, approval choice, confirm serving, rotate Map,
+    # did-all-switch choice, retire, record, did-it-succeed choice, succeed; and 2 per account (one
+    # task in each Map). No approval gate and no bake time here.
+    assert result.state_transitions == 13 + 2 * accounts
 
 
 def test_the_handlers_publish_step_metrics(worlds: Any) -> None:
@@ -57,6 +63,7 @@ def test_the_handlers_publish_step_metrics(worlds: Any) -> None:
         "RotatePointerSucceeded": 2,
         "RetireSupersededSucceeded": 1,
         "TakeEnvironmentSucceeded": 1,
+        "ConfirmServingSucceeded": 1,
         "RecordOutcomeSucceeded": 1,
     }
 

@@ -1,4 +1,5 @@
-"""The promotions table: the environment lock and the history, written together in transactions."""
+"""The promotions table: the environment lock, the version leases and the history, written together in
+transactions."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from botocore.exceptions import ClientError
 
 from mlpromote.aws import sessions
 from mlpromote.errors import TransientAwsError
-from mlpromote.history import DEFAULT_TABLE, TABLE_ENV, PromotionRecord, lock_key, record_key
+from mlpromote.history import DEFAULT_TABLE, TABLE_ENV, PromotionRecord, lease_key, lock_key, record_key
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -43,58 +44,184 @@ def lock_holder(environment: str) -> dict[str, Any] | None:
     return _plain(answer["Item"]) if "Item" in answer else None
 
 
-def start(record: PromotionRecord, replacing: dict[str, Any] | None = None) -> bool:
-    """Take the environment's lock and write the RUNNING record, in one transaction.
-
-    `replacing`: a stale lock (its execution has ended) to take over. False when someone holds it.
-    """
-    lock = {**lock_key(record.environment), "holder": record.promotion_id, "since": record.started_at}
-    lock["recordKey"] = record_key(record.environment, record.started_at, record.promotion_id)["sk"]
-    condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(pk)"}
-    if replacing is not None:
-        condition = {
-            "ConditionExpression": "holder = :stale",
-            "ExpressionAttributeValues": {":stale": _serializer.serialize(replacing["holder"])},
+def _take_lease(version: str, execution: str) -> dict[str, Any]:
+    """A transaction item: add `execution` to the version's holders, unless another promotion is
+    stopping it (it saw no holder and nothing pointing at it; its stop must not race our start)."""
+    return {
+        "Update": {
+            "TableName": table_name(),
+            "Key": _dynamo(lease_key(version)),
+            "UpdateExpression": "ADD holders :me",
+            "ConditionExpression": "attribute_not_exists(stoppingBy) OR stoppingBy = :exec",
+            "ExpressionAttributeValues": {":me": {"SS": [execution]}, ":exec": {"S": execution}},
         }
+    }
+
+
+def _release_lease(version: str, execution: str) -> dict[str, Any]:
+    return {
+        "Update": {
+            "TableName": table_name(),
+            "Key": _dynamo(lease_key(version)),
+            "UpdateExpression": "DELETE holders :me",
+            "ExpressionAttributeValues": {":me": {"SS": [execution]}},
+        }
+    }
+
+
+def _transact(items: list[dict[str, Any]]) -> bool:
+    """One transaction; False when a condition failed (then nothing was written)."""
     try:
-        sessions.client("dynamodb").transact_write_items(
-            TransactItems=[
-                {"Put": {"TableName": table_name(), "Item": _dynamo(lock), **condition}},
-                {"Put": {"TableName": table_name(), "Item": _dynamo(record.item())}},
-            ]
-        )
+        sessions.client("dynamodb").transact_write_items(TransactItems=items)
     except ClientError as error:
         if sessions.error_code(error) == "TransactionCanceledException":
+            raise_if_cancelled_for_a_moment(error)  # a conflict or a throttle is not a failed condition
             return False
         _raise_if_transient(error, "TransactWriteItems")
         raise
     return True
 
 
-def finish(record: PromotionRecord) -> None:
-    """Write the record's end and release the lock if this promotion still holds it."""
-    dynamodb = sessions.client("dynamodb")
+def start(record: PromotionRecord, replacing: dict[str, Any] | None = None) -> bool:
+    """Take the environment's lock, write the RUNNING record and lease the promoted version, in one
+    transaction.
+
+    `replacing`: a stale lock (its execution has ended) to take over. False when someone holds the
+    lock, or another promotion is stopping the version (the caller reads which).
+    """
+    lock: dict[str, Any] = {**lock_key(record.environment), "holder": record.promotion_id, "since": record.started_at}
+    lock["recordKey"] = record_key(record.environment, record.started_at, record.promotion_id)["sk"]
+    lock["leases"] = [record.version]  # whoever recovers a stale lock releases the leases it lists
+    condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(pk)"}
+    if replacing is not None:
+        condition = {
+            "ConditionExpression": "holder = :stale",
+            "ExpressionAttributeValues": {":stale": _serializer.serialize(replacing["holder"])},
+        }
+    return _transact(
+        [
+            {"Put": {"TableName": table_name(), "Item": _dynamo(lock), **condition}},
+            {"Put": {"TableName": table_name(), "Item": _dynamo(record.item())}},
+            _take_lease(record.version, record.promotion_id),
+        ]
+    )
+
+
+def hold(record: PromotionRecord, versions: list[str]) -> bool:
+    """Under the lock: rewrite the record (its `from`, read under the lock), lease `versions` too
+    (what the environment serves now, which this promotion may put back or stop), and list every
+    lease on the lock, so that whoever recovers the lock releases them. False if another promotion
+    is stopping one of them (then nothing was written)."""
+    execution = record.promotion_id
+    leased = sorted({record.version, *versions})
+    return _transact(
+        [
+            {"Put": {"TableName": table_name(), "Item": _dynamo(record.item())}},
+            {
+                "Update": {
+                    "TableName": table_name(),
+                    "Key": _dynamo(lock_key(record.environment)),
+                    "UpdateExpression": "SET leases = :leases",
+                    "ConditionExpression": "holder = :exec",
+                    "ExpressionAttributeValues": _dynamo({":leases": leased, ":exec": execution}),
+                }
+            },
+            *(_take_lease(version, execution) for version in leased if version != record.version),
+        ]
+    )
+
+
+def finish(record: PromotionRecord, versions: list[str]) -> None:
+    """Write the record's end, release the lock if this promotion still holds it, and its leases."""
+    releases = [_release_lease(version, record.promotion_id) for version in sorted({record.version, *versions})]
+    record_put = {"Put": {"TableName": table_name(), "Item": _dynamo(record.item())}}
+    lock_delete = {
+        "Delete": {
+            "TableName": table_name(),
+            "Key": _dynamo(lock_key(record.environment)),
+            "ConditionExpression": "attribute_not_exists(pk) OR holder = :me",
+            "ExpressionAttributeValues": {":me": _serializer.serialize(record.promotion_id)},
+        }
+    }
+    if not _transact([record_put, lock_delete, *releases]):
+        # Someone else took the lock over (ours was declared stale): record the end all the same.
+        _transact([record_put, *releases])
+
+
+def lease(version: str) -> dict[str, Any]:
+    """The version's lease item: `holders` (a set of executions) and `stoppingBy`; empty if none."""
     try:
-        dynamodb.transact_write_items(
-            TransactItems=[
-                {"Put": {"TableName": table_name(), "Item": _dynamo(record.item())}},
-                {
-                    "Delete": {
-                        "TableName": table_name(),
-                        "Key": _dynamo(lock_key(record.environment)),
-                        "ConditionExpression": "attribute_not_exists(pk) OR holder = :me",
-                        "ExpressionAttributeValues": {":me": _serializer.serialize(record.promotion_id)},
-                    }
-                },
-            ]
+        answer = sessions.client("dynamodb").get_item(
+            TableName=table_name(), Key=_dynamo(lease_key(version)), ConsistentRead=True
         )
     except ClientError as error:
-        if sessions.error_code(error) != "TransactionCanceledException":
-            _raise_if_transient(error, "TransactWriteItems")
+        _raise_if_transient(error, "GetItem")
+        raise
+    return _plain(answer["Item"]) if "Item" in answer else {}
+
+
+def claim_stop(version: str, execution: str) -> bool:
+    """Mark the version as being stopped by `execution`, only if no other promotion holds a lease on
+    it and none is stopping it. Until `end_stop`, no promotion can lease it: what the caller reads
+    next (the pointers) no promotion can change, and its stop races nobody's start."""
+    try:
+        sessions.client("dynamodb").update_item(
+            TableName=table_name(),
+            Key=_dynamo(lease_key(version)),
+            UpdateExpression="SET stoppingBy = :exec",
+            ConditionExpression=(
+                "(attribute_not_exists(holders) OR (size(holders) = :one AND contains(holders, :exec)))"
+                " AND (attribute_not_exists(stoppingBy) OR stoppingBy = :exec)"
+            ),
+            ExpressionAttributeValues=_dynamo({":exec": execution, ":one": 1}),
+        )
+    except ClientError as error:
+        if sessions.error_code(error) == "ConditionalCheckFailedException":
+            return False
+        _raise_if_transient(error, "UpdateItem")
+        raise
+    return True
+
+
+def end_stop(version: str, execution: str) -> None:
+    """Clear `execution`'s stop mark (it stopped the version, or decided not to)."""
+    try:
+        sessions.client("dynamodb").update_item(
+            TableName=table_name(),
+            Key=_dynamo(lease_key(version)),
+            UpdateExpression="REMOVE stoppingBy",
+            ConditionExpression="stoppingBy = :exec",
+            ExpressionAttributeValues=_dynamo({":exec": execution}),
+        )
+    except ClientError as error:
+        if sessions.error_code(error) == "ConditionalCheckFailedException":
+            return
+        _raise_if_transient(error, "UpdateItem")
+        raise
+
+
+def drop_lease(version: str, execution: str) -> None:
+    """Remove `execution` from the version's holders, and its stop mark if it has one: for a
+    promotion that has ended (recovery) or no longer needs the version (past its switch)."""
+    client = sessions.client("dynamodb")
+    try:
+        client.update_item(
+            TableName=table_name(),
+            Key=_dynamo(lease_key(version)),
+            UpdateExpression="DELETE holders :me REMOVE stoppingBy",
+            ConditionExpression="stoppingBy = :exec",
+            ExpressionAttributeValues={":me": {"SS": [execution]}, ":exec": {"S": execution}},
+        )
+        return
+    except ClientError as error:
+        if sessions.error_code(error) != "ConditionalCheckFailedException":
+            _raise_if_transient(error, "UpdateItem")
             raise
-        raise_if_cancelled_for_a_moment(error)
-        # Someone else took the lock over (ours was declared stale): record the end all the same.
-        dynamodb.put_item(TableName=table_name(), Item=_dynamo(record.item()))
+    try:
+        client.update_item(**_release_lease(version, execution)["Update"])
+    except ClientError as error:
+        _raise_if_transient(error, "UpdateItem")
+        raise
 
 
 # Why DynamoDB cancels a transaction for a moment (a retry succeeds), as CancellationReasons names it:
