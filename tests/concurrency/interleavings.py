@@ -42,9 +42,6 @@ from typing import Any, Literal
 
 ML, QA, PROD_A, PROD_B, DEV = "111111111111", "222222222222", "333333333333", "444444444444", "555555555555"
 DEFAULT_SEEDS = 5
-# Items of the promotions table that a promotion holds while it runs, and must release when it ends
-# (the environment lock; the version leases, where they exist).
-HELD_PREFIXES = ("LOCK#", "LEASE#")
 # The step that takes the environment (its name may grow, e.g. "... and lease the versions").
 TAKE_STEP = "Take the environment"
 INVARIANTS = {
@@ -463,7 +460,11 @@ def _read_table(emu: Any, run: Run) -> None:
         for raw in page["Items"]:
             item = {key: deserializer.deserialize(value) for key, value in raw.items()}
             key = f"{item.get('pk')}/{item.get('sk')}"
-            if str(item.get("pk", "")).startswith(HELD_PREFIXES):
+            pk = str(item.get("pk", ""))
+            # What a promotion holds while it runs and must release when it ends: the environment
+            # lock, and a version's lease while it lists holders or a stop mark (mlpromote.leases: a
+            # released lease item stays, with neither).
+            if pk.startswith("LOCK#") or (pk.startswith("LEASE#") and (item.get("holders") or item.get("stoppingBy"))):
                 run.held.append(key)
             elif str(item.get("pk", "")).startswith("ENV#"):
                 try:

@@ -38,6 +38,32 @@ def _status_event(execution: str, status: str, execution_input: str) -> bytes:
     ).encode()  # fmt: skip
 
 
+def _inject_at(emu: Any, function: str, fault: Any) -> None:
+    """Inject `fault` as `function` is first invoked, so the calls of the steps before it pass."""
+    from mlpromote_emulator import moto_adaptations as adapt
+
+    invoke = adapt.hooks.invoke
+    assert invoke is not None
+    injected = False
+
+    def injecting(name: str, body: bytes) -> tuple[bytes, bool]:
+        nonlocal injected
+        if name == function and not injected:
+            injected = True
+            adapt.hooks.faults.append(fault)
+        return invoke(name, body)
+
+    adapt.hooks.invoke = injecting
+
+
+def _fail_recording_the_outcome(emu: Any) -> None:
+    """Fail the first UpdateItem "Record the outcome" makes (closing the approval), for good; the
+    compensation's own UpdateItems (version leases) pass."""
+    from mlpromote_emulator import moto_adaptations as adapt
+
+    _inject_at(emu, "RecordOutcomeFunction", adapt.Fault("dynamodb", "UpdateItem", "AccessDeniedException"))
+
+
 def _locks() -> set[str]:
     import boto3
 
@@ -106,7 +132,7 @@ def test_every_record_shape_reads_back_from_the_table(table: Any, shape: str) ->
 
     record = PromotionRecord.model_validate(_record(shape.replace(" ", "-")).model_dump() | SHAPES[shape])
     assert dynamodb.start(record)
-    dynamodb.finish(record.model_copy(update={"ended_at": record.ended_at or "2026-01-01T02:00:00+00:00"}))
+    dynamodb.finish(record.model_copy(update={"ended_at": record.ended_at or "2026-01-01T02:00:00+00:00"}), [])
 
     [read] = dynamodb.records(record.environment)
     assert read.model_dump() == record.model_dump() | {"ended_at": read.ended_at}
@@ -172,9 +198,9 @@ def test_an_outcome_whose_transaction_was_cancelled_for_a_moment_is_retried_and_
             modeled_fields={"CancellationReasons": [{"Code": "None"}, {"Code": reason}]},
         )
         with pytest.raises(TransientAwsError):
-            dynamodb.finish(ended)
+            dynamodb.finish(ended, [])
     assert _locks() == {"LOCK#qa"}
-    dynamodb.finish(ended)  # the state machine's retry
+    dynamodb.finish(ended, [])  # the state machine's retry
 
     assert _locks() == set()
     assert [r.status for r in dynamodb.records("qa")] == ["SUCCEEDED"]
@@ -277,14 +303,13 @@ def test_a_retried_request_with_nothing_in_between_is_the_same_promotion(worlds:
 
 
 def test_an_unrecorded_outcome_is_closed_by_the_status_event_with_its_real_error(worlds: Any) -> None:
-    """Nobody approves; the approval times out; recording the outcome fails for good (the first
-    UpdateItem the control plane makes is record-outcome's closing of the approval). The
+    """Nobody approves; the approval times out; recording the outcome fails for good (its closing of
+    the approval, an UpdateItem, is denied). The
     status-change handler closes the record with the execution's error and the approval timed out."""
     import boto3
 
-    faults = [{"service": "dynamodb", "operation": "UpdateItem", "error": "AccessDeniedException", "count": 1}]
-    with worlds.emulator(config=GATED, faults=faults) as emu:
-        emu.inject(emu.scenario.faults)
+    with worlds.emulator(config=GATED) as emu:
+        _fail_recording_the_outcome(emu)
         result = emu.promote(_spec(environment="prod", version="tools/v3"))
         held = _locks()
         description = boto3.client("stepfunctions").describe_execution(executionArn=result.execution_arn)
@@ -309,9 +334,8 @@ def test_an_unrecorded_outcome_is_closed_by_the_status_event_with_its_real_error
 def test_a_recovered_lock_records_the_real_error_of_its_execution(worlds: Any) -> None:
     """As above, but no status event arrives (its delivery failed): the next promotion recovers the
     lock, and closes the record with the execution's real error and its approval timed out."""
-    faults = [{"service": "dynamodb", "operation": "UpdateItem", "error": "AccessDeniedException", "count": 1}]
-    with worlds.emulator(config=GATED, faults=faults) as emu:
-        emu.inject(emu.scenario.faults)
+    with worlds.emulator(config=GATED) as emu:
+        _fail_recording_the_outcome(emu)
         unrecorded = emu.promote(_spec(environment="prod", version="tools/v3"))
         after = emu.promote(_spec(environment="prod", version="tools/v2", approve=True))
         history = emu.history_records()
@@ -329,10 +353,12 @@ def test_a_recovered_lock_records_the_real_error_of_its_execution(worlds: Any) -
 
 def test_a_throttled_alarm_read_during_the_bake_is_retried(worlds: Any) -> None:
     config = {"environments": {"prod": {"bakeMinutes": 10, "rollbackAlarms": ["HighErrorRate"]}}}
-    alarms = [{"account": PROD_B, "name": "HighErrorRate"}]
-    faults = [{"service": "cloudwatch", "operation": "DescribeAlarms", "error": "Throttling", "count": 2}]
-    with worlds.emulator(config=config, world={"alarms": alarms}, faults=faults) as emu:
-        emu.inject(emu.scenario.faults)
+    alarms = [{"account": account, "name": "HighErrorRate"} for account in (PROD_A, PROD_B)]
+    with worlds.emulator(config=config, world={"alarms": alarms}) as emu:
+        from mlpromote_emulator import moto_adaptations as adapt
+
+        # Throttled as the bake starts (the plan's look at the alarms passes).
+        _inject_at(emu, "WatchAlarmsFunction", adapt.Fault("cloudwatch", "DescribeAlarms", "Throttling", count=2))
         result = emu.promote(_spec(environment="prod", version="tools/v2"))
         world = emu.world()
         throttled = [c for c in emu_calls() if c.operation == "DescribeAlarms" and c.error]
