@@ -101,6 +101,12 @@ def decide_approval(promotion_id: str) -> dict[str, Any]:
     return {"promotionId": promotion_id, "executionArn": execution, "approval": approval.public()}
 
 
+@app.get("/config")
+def read_config() -> dict[str, Any]:
+    """What the deployed control plane accepts, so a client can refuse bad input before it asks."""
+    return promotions.published_config(deployed_config())
+
+
 @app.get("/promotions")
 def list_promotions() -> dict[str, Any]:
     environment = app.current_event.get_query_string_value("environment")

@@ -44,6 +44,27 @@ def check(request: PromotionRequest, config: Config) -> None:
     config.project(version.project)
 
 
+# Left out of GET /config: what narrows who may call the access roles is nobody else's business.
+_UNPUBLISHED = ("externalId", "consumerRoleArns", "organizationId", "vpcEndpointIds")
+
+
+def published_config(config: Config) -> dict[str, Any]:
+    """The config as GET /config answers it: enough for a client to refuse what check() would refuse."""
+    document = config.model_dump(mode="json", by_alias=True, exclude_none=True)
+    document.pop("organizationId", None)
+    for environment in document["environments"].values():
+        for key in _UNPUBLISHED:
+            environment.pop(key, None)
+    return {**document, "partition": config.partition}
+
+
+def config_from_published(document: dict[str, Any]) -> Config:
+    """The Config a GET /config answer describes (what check() needs of it)."""
+    from mlpromote.config import parse_config
+
+    return parse_config({k: v for k, v in document.items() if k != "partition"}, source="GET /config")
+
+
 def require_ml_account(version: ModelVersionArn, config: Config) -> None:
     """mlpromote promotes versions of the configured ML account and region, no others."""
     if (version.partition, version.account, version.region) != (config.partition, config.ml_account, config.region):

@@ -7,7 +7,6 @@ stack_name; its outputs name the state machine and the promotions table.
 from __future__ import annotations
 
 import os
-import re
 import time
 import tomllib
 from collections.abc import Callable
@@ -20,7 +19,6 @@ import boto3
 
 from mlpromote import approvals, arns, promotions
 from mlpromote.aws import dynamodb, sessions
-from mlpromote.config import CONFIG_FILE_ENV, load_config
 from mlpromote.errors import InvalidPromotionRequest
 from mlpromote.history import TABLE_ENV, PromotionRecord, live_at
 from mlpromote.plan import PromotionRequest
@@ -31,6 +29,8 @@ class Stack:
     state_machine_arn: str
     table: str
     region: str | None
+    # The REST API's base URL (the PromotionsApiUrl output): where the deployed config is published.
+    api_url: str | None = None
 
 
 def stack_name_from_samconfig(path: Path = Path("samconfig.toml")) -> str | None:
@@ -55,7 +55,12 @@ def resolve_stack(name: str | None, region: str | None) -> Stack:
     stack = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
     try:
-        return Stack(outputs["PromoteModelStateMachineArn"], outputs["PromotionsTableName"], region)
+        return Stack(
+            outputs["PromoteModelStateMachineArn"],
+            outputs["PromotionsTableName"],
+            region,
+            outputs.get("PromotionsApiUrl"),
+        )
     except KeyError as missing:
         raise InvalidPromotionRequest(
             f"stack {stack_name} has no output {missing}; is it an mlpromote stack?"
@@ -104,17 +109,36 @@ def wait(
     on_step: Callable[[dict[str, str]], None],
     poll_seconds: float = 5,
     on_approval: Callable[[dict[str, Any]], None] | None = None,
+    on_running: Callable[[dict[str, str]], None] | None = None,
 ) -> dict[str, Any]:
     """Until the execution ends, telling each step once it has finished, and once that it waits for approval."""
+    return follow(lambda: status(stack, execution_arn), on_step, poll_seconds, on_approval, on_running)
+
+
+def follow(
+    fetch: Callable[[], dict[str, Any]],
+    on_step: Callable[[dict[str, str]], None],
+    poll_seconds: float = 5,
+    on_approval: Callable[[dict[str, Any]], None] | None = None,
+    on_running: Callable[[dict[str, str]], None] | None = None,
+) -> dict[str, Any]:
+    """Poll a promotion (`fetch`: its status document) until it ends: each step is told once it has
+    finished (`on_step`), once when it starts (`on_running`), and the approval gate once it waits."""
     told = 0
     asked = False
+    running_told: tuple[int, str] | None = None
     while True:
-        current = status(stack, execution_arn)
+        current = fetch()
         running = current["status"] == "RUNNING"
         done = current["steps"][:-1] if running else current["steps"]
         for step in done[told:]:
             on_step(step)
         told = max(told, len(done))
+        if running and on_running is not None and len(current["steps"]) > told:
+            step = current["steps"][-1]
+            if running_told != (len(current["steps"]), step["name"]):
+                running_told = (len(current["steps"]), step["name"])
+                on_running(step)
         approval = current.get("approval") or {}
         if running and approval.get("status") == "awaiting" and not asked and on_approval is not None:
             on_approval(approval)
@@ -134,26 +158,6 @@ def history(stack: Stack, environment: str, at: datetime | None) -> dict[str, An
         "live": live.model_dump(mode="json", by_alias=True) if live else None,
         "promotions": [r.model_dump(mode="json", by_alias=True) for r in reversed(records)],
     }
-
-
-# The config `sam deploy` ships from this checkout (the ConfigLayer), as samconfig.toml names the stack.
-CHECKOUT_CONFIG = Path("config/mlpromote.yaml")
-
-
-def check_environment(environment: str, config_path: Path | None = None) -> None:
-    """UnknownEnvironment unless the deployed config names the environment, before any AWS call.
-
-    The config is `config_path` (--config), else $MLPROMOTE_CONFIG_FILE, else config/mlpromote.yaml
-    in the working directory; without any, only the name's form is checked.
-    """
-    if not re.fullmatch(r"[a-zA-Z0-9_\-]{1,40}", environment):
-        raise InvalidPromotionRequest(
-            f"environment: {environment!r} is not an environment name (letters, digits, _ and -, at most 40)"
-        )
-    path = config_path or Path(os.environ.get(CONFIG_FILE_ENV) or CHECKOUT_CONFIG)
-    if config_path is None and not path.is_file():
-        return
-    load_config(path).environment(environment)
 
 
 def recent(stack: Stack, environment: str, limit: int, next_token: str | None = None) -> dict[str, Any]:

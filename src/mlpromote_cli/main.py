@@ -21,6 +21,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="mlpromote",
         description="Promote trained model versions across the accounts of an AWS Organization.",
     )
+    parser.add_argument("--version", action="version", version=f"mlpromote {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     demo = commands.add_parser("demo", help="promote v2 to prod in a built-in world, offline")
@@ -58,6 +59,19 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("--stack", help="the control plane's stack (default: samconfig.toml's stack_name)")
         command.add_argument("--region", help="AWS region (default: the usual AWS chain)")
         command.add_argument("--json", action="store_true", help="print one JSON object")
+        command.add_argument("--poll-seconds", type=float, help=argparse.SUPPRESS)
+        command.add_argument(
+            "--config",
+            type=Path,
+            help="the deployed config, to refuse bad input before anything reaches AWS (default: "
+            "$MLPROMOTE_CONFIG_FILE, else config/mlpromote.yaml here, else the stack's GET /config)",
+        )
+        command.add_argument(
+            "--api",
+            metavar="URL",
+            help="the stack's REST API (default: its PromotionsApiUrl output); status reads the promotion "
+            "through it, e.g. http://127.0.0.1:3000 of `mlpromote local serve`",
+        )
         return command
 
     promote_deployed = deployed("promote", "promote a version on the deployed control plane")
@@ -72,7 +86,8 @@ def _parser() -> argparse.ArgumentParser:
     rollback.add_argument("--reason")
     rollback.add_argument("--no-wait", action="store_true", help="start it and return")
     status_command = deployed("status", "a promotion's status, steps and outcome")
-    status_command.add_argument("promotion_id", help="the execution ARN that promote printed")
+    status_command.add_argument("promotion_id", help="the execution ARN that promote printed, or its name")
+    status_command.add_argument("--watch", action="store_true", help="follow its steps until it ends")
     history_command = deployed("history", "an environment's promotions, and what was live when")
     history_command.add_argument("--environment", required=True)
     history_command.add_argument("--at", type=_timestamp, help="ISO 8601 time: what was live then (default: now)")
@@ -80,11 +95,6 @@ def _parser() -> argparse.ArgumentParser:
     list_command.add_argument("--environment", required=True)
     list_command.add_argument("--limit", type=_limit, default=20, help="how many (1-100, default 20)")
     list_command.add_argument("--next-token", help="the next page: the nextToken of the previous --json page")
-    list_command.add_argument(
-        "--config",
-        type=Path,
-        help="the deployed config, to refuse unknown environments (default: config/mlpromote.yaml)",
-    )
     approve = deployed("approve", "approve a promotion that waits at its environment's approval gate")
     approve.add_argument("promotion_id", help="the execution ARN that promote printed, or its name")
     approve.add_argument("--comment", help="why; the history keeps it with your IAM identity")
@@ -156,19 +166,44 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
 
 
-def _deployed(arguments: argparse.Namespace) -> int:
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    from mlpromote.errors import NotAwaitingApproval, PromotionError
-    from mlpromote_cli import deployed
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
 
     try:
-        # A bad request is refused before anything talks to AWS.
+        return version("mlpromote")
+    except PackageNotFoundError:  # run from a checkout without installing it
+        return "unknown (not installed)"
+
+
+def _deployed(arguments: argparse.Namespace) -> int:
+    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
+
+    from mlpromote.errors import NotAwaitingApproval, PromotionError, TransientAwsError
+    from mlpromote_cli import deployed, inputs
+
+    try:
+        # The input's form first, then its meaning against the deployed config read locally: a bad
+        # request is refused before anything reaches AWS, with or without credentials.
         request = _request(arguments) if arguments.command in ("promote", "rollback") else None
         decision = _decision(arguments) if arguments.command in ("approve", "reject") else None
-        if arguments.command == "list":
-            deployed.check_environment(arguments.environment, arguments.config)
-        stack = deployed.resolve_stack(arguments.stack, arguments.region)
+        if getattr(arguments, "environment", None) is not None:
+            inputs.environment_name(arguments.environment)
+        if getattr(arguments, "promotion_id", None) is not None:
+            arguments.promotion_id = inputs.promotion_id(arguments.promotion_id)
+        config = inputs.local_config(arguments.config)
+        if config is not None:
+            _check_input(arguments, request, config)
+        if arguments.command == "status" and arguments.api:
+            return _status(arguments, lambda: inputs.get(arguments.api, f"/promotions/{_name(arguments)}"))
+        # No local copy: the stack publishes the config it runs with (GET /config), read before any change.
+        if config is None and arguments.api:
+            config = inputs.published_config(arguments.api)
+            _check_input(arguments, request, config)
+        # The stack lives in the config's region unless told otherwise.
+        stack = deployed.resolve_stack(arguments.stack, arguments.region or (config.region if config else None))
+        if config is None and stack.api_url and arguments.command != "status":
+            config = inputs.published_config(stack.api_url)
+            _check_input(arguments, request, config)
         if arguments.command == "list":
             page = deployed.recent(stack, arguments.environment, arguments.limit, arguments.next_token)
             print(json.dumps(page, indent=2) if arguments.json else _list_text(page))
@@ -186,9 +221,8 @@ def _deployed(arguments: argparse.Namespace) -> int:
             print(json.dumps(document, indent=2) if arguments.json else text)
             return EXIT_OK
         if arguments.command == "status":
-            document = deployed.status(stack, arguments.promotion_id)
-            print(json.dumps(document, indent=2) if arguments.json else _status_text(document))
-            return EXIT_OK if document["status"] in ("SUCCEEDED", "RUNNING") else EXIT_FAILED
+            execution = deployed.execution_of(stack, arguments.promotion_id)
+            return _status(arguments, lambda: deployed.status(stack, execution))
         assert request is not None, "promote and rollback built their request above"
         request = request.model_copy(update={"requested_by": deployed.caller(stack)})
         execution = deployed.start(stack, request)
@@ -197,31 +231,83 @@ def _deployed(arguments: argparse.Namespace) -> int:
             return EXIT_OK
         if not arguments.json:
             print(f"{execution}")
-
-        def show(step: dict[str, str]) -> None:
-            if not arguments.json:
-                print(f"  {step['status']:9} {step['name']}", flush=True)
-
-        def ask(approval: dict[str, Any]) -> None:
-            if not arguments.json:
-                print(
-                    f"  WAITING   for approval until {approval['expiresAt']}: mlpromote approve {execution}"
-                    f' (or reject {execution} --comment "why")',
-                    flush=True,
-                )
-
-        final = deployed.wait(stack, execution, show, on_approval=ask)
+        final = deployed.wait(stack, execution, **_followers(arguments, execution))
         print(json.dumps(final, indent=2) if arguments.json else _status_text(final))
         return EXIT_OK if final["status"] == "SUCCEEDED" else EXIT_FAILED
     except NotAwaitingApproval as error:
         print(f"NotAwaitingApproval: {error}", file=sys.stderr)
         return EXIT_FAILED
+    except TransientAwsError as error:
+        print(f"TransientAwsError: {error}", file=sys.stderr)
+        return EXIT_FAILED
     except PromotionError as error:
         print(f"{type(error).__name__}: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except NoCredentialsError:
+        print(
+            "NoCredentials: no AWS credentials found (environment, ~/.aws, SSO, instance role); the input's "
+            "form is checked without them, and its meaning too with --config FILE (the deployed config)",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    except NoRegionError:
+        print("NoRegion: name the stack's region with --region (or AWS_REGION, or --config FILE)", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except inputs.ApiUnreachable as error:
+        print(f"ApiUnreachable: {error}", file=sys.stderr)
+        return EXIT_FAILED
     except (BotoCoreError, ClientError) as error:
         print(f"AWS: {error}", file=sys.stderr)
         return EXIT_FAILED
+
+
+def _name(arguments: argparse.Namespace) -> str:
+    return str(arguments.promotion_id).rsplit(":", 1)[-1]
+
+
+def _check_input(arguments: argparse.Namespace, request: PromotionRequest | None, config: Any) -> None:
+    from mlpromote_cli import inputs
+
+    if request is not None:
+        inputs.check_request(request, config)
+    elif getattr(arguments, "environment", None) is not None:
+        config.environment(arguments.environment)
+
+
+def _followers(arguments: argparse.Namespace, promotion: str) -> dict[str, Any]:
+    """What to print while a promotion runs: each step as it ends (and starts), the approval gate."""
+
+    def show(step: dict[str, str]) -> None:
+        if not arguments.json:
+            print(f"  {step['status']:9} {step['name']}", flush=True)
+
+    def starting(step: dict[str, str]) -> None:
+        if not arguments.json:
+            print(f"  {'RUNNING':9} {step['name']}", flush=True)
+
+    def ask(approval: dict[str, Any]) -> None:
+        if not arguments.json:
+            print(
+                f"  WAITING   for approval until {approval['expiresAt']}: mlpromote approve {promotion}"
+                f' (or reject {promotion} --comment "why")',
+                flush=True,
+            )
+
+    polling = {"poll_seconds": arguments.poll_seconds} if arguments.poll_seconds else {}
+    return {"on_step": show, "on_approval": ask, "on_running": starting, **polling}
+
+
+def _status(arguments: argparse.Namespace, fetch: Any) -> int:
+    from mlpromote_cli import deployed
+
+    if arguments.watch:
+        if not arguments.json:
+            print(_name(arguments), flush=True)
+        document = deployed.follow(fetch, **_followers(arguments, _name(arguments)))
+    else:
+        document = fetch()
+    print(json.dumps(document, indent=2) if arguments.json else _status_text(document))
+    return EXIT_OK if document["status"] in ("SUCCEEDED", "RUNNING") else EXIT_FAILED
 
 
 def _decision(arguments: argparse.Namespace) -> Any:
@@ -234,7 +320,7 @@ def _decision(arguments: argparse.Namespace) -> Any:
 
 
 def _request(arguments: argparse.Namespace) -> PromotionRequest:
-    from mlpromote.versions import ModelVersionArn
+    from mlpromote_cli import inputs
 
     data: dict[str, Any] = {"environment": arguments.environment, "entryPoint": "cli"}
     if arguments.command == "rollback":
@@ -242,7 +328,7 @@ def _request(arguments: argparse.Namespace) -> PromotionRequest:
         if arguments.project:
             data["project"] = arguments.project
     else:
-        data["modelVersionArn"] = ModelVersionArn.parse(arguments.model_version_arn).arn
+        data["modelVersionArn"] = inputs.version_arn(arguments.model_version_arn).arn
         if arguments.force:
             data["force"] = True
     if arguments.reason:
