@@ -4,6 +4,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from mlpromote import promotion_metrics
 from mlpromote.aws import sessions
 from mlpromote.config import deployed_config
 from mlpromote.handler import step_handler
@@ -15,4 +16,6 @@ from mlpromote.steps import compensate
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     plan = PromotionPlan.model_validate(event["plan"])
     sessions.use_region(plan.region)
-    return compensate(plan, deployed_config(), event["error"]).dump()
+    compensation = compensate(plan, deployed_config(), event["error"])
+    promotion_metrics.compensated(plan.environment)
+    return compensation.dump()

@@ -4,6 +4,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from mlpromote import promotion_metrics
 from mlpromote.aws import sessions
 from mlpromote.handler import step_handler
 from mlpromote.plan import PromotionPlan
@@ -15,4 +16,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     state = event["state"]
     plan = PromotionPlan.model_validate(state["plan"])
     sessions.use_region(plan.region)
-    return record_outcome(plan, state).dump()
+    outcome = record_outcome(plan, state)
+    promotion_metrics.ended(plan.environment, outcome.status, plan.requested_at)
+    return outcome.dump()

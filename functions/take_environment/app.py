@@ -4,6 +4,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from mlpromote import promotion_metrics
 from mlpromote.aws import sessions
 from mlpromote.handler import step_handler
 from mlpromote.plan import PromotionPlan
@@ -14,4 +15,6 @@ from mlpromote.steps import take_environment
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     plan = PromotionPlan.model_validate(event["plan"])
     sessions.use_region(plan.region)
-    return take_environment(plan).dump()
+    taken = take_environment(plan)
+    promotion_metrics.started(plan.environment)
+    return taken.dump()

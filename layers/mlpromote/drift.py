@@ -35,7 +35,7 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from mlpromote import arns
+from mlpromote import arns, promotion_metrics
 from mlpromote.aws import dynamodb, events, iam, rekognition, sessions, ssm
 from mlpromote.aws.rekognition import VersionDescription
 from mlpromote.config import Config
@@ -431,6 +431,11 @@ def publish_metrics(run: DriftRun) -> None:
         ) as metric:
             metric.add_dimension(name="kind", value=kind)
     metrics.add_metric(name="DriftRepaired", unit=MetricUnit.Count, value=run.repaired)
+    # What the idle versions cost (and their units, also where the region has no price): the dashboard's
+    # and the idle-cost alarm's figures.
+    metrics.add_metric(name=promotion_metrics.IDLE_UNITS, unit=MetricUnit.Count, value=run.idle_inference_units)
+    if run.idle_cost_per_hour_usd is not None:
+        metrics.add_metric(name=promotion_metrics.IDLE_COST, unit=MetricUnit.NoUnit, value=run.idle_cost_per_hour_usd)
 
 
 def event_detail(run: DriftRun) -> dict[str, Any]:
