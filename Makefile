@@ -11,7 +11,7 @@ demo: $(INSTALLED)
 	$(BIN)/mlpromote demo
 
 # Every test and check. CI runs exactly this.
-test: lint typecheck templates security pytest faults concurrency
+test: lint typecheck templates examples-lint security pytest faults concurrency
 
 install: $(INSTALLED)
 
@@ -47,3 +47,4 @@ include make/security.mk
 include make/authorization.mk
 
 include make/soak.mk
+include make/examples.mk
