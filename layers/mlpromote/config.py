@@ -588,11 +588,43 @@ def describe_validation_error(error: ValidationError, prefix: str = "", model: t
             message = "required key is missing"
         elif problem["type"] == "string_pattern_mismatch":
             message = f"{_shorten(repr(problem.get('input')))} does not match {problem['ctx']['pattern']}"
+            if problem["ctx"]["pattern"] == _ACCOUNT_PATTERN:
+                message = f"{_shorten(repr(problem.get('input')))} is not an account id: 12 digits, in quotes"
+        elif problem["type"] in _PLAIN:
+            message = _PLAIN[problem["type"]](problem)
         where = ".".join(part for part in (prefix, _location(keys)) if part)
         line = f"{where}: {message}" if where else message
         if line not in lines:
             lines.append(line)
     return "\n".join(lines)
+
+
+_ACCOUNT_PATTERN = r"^[0-9]{12}$"
+
+
+def _a_number_where_text_belongs(problem: Any) -> str:
+    value = problem.get("input")
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return f"{_shorten(repr(value))} is not text; write a string"
+    # YAML reads unquoted digits as a number (and an account id's leading zeros are lost with it).
+    return f'{value} is read as a number; quote it: "{value}"'
+
+
+# pydantic's wording for common mistakes, said the way the config file is written.
+_PLAIN: dict[str, Any] = {
+    "string_type": _a_number_where_text_belongs,
+    "int_type": lambda p: f"{_shorten(repr(p.get('input')))} is not a whole number",
+    "int_parsing": lambda p: f"{_shorten(repr(p.get('input')))} is not a whole number",
+    "int_from_float": lambda p: f"{p.get('input')} is not a whole number",
+    "bool_type": lambda p: f"{_shorten(repr(p.get('input')))} is not true or false",
+    "bool_parsing": lambda p: f"{_shorten(repr(p.get('input')))} is not true or false",
+    "dict_type": lambda p: "expected a mapping (key: value lines)",
+    "list_type": lambda p: "expected a list ([a, b] or one '- item' per line)",
+    "too_short": lambda p: (
+        f"needs at least {p['ctx'].get('min_length')} entr{'y' if p['ctx'].get('min_length') == 1 else 'ies'}"
+    ),
+    "too_long": lambda p: f"has more than {p['ctx'].get('max_length')} entries",
+}
 
 
 def invalid(source: str, error: ValidationError, model: type[BaseModel]) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
@@ -145,10 +145,26 @@ class PromotionPlan(AccountPlan):
     vpc_endpoint_ids: list[str] = []
     requires_approval: bool = False
     approval_timeout_seconds: int = 24 * 3600
+    # The same for people, in the config's unit ("24 hours"): the ApprovalTimedOut cause says it.
+    approval_timeout: str | None = None
     # The target roles the later steps read through: the pointers of other environments (retirement,
     # compensation) and the rollback alarms (the bake). The defaults are the config's.
     parameter_reader_role_name: str = TargetRoles.model_fields["parameter_reader"].default
     alarm_reader_role_name: str = TargetRoles.model_fields["alarm_reader"].default
+
+    @model_validator(mode="before")
+    @classmethod
+    def _approval_timeout_for_people(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or "approvalTimeout" in data or "approval_timeout" in data:
+            return data
+        seconds = data.get("approvalTimeoutSeconds", data.get("approval_timeout_seconds", 24 * 3600))
+        if not isinstance(seconds, int):
+            return data  # the field's own validation says what is wrong
+        hours, rest = divmod(seconds, 3600)
+        return {
+            **data,
+            "approvalTimeout": f"{hours} hour{'s' if hours != 1 else ''}" if not rest else f"{seconds} seconds",
+        }
 
     def parameter_reader_role_arn(self, account: str) -> str:
         return arns.role(self.partition, account, self.parameter_reader_role_name)

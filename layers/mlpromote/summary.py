@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, field_validator
 from pydantic.alias_generators import to_camel
 
 from mlpromote.plan import PromotionPlan
-from mlpromote.steps import Grant, ModelStart, Retirement, Rotation, SmokeTestResult
+from mlpromote.steps import Grant, ModelStart, Retirement, Rotation, SmokeTestResult, Watch
 
 
 class PromotionState(BaseModel):
@@ -23,6 +23,8 @@ class PromotionState(BaseModel):
     rotations: list[Rotation]
     # The approver's decision, in environments that require one.
     approval: dict[str, Any] | None = None
+    # The bake's last look at the rollback alarms, in environments with bakeMinutes.
+    watch: Watch | None = None
 
     @field_validator("rotations", mode="before")
     @classmethod
@@ -48,14 +50,17 @@ def summarize(state: PromotionState, retirement: Retirement) -> dict[str, Any]:
         ends.append(("Wait for approval", state.approval["decidedAt"]))
     ends += [
         ("Point each account at the new version", max(r.ended_at for r in state.rotations)),
-        ("Retire the superseded version", retirement.ended_at),
     ]
+    if state.watch:
+        # Its own step: the bake's minutes are not the retirement's.
+        ends.append(("Bake: watch the rollback alarms", state.watch.ended_at))
+    ends.append(("Retire the superseded version", retirement.ended_at))
     steps, previous = [], _at(plan.requested_at)
     for name, ended in ends:
         steps.append({"name": name, "seconds": round((_at(ended) - previous).total_seconds(), 3)})
         previous = _at(ended)
     return {
-        "outcome": "PROMOTED",
+        "outcome": "ROLLED BACK" if plan.kind == "rollback" else "PROMOTED",
         "environment": plan.environment,
         "project": plan.project,
         "version": plan.version_arn,

@@ -53,6 +53,7 @@ def _parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check-config", help="validate a config file and say what to fix")
     check.add_argument("config", type=Path)
+    check.add_argument("--json", action="store_true", help='print {"valid": ..., "problems": [...]} on stdout')
 
     def deployed(name: str, help_text: str) -> argparse.ArgumentParser:
         command = commands.add_parser(name, help=help_text)
@@ -138,7 +139,7 @@ def _timestamp(text: str) -> datetime:
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = _parser().parse_args(argv)
     if arguments.command == "check-config":
-        return _check_config(arguments.config)
+        return _check_config(arguments.config, arguments.json)
     if arguments.command in ("promote", "rollback", "status", "history", "list", "approve", "reject"):
         return _deployed(arguments)
     if arguments.command in ("demo", "local"):
@@ -337,7 +338,8 @@ def _request(arguments: argparse.Namespace) -> PromotionRequest:
 
 
 def _status_text(document: dict[str, Any]) -> str:
-    lines = [f"{document['status']}  {document['promotionId']}"]
+    outcome = (document.get("summary") or {}).get("outcome")  # PROMOTED, ROLLED BACK
+    lines = [f"{document['status']}" + (f" ({outcome})" if outcome else "") + f"  {document['promotionId']}"]
     lines += [f"  {step['status']:9} {step['name']}" for step in document["steps"]]
     if document.get("error"):
         lines.append(f"{document['error']}: {document['cause']}")
@@ -391,19 +393,34 @@ def _list_text(page: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _check_config(path: Path) -> int:
+def _check_config(path: Path, as_json: bool = False) -> int:
     from mlpromote.config import load_config
 
     try:
         config = load_config(path)
     except InvalidConfig as error:
-        print(f"InvalidConfig: {error}", file=sys.stderr)
+        if as_json:
+            # One problem per line in the message (after a heading line when there are several).
+            lines = str(error).splitlines()
+            problems = lines[1:] if len(lines) > 1 else [str(error).removeprefix(f"{path}: ")]
+            print(json.dumps({"config": str(path), "valid": False, "error": "InvalidConfig", "problems": problems}))
+        else:
+            print(f"InvalidConfig: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    accounts = sum(len(e.accounts) for e in config.environments.values())
-    print(
-        f"{path}: valid ({len(config.environments)} environments, {accounts} accounts, {len(config.projects)} projects)"
-    )
+    counts = {
+        "environments": len(config.environments),
+        "accounts": sum(len(e.accounts) for e in config.environments.values()),
+        "projects": len(config.projects),
+    }
+    if as_json:
+        print(json.dumps({"config": str(path), "valid": True, **counts}))
+    else:
+        print(f"{path}: valid ({', '.join(_count(n, what) for what, n in counts.items())})")
     return EXIT_OK
+
+
+def _count(number: int, plural: str) -> str:
+    return f"{number} {plural if number != 1 else plural.removesuffix('s')}"
 
 
 def run_scenario(path: Path, as_json: bool, verbose: bool = False, project_dir: Path | None = None) -> int:
@@ -423,11 +440,10 @@ def run_scenario(path: Path, as_json: bool, verbose: bool = False, project_dir: 
         results = []
         for entry in scenario.promotions:
             if isinstance(entry, Batch):
-                for spec in entry.batch:
-                    report.promotion_started(spec.environment, spec.title, together=True)
+                report.batch_started([(spec.environment, spec.title) for spec in entry.batch])
                 batch = emulator.promote_together(entry.batch)
-                for result in batch:
-                    report.promotion_ended(result)
+                for index, (spec, result) in enumerate(zip(entry.batch, batch, strict=True), 1):
+                    report.batch_member_ended(index, len(batch), spec.environment, spec.title, result)
                 results.extend(batch)
             else:
                 report.promotion_started(entry.environment, entry.title)
@@ -442,7 +458,9 @@ def run_scenario(path: Path, as_json: bool, verbose: bool = False, project_dir: 
             print(f"{type(error).__name__}: {error}", file=sys.stderr)
             history = {"error": type(error).__name__, "message": str(error)}
         if verbose:
-            print(emulator.logs.getvalue(), file=sys.stderr)
+            from mlpromote_emulator.report import handler_log_lines
+
+            print("\n".join(handler_log_lines(emulator.logs.getvalue())), file=sys.stderr)
     document: dict[str, Any] = {"promotions": [r.as_json() for r in results], "world": world, "history": history}
     if as_json:
         print(json.dumps(document, indent=2))
