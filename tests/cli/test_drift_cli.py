@@ -83,7 +83,7 @@ def test_local_drift_report_names_each_finding(capsys: Any) -> None:
             f"world.parameters.prod.tools.{PROD_A}: tools/v9 is not in world.versions",
         ),
         ({"parameters": {"prod": {"tools": {PROD_A: "v1"}}}}, "world.parameters.prod.tools.333333333333: 'v1'"),
-        ({"grants": {"prod": "tools/v1"}}, "world.grants.prod: Input should be a valid list"),
+        ({"grants": {"prod": "tools/v1"}}, "world.grants.prod: expected a list"),
     ],
 )
 def test_bad_drift_keys_exit_2_and_name_the_path(tmp_path: Path, capsys: Any, world: dict, problem: str) -> None:

@@ -101,7 +101,7 @@ def test_repair_drift_is_an_optional_strict_boolean() -> None:
     assert parse_config(CONFIG).environment("prod").repair_drift is False
     on = {**CONFIG, "environments": {"prod": {"accounts": PROD, "repairDrift": True}}}
     assert parse_config(on).environment("prod").repair_drift is True
-    with pytest.raises(InvalidConfig, match=r"environments\.prod\.repairDrift: Input should be a valid boolean"):
+    with pytest.raises(InvalidConfig, match=r"environments\.prod\.repairDrift: 'yes' is not true or false"):
         parse_config({**CONFIG, "environments": {"prod": {"accounts": PROD, "repairDrift": "yes"}}})
 
 
