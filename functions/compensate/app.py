@@ -8,8 +8,8 @@ from mlpromote import promotion_metrics
 from mlpromote.aws import sessions
 from mlpromote.config import deployed_config
 from mlpromote.handler import step_handler
+from mlpromote.phases.compensate import compensate
 from mlpromote.plan import PromotionPlan
-from mlpromote.steps import compensate
 
 
 @step_handler("Compensate")
