@@ -1,13 +1,13 @@
-"""Release the environment of a promotion that was aborted or timed out (Step Functions status event)."""
+"""Undo and release a promotion that was aborted or timed out (Step Functions status-change event)."""
 
 from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from mlpromote.abandoned import release_abandoned
 from mlpromote.aws import sessions
 from mlpromote.handler import step_handler
-from mlpromote.steps import release_abandoned
 
 
 @step_handler("ReleaseAbandoned")
