@@ -140,6 +140,9 @@ class Hooks:
     deliveries: dict[str, threading.Thread] = field(default_factory=dict)
     # Executions StopExecution aborted (moto's thread for them may still be winding down).
     stopped: set[str] = field(default_factory=set)
+    # Execution ARN -> set once its ending has been announced: registered before its status changes,
+    # so whoever sees the ending can wait for the announcement.
+    endings: dict[str, threading.Event] = field(default_factory=dict)
     # (function, event) of every delivery of an EventBridge rule to a Lambda target.
     delivered_events: list[tuple[str, str]] = field(default_factory=list)
 
@@ -271,28 +274,39 @@ def _stop(self: SfnExecution, stop_date: datetime, error: str | None, cause: str
     up to the task's timeout), and its states keep adding events after the stop."""
     _original_execution_stop(self, stop_date, error, cause)
     worker = self.exec_worker
-    if worker is None or getattr(worker, "env", None) is None or self.exec_status != ExecutionStatus.RUNNING:
+    env = getattr(worker, "env", None)
+    if env is None or self.exec_status != ExecutionStatus.RUNNING:
         return
-    env = worker.env
+    ending = _ending(self.exec_arn)
     env.event_history_context.source_event_id = 0
     env.event_manager.add_event(
         context=env.event_history_context,
         event_type=HistoryEventType.ExecutionAborted,
-        event_details=EventDetails(executionAbortedEventDetails=ExecutionAbortedEventDetails(error=error, cause=cause)),
+        event_details=EventDetails(  # type: ignore[typeddict-item]
+            executionAbortedEventDetails=ExecutionAbortedEventDetails(error=error, cause=cause)
+        ),
     )
     # The history ends here (StopExecution: "the execution ... ends"); the interrupted states' last words are dropped.
-    env.event_manager.add_event = lambda *args, **kwargs: 0  # type: ignore[method-assign]
+    env.event_manager.add_event = lambda *args, **kwargs: 0
     self.exec_status, self.stop_date, self.error, self.cause = ExecutionStatus.ABORTED, stop_date, error, cause
     hooks.stopped.add(self.exec_arn)
     for endpoint in list(env.callback_pool_manager._pool.values()):
         endpoint._notify_event.set()  # the waiting task's thread ends; the execution is already ABORTED
     _announce(self)
+    ending.set()
 
 
 def _terminated(self: BaseExecutionWorkerCommunication) -> None:
+    ending = _ending(self.execution.exec_arn)
     if self.execution.exec_arn not in hooks.stopped:  # already ABORTED, with its stop date, by _stop
         _original_terminated(self)
     _announce(self.execution)
+    ending.set()
+
+
+def _ending(execution_arn: str) -> threading.Event:
+    with hooks.lock:
+        return hooks.endings.setdefault(execution_arn, threading.Event())
 
 
 def _announce(execution: SfnExecution) -> None:
@@ -326,6 +340,9 @@ def _announce(execution: SfnExecution) -> None:
 
 def delivered(execution_arn: str, timeout: float) -> bool:
     """Wait until the execution's status-change event has been delivered (False: not yet, after `timeout`)."""
+    ending = hooks.endings.get(execution_arn)
+    if ending is not None and not ending.wait(timeout):
+        return False
     thread = hooks.deliveries.get(execution_arn)
     if thread is None:
         return True

@@ -181,6 +181,7 @@ class Emulator:
         adapt.hooks.calls = []
         adapt.hooks.deliveries = {}
         adapt.hooks.stopped = set()
+        adapt.hooks.endings = {}
         adapt.hooks.delivered_events = []
         adapt.hooks.iam_propagation_seconds = self.scenario.world.iam_propagation_seconds
         sessions.reset()
