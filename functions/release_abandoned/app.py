@@ -5,9 +5,9 @@ from typing import Any
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from mlpromote.abandoned import release_abandoned
 from mlpromote.aws import sessions
 from mlpromote.handler import step_handler
+from mlpromote.phases.lock import release_abandoned
 
 
 @step_handler("ReleaseAbandoned")

@@ -6,7 +6,7 @@ the ending to ReleaseAbandoned, which compensates from the execution's history: 
 environment" read under the lock, handed to the Compensate function of the version the execution
 ran with (its definition names it), so an execution is undone by the code and the plan schema it
 started with. What the compensation did goes on the history record, which is then closed with the
-execution's real status, error and cause, and the lock released (mlpromote.steps.release_abandoned).
+execution's real status, error and cause, and the lock released (mlpromote.phases.lock.release_abandoned).
 """
 
 from __future__ import annotations
@@ -16,8 +16,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from mlpromote import steps
-from mlpromote.aws import dynamodb, lambdas, sessions, stepfunctions
+from mlpromote.aws import lambdas, sessions, stepfunctions
 from mlpromote.errors import (
     InvalidPromotionRequest,
     PromotionAborted,
@@ -33,30 +32,6 @@ COMPENSATE = "Compensate"
 # account switched and the bake passed. An execution stopped after either keeps what it did.
 CONCLUDED = frozenset({"Record the outcome", "Retire the superseded version"})
 MAX_REASON = 1024
-
-
-def release_abandoned(execution: str, status: str, execution_input: str | None) -> steps.Released:
-    """Compensate what an execution that ended without its last states changed, record it, then
-    close its record and release its environment. A promotion that recorded its own outcome, or
-    never took the lock, is left as it is."""
-    holder = _holder(execution, execution_input)
-    if holder is not None and status != "SUCCEEDED":
-        compensation = compensate_ended(execution)
-        if compensation is not None:
-            dynamodb.note_compensation(holder[0], str(holder[1].get("recordKey", "")), compensation)
-    return steps.release_abandoned(execution, status, execution_input)
-
-
-def _holder(execution: str, execution_input: str | None) -> tuple[str, dict[str, Any]] | None:
-    """(environment, lock item) when the execution still holds its environment's lock."""
-    try:
-        environment = json.loads(execution_input or "{}").get("environment")
-    except (ValueError, AttributeError):
-        return None
-    if not isinstance(environment, str):
-        return None
-    holder = dynamodb.lock_holder(environment)
-    return (environment, holder) if holder and holder.get("holder") == execution else None
 
 
 def compensate_ended(execution: str) -> dict[str, Any] | None:
