@@ -31,8 +31,12 @@ def test_every_substitution_in_the_asl_is_defined_by_the_template_and_used() -> 
     asl_text = (REPO / machine["DefinitionUri"]).read_text()
     used = set(re.findall(r"\$\{(\w+)\}", asl_text))
     assert used == set(machine["DefinitionSubstitutions"])
+    alias = template["Globals"]["Function"].get("AutoPublishAlias")
     for key, value in machine["DefinitionSubstitutions"].items():
-        function = value["Fn::GetAtt"][0]
+        # A published version (SAM's Name.Version), never the unqualified function ($LATEST): an execution
+        # waiting at the approval gate must not resume on code deployed after it started.
+        function, _, attribute = value["Ref"].partition(".")
+        assert attribute == "Version" and alias, f"{key}: {value}; name the function's published version"
         assert template["Resources"][function]["Type"] == "AWS::Serverless::Function", key
 
 

@@ -1,5 +1,5 @@
 """The REST API (API Gateway, AWS_IAM): request, read and list promotions; approve or reject one;
-roll an environment back.
+abort one; roll an environment back.
 
 Routes here, logic in mlpromote.promotions. Every refusal is a 4xx whose message names the field
 or the problem and what to do; no execution starts for one. api/openapi.yaml documents them.
@@ -14,7 +14,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
-from mlpromote import approvals, arns, promotions
+from mlpromote import abandoned, approvals, arns, promotions
 from mlpromote.aws import sessions
 from mlpromote.config import deployed_config
 from mlpromote.errors import (
@@ -23,6 +23,7 @@ from mlpromote.errors import (
     PromotionError,
     PromotionInProgress,
     PromotionNotFound,
+    PromotionNotRunning,
     TransientAwsError,
 )
 from mlpromote.observability import logger, metrics, tracer
@@ -107,6 +108,19 @@ def read_config() -> dict[str, Any]:
     return promotions.published_config(deployed_config())
 
 
+@app.post("/promotions/<promotion_id>/abort")
+def abort_promotion(promotion_id: str) -> Response:
+    """Stop a running promotion; ReleaseAbandoned undoes what it changed (202: under way)."""
+    data = _body()
+    unknown = set(data) - {"reason"}
+    if unknown:
+        raise InvalidPromotionRequest(f"{', '.join(sorted(unknown))}: unknown field; the body takes reason")
+    execution = promotions.execution_arn(_state_machine(), promotion_id)
+    document = abandoned.abort(execution, data.get("reason"), by=_caller())
+    metrics.add_metric(name="PromotionsAborted", unit=MetricUnit.Count, value=1)
+    return Response(202, content_types.APPLICATION_JSON, document)
+
+
 @app.get("/promotions")
 def list_promotions() -> dict[str, Any]:
     environment = app.current_event.get_query_string_value("environment")
@@ -152,6 +166,11 @@ def not_found(error: PromotionNotFound) -> Response:
 @app.exception_handler(NotAwaitingApproval)
 def not_awaiting(error: NotAwaitingApproval) -> Response:
     return Response(409, content_types.APPLICATION_JSON, {"error": "NotAwaitingApproval", "message": str(error)})
+
+
+@app.exception_handler(PromotionNotRunning)
+def not_running(error: PromotionNotRunning) -> Response:
+    return Response(409, content_types.APPLICATION_JSON, {"error": "PromotionNotRunning", "message": str(error)})
 
 
 @app.exception_handler(PromotionError)

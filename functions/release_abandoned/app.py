@@ -1,4 +1,4 @@
-"""Release the environment of a promotion that was aborted or timed out (Step Functions status event)."""
+"""Undo and release a promotion that was aborted or timed out (Step Functions status-change event)."""
 
 from typing import Any
 

@@ -147,3 +147,16 @@ class NotAwaitingApproval(PromotionError):
 
 class PromotionNotFound(PromotionError):
     """No promotion (execution) has this id."""
+
+
+class PromotionAborted(PromotionError):
+    """Someone stopped the promotion (`mlpromote abort`, POST /promotions/{id}/abort, StopExecution):
+    the error its execution ends with. ReleaseAbandoned then undoes what it changed."""
+
+
+class PromotionNotRunning(PromotionError):
+    """The promotion has already ended: there is nothing to abort."""
+
+
+class PlanSchemaUnsupported(PromotionError):
+    """A promotion plan of a schema this code does not know (written by a newer release)."""

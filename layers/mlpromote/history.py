@@ -72,6 +72,9 @@ class PromotionRecord(BaseModel):
     status: str = "RUNNING"
     error: str | None = None
     cause: str | None = None
+    # An execution that ended outside its own states (aborted, timed out): what ReleaseAbandoned's
+    # compensation did (restored, revoked, stopped, leftRunningWhy), or its error.
+    compensation: dict[str, Any] | None = None
 
     def item(self) -> dict[str, Any]:
         """The DynamoDB item. Top-level None attributes are left out by the writer; nested ones

@@ -9,7 +9,7 @@ from pydantic.alias_generators import to_camel
 
 from mlpromote import arns
 from mlpromote.config import SmokeTest, TargetRoles, describe_validation_error
-from mlpromote.errors import InvalidPromotionRequest
+from mlpromote.errors import InvalidPromotionRequest, PlanSchemaUnsupported
 
 
 class _Model(BaseModel):
@@ -104,6 +104,15 @@ class AccountPlan(_Model):
         return arns.role(self.partition, account, self.smoke_test_role_name)
 
 
+# The plan's schema. Raise it when a change to PromotionPlan would make a plan written before it mean
+# something else (a field removed or renamed, a meaning changed), and migrate older plans in
+# `_older_schemas`; a new field with a default needs no new version. Each execution invokes the
+# function versions it started with, so its own steps always read their own plans; a plan crosses
+# releases only where newer code reads it (ReleaseAbandoned reads the history, but hands the plan to
+# the execution's own Compensate), and a future step that reads older plans relies on this number.
+PLAN_SCHEMA_VERSION = 1
+
+
 class PromotionPlan(AccountPlan):
     """Everything later steps need, fixed when the promotion starts so a config change mid-flight
     cannot change what a running promotion does.
@@ -114,6 +123,8 @@ class PromotionPlan(AccountPlan):
     `already_served`, `already_running` and `locked_at` are from then.
     """
 
+    # Written by every plan; plans written before it existed are schema 1.
+    schema_version: int = PLAN_SCHEMA_VERSION
     execution: str
     requested_at: str
     planned_at: str
@@ -165,6 +176,21 @@ class PromotionPlan(AccountPlan):
             **data,
             "approvalTimeout": f"{hours} hour{'s' if hours != 1 else ''}" if not rest else f"{seconds} seconds",
         }
+
+    @model_validator(mode="before")
+    @classmethod
+    def _older_schemas(cls, data: object) -> object:
+        """A plan of an older schema reads as this one; one of a newer schema (written by code deployed
+        after this version) is refused by name rather than misread."""
+        if isinstance(data, dict):
+            version = data.get("schemaVersion", data.get("schema_version", 1))
+            if not isinstance(version, int) or not 1 <= version <= PLAN_SCHEMA_VERSION:
+                raise PlanSchemaUnsupported(
+                    f"the plan is of schema {version!r}; this version of mlpromote reads schemas 1 to "
+                    f"{PLAN_SCHEMA_VERSION}. It was written by a newer release: run that release's functions "
+                    "(the state machine names the versions each execution started with)"
+                )
+        return data
 
     def parameter_reader_role_arn(self, account: str) -> str:
         return arns.role(self.partition, account, self.parameter_reader_role_name)

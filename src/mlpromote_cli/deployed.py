@@ -1,4 +1,4 @@
-"""Commands against a deployed control plane: promote, rollback, status, history, list, approve, reject.
+"""Commands against a deployed control plane: promote, rollback, status, history, list, approve, reject, abort.
 
 Credentials come from the usual AWS chain. The stack is `--stack`, else samconfig.toml's
 stack_name; its outputs name the state machine and the promotions table.
@@ -17,7 +17,7 @@ from typing import Any
 
 import boto3
 
-from mlpromote import approvals, arns, promotions
+from mlpromote import abandoned, approvals, arns, promotions
 from mlpromote.aws import dynamodb, sessions
 from mlpromote.errors import InvalidPromotionRequest
 from mlpromote.history import TABLE_ENV, PromotionRecord, live_at
@@ -101,6 +101,28 @@ def decide(stack: Stack, promotion_id: str, decision: approvals.Decision) -> app
     """Approve or reject a promotion at the approval gate, as the caller of the command."""
     _region_for_clients(stack)
     return approvals.decide(execution_of(stack, promotion_id), decision, approver=caller(stack))
+
+
+def abort(stack: Stack, promotion_id: str, reason: str, wait: bool = True, timeout: float = 900) -> dict[str, Any]:
+    """Stop a running promotion as the caller of the command (mlpromote.abandoned.abort). With `wait`, until
+    ReleaseAbandoned has undone it and closed its record (`record`: the history record, with what the
+    compensation did), or `timeout` seconds passed (`record`: None)."""
+    _region_for_clients(stack)
+    execution = execution_of(stack, promotion_id)
+    document = abandoned.abort(execution, reason, by=caller(stack))
+    if not wait:
+        return document
+    deadline = time.monotonic() + timeout
+    request = status(stack, execution)["request"]
+    while time.monotonic() < deadline:
+        record = next(
+            (r for r in dynamodb.records(request["environment"], table=stack.table) if r.promotion_id == execution),
+            None,
+        )
+        if record is None or record.status != "RUNNING":
+            return {**document, "record": record.model_dump(mode="json", by_alias=True) if record else None}
+        time.sleep(0.2)
+    return {**document, "record": None}
 
 
 def wait(

@@ -102,6 +102,10 @@ def _parser() -> argparse.ArgumentParser:
     reject = deployed("reject", "reject a waiting promotion: it is undone and its pointers never move")
     reject.add_argument("promotion_id", help="the execution ARN that promote printed, or its name")
     reject.add_argument("--comment", required=True, help="why; the history keeps it with your IAM identity")
+    abort = deployed("abort", "stop a running promotion; what it changed is undone (ReleaseAbandoned)")
+    abort.add_argument("promotion_id", help="the execution ARN that promote printed, or its name")
+    abort.add_argument("--reason", required=True, help="why; the history keeps it with your IAM identity")
+    abort.add_argument("--no-wait", action="store_true", help="stop it and return, without waiting for the undo")
     deployed("drift", "detect drift on the deployed control plane (runs its DetectDrift function)")
     return parser
 
@@ -140,7 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = _parser().parse_args(argv)
     if arguments.command == "check-config":
         return _check_config(arguments.config, arguments.json)
-    if arguments.command in ("promote", "rollback", "status", "history", "list", "approve", "reject"):
+    if arguments.command in ("promote", "rollback", "status", "history", "list", "approve", "reject", "abort"):
         return _deployed(arguments)
     if arguments.command in ("demo", "local"):
         from mlpromote_emulator.project import InvalidProjectDir, project_dir
@@ -179,7 +183,13 @@ def _version() -> str:
 def _deployed(arguments: argparse.Namespace) -> int:
     from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
-    from mlpromote.errors import NotAwaitingApproval, PromotionError, TransientAwsError
+    from mlpromote.errors import (
+        NotAwaitingApproval,
+        PromotionError,
+        PromotionNotFound,
+        PromotionNotRunning,
+        TransientAwsError,
+    )
     from mlpromote_cli import deployed, inputs
 
     try:
@@ -187,6 +197,10 @@ def _deployed(arguments: argparse.Namespace) -> int:
         # request is refused before anything reaches AWS, with or without credentials.
         request = _request(arguments) if arguments.command in ("promote", "rollback") else None
         decision = _decision(arguments) if arguments.command in ("approve", "reject") else None
+        if arguments.command == "abort" and not arguments.reason.strip():
+            from mlpromote.errors import InvalidPromotionRequest
+
+            raise InvalidPromotionRequest("--reason: say why the promotion is stopped (the history keeps it)")
         if getattr(arguments, "environment", None) is not None:
             inputs.environment_name(arguments.environment)
         if getattr(arguments, "promotion_id", None) is not None:
@@ -213,6 +227,10 @@ def _deployed(arguments: argparse.Namespace) -> int:
             document = deployed.history(stack, arguments.environment, arguments.at)
             print(json.dumps(document, indent=2) if arguments.json else _history_text(document))
             return EXIT_OK
+        if arguments.command == "abort":
+            document = deployed.abort(stack, arguments.promotion_id, arguments.reason, wait=not arguments.no_wait)
+            print(json.dumps(document, indent=2) if arguments.json else _abort_text(document))
+            return EXIT_OK
         if decision is not None:
             approval = deployed.decide(stack, arguments.promotion_id, decision)
             document = {"promotionId": arguments.promotion_id, "approval": approval.public()}
@@ -235,8 +253,8 @@ def _deployed(arguments: argparse.Namespace) -> int:
         final = deployed.wait(stack, execution, **_followers(arguments, execution))
         print(json.dumps(final, indent=2) if arguments.json else _status_text(final))
         return EXIT_OK if final["status"] == "SUCCEEDED" else EXIT_FAILED
-    except NotAwaitingApproval as error:
-        print(f"NotAwaitingApproval: {error}", file=sys.stderr)
+    except (NotAwaitingApproval, PromotionNotRunning, PromotionNotFound) as error:
+        print(f"{type(error).__name__}: {error}", file=sys.stderr)
         return EXIT_FAILED
     except TransientAwsError as error:
         print(f"TransientAwsError: {error}", file=sys.stderr)
@@ -309,6 +327,24 @@ def _status(arguments: argparse.Namespace, fetch: Any) -> int:
         document = fetch()
     print(json.dumps(document, indent=2) if arguments.json else _status_text(document))
     return EXIT_OK if document["status"] in ("SUCCEEDED", "RUNNING") else EXIT_FAILED
+
+
+def _abort_text(document: dict[str, Any]) -> str:
+    lines = [f"ABORTED  {document['executionArn']}", f"  {document['cause']}"]
+    record = document.get("record")
+    if record is not None:
+        compensation = record.get("compensation") or {}
+        if "error" in compensation:
+            lines.append(f"  undo failed: {compensation['error']}: {compensation.get('cause')}")
+        else:
+            lines.append(
+                f"  undone: {len(compensation.get('restored', []))} pointer(s) put back, "
+                f"grant {'revoked' if compensation.get('revoked') else 'kept'}, "
+                f"version {'stopped' if compensation.get('stopped') else 'left as it was'}"
+                if compensation
+                else "  nothing to undo"
+            )
+    return "\n".join(lines)
 
 
 def _decision(arguments: argparse.Namespace) -> Any:

@@ -23,7 +23,8 @@ from mlpromote import arns
 # The deployed stage (template.yaml, PromotionsApi.StageName); only requestContext shows it.
 STAGE = "v1"
 
-Invoke = Callable[[str, bytes], tuple[bytes, bool]]
+# (function, payload, qualifier) -> (response payload, whether the function failed)
+Invoke = Callable[[str, bytes, str | None], tuple[bytes, bool]]
 
 
 def local_caller(partition: str, account: str, name: str) -> str:
@@ -36,6 +37,8 @@ class Route:
     method: str
     resource: str  # as API Gateway names it: /promotions/{promotionId}
     function: str  # the template's logical id
+    # The function's AutoPublishAlias: SAM points the API's integration at the alias, not $LATEST.
+    alias: str | None = None
 
     def match(self, method: str, path: str) -> dict[str, str] | None:
         """The path parameters when this route serves the request, else None."""
@@ -49,13 +52,15 @@ class Route:
 def routes(template: Mapping[str, Any]) -> list[Route]:
     """Every `Type: Api` event of every function in the template."""
     found = []
+    default_alias = template.get("Globals", {}).get("Function", {}).get("AutoPublishAlias")
     for logical_id, resource in template.get("Resources", {}).items():
         if resource.get("Type") != "AWS::Serverless::Function":
             continue
+        alias = resource.get("Properties", {}).get("AutoPublishAlias", default_alias)
         for event in resource.get("Properties", {}).get("Events", {}).values():
             if event.get("Type") == "Api":
                 properties = event["Properties"]
-                found.append(Route(str(properties["Method"]).upper(), str(properties["Path"]), logical_id))
+                found.append(Route(str(properties["Method"]).upper(), str(properties["Path"]), logical_id, alias=alias))
     return found
 
 
@@ -94,7 +99,7 @@ class LocalGateway:
             message = f"no route {method} {path}; the API has {known}"
             return ApiResponse(404, json.dumps({"error": "NotFound", "message": message}), _JSON)
         event = proxy_event(route, path, parameters, body, headers or {}, query or {}, self.caller, source_ip)
-        payload, failed = self.invoke(route.function, json.dumps(event).encode())
+        payload, failed = self.invoke(route.function, json.dumps(event).encode(), route.alias)
         answer = json.loads(payload)
         if failed:
             # API Gateway answers 502 when the function fails; locally, say why as well.

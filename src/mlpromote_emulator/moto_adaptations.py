@@ -9,7 +9,14 @@ moto gives us real IAM, STS, SSM, S3, Lambda and a real Step Functions interpret
 - simulated time in Wait states, Retry backoff and task-token timeouts (moto really sleeps);
 - one ML account as the default account (moto's default is 123456789012);
 - SSM's rules for parameter names (moto takes a hierarchical name without its leading slash);
-- fault injection and a record of the AWS calls the control plane makes.
+- fault injection and a record of the AWS calls the control plane makes;
+- StopExecution as Step Functions does it: ABORTED at once (moto leaves an execution that waits
+  for a task token RUNNING), with the error and cause given, and nothing in its history after
+  ExecutionAborted;
+- Step Functions' "Step Functions Execution Status Change" events on the default bus, delivered
+  to rules whose target is a Lambda function (moto neither emits them nor invokes Lambda targets);
+- qualified function ARNs (a version or an alias) in Lambda invokes: the qualifier reaches the
+  emulator, which runs that version's code.
 
 `install()` applies all of them once; `tests/emulator/test_moto_adaptations.py` checks each
 against moto, so an upgrade that moves an internal fails loudly there and not in a promotion.
@@ -43,6 +50,7 @@ from moto.core.exceptions import JsonRESTError
 from moto.core.request import determine_request_protocol
 from moto.core.responses import ActionResult, BaseResponse, EmptyResult
 from moto.events.models import Rule as EventsRule
+from moto.events.models import events_backends
 from moto.iam.models import IAMBackend, iam_backends
 from moto.iam.responses import IamResponse
 from moto.rekognition.models import RekognitionBackend
@@ -51,6 +59,11 @@ from moto.s3.models import s3_backends
 from moto.ssm.exceptions import SSMException
 from moto.ssm.exceptions import ValidationException as SsmValidationException
 from moto.ssm.responses import SimpleSystemManagerResponse
+from moto.stepfunctions.parser.api import (
+    ExecutionAbortedEventDetails,
+    ExecutionStatus,
+    HistoryEventType,
+)
 from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import TimeoutSeconds
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 from moto.stepfunctions.parser.asl.eval.callback.callback import (
@@ -58,6 +71,9 @@ from moto.stepfunctions.parser.asl.eval.callback.callback import (
     CallbackOutcome,
     CallbackOutcomeTimedOut,
 )
+from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
+from moto.stepfunctions.parser.backend.execution import Execution as SfnExecution
 from moto.stepfunctions.responses import StepFunctionResponse
 from moto.sts.models import sts_backends
 from moto.sts.responses import TokenResponse
@@ -108,7 +124,8 @@ class Call:
 class Hooks:
     """What the emulator plugs into moto. One set per process: the emulator runs one world at a time."""
 
-    invoke: Callable[[str, bytes], tuple[bytes, bool]] | None = None
+    # (function name, payload, qualifier or None) -> (response payload, whether the function failed)
+    invoke: Callable[[str, bytes, str | None], tuple[bytes, bool]] | None = None
     sleep: Callable[[float], None] | None = None
     # Wait for a task token's answer (the event) for at most `timeout` simulated seconds.
     wait_for_callback: Callable[[threading.Event, float | None, str], None] | None = None
@@ -119,6 +136,15 @@ class Hooks:
     # (when, what): things that happen in the world at a simulated time, e.g. an alarm going off.
     scheduled: list[tuple[datetime, Callable[[], None]]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # Execution ARN -> the thread delivering its status-change event (Emulator.wait joins it).
+    deliveries: dict[str, threading.Thread] = field(default_factory=dict)
+    # Executions StopExecution aborted (moto's thread for them may still be winding down).
+    stopped: set[str] = field(default_factory=set)
+    # Execution ARN -> set once its ending has been announced: registered before its status changes,
+    # so whoever sees the ending can wait for the announcement.
+    endings: dict[str, threading.Event] = field(default_factory=dict)
+    # (function, event) of every delivery of an EventBridge rule to a Lambda target.
+    delivered_events: list[tuple[str, str]] = field(default_factory=list)
 
 
 hooks = Hooks()
@@ -160,10 +186,22 @@ def _invoke(
     response_headers: Any,
 ) -> bytes:
     assert hooks.invoke is not None, "the emulator installs an invoke hook before running executions"
-    payload, failed = hooks.invoke(function_name.rsplit(":", 1)[-1], body or b"{}")
+    name, arn_qualifier = function_and_qualifier(function_name)
+    payload, failed = hooks.invoke(name, body or b"{}", qualifier or arn_qualifier)
     if failed:
         response_headers["x-amz-function-error"] = "Unhandled"
     return payload
+
+
+def function_and_qualifier(name_or_arn: str) -> tuple[str, str | None]:
+    """(function name, qualifier) of a name, a partial ARN or a full ARN, qualified or not (Lambda's
+    FunctionName forms: `Name`, `Name:3`, `arn:aws:lambda:r:a:function:Name:live`)."""
+    parts = name_or_arn.split(":")
+    if name_or_arn.startswith("arn:"):
+        return parts[6], (parts[7] if len(parts) > 7 else None)
+    if len(parts) >= 3 and parts[1] == "function":  # 123456789012:function:Name[:qualifier]
+        return parts[2], (parts[3] if len(parts) > 3 else None)
+    return parts[0], (parts[1] if len(parts) > 1 else None)
 
 
 # --- simulated time ------------------------------------------------------------------------
@@ -210,6 +248,106 @@ def _send_task_failure(self: StepFunctionResponse) -> Any:
         self._get_param("taskToken"), error=self._get_param("error"), cause=self._get_param("cause")
     )
     return EmptyResult()
+
+
+# --- StopExecution, and the status-change events of every ending ----------------------------
+
+STATUS_CHANGE = "Step Functions Execution Status Change"
+# Lambda retries an asynchronous invocation (EventBridge's, here) that fails twice
+# (Lambda developer guide, "Error handling and automatic retries in Lambda").
+ASYNC_INVOKE_ATTEMPTS = 3
+_original_execution_stop = SfnExecution.stop
+_original_terminated = BaseExecutionWorkerCommunication.terminated
+
+
+def _stop_execution_response(self: StepFunctionResponse) -> ActionResult:
+    """moto's response drops StopExecution's `error` and `cause`; the execution keeps them."""
+    execution = self.stepfunction_backend.describe_execution(self._get_param("executionArn"))
+    if execution.status == "RUNNING":
+        execution.stop(stop_date=datetime.now(UTC), error=self._get_param("error"), cause=self._get_param("cause"))
+    return ActionResult({"stopDate": execution.stop_date})
+
+
+def _stop(self: SfnExecution, stop_date: datetime, error: str | None, cause: str | None) -> None:
+    """ABORTED at once, as on AWS. moto only flags the program as stopped and lets its thread find out:
+    a task waiting for a task token never does (the execution stays RUNNING until the wait ends,
+    up to the task's timeout), and its states keep adding events after the stop."""
+    _original_execution_stop(self, stop_date, error, cause)
+    worker = self.exec_worker
+    env = getattr(worker, "env", None)
+    if env is None or self.exec_status != ExecutionStatus.RUNNING:
+        return
+    ending = _ending(self.exec_arn)
+    env.event_history_context.source_event_id = 0
+    env.event_manager.add_event(
+        context=env.event_history_context,
+        event_type=HistoryEventType.ExecutionAborted,
+        event_details=EventDetails(  # type: ignore[typeddict-item]
+            executionAbortedEventDetails=ExecutionAbortedEventDetails(error=error, cause=cause)
+        ),
+    )
+    # The history ends here (StopExecution: "the execution ... ends"); the interrupted states' last words are dropped.
+    env.event_manager.add_event = lambda *args, **kwargs: 0
+    self.exec_status, self.stop_date, self.error, self.cause = ExecutionStatus.ABORTED, stop_date, error, cause
+    hooks.stopped.add(self.exec_arn)
+    for endpoint in list(env.callback_pool_manager._pool.values()):
+        endpoint._notify_event.set()  # the waiting task's thread ends; the execution is already ABORTED
+    _announce(self)
+    ending.set()
+
+
+def _terminated(self: BaseExecutionWorkerCommunication) -> None:
+    ending = _ending(self.execution.exec_arn)
+    if self.execution.exec_arn not in hooks.stopped:  # already ABORTED, with its stop date, by _stop
+        _original_terminated(self)
+    _announce(self.execution)
+    ending.set()
+
+
+def _ending(execution_arn: str) -> threading.Event:
+    with hooks.lock:
+        return hooks.endings.setdefault(execution_arn, threading.Event())
+
+
+def _announce(execution: SfnExecution) -> None:
+    """Put the execution's status-change event on the default bus of its account and region, as Step
+    Functions does for every ending (Step Functions developer guide, "Automating Step Functions event
+    delivery with EventBridge": detail executionArn, stateMachineArn, name, status, startDate, stopDate,
+    input, output, error, cause). Delivered from another thread, as EventBridge does, after the status
+    changed: a target that calls DescribeExecution sees the ending."""
+    arn = execution.exec_arn
+    with hooks.lock:
+        if arn in hooks.deliveries or hooks.invoke is None:
+            return
+        detail = {
+            "executionArn": arn,
+            "stateMachineArn": execution.state_machine_arn,
+            "name": execution.name,
+            "status": execution.status,
+            "startDate": int(execution.start_date.timestamp() * 1000),
+            "stopDate": int((execution.stop_date or datetime.now(UTC)).timestamp() * 1000),
+            "input": execution.execution_input,
+            "output": json.dumps(execution.output) if execution.status == "SUCCEEDED" else None,
+            "error": execution.error,
+            "cause": execution.cause,
+        }
+        entry = {"Source": "aws.states", "DetailType": STATUS_CHANGE, "Detail": json.dumps(detail), "Resources": [arn]}
+        backend = events_backends[execution.account_id][execution.region_name]
+        thread = threading.Thread(target=backend.put_events, args=([entry],), daemon=True, name=f"status-{arn}")
+        thread.start()
+        hooks.deliveries[arn] = thread
+
+
+def delivered(execution_arn: str, timeout: float) -> bool:
+    """Wait until the execution's status-change event has been delivered (False: not yet, after `timeout`)."""
+    ending = hooks.endings.get(execution_arn)
+    if ending is not None and not ending.wait(timeout):
+        return False
+    thread = hooks.deliveries.get(execution_arn)
+    if thread is None:
+        return True
+    thread.join(timeout)
+    return not thread.is_alive()
 
 
 # --- calls: record, and inject faults ------------------------------------------------------
@@ -612,6 +750,10 @@ def _send_to_targets(self: EventsRule, original_event: Any, transform_input: boo
     """moto delivers to logs, SQS and buses; Step Functions targets raise NotImplementedError.
     Those start an execution with the target's input transformer applied as EventBridge does."""
     machines = [t for t in self.targets if parse_arn(t["Arn"]).service == "states"]
+    functions = [t for t in self.targets if parse_arn(t["Arn"]).service == "lambda"]
+    if functions and hooks.invoke is not None and self.event_pattern.matches_event(original_event):
+        for target in functions:
+            _invoke_target(target, original_event)
     if machines and self.event_pattern.matches_event(original_event):
         for target in machines:
             transformer = target.get("InputTransformer")
@@ -626,13 +768,31 @@ def _send_to_targets(self: EventsRule, original_event: Any, transform_input: boo
             boto3.client("stepfunctions", region_name=arn.region).start_execution(
                 stateMachineArn=target["Arn"], name=f"event-{original_event.get('id', '')}"[:80], input=document
             )
-    others = [t for t in self.targets if t not in machines]
+    others = [t for t in self.targets if t not in machines and t not in functions]
     if others:
         all_targets, self.targets = self.targets, others
         try:
             _original_send_to_targets(self, original_event, transform_input)
         finally:
             self.targets = all_targets
+
+
+def _invoke_target(target: dict[str, Any], event: dict[str, Any]) -> None:
+    """A Lambda target: an asynchronous invocation with the event (or the transformed input), which
+    Lambda retries twice when the function fails."""
+    assert hooks.invoke is not None
+    transformer = target.get("InputTransformer")
+    document = (
+        transform_input_for_target(transformer["InputTemplate"], transformer.get("InputPathsMap", {}), event)
+        if transformer
+        else json.dumps(event, default=str)
+    )
+    name, qualifier = function_and_qualifier(target["Arn"])
+    hooks.delivered_events.append((name, document))
+    for _ in range(ASYNC_INVOKE_ATTEMPTS):
+        _, failed = hooks.invoke(name, document.encode(), qualifier)
+        if not failed:
+            return
 
 
 def transform_input_for_target(template: str, paths: dict[str, str], event: dict[str, Any]) -> str:
@@ -801,6 +961,9 @@ def install() -> None:
     retrier_decl.time = _RetrierTime  # type: ignore[assignment]
     CallbackEndpoint.wait = _callback_wait  # type: ignore[method-assign]
     StepFunctionResponse.send_task_failure = _send_task_failure  # type: ignore[method-assign]
+    StepFunctionResponse.stop_execution = _stop_execution_response  # type: ignore[method-assign]
+    SfnExecution.stop = _stop  # type: ignore[method-assign]
+    BaseExecutionWorkerCommunication.terminated = _terminated  # type: ignore[method-assign]
     BaseResponse.call_action = _call_action  # type: ignore[method-assign]
     TokenResponse.assume_role = _assume_role  # type: ignore[method-assign]
     IamResponse.get_region_from_url = _iam_region  # type: ignore[method-assign,assignment]

@@ -113,11 +113,18 @@ class Emulator:
         self.invocations: list[tuple[str, float]] = []
         self._last_function = ""
         self._one_handler_at_a_time = threading.Lock()
+        # A handler that invokes another function synchronously (ReleaseAbandoned runs Compensate) waits
+        # for it in its own thread: that call is not a second container competing for the turn.
+        self._in_handler = threading.local()
         self.scheduler = None if seed is None else Scheduler(seed, self.clock.sleep, self.clock.activity)
         self._mock = mock_aws(
             config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
         )
-        self._handlers: dict[str, ModuleType] = {}
+        # Each function's published versions (number -> the handler module deployed then), its $LATEST,
+        # and its aliases (name -> version): an execution runs the version its definition names.
+        self._handlers: dict[str, dict[str, ModuleType]] = {}
+        self._aliases: dict[str, dict[str, str]] = {}
+        self._deploys = 0
         self._saved_env: dict[str, str | None] = {}
         self._config_file: Path | None = None
         self.state_machine_arn = ""
@@ -172,6 +179,10 @@ class Emulator:
         adapt.hooks.wait_for_callback = self._wait_for_callback
         adapt.hooks.faults = []
         adapt.hooks.calls = []
+        adapt.hooks.deliveries = {}
+        adapt.hooks.stopped = set()
+        adapt.hooks.endings = {}
+        adapt.hooks.delivered_events = []
         adapt.hooks.iam_propagation_seconds = self.scenario.world.iam_propagation_seconds
         sessions.reset()
         # Handlers print their logs and EMF metrics to stdout, as in Lambda; here they are kept
@@ -227,31 +238,23 @@ class Emulator:
             if isinstance(value, dict) and value.get("Ref") in tables:
                 self._set_env({key: tables[value["Ref"]]})
         for logical_id, resource in resources.items():
-            if resource["Type"] != "AWS::Serverless::Function":
-                continue
-            properties = resource["Properties"]
-            handler = properties.get("Handler", default_handler)
-            module_name, _, _function = handler.rpartition(".")
-            path = self.repo_root / properties["CodeUri"] / f"{module_name}.py"
-            self._handlers[logical_id] = _load_module(f"mlpromote_function_{logical_id}", path)
-            lam.create_function(
-                FunctionName=logical_id,
-                Runtime="python3.11",
-                Role=role_arn,
-                Handler=handler,
-                Code={"ZipFile": b"emulated"},
-            )
-        self._route_handler_logs()
+            if resource["Type"] == "AWS::Serverless::Function":
+                lam.create_function(
+                    FunctionName=logical_id,
+                    Runtime="python3.11",
+                    Role=role_arn,
+                    Handler=resource["Properties"].get("Handler", default_handler),
+                    Code={"ZipFile": b"emulated"},
+                )
+        self._publish_functions(template)
         machine = resources[STATE_MACHINE_RESOURCE]["Properties"]
-        definition = (self.repo_root / machine["DefinitionUri"]).read_text(encoding="utf-8")
-        for key, value in machine.get("DefinitionSubstitutions", {}).items():
-            definition = definition.replace("${" + key + "}", self._resolve(value))
-        self._asl = json.loads(definition)
+        definition = self._definition(machine)
         sfn = boto3.client("stepfunctions", region_name=region)
         self.state_machine_arn = sfn.create_state_machine(
             name=machine.get("Name", "mlpromote-promote-model"), definition=definition, roleArn=role_arn
         )["stateMachineArn"]
         self._create_event_rules(machine)
+        self._create_function_event_rules(resources)
         # Functions that name the state machine (the API) or a topic find them where the template puts them.
         physical = {STATE_MACHINE_RESOURCE: self.state_machine_arn, **self._create_topics(resources)}
         for resource in resources.values():
@@ -260,6 +263,83 @@ class Emulator:
             for key, value in resource["Properties"].get("Environment", {}).get("Variables", {}).items():
                 if isinstance(value, dict) and value.get("Ref") in physical:
                     self._set_env({key: physical[value["Ref"]]})
+
+    def _publish_functions(self, template: dict[str, Any]) -> None:
+        """As `sam deploy` does: each function's code becomes its $LATEST; with AutoPublishAlias, a new
+        published version, and the alias moved onto it. Earlier versions stay, with their code."""
+        self._deploys += 1
+        globals_ = template.get("Globals", {}).get("Function", {})
+        default_handler = globals_.get("Handler", "app.lambda_handler")
+        lam = boto3.client("lambda", region_name=self.config.region)
+        for logical_id, resource in template["Resources"].items():
+            if resource["Type"] != "AWS::Serverless::Function":
+                continue
+            properties = resource["Properties"]
+            handler = properties.get("Handler", default_handler)
+            module_name, _, _function = handler.rpartition(".")
+            path = self.repo_root / properties["CodeUri"] / f"{module_name}.py"
+            module = _load_module(f"mlpromote_function_{logical_id}_{self._deploys}", path)
+            versions = self._handlers.setdefault(logical_id, {})
+            versions["$LATEST"] = module
+            alias = properties.get("AutoPublishAlias", globals_.get("AutoPublishAlias"))
+            if not alias:
+                continue
+            # Lambda publishes no version of unchanged code; each deploy here is new code (SAM hashes it).
+            lam.update_function_code(FunctionName=logical_id, ZipFile=f"emulated deploy {self._deploys}".encode())
+            number = str(lam.publish_version(FunctionName=logical_id)["Version"])
+            versions[number] = module
+            self._aliases.setdefault(logical_id, {})[str(alias)] = number
+        self._route_handler_logs()
+
+    def _definition(self, machine: dict[str, Any]) -> str:
+        definition = (self.repo_root / machine["DefinitionUri"]).read_text(encoding="utf-8")
+        for key, value in machine.get("DefinitionSubstitutions", {}).items():
+            definition = definition.replace("${" + key + "}", self._resolve(value))
+        self._asl = json.loads(definition)
+        return definition
+
+    def redeploy(self, repo_root: Path | None = None) -> None:
+        """`sam deploy` of another checkout (or this one again) over the running stack: the functions get
+        its code, and the state machine its definition. Running executions keep the definition they
+        started with (UpdateStateMachine: "Executions that are already running will continue to use the
+        previous definition"), so they keep invoking what it names: the versions they started on when
+        it names versions, $LATEST (the new code) when it names the functions unqualified."""
+        self.repo_root = project_dir(repo_root) if repo_root is not None else self.repo_root
+        template = self._template = load_template(self.repo_root / "template.yaml")
+        self._publish_functions(template)
+        definition = self._definition(template["Resources"][STATE_MACHINE_RESOURCE]["Properties"])
+        boto3.client("stepfunctions", region_name=self.config.region).update_state_machine(
+            stateMachineArn=self.state_machine_arn, definition=definition
+        )
+
+    def _create_function_event_rules(self, resources: dict[str, Any]) -> None:
+        """The functions' EventBridgeRule events, as SAM creates them: a rule on the default bus whose
+        target is the function (its AutoPublishAlias alias when it has one, as SAM points event sources
+        there). The state machine's status-change events reach ReleaseAbandoned this way."""
+        events = boto3.client("events", region_name=self.config.region)
+        for logical_id, resource in resources.items():
+            if resource["Type"] != "AWS::Serverless::Function":
+                continue
+            for name, source in resource["Properties"].get("Events", {}).items():
+                if source["Type"] != "EventBridgeRule":
+                    continue
+                pattern = self._resolve_refs(source["Properties"]["Pattern"])
+                rule = f"{logical_id}{name}"
+                events.put_rule(Name=rule, EventPattern=json.dumps(pattern))
+                arn = arns.lambda_function(
+                    self.config.partition, self.config.region, self.config.ml_account, logical_id
+                )
+                alias = next(iter(self._aliases.get(logical_id, {})), None)
+                events.put_targets(Rule=rule, Targets=[{"Id": name, "Arn": f"{arn}:{alias}" if alias else arn}])
+
+    def _resolve_refs(self, value: Any) -> Any:
+        if isinstance(value, dict) and set(value) == {"Ref"} and value["Ref"] == STATE_MACHINE_RESOURCE:
+            return self.state_machine_arn
+        if isinstance(value, dict):
+            return {k: self._resolve_refs(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._resolve_refs(v) for v in value]
+        return value
 
     def _create_topics(self, resources: dict[str, Any]) -> dict[str, str]:
         """The template's SNS topics. Logical id -> topic ARN."""
@@ -312,6 +392,17 @@ class Emulator:
         return names
 
     def _resolve(self, value: Any) -> str:
+        if isinstance(value, dict) and isinstance(value.get("Ref"), str) and "." in value["Ref"]:
+            # SAM's referenceable properties of a function with AutoPublishAlias: Name.Version, the
+            # version this deploy published (its ARN), and Name.Alias, the alias (its ARN).
+            logical_id, attribute = value["Ref"].split(".", 1)
+            arn = arns.lambda_function(self.config.partition, self.config.region, self.config.ml_account, logical_id)
+            aliases = self._aliases.get(logical_id)
+            if aliases and attribute == "Version":
+                return f"{arn}:{next(iter(aliases.values()))}"
+            if aliases and attribute == "Alias":
+                return f"{arn}:{next(iter(aliases))}"
+            raise ValueError(f"{value['Ref']}: {logical_id} has no AutoPublishAlias in template.yaml")
         if isinstance(value, dict) and "Fn::GetAtt" in value:
             logical_id, attribute = value["Fn::GetAtt"]
             if attribute == "Arn":
@@ -330,14 +421,20 @@ class Emulator:
 
     # --- running the handlers ------------------------------------------------------------
 
-    def invoke(self, function_name: str, body: bytes) -> tuple[bytes, bool]:
-        """Run a function's real handler as Lambda would: its JSON result, or its error payload and True."""
-        module = self._handlers[function_name]
+    def invoke(self, function_name: str, body: bytes, qualifier: str | None = None) -> tuple[bytes, bool]:
+        """Run a function's real handler as Lambda would: its JSON result, or its error payload and True.
+        `qualifier`: a published version or an alias (None: $LATEST), whose code runs."""
+        version = self._aliases.get(function_name, {}).get(qualifier or "", qualifier or "$LATEST")
+        module = self._handlers[function_name].get(version)
+        arn = arns.lambda_function(self.config.partition, self.config.region, self.config.ml_account, function_name)
+        if module is None:
+            # As Lambda answers an invoke of a version or alias that does not exist.
+            message = f"Function not found: {arn}:{qualifier}"
+            return json.dumps({"errorType": "ResourceNotFoundException", "errorMessage": message}).encode(), True
         context = _LambdaContext(
             function_name=function_name,
-            invoked_function_arn=arns.lambda_function(
-                self.config.partition, self.config.region, self.config.ml_account, function_name
-            ),
+            invoked_function_arn=f"{arn}:{qualifier}" if qualifier else arn,
+            function_version=version,
         )
         self.clock.activity()
         payload = json.loads(body)
@@ -345,7 +442,25 @@ class Emulator:
             self._task_tokens[str(payload["taskToken"])] = str(payload.get("execution"))
         # One handler at a time: in Lambda each runs in its own container, with its own
         # Powertools Logger keys and Metrics buffer; in one process they would mix.
-        with self._turn(function_name, payload), self._one_handler_at_a_time, adapt.acting_as_control_plane():
+        nested = getattr(self._in_handler, "depth", 0) > 0
+        turn = nullcontext() if nested else self._turn(function_name, payload)
+        one_at_a_time: AbstractContextManager[Any] = nullcontext() if nested else self._one_handler_at_a_time
+        self._in_handler.depth = getattr(self._in_handler, "depth", 0) + 1
+        try:
+            return self._run(module, function_name, payload, context, turn, one_at_a_time)
+        finally:
+            self._in_handler.depth -= 1
+
+    def _run(
+        self,
+        module: ModuleType,
+        function_name: str,
+        payload: Any,
+        context: _LambdaContext,
+        turn: AbstractContextManager[Any],
+        one_at_a_time: AbstractContextManager[Any],
+    ) -> tuple[bytes, bool]:
+        with turn, one_at_a_time, adapt.acting_as_control_plane():
             if function_name != self._last_function:
                 # Each function has its own containers: credentials one function assumed are not
                 # there for the next. Iterations of one function share a warm container.
@@ -417,6 +532,8 @@ class Emulator:
                     on_step(step)
                 told = max(told, len(done))
             if not running:
+                # The ending's status-change event reaches its rules' targets (ReleaseAbandoned) first.
+                adapt.delivered(execution_arn, max(0.0, deadline - time.monotonic()))
                 return dict(description)
             self._hand_over_decision(execution_arn)
             if time.monotonic() > deadline:
@@ -463,6 +580,11 @@ class Emulator:
             self.decision_failures.setdefault(execution_arn, []).append(f"{answer.status} {answer.body}")
             if execution_arn in self._decided:
                 self._undeliverable.add(execution_arn)
+
+    @property
+    def event_deliveries(self) -> list[tuple[str, str]]:
+        """(function, event) of every EventBridge delivery to a function, e.g. status changes to ReleaseAbandoned."""
+        return list(adapt.hooks.delivered_events)
 
     def approval_status(self, execution_arn: str) -> str | None:
         from mlpromote import approvals

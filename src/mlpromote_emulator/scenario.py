@@ -94,7 +94,7 @@ class World(_Model):
 # The services the control plane calls (the clients layers/mlpromote/aws/ makes), by botocore name; a
 # fault on any other service would never fire. A test keeps this equal to the adapters' clients.
 CONTROL_PLANE_SERVICES = (
-    "cloudwatch", "dynamodb", "events", "iam", "rekognition", "sns", "ssm", "stepfunctions", "sts",
+    "cloudwatch", "dynamodb", "events", "iam", "lambda", "rekognition", "sns", "ssm", "stepfunctions", "sts",
 )  # fmt: skip
 # Error codes any AWS API may answer with, besides its modelled ones: AWS's common errors
 # (https://docs.aws.amazon.com/IAM/latest/APIReference/CommonErrors.html) ...

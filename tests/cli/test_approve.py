@@ -130,3 +130,28 @@ def test_promote_tells_the_user_it_waits_for_approval(
     lines = [line for line in out.getvalue().splitlines() if not line.startswith("{")]
     assert "  WAITING   for approval until" in "\n".join(lines)
     assert lines[-1] == "  SUCCEEDED Record the outcome" or "SUCCEEDED" in lines[-1]
+
+
+def test_abort_stops_the_promotion_and_reports_what_was_undone(worlds: Any, stack_of: Any) -> None:
+    with worlds.emulator(config=GATED) as emu:
+        stack = stack_of(emu)
+        execution = start_and_reach_the_gate(emu, stack, "tools/v3")
+        code, out, _ = run("abort", execution.rsplit(":", 1)[-1], "--reason", "wrong dataset")
+        again, _, err = run("abort", execution, "--reason", "twice")
+        final = deployed.status(stack, execution)
+        world = emu.world()
+
+    assert code == 0, out
+    assert f"ABORTED  {execution}" in out.splitlines()
+    assert "wrong dataset" in out and "grant revoked, version stopped" in out
+    assert (final["status"], final["error"]) == ("ABORTED", "PromotionAborted")
+    assert world == worlds.expect(versions={"tools/v3": "STOPPED"})
+    assert again == 1 and "PromotionNotRunning" in err and "already ended ABORTED" in err
+
+
+def test_abort_needs_a_reason_before_anything_talks_to_aws(stack_of: Any) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        run("abort", "some-promotion")
+    assert exit_.value.code == 2
+    code, _, err = run("abort", "some-promotion", "--reason", "  ")
+    assert code == 2 and "InvalidPromotionRequest" in err and "--reason" in err

@@ -264,9 +264,9 @@ def run_promotion(injection: Injection | None = None) -> Outcome:
             invoke = adapt.hooks.invoke
             assert invoke is not None
 
-            def marking_invoke(function: str, body: bytes) -> tuple[bytes, bool]:
+            def marking_invoke(function: str, body: bytes, qualifier: str | None = None) -> tuple[bytes, bool]:
                 marks.append((len(adapt.hooks.calls), function))
-                return invoke(function, body)
+                return invoke(function, body, qualifier)
 
             adapt.hooks.invoke = marking_invoke
             if injection is not None:

@@ -182,19 +182,13 @@ def test_a_promotion_stopped_at_the_gate_abandons_its_approval_and_releases_the_
         _await_gate(emu, execution)
         sfn = boto3.client("stepfunctions")
         sfn.stop_execution(executionArn=execution, error="Operator", cause="wrong release")
-        description = sfn.describe_execution(executionArn=execution)
-        # Step Functions' status-change event, as the template's rule delivers it.
-        event = {
-            "version": "0", "id": "e1", "detail-type": "Step Functions Execution Status Change",
-            "source": "aws.states", "account": emu.config.ml_account, "time": "2026-01-01T00:00:00Z",
-            "region": emu.config.region, "resources": [execution],
-            "detail": {"executionArn": execution, "status": "ABORTED", "input": description["input"]},
-        }  # fmt: skip
-        released, _ = emu.invoke("ReleaseAbandonedFunction", json.dumps(event).encode())
+        # Step Functions' status-change event reaches ReleaseAbandoned through the template's rule.
+        emu.wait(execution)
+        [(function, event)] = emu.event_deliveries
         gateway = LocalGateway(emu._template, emu.invoke, APPROVER)
         late = gateway.call("POST", f"/promotions/{execution.rsplit(':', 1)[-1]}/approval", '{"decision": "approve"}')
         history = emu.history_records()
 
-    assert json.loads(released) | {"endedAt": None} == {"released": True, "approval": "abandoned", "endedAt": None}
-    assert history["prod"][0]["status"] == "ABORTED"
+    assert (function, json.loads(event)["detail"]["status"]) == ("ReleaseAbandonedFunction", "ABORTED")
+    assert (history["prod"][0]["status"], history["prod"][0]["approval"]) == ("ABORTED", "abandoned")
     assert late.status == 409 and "already abandoned" in late.json()["message"]

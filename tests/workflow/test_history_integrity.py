@@ -46,12 +46,12 @@ def _inject_at(emu: Any, function: str, fault: Any) -> None:
     assert invoke is not None
     injected = False
 
-    def injecting(name: str, body: bytes) -> tuple[bytes, bool]:
+    def injecting(name: str, body: bytes, qualifier: str | None = None) -> tuple[bytes, bool]:
         nonlocal injected
         if name == function and not injected:
             injected = True
             adapt.hooks.faults.append(fault)
-        return invoke(name, body)
+        return invoke(name, body, qualifier)
 
     adapt.hooks.invoke = injecting
 
@@ -304,29 +304,26 @@ def test_a_retried_request_with_nothing_in_between_is_the_same_promotion(worlds:
 
 def test_an_unrecorded_outcome_is_closed_by_the_status_event_with_its_real_error(worlds: Any) -> None:
     """Nobody approves; the approval times out; recording the outcome fails for good (its closing of
-    the approval, an UpdateItem, is denied). The
-    status-change handler closes the record with the execution's error and the approval timed out."""
-    import boto3
-
+    the approval, an UpdateItem, is denied). The execution's status-change event, which the emulator
+    delivers as EventBridge does, brings it to ReleaseAbandoned: it closes the record with the
+    execution's error and the approval timed out, and releases the lock. The workflow had compensated
+    already ("Record the outcome" was entered), so nothing is compensated twice."""
     with worlds.emulator(config=GATED) as emu:
         _fail_recording_the_outcome(emu)
         result = emu.promote(_spec(environment="prod", version="tools/v3"))
-        held = _locks()
-        description = boto3.client("stepfunctions").describe_execution(executionArn=result.execution_arn)
-        payload, failed = emu.invoke(
-            "ReleaseAbandonedFunction", _status_event(result.execution_arn, "FAILED", description["input"])
-        )
+        delivered = [(name, json.loads(event)["detail"]["status"]) for name, event in emu.event_deliveries]
         history = emu.history_records()
         world = emu.world()
         approval = emu.approval_status(result.execution_arn)
         released = _locks()
 
     assert (result.status, result.error) == ("FAILED", "ApprovalTimedOut"), result.as_json()
-    assert held == {"LOCK#prod"}  # the record is open and the lock held until the status event
-    assert not failed and json.loads(payload)["released"] is True
+    assert [step.name for step in result.steps][-1] == "Record the outcome"
+    assert delivered == [("ReleaseAbandonedFunction", "FAILED")]
     [record] = history["prod"]
     assert (record["status"], record["error"], record["approval"]) == ("FAILED", "ApprovalTimedOut", "timed-out")
     assert "7200 seconds" in record["cause"]
+    assert record["compensation"] is None
     assert approval == "timed-out" and released == set()
     assert world == worlds.expect(versions={"tools/v3": "STOPPED"})  # compensated: started, then stopped; no grant
 
@@ -334,13 +331,21 @@ def test_an_unrecorded_outcome_is_closed_by_the_status_event_with_its_real_error
 def test_a_recovered_lock_records_the_real_error_of_its_execution(worlds: Any) -> None:
     """As above, but no status event arrives (its delivery failed): the next promotion recovers the
     lock, and closes the record with the execution's real error and its approval timed out."""
+    from mlpromote_emulator import moto_adaptations as adapt
+
     with worlds.emulator(config=GATED) as emu:
         _fail_recording_the_outcome(emu)
+        # ReleaseAbandoned cannot read the lock, on each of Lambda's three tries of the event.
+        _inject_at(
+            emu, "ReleaseAbandonedFunction", adapt.Fault("dynamodb", "GetItem", "AccessDeniedException", count=3)
+        )
         unrecorded = emu.promote(_spec(environment="prod", version="tools/v3"))
+        held = _locks()
         after = emu.promote(_spec(environment="prod", version="tools/v2", approve=True))
         history = emu.history_records()
 
     assert (unrecorded.status, unrecorded.error) == ("FAILED", "ApprovalTimedOut"), unrecorded.as_json()
+    assert held == {"LOCK#prod"}
     assert after.status == "SUCCEEDED", after.as_json()
     first, second = history["prod"]
     assert (first["status"], first["error"], first["approval"]) == ("FAILED", "ApprovalTimedOut", "timed-out")

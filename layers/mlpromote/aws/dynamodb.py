@@ -272,6 +272,26 @@ def mark_ended(
     return True
 
 
+def note_compensation(environment: str, record_sk: str, compensation: dict[str, Any]) -> bool:
+    """Keep on a still open record what the compensation of its ended execution did. False when the
+    record was already closed (its outcome is the workflow's own)."""
+    try:
+        sessions.client("dynamodb").update_item(
+            TableName=table_name(),
+            Key=_dynamo({"pk": f"ENV#{environment}", "sk": record_sk}),
+            UpdateExpression="SET #compensation = :compensation",
+            ConditionExpression="attribute_exists(pk) AND #status = :running",
+            ExpressionAttributeNames={"#compensation": "compensation", "#status": "status"},
+            ExpressionAttributeValues=_dynamo({":compensation": compensation, ":running": "RUNNING"}),
+        )
+    except ClientError as error:
+        if sessions.error_code(error) == "ConditionalCheckFailedException":
+            return False
+        _raise_if_transient(error, "UpdateItem")
+        raise
+    return True
+
+
 def records(environment: str, table: str | None = None) -> list[PromotionRecord]:
     """Every promotion of an environment, oldest first."""
     out: list[PromotionRecord] = []

@@ -25,6 +25,9 @@ from botocore.config import Config
 from mlpromote.errors import TransientAwsError
 
 _NO_RETRIES = Config(retries={"mode": "standard", "total_max_attempts": 1})
+# A synchronous Lambda invoke answers when the function ends: up to its timeout (900 s at most),
+# longer than botocore's 60 s read timeout.
+_SYNC_INVOKES = Config(retries={"mode": "standard", "total_max_attempts": 1}, read_timeout=900)
 _SESSION_NAME = "mlpromote"
 # Renew assumed-role credentials this long before they expire.
 _EXPIRY_MARGIN = timedelta(minutes=5)
@@ -74,7 +77,8 @@ def client(service: str, region: str | None = None) -> Any:
     key = ("", service, region)
     with _lock:
         if key not in _clients:
-            _clients[key] = _boto_session().client(service, region_name=region, config=_NO_RETRIES)
+            config = _SYNC_INVOKES if service == "lambda" else _NO_RETRIES
+            _clients[key] = _boto_session().client(service, region_name=region, config=config)
         return _clients[key]
 
 

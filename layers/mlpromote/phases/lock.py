@@ -11,7 +11,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from mlpromote import approvals, history, leases, records
+from mlpromote import abandoned, approvals, history, leases, records
 from mlpromote.aws import dynamodb, events, iam, rekognition, sessions, stepfunctions
 from mlpromote.clock import stamp
 from mlpromote.errors import (
@@ -143,7 +143,8 @@ def _give_back(plan: PromotionPlan, error: Exception) -> None:
 
 def release_abandoned(execution: str, status: str, execution_input: str | None) -> Released:
     """An execution ended with its record still open: aborted or timed out (its last state never
-    ran), or its "Record the outcome" failed past its retries. Close the record with the
+    ran; what it changed is compensated first), or its "Record the outcome" failed past its
+    retries. Close the record with the
     execution's real status, error and cause (from DescribeExecution), close an approval still
     awaiting, and release the lock. Every ending's status-change event comes here; for a promotion
     that recorded its outcome, nothing is left to do."""
@@ -155,6 +156,12 @@ def release_abandoned(execution: str, status: str, execution_input: str | None) 
     if not isinstance(environment, str) or not holder or holder.get("holder") != execution:
         closed = approvals.close(execution, ending=_approval_ending(status))
         return Released(released=False, approval=_closed_now(closed, status))
+    if status != "SUCCEEDED":
+        # Stopped or timed out, no Catch ran: undo what it changed, with its own Compensate, and keep
+        # what that did on the record (mlpromote.abandoned). Nothing, if it had concluded itself.
+        compensation = abandoned.compensate_ended(execution)
+        if compensation is not None:
+            dynamodb.note_compensation(environment, str(holder.get("recordKey", "")), compensation)
     # The event's status is the ending; DescribeExecution adds the error and cause it ended with.
     _, error, cause = stepfunctions.execution_ending(execution)
     closed, released = _release_ended(environment, holder, status, error, cause)
