@@ -38,6 +38,7 @@ import moto.stepfunctions.parser.asl.component.common.retry.retrier_decl as retr
 from botocore.model import ServiceModel, ShapeResolver, StructureShape
 from botocore.serialize import CBORSerializer
 from moto.awslambda_simple.models import LambdaSimpleBackend
+from moto.cloudwatch.models import cloudwatch_backends
 from moto.cloudwatch.responses import CloudWatchResponse
 from moto.core.exceptions import JsonRESTError
 from moto.core.request import determine_request_protocol
@@ -45,11 +46,13 @@ from moto.core.responses import ActionResult, BaseResponse, EmptyResult
 from moto.events.models import Rule as EventsRule
 from moto.iam.models import IAMBackend, iam_backends
 from moto.iam.responses import IamResponse
-from moto.rekognition.models import RekognitionBackend
+from moto.rekognition.models import RekognitionBackend, rekognition_backends
 from moto.rekognition.responses import RekognitionResponse
 from moto.s3.models import s3_backends
+from moto.sns.models import sns_backends
 from moto.ssm.exceptions import SSMException
 from moto.ssm.exceptions import ValidationException as SsmValidationException
+from moto.ssm.models import ssm_backends
 from moto.ssm.responses import SimpleSystemManagerResponse
 from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import TimeoutSeconds
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
@@ -824,14 +827,57 @@ def install() -> None:
 
 
 def seed_custom_labels(account: str, region: str, project: str, project_arn: str, version: CustomLabelsVersion) -> None:
-    from moto.rekognition.models import rekognition_backends
-
     store = _custom_labels(rekognition_backends[account][region])
     store["projects"][project] = project_arn
     store["versions"][version.arn] = version
 
 
 def custom_labels_versions(account: str, region: str) -> dict[str, CustomLabelsVersion]:
-    from moto.rekognition.models import rekognition_backends
-
     return _custom_labels(rekognition_backends[account][region])["versions"]
+
+
+# --- what world.py and runtime.py read and write behind the API ---------------------------------
+# The world is seeded and read back through these, so moto's backends are touched only in this module.
+
+
+def ensure_role(account: str, partition: str, name: str, trust: dict[str, Any]) -> None:
+    """Create the role in the account's IAM unless it exists (the organization's admin role, which no
+    API call could create before any role exists to call from)."""
+    backend = iam_backends[account][partition]
+    if role_named(backend, name) is None:
+        backend.create_role(
+            role_name=name,
+            assume_role_policy_document=json.dumps(trust),
+            path="/",
+            permissions_boundary=None,
+            description="",
+            tags=[],
+            max_session_duration="3600",
+            linked_service=None,
+        )
+
+
+def inline_policy(account: str, partition: str, role_name: str, policy_name: str) -> dict[str, Any] | None:
+    """The role's inline policy as IAM holds it now (None: no role, or no such policy), not as a
+    possibly stale GetRolePolicy would answer it."""
+    role = role_named(iam_backends[account][partition], role_name)
+    document = role.policies.get(policy_name) if role else None
+    if isinstance(document, str):
+        document = json.loads(unquote(document))
+    return document
+
+
+def parameter_value(account: str, region: str, name: str) -> str | None:
+    """The parameter's latest value, or None when it does not exist."""
+    parameter = ssm_backends[account][region].get_parameter(name)
+    return str(parameter.value) if parameter else None
+
+
+def set_alarm_state(account: str, region: str, name: str, state: str, reason: str) -> None:
+    cloudwatch_backends[account][region].set_alarm_state(name, reason, None, state)  # type: ignore[arg-type]
+
+
+def sent_notifications(account: str, region: str, topic_arn: str) -> list[tuple[str, str]]:
+    """(subject, message) of everything published to the topic."""
+    topic = sns_backends[account][region].topics[topic_arn]
+    return [(str(subject), str(message)) for _id, message, subject, *_ in topic.sent_notifications]

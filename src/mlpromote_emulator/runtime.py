@@ -272,14 +272,8 @@ class Emulator:
 
     def notifications(self, topic: str = "ApprovalTopic") -> list[dict[str, str]]:
         """What the control plane published to a topic of the template: subject and message."""
-        from moto.sns.models import sns_backends
-
-        arn = self.topics[topic]
-        backend = sns_backends[self.config.ml_account][self.config.region]
-        return [
-            {"subject": str(subject), "message": str(message)}
-            for _id, message, subject, *_ in backend.topics[arn].sent_notifications
-        ]
+        sent = adapt.sent_notifications(self.config.ml_account, self.config.region, self.topics[topic])
+        return [{"subject": subject, "message": message} for subject, message in sent]
 
     def _create_event_rules(self, machine: dict[str, Any]) -> None:
         """The state machine's EventBridgeRule events, as SAM would create them on the default bus."""

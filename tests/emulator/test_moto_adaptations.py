@@ -262,3 +262,25 @@ def test_cbor_faults_parse_as_aws_errors_in_botocore() -> None:
     )
     assert (parsed["Error"]["Code"], parsed["Error"]["Message"]) == ("Throttling", "slow down")
     assert headers["Content-Type"] == "application/cbor"
+
+
+def test_only_moto_adaptations_touches_moto_internals() -> None:
+    """The rest of the emulator uses moto's public `mock_aws` and the functions of moto_adaptations, so a
+    moto upgrade is checked in one module (issue 12)."""
+    import ast
+    from pathlib import Path
+
+    package = Path(adapt.__file__).parent
+    touches = []
+    for path in sorted(package.glob("*.py")):
+        if path.name == "moto_adaptations.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "moto":
+                if node.module != "moto" or [alias.name for alias in node.names] != ["mock_aws"]:
+                    touches.append(f"{path.name}:{node.lineno} from {node.module} import ...")
+            elif isinstance(node, ast.Import):
+                touches += [
+                    f"{path.name}:{node.lineno} import {a.name}" for a in node.names if a.name.startswith("moto")
+                ]
+    assert touches == []
