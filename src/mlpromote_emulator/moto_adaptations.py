@@ -482,13 +482,26 @@ class CustomLabelsVersion:
     starting_since: datetime | None = None
     min_units: int | None = None
     max_units: int | None = None
+    # A stop passes through STOPPING for this long (world.stopSeconds) before STOPPED.
+    stop_seconds: float = 120
+    stopping_since: datetime | None = None
 
     def current_status(self) -> str:
-        ready_at = self.starting_since + timedelta(seconds=self.start_seconds) if self.starting_since else None
-        if self.status == "STARTING" and ready_at and datetime.now(UTC) >= ready_at:
-            self.status = "FAILED" if self.fails_on_start else "RUNNING"
-            self.starting_since = None
+        end = self.transition_ends()
+        if end is not None and datetime.now(UTC) >= end:
+            if self.status == "STARTING":
+                self.status, self.starting_since = ("FAILED" if self.fails_on_start else "RUNNING"), None
+            else:
+                self.status, self.stopping_since = "STOPPED", None
         return self.status
+
+    def transition_ends(self) -> datetime | None:
+        """When the start or stop under way ends (None: none is under way)."""
+        if self.status == "STARTING" and self.starting_since is not None:
+            return self.starting_since + timedelta(seconds=self.start_seconds)
+        if self.status == "STOPPING" and self.stopping_since is not None:
+            return self.stopping_since + timedelta(seconds=self.stop_seconds)
+        return None
 
 
 def _custom_labels(self: RekognitionBackend) -> dict[str, Any]:
@@ -541,6 +554,8 @@ def _describe_project_versions(self: RekognitionResponse) -> str:
 def _start_project_version(self: RekognitionResponse) -> str:
     version = _version(self.rekognition_backend, self._get_param("ProjectVersionArn"))
     status = version.current_status()
+    # StartProjectVersion's modelled error for a version busy in another transition (the API reference
+    # names no other): a STOPPING version is started only once it is STOPPED.
     if status in ("RUNNING", "STARTING", "STOPPING"):
         raise CustomLabelsError("ResourceInUseException", f"{version.arn} is {status}")
     if status not in ("TRAINING_COMPLETED", "STOPPED", "COPYING_COMPLETED", "FAILED"):
@@ -552,11 +567,16 @@ def _start_project_version(self: RekognitionResponse) -> str:
 
 
 def _stop_project_version(self: RekognitionResponse) -> str:
+    """StopProjectVersion "stops a running model" (Rekognition API reference, StopProjectVersion): only a
+    RUNNING version, which then is STOPPING for world.stopSeconds before it is STOPPED. A STARTING one
+    is in a transition the API does not document stopping: ResourceInUseException, as for any busy version."""
     version = _version(self.rekognition_backend, self._get_param("ProjectVersionArn"))
-    if version.current_status() not in ("RUNNING", "STARTING"):
-        raise CustomLabelsError("ResourceInUseException", f"{version.arn} is {version.status}, not RUNNING")
-    # Real stops pass through STOPPING for a minute or two; nothing in mlpromote waits on it.
-    version.status, version.starting_since = "STOPPED", None
+    status = version.current_status()
+    if status != "RUNNING":
+        raise CustomLabelsError(
+            "ResourceInUseException", f"{version.arn} is {status}; StopProjectVersion stops only a RUNNING model"
+        )
+    version.status, version.stopping_since = "STOPPING", datetime.now(UTC)
     return json.dumps({"Status": "STOPPING"})
 
 
@@ -834,6 +854,12 @@ def seed_custom_labels(account: str, region: str, project: str, project_arn: str
 
 def custom_labels_versions(account: str, region: str) -> dict[str, CustomLabelsVersion]:
     return _custom_labels(rekognition_backends[account][region])["versions"]
+
+
+def transitions_end(account: str, region: str) -> datetime | None:
+    """When the last start or stop under way in the account's Custom Labels ends (None: none is)."""
+    ends = [end for version in custom_labels_versions(account, region).values() if (end := version.transition_ends())]
+    return max(ends, default=None)
 
 
 # --- what world.py and runtime.py read and write behind the API ---------------------------------

@@ -570,7 +570,16 @@ class Emulator:
         return step_names(self._asl)
 
     def world(self) -> dict[str, Any]:
+        """The world once the simulated clock has run every start and stop already under way to its
+        end: a version the last promotion stopped reads STOPPED, not STOPPING (the report's contract)."""
+        self.settle()
         return observe(self.scenario, self.names)
+
+    def settle(self) -> None:
+        """Let the simulated time pass until no model start or stop is under way."""
+        end = adapt.transitions_end(self.config.ml_account, self.config.region)
+        if end is not None:
+            self.clock.advance((end - self.clock.now()).total_seconds())
 
     def metrics(self) -> dict[str, float]:
         """The CloudWatch metrics the handlers published (EMF lines in their output), summed by name."""

@@ -80,6 +80,8 @@ class World(_Model):
     versions: dict[VersionLabel, VersionSpec] = Field(min_length=1)
     live: dict[str, list[VersionLabel]] = {}
     start_seconds: float = Field(default=300, ge=0, le=86400, alias="startSeconds")
+    # A stopped version is STOPPING this long before it is STOPPED (a seeded STOPPING one too, from the start).
+    stop_seconds: float = Field(default=120, ge=0, le=86400, alias="stopSeconds")
     iam_propagation_seconds: float = Field(default=5, ge=0, le=3600, alias="iamPropagationSeconds")
     start_fails: list[VersionLabel] = Field(default=[], alias="startFails")
     alarms: list[AlarmSpec] = []

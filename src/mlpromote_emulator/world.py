@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -131,6 +132,8 @@ def seed(scenario: Scenario, names: WorldMap) -> None:
                 labels=spec.label_confidences(),
                 start_seconds=world.start_seconds,
                 fails_on_start=label in world.start_fails,
+                stop_seconds=world.stop_seconds,
+                stopping_since=datetime.now(UTC) if spec.status == "STOPPING" else None,
             ),
         )
 
@@ -176,8 +179,6 @@ def seed(scenario: Scenario, names: WorldMap) -> None:
 
 def schedule_alarms(scenario: Scenario) -> None:
     """Raise each alarm with an `alarmAt` that many simulated seconds from now."""
-    from datetime import UTC, datetime, timedelta
-
     start = datetime.now(UTC)
     region = scenario.config.region
     for alarm in scenario.world.alarms:

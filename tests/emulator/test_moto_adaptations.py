@@ -1,6 +1,7 @@
 """Each adaptation of moto internals, checked against the installed moto: an upgrade that moves one fails here."""
 
 import json
+from typing import Any
 
 import boto3
 import moto
@@ -284,3 +285,48 @@ def test_only_moto_adaptations_touches_moto_internals() -> None:
                     f"{path.name}:{node.lineno} import {a.name}" for a in node.names if a.name.startswith("moto")
                 ]
     assert touches == []
+
+
+def test_a_stop_passes_through_stopping_and_only_a_running_model_stops(aws) -> None:
+    """StopProjectVersion "stops a running model" (API reference): STOPPING for stopSeconds, then STOPPED.
+    A STOPPING version cannot be started, and a STARTING one cannot be stopped (ResourceInUseException)."""
+    from datetime import UTC, datetime, timedelta
+
+    import time_machine
+
+    version = "arn:aws:rekognition:us-east-1:111111111111:project/p/version/v1/1700000001000"
+    project = "arn:aws:rekognition:us-east-1:111111111111:project/p/1700000000000"
+    adapt.seed_custom_labels("111111111111", "us-east-1", "p", project, adapt.CustomLabelsVersion(
+        arn=version, project="p", name="v1", status="TRAINING_COMPLETED", labels={}, start_seconds=300,
+        stop_seconds=120))  # fmt: skip
+    rekognition = boto3.client("rekognition", region_name="us-east-1", config=NO_RETRIES)
+
+    def status() -> str:
+        described = rekognition.describe_project_versions(ProjectArn=project, VersionNames=["v1"])
+        return str(described["ProjectVersionDescriptions"][0]["Status"])
+
+    def refused(call: Any) -> str:
+        with pytest.raises(ClientError) as error:
+            call(
+                ProjectVersionArn=version,
+                **({"MinInferenceUnits": 1} if call == rekognition.start_project_version else {}),
+            )
+        return str(error.value.response["Error"]["Code"])
+
+    with time_machine.travel(datetime(2026, 1, 1, tzinfo=UTC), tick=False) as clock:
+        rekognition.start_project_version(ProjectVersionArn=version, MinInferenceUnits=1)
+        assert refused(rekognition.stop_project_version) == "ResourceInUseException"  # STARTING
+        clock.shift(timedelta(seconds=300))
+        assert status() == "RUNNING"
+        assert rekognition.stop_project_version(ProjectVersionArn=version)["Status"] == "STOPPING"
+        clock.shift(timedelta(seconds=119))
+        assert status() == "STOPPING"
+        assert refused(rekognition.start_project_version) == "ResourceInUseException"
+        assert refused(rekognition.stop_project_version) == "ResourceInUseException"
+        assert adapt.transitions_end("111111111111", "us-east-1") == datetime(2026, 1, 1, tzinfo=UTC) + timedelta(
+            seconds=420
+        )
+        clock.shift(timedelta(seconds=1))
+        assert status() == "STOPPED"
+        assert adapt.transitions_end("111111111111", "us-east-1") is None
+        assert rekognition.start_project_version(ProjectVersionArn=version, MinInferenceUnits=1)["Status"] == "STARTING"
