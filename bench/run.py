@@ -56,6 +56,8 @@ def scenario(accounts: int, propagation_seconds: float) -> Any:
                 },
                 "live": {"prod": ["tools/v1"], "qa": ["tools/v2"]},
                 "iamPropagationSeconds": propagation_seconds,
+                # Past about 55 accounts the access role's trust policy needs IAM's raised quota.
+                "trustPolicyMaxChars": 4096,
             },
         },
         base=REPO,

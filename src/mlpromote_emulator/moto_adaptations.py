@@ -44,6 +44,7 @@ from moto.core.exceptions import JsonRESTError
 from moto.core.request import determine_request_protocol
 from moto.core.responses import ActionResult, BaseResponse, EmptyResult
 from moto.events.models import Rule as EventsRule
+from moto.iam.exceptions import LimitExceededException
 from moto.iam.models import IAMBackend, iam_backends
 from moto.iam.responses import IamResponse
 from moto.rekognition.models import RekognitionBackend, rekognition_backends
@@ -119,6 +120,8 @@ class Hooks:
     faults: list[Fault] = field(default_factory=list)
     calls: list[Call] = field(default_factory=list)
     iam_propagation_seconds: float = 5.0
+    # IAM's quota on a role's trust policy: 2,048 characters, up to 4,096 with a quota increase.
+    trust_policy_limit: int = 2048
     # (when, what): things that happen in the world at a simulated time, e.g. an alarm going off.
     scheduled: list[tuple[datetime, Callable[[], None]]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -448,7 +451,46 @@ def _record_grant_changes(backend: IAMBackend, role_name: str, before: set[str])
         grant_times.pop((backend.account_id, role_name, resource), None)
 
 
+# IAM quotas (IAM User Guide, "IAM and AWS STS quotas"): all inline policies of a role together at most
+# 10,240 characters, a role's trust policy at most 2,048 (4,096 with a quota increase); IAM does not
+# count whitespace. Past them IAM answers LimitExceeded (HTTP 409) in these words.
+ROLE_INLINE_POLICIES_LIMIT = 10_240
+_original_create_role = IAMBackend.create_role
+_original_update_assume_role_policy = IAMBackend.update_assume_role_policy
+
+
+def policy_chars(document: str | dict[str, Any]) -> int:
+    """A policy's size as IAM counts it: the JSON without whitespace."""
+    if isinstance(document, str):
+        try:
+            document = json.loads(document)
+        except ValueError:
+            document = json.loads(unquote(str(document)))
+    return len(json.dumps(document, separators=(",", ":"), ensure_ascii=False))
+
+
+def _require_trust_within_quota(role_name: str, document: str) -> None:
+    if policy_chars(document) > hooks.trust_policy_limit:
+        raise LimitExceededException(f"Cannot exceed quota for ACLSizePerRole: {hooks.trust_policy_limit}")
+
+
+def _create_role(self: IAMBackend, role_name: str, assume_role_policy_document: str, *args: Any, **kwargs: Any) -> Any:
+    _require_trust_within_quota(role_name, assume_role_policy_document)
+    return _original_create_role(self, role_name, assume_role_policy_document, *args, **kwargs)
+
+
+def _update_assume_role_policy(self: IAMBackend, role_name: str, policy_document: str) -> None:
+    _require_trust_within_quota(role_name, policy_document)
+    _original_update_assume_role_policy(self, role_name, policy_document)
+
+
 def _put_role_policy(self: IAMBackend, role_name: str, policy_name: str, policy_json: str) -> None:
+    role = self.get_role(role_name)
+    others = sum(policy_chars(document) for name, document in role.policies.items() if name != policy_name)
+    if others + policy_chars(policy_json) > ROLE_INLINE_POLICIES_LIMIT:
+        raise LimitExceededException(
+            f"Maximum policy size of {ROLE_INLINE_POLICIES_LIMIT} bytes exceeded for role {role_name}"
+        )
     before = _role_grants(self, role_name)
     _original_put_role_policy(self, role_name, policy_name, policy_json)
     _record_grant_changes(self, role_name, before)
@@ -645,10 +687,7 @@ def _send_to_targets(self: EventsRule, original_event: Any, transform_input: boo
                 if transformer
                 else json.dumps(original_event)
             )
-            arn = parse_arn(target["Arn"])
-            boto3.client("stepfunctions", region_name=arn.region).start_execution(
-                stateMachineArn=target["Arn"], name=f"event-{original_event.get('id', '')}"[:80], input=document
-            )
+            _start_execution_for(self, target, original_event, document)
     others = [t for t in self.targets if t not in machines]
     if others:
         all_targets, self.targets = self.targets, others
@@ -658,20 +697,64 @@ def _send_to_targets(self: EventsRule, original_event: Any, transform_input: boo
             self.targets = all_targets
 
 
+# The target's RetryPolicy when it has none (EventBridge user guide, "How EventBridge retries delivering events").
+_DEFAULT_RETRY_ATTEMPTS = 185
+
+
+def _start_execution_for(rule: EventsRule, target: dict[str, Any], event: dict[str, Any], document: str) -> None:
+    """StartExecution with the transformed input. A failed delivery (an input transformer's output that is
+    not JSON is InvalidExecutionInput) is tried again up to the target's MaximumRetryAttempts, then the
+    event goes to its dead-letter queue with the attributes EventBridge sets (EventBridge user guide,
+    "Using dead-letter queues to process undelivered events"), or is dropped without one."""
+    arn = parse_arn(target["Arn"])
+    sfn = boto3.client("stepfunctions", region_name=arn.region)
+    retries = int(target.get("RetryPolicy", {}).get("MaximumRetryAttempts", _DEFAULT_RETRY_ATTEMPTS))
+    error: botocore.exceptions.ClientError | None = None
+    for _attempt in range(1 + retries):
+        try:
+            sfn.start_execution(stateMachineArn=target["Arn"], name=f"event-{event.get('id', '')}"[:80], input=document)
+            return
+        except botocore.exceptions.ClientError as failed:
+            error = failed
+    assert error is not None
+    queue = target.get("DeadLetterConfig", {}).get("Arn")
+    if not queue:
+        return
+    where = parse_arn(queue)
+    sqs = boto3.client("sqs", region_name=where.region)
+    url = sqs.get_queue_url(QueueName=where.resource_id, QueueOwnerAWSAccountId=where.account)["QueueUrl"]
+    attributes = {
+        "RULE_ARN": rule.arn,
+        "TARGET_ARN": target["Arn"],
+        "ERROR_CODE": str(error.response["Error"].get("Code")),
+        "ERROR_MESSAGE": str(error.response["Error"].get("Message")),
+        "EXHAUSTED_RETRY_CONDITION": "MaximumRetryAttempts",
+        "RETRY_ATTEMPTS": str(retries),
+    }
+    sqs.send_message(
+        QueueUrl=url,
+        MessageBody=json.dumps(event),
+        MessageAttributes={k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()},
+    )
+
+
 def transform_input_for_target(template: str, paths: dict[str, str], event: dict[str, Any]) -> str:
     """EventBridge's input transformer. In a JSON template a placeholder outside quotes becomes the
-    value as JSON (a string gets its quotes; a missing path is null), inside quotes its text.
+    value as JSON (a string gets its quotes), inside quotes its text. A variable whose path is not in
+    the event "isn't created and won't appear in the output" (EventBridge user guide, "Common issues
+    with transforming input"): its placeholder gives nothing, so `"reason": <reason>` is not JSON.
     moto's EventTemplateParser inserts bare text in both places, which is not valid JSON."""
-    values = {name: _json_path(event, path) for name, path in paths.items()}
+    values = {name: value for name, path in paths.items() if (value := _json_path(event, path)) is not _MISSING}
     if not template.lstrip().startswith(("{", "[")):
-        return _PLACEHOLDER.sub(lambda m: "" if values.get(m[1]) is None else str(values[m[1]]), template)
+        return _PLACEHOLDER.sub(lambda m: str(values[m[1]]) if m[1] in values else "", template)
     out, in_string, index = [], False, 0
     while index < len(template):
         char = template[index]
         match = _PLACEHOLDER.match(template, index)
-        if match and match[1] in values:
-            value = values[match[1]]
-            out.append(json.dumps(str(value))[1:-1] if in_string else json.dumps(value))
+        if match and match[1] in paths:
+            if match[1] in values:
+                value = values[match[1]]
+                out.append(json.dumps(str(value))[1:-1] if in_string else json.dumps(value))
             index = match.end()
             continue
         if char == '"' and (index == 0 or template[index - 1] != "\\"):
@@ -684,13 +767,16 @@ def transform_input_for_target(template: str, paths: dict[str, str], event: dict
 _PLACEHOLDER = re.compile(r"<([A-Za-z0-9_.-]+)>")
 
 
+_MISSING = object()
+
+
 def _json_path(event: dict[str, Any], path: str) -> Any:
     node: Any = event
     for part in path.removeprefix("$").strip(".").split("."):
         if not part:
             continue
         if not isinstance(node, dict) or part not in node:
-            return None
+            return _MISSING
         node = node[part]
     return node
 
@@ -807,6 +893,23 @@ def _describe_alarms(self: CloudWatchResponse) -> ActionResult:
     return ActionResult(result)
 
 
+def _name_step_functions_errors() -> None:
+    """The Step Functions interpreter's errors (its api module, a LocalStack port) name their code in
+    `code`, while moto's AWSError renders `TYPE`: StartExecution with input that is not JSON answered
+    with no error code at all. AWS answers InvalidExecutionInput."""
+    import moto.stepfunctions.parser.api as sfn_api
+    from moto.core.exceptions import AWSError
+
+    unnamed = [
+        value
+        for value in vars(sfn_api).values()
+        if isinstance(value, type) and issubclass(value, AWSError) and getattr(value, "code", None) and not value.TYPE
+    ]
+    for error in unnamed:
+        error.TYPE = str(error.code)
+        error.STATUS = int(getattr(error, "status_code", 400))
+
+
 _installed = False
 
 
@@ -828,6 +931,8 @@ def install() -> None:
     TokenResponse.assume_role = _assume_role  # type: ignore[method-assign]
     IamResponse.get_region_from_url = _iam_region  # type: ignore[method-assign,assignment]
     IAMBackend.put_role_policy = _put_role_policy  # type: ignore[method-assign]
+    IAMBackend.create_role = _create_role  # type: ignore[method-assign]
+    IAMBackend.update_assume_role_policy = _update_assume_role_policy  # type: ignore[method-assign]
     IAMBackend.delete_role_policy = _delete_role_policy  # type: ignore[method-assign]
     RekognitionResponse.describe_projects = _describe_projects  # type: ignore[attr-defined]
     RekognitionResponse.describe_project_versions = _describe_project_versions  # type: ignore[attr-defined]
@@ -840,6 +945,7 @@ def install() -> None:
     SimpleSystemManagerResponse.label_parameter_version = _label_parameter_version  # type: ignore[method-assign]
     SimpleSystemManagerResponse.delete_parameter = _delete_parameter  # type: ignore[method-assign]
     CloudWatchResponse.describe_alarms = _describe_alarms  # type: ignore[method-assign]
+    _name_step_functions_errors()
     # moto's PutMetricAlarm reads AlarmRule "to re-use this method for composite alarms", but does not
     # route PutCompositeAlarm to it.
     CloudWatchResponse.put_composite_alarm = CloudWatchResponse.put_metric_alarm  # type: ignore[attr-defined]

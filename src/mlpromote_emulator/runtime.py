@@ -136,6 +136,8 @@ class Emulator:
         self.decision_failures: dict[str, list[str]] = {}
         self._template: dict[str, Any] = {}
         self.topics: dict[str, str] = {}
+        # The URLs of the event rules' dead-letter queues: an event EventBridge could not deliver ends there.
+        self.dead_letter_queues: set[str] = set()
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -173,6 +175,7 @@ class Emulator:
         adapt.hooks.faults = []
         adapt.hooks.calls = []
         adapt.hooks.iam_propagation_seconds = self.scenario.world.iam_propagation_seconds
+        adapt.hooks.trust_policy_limit = self.scenario.world.trust_policy_max_chars
         sessions.reset()
         # Handlers print their logs and EMF metrics to stdout, as in Lambda; here they are kept
         # in `logs`, so a report or --json on the real stdout stays readable.
@@ -278,6 +281,7 @@ class Emulator:
     def _create_event_rules(self, machine: dict[str, Any]) -> None:
         """The state machine's EventBridgeRule events, as SAM would create them on the default bus."""
         events = boto3.client("events", region_name=self.config.region)
+        sqs = boto3.client("sqs", region_name=self.config.region)
         for name, source in machine.get("Events", {}).items():
             if source["Type"] != "EventBridgeRule":
                 continue
@@ -286,6 +290,15 @@ class Emulator:
             target: dict[str, Any] = {"Id": name, "Arn": self.state_machine_arn}
             if "InputTransformer" in properties:
                 target["InputTransformer"] = properties["InputTransformer"]
+            if "RetryPolicy" in properties:
+                target["RetryPolicy"] = properties["RetryPolicy"]
+            queue = properties.get("DeadLetterConfig", {}).get("QueueLogicalId")
+            if queue:
+                # SAM creates the dead-letter queue the event source names, and lets EventBridge send to it.
+                url = sqs.create_queue(QueueName=queue)["QueueUrl"]
+                arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+                target["DeadLetterConfig"] = {"Arn": arn}
+                self.dead_letter_queues.add(url)
             events.put_targets(Rule=name, Targets=[target])
 
     def _create_tables(self, resources: dict[str, Any]) -> dict[str, str]:
@@ -492,14 +505,16 @@ class Emulator:
             caller = local_caller(self.config.partition, self.config.ml_account, "local-scenario")
             return entry_points.through_api(LocalGateway(self._template, self.invoke, caller), request)
         if spec.via == "event":
-            return entry_points.through_event(self.config.region, self.state_machine_arn, request)
+            return entry_points.through_event(
+                self.config.region, self.state_machine_arn, request, tuple(sorted(self.dead_letter_queues))
+            )
         return self.start(request)
 
     def _started(self, spec: PromotionSpec) -> str | PromotionResult:
         """The execution, or for a request the API refused, the failed result that says why."""
         try:
             execution = self.start_via(spec)
-        except entry_points.ApiRefused as refused:
+        except (entry_points.ApiRefused, entry_points.EventNotDelivered) as refused:
             label = self._version_label(spec, {})
             return PromotionResult(
                 spec.environment, label, "FAILED", refused.error, refused.message, [], "", via=spec.via

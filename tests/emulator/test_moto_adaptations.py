@@ -124,15 +124,26 @@ def test_input_transformer_quotes_as_eventbridge_does() -> None:
     event = {"source": "ci", "detail": {"environment": "prod", "count": 3, "note": 'say "hi"'}}
     paths = {"environment": "$.detail.environment", "count": "$.detail.count", "reason": "$.detail.reason",
              "note": "$.detail.note"}  # fmt: skip
-    template = '{"environment": <environment>, "count": <count>, "reason": <reason>, "text": "<environment> ok"}'
+    template = '{"environment": <environment>, "count": <count>, "text": "<environment> ok"}'
     assert json.loads(adapt.transform_input_for_target(template, paths, event)) == {
         "environment": "prod",
         "count": 3,
-        "reason": None,
         "text": "prod ok",
     }
     assert json.loads(adapt.transform_input_for_target('{"n": "<note>"}', paths, event)) == {"n": 'say "hi"'}
     assert adapt.transform_input_for_target("<environment> is <count>", paths, event) == "prod is 3"
+
+
+def test_input_transformer_leaves_out_a_variable_whose_path_is_missing() -> None:
+    """EventBridge user guide, "Common issues with transforming input": the variable isn't created and
+    won't appear in the output. Unquoted in a JSON template, that is not JSON."""
+    event = {"source": "ci", "detail": {"environment": "prod", "reason": None}}
+    paths = {"environment": "$.detail.environment", "reason": "$.detail.reason", "missing": "$.detail.nope"}
+    assert adapt.transform_input_for_target('{"r": <reason>, "m": "<missing>"}', paths, event) == '{"r": null, "m": ""}'
+    output = adapt.transform_input_for_target('{"environment": <environment>, "why": <missing>}', paths, event)
+    assert output == '{"environment": "prod", "why": }'
+    with pytest.raises(ValueError):
+        json.loads(output)
 
 
 def test_iam_in_govcloud_answers_in_its_partition_and_assume_role_holds_to_it(aws) -> None:
@@ -330,3 +341,48 @@ def test_a_stop_passes_through_stopping_and_only_a_running_model_stops(aws) -> N
         assert status() == "STOPPED"
         assert adapt.transitions_end("111111111111", "us-east-1") is None
         assert rekognition.start_project_version(ProjectVersionArn=version, MinInferenceUnits=1)["Status"] == "STARTING"
+
+
+def _policy(statements: int, padding: str = "") -> str:
+    document = {"Version": "2012-10-17", "Statement": [
+        {"Sid": f"S{i:05d}", "Effect": "Allow", "Action": "rekognition:DetectCustomLabels",
+         "Resource": f"arn:aws:rekognition:us-east-1:111111111111:project/p/version/v{i}/1700000001000"}
+        for i in range(statements)]}  # fmt: skip
+    return json.dumps(document, indent=padding or None)
+
+
+def test_iam_counts_every_inline_policy_of_a_role_without_whitespace(aws) -> None:
+    """All inline policies of a role together: 10,240 characters, whitespace not counted (IAM quotas)."""
+    iam = boto3.client("iam", region_name="us-east-1", config=NO_RETRIES)
+    _role(iam, "access", ["arn:aws:iam::111111111111:root"])
+    big = _policy(60, padding="        ")  # over 10,240 as sent; under it without the whitespace
+    assert len(big) > adapt.ROLE_INLINE_POLICIES_LIMIT > adapt.policy_chars(big)
+    iam.put_role_policy(RoleName="access", PolicyName="grants", PolicyDocument=big)
+    with pytest.raises(ClientError) as error:
+        # Alone well under the limit; with the other policy over it.
+        iam.put_role_policy(RoleName="access", PolicyName="images", PolicyDocument=_policy(15))
+    assert error.value.response["Error"]["Code"] == "LimitExceeded"
+    assert error.value.response["Error"]["Message"] == "Maximum policy size of 10240 bytes exceeded for role access"
+    assert iam.list_role_policies(RoleName="access")["PolicyNames"] == ["grants"]
+    iam.put_role_policy(RoleName="access", PolicyName="grants", PolicyDocument=_policy(40))  # replaced, not added
+    iam.put_role_policy(RoleName="access", PolicyName="images", PolicyDocument=_policy(15))
+
+
+def test_iam_limits_the_trust_policy_to_its_quota(aws) -> None:
+    iam = boto3.client("iam", region_name="us-east-1", config=NO_RETRIES)
+    accounts = [f"arn:aws:iam::{500_000_000_000 + i}:root" for i in range(70)]  # about 2,400 characters
+    with pytest.raises(ClientError) as error:
+        _role(iam, "wide", accounts)
+    assert error.value.response["Error"]["Code"] == "LimitExceeded"
+    assert error.value.response["Error"]["Message"] == "Cannot exceed quota for ACLSizePerRole: 2048"
+    _role(iam, "narrow", accounts[:10])
+    trust = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": accounts}, "Action": "sts:AssumeRole"}]}  # fmt: skip
+    with pytest.raises(ClientError):
+        iam.update_assume_role_policy(RoleName="narrow", PolicyDocument=json.dumps(trust))
+    adapt.hooks.trust_policy_limit = 4096  # the quota raised
+    try:
+        _role(iam, "wide", accounts)
+        iam.update_assume_role_policy(RoleName="narrow", PolicyDocument=json.dumps(trust))
+    finally:
+        adapt.hooks.trust_policy_limit = 2048
