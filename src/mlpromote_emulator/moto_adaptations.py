@@ -44,7 +44,7 @@ from moto.core.exceptions import JsonRESTError
 from moto.core.request import determine_request_protocol
 from moto.core.responses import ActionResult, BaseResponse, EmptyResult
 from moto.events.models import Rule as EventsRule
-from moto.iam.exceptions import LimitExceededException
+from moto.iam.exceptions import LimitExceededException, NotFoundException
 from moto.iam.models import IAMBackend, iam_backends
 from moto.iam.responses import IamResponse
 from moto.rekognition.models import RekognitionBackend, rekognition_backends
@@ -120,6 +120,9 @@ class Hooks:
     faults: list[Fault] = field(default_factory=list)
     calls: list[Call] = field(default_factory=list)
     iam_propagation_seconds: float = 5.0
+    # For this long after a PutRolePolicy or DeleteRolePolicy, GetRolePolicy answers with the document
+    # as it was before (IAM is eventually consistent; world.iamReadLagSeconds).
+    iam_read_lag_seconds: float = 0.0
     # IAM's quota on a role's trust policy: 2,048 characters, up to 4,096 with a quota increase.
     trust_policy_limit: int = 2048
     # (when, what): things that happen in the world at a simulated time, e.g. an alarm going off.
@@ -484,6 +487,38 @@ def _update_assume_role_policy(self: IAMBackend, role_name: str, policy_document
     _original_update_assume_role_policy(self, role_name, policy_document)
 
 
+# --- IAM: eventually consistent reads of inline policies --------------------------------------
+# IAM User Guide, "Troubleshoot IAM" > "Changes that I make are not always immediately visible": IAM is
+# eventually consistent, and a change can take time to show. Modelled on the one read the control plane
+# relies on: GetRolePolicy answers with the document as it was before the latest write for
+# hooks.iam_read_lag_seconds after it (NoSuchEntity if there was none).
+
+# (account, role, policy) -> (when last written, the document before that write, or None)
+_policy_writes: dict[tuple[str, str, str], tuple[datetime, str | None]] = {}
+_original_get_role_policy = IamResponse.get_role_policy
+
+
+def _record_policy_write(backend: IAMBackend, role_name: str, policy_name: str) -> None:
+    role = role_named(backend, role_name)
+    previous = role.policies.get(policy_name) if role is not None else None
+    _policy_writes[(backend.account_id, role_name, policy_name)] = (datetime.now(UTC), previous)
+
+
+def forget_policy_writes() -> None:
+    """Every write so far is old news (a world seeded long before the run)."""
+    _policy_writes.clear()
+
+
+def _get_role_policy(self: IamResponse) -> Any:
+    role_name, policy_name = self._get_param("RoleName"), self._get_param("PolicyName")
+    written = _policy_writes.get((self.current_account, role_name, policy_name))
+    if written is None or datetime.now(UTC) - written[0] >= timedelta(seconds=hooks.iam_read_lag_seconds):
+        return _original_get_role_policy(self)
+    if written[1] is None:
+        raise NotFoundException(f"The role policy with name {policy_name} cannot be found.")
+    return ActionResult({"RoleName": role_name, "PolicyName": policy_name, "PolicyDocument": written[1]})
+
+
 def _put_role_policy(self: IAMBackend, role_name: str, policy_name: str, policy_json: str) -> None:
     role = self.get_role(role_name)
     others = sum(policy_chars(document) for name, document in role.policies.items() if name != policy_name)
@@ -492,12 +527,14 @@ def _put_role_policy(self: IAMBackend, role_name: str, policy_name: str, policy_
             f"Maximum policy size of {ROLE_INLINE_POLICIES_LIMIT} bytes exceeded for role {role_name}"
         )
     before = _role_grants(self, role_name)
+    _record_policy_write(self, role_name, policy_name)
     _original_put_role_policy(self, role_name, policy_name, policy_json)
     _record_grant_changes(self, role_name, before)
 
 
 def _delete_role_policy(self: IAMBackend, role_name: str, policy_name: str) -> None:
     before = _role_grants(self, role_name)
+    _record_policy_write(self, role_name, policy_name)
     _original_delete_role_policy(self, role_name, policy_name)
     _record_grant_changes(self, role_name, before)
 
@@ -931,6 +968,7 @@ def install() -> None:
     TokenResponse.assume_role = _assume_role  # type: ignore[method-assign]
     IamResponse.get_region_from_url = _iam_region  # type: ignore[method-assign,assignment]
     IAMBackend.put_role_policy = _put_role_policy  # type: ignore[method-assign]
+    IamResponse.get_role_policy = _get_role_policy  # type: ignore[method-assign]
     IAMBackend.create_role = _create_role  # type: ignore[method-assign]
     IAMBackend.update_assume_role_policy = _update_assume_role_policy  # type: ignore[method-assign]
     IAMBackend.delete_role_policy = _delete_role_policy  # type: ignore[method-assign]

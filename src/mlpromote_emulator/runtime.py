@@ -176,6 +176,7 @@ class Emulator:
         adapt.hooks.calls = []
         adapt.hooks.iam_propagation_seconds = self.scenario.world.iam_propagation_seconds
         adapt.hooks.trust_policy_limit = self.scenario.world.trust_policy_max_chars
+        adapt.hooks.iam_read_lag_seconds = self.scenario.world.iam_read_lag_seconds
         sessions.reset()
         # Handlers print their logs and EMF metrics to stdout, as in Lambda; here they are kept
         # in `logs`, so a report or --json on the real stdout stays readable.
@@ -184,6 +185,7 @@ class Emulator:
         self._mock.start()
         self.clock.start()
         seed(self.scenario, self.names)
+        adapt.forget_policy_writes()  # the world was deployed long before the run
         self._deploy()
         adapt.hooks.scheduled = []
         schedule_alarms(self.scenario)

@@ -83,6 +83,9 @@ class World(_Model):
     # A stopped version is STOPPING this long before it is STOPPED (a seeded STOPPING one too, from the start).
     stop_seconds: float = Field(default=120, ge=0, le=86400, alias="stopSeconds")
     iam_propagation_seconds: float = Field(default=5, ge=0, le=3600, alias="iamPropagationSeconds")
+    # IAM is eventually consistent: for this long after a write, GetRolePolicy answers with the
+    # document as it was before (0: reads are fresh).
+    iam_read_lag_seconds: float = Field(default=0, ge=0, le=3600, alias="iamReadLagSeconds")
     # IAM's quota on a role's trust policy: 2,048 by default, up to 4,096 once the account's "Role trust
     # policy length" quota is raised. CreateRole answers LimitExceeded past it.
     trust_policy_max_chars: int = Field(default=2048, ge=2048, le=4096, alias="trustPolicyMaxChars")

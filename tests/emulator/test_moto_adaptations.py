@@ -386,3 +386,50 @@ def test_iam_limits_the_trust_policy_to_its_quota(aws) -> None:
         iam.update_assume_role_policy(RoleName="narrow", PolicyDocument=json.dumps(trust))
     finally:
         adapt.hooks.trust_policy_limit = 2048
+
+
+def test_get_role_policy_answers_the_previous_document_for_a_while_after_a_write(aws) -> None:
+    """IAM User Guide, "Changes that I make are not always immediately visible": modelled as GetRolePolicy
+    answering with the document before the latest write for iam_read_lag_seconds."""
+    from datetime import UTC, datetime, timedelta
+
+    import time_machine
+
+    iam = boto3.client("iam", region_name="us-east-1", config=NO_RETRIES)
+    _role(iam, "access", ["arn:aws:iam::111111111111:root"])
+    adapt.hooks.iam_read_lag_seconds = 10
+    try:
+        with time_machine.travel(datetime(2026, 1, 1, tzinfo=UTC), tick=False) as clock:
+
+            def read() -> str | None:
+                try:
+                    return str(
+                        iam.get_role_policy(RoleName="access", PolicyName="g")["PolicyDocument"]["Statement"][0]["Sid"]
+                    )
+                except ClientError as error:
+                    return str(error.response["Error"]["Code"])
+
+            def policy(sid: str) -> str:
+                return json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [{"Sid": sid, "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}],
+                    }
+                )
+
+            iam.put_role_policy(RoleName="access", PolicyName="g", PolicyDocument=policy("First"))
+            assert read() == "NoSuchEntity"  # written, not yet visible
+            clock.shift(timedelta(seconds=10))
+            assert read() == "First"
+            iam.put_role_policy(RoleName="access", PolicyName="g", PolicyDocument=policy("Second"))
+            clock.shift(timedelta(seconds=9))
+            assert read() == "First"
+            clock.shift(timedelta(seconds=1))
+            assert read() == "Second"
+            iam.delete_role_policy(RoleName="access", PolicyName="g")
+            assert read() == "Second"
+            clock.shift(timedelta(seconds=10))
+            assert read() == "NoSuchEntity"
+    finally:
+        adapt.hooks.iam_read_lag_seconds = 0
+        adapt.forget_policy_writes()

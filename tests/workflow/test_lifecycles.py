@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from mlpromote_emulator import moto_adaptations as adapt
 from mlpromote_emulator.scenario import PromotionSpec
 
@@ -32,7 +30,6 @@ def test_the_superseded_version_is_stopping_and_the_report_reads_it_once_stopped
         )
 
 
-@pytest.mark.xfail(strict=True, reason="the model phase waits for STOPPING in the next commit")
 def test_promote_then_roll_back_at_once_waits_for_the_stop_then_starts_the_version(worlds: Any) -> None:
     """Issue 11 item 3: the rollback's target is STOPPING. It waits until STOPPED, starts it, points back."""
     with worlds.emulator(world={"stopSeconds": 600, "startSeconds": 300}) as emu:
