@@ -56,6 +56,8 @@ def scenario(accounts: int, propagation_seconds: float) -> Any:
                 },
                 "live": {"prod": ["tools/v1"], "qa": ["tools/v2"]},
                 "iamPropagationSeconds": propagation_seconds,
+                # Past about 55 accounts the access role's trust policy needs IAM's raised quota.
+                "trustPolicyMaxChars": 4096,
             },
         },
         base=REPO,
@@ -68,7 +70,7 @@ def minimum_api_calls(accounts: int, other_accounts: int = 1, images: int = 1) -
     # Under the lock: DescribeProjectVersions (its status now); per account AssumeRole + GetParameter.
     take = 1 + 2 * accounts
     confirm = 2  # DescribeProjectVersions + GetRolePolicy: still RUNNING and granted before the switch
-    grant = 2  # GetRolePolicy + PutRolePolicy
+    grant = 4  # GetRolePolicy + ListRolePolicies + GetRolePolicy (the other inline policy) + PutRolePolicy
     smoke = (2 + images) * accounts  # AssumeRole x2 (target role, access role) + DetectCustomLabels per image
     rotate = 3 * accounts  # AssumeRole + PutParameter + LabelParameterVersion
     retire = 2 + 2 * other_accounts + 1  # revoke (Get+Put) + other pointers (AssumeRole+Get) + StopProjectVersion

@@ -10,12 +10,17 @@ from mlpromote.config import deployed_config
 from mlpromote.handler import step_handler
 from mlpromote.phases.compensate import compensate
 from mlpromote.plan import PromotionPlan
+from mlpromote.results import Grant
 
 
 @step_handler("Compensate")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    plan = PromotionPlan.model_validate(event["plan"])
+    # The whole state: the plan, the error, and the grant step's result if it ran (a missing path
+    # cannot be passed on its own).
+    state = event["state"]
+    plan = PromotionPlan.model_validate(state["plan"])
+    grant = Grant.model_validate(state["grant"]) if state.get("grant") else None
     sessions.use_region(plan.region)
-    compensation = compensate(plan, deployed_config(), event["error"])
+    compensation = compensate(plan, deployed_config(), state["error"], grant)
     promotion_metrics.compensated(plan.environment)
     return compensation.dump()

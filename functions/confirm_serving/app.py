@@ -8,10 +8,11 @@ from mlpromote.aws import sessions
 from mlpromote.handler import step_handler
 from mlpromote.phases.pointers import confirm_serving
 from mlpromote.plan import PromotionPlan
+from mlpromote.results import Grant
 
 
 @step_handler("ConfirmServing")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     plan = PromotionPlan.model_validate(event["plan"])
     sessions.use_region(plan.region)
-    return confirm_serving(plan).dump()
+    return confirm_serving(plan, Grant.model_validate(event["grant"])).dump()

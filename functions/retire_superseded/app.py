@@ -15,4 +15,4 @@ from mlpromote.summary import PromotionState, summarize
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     state = PromotionState.model_validate(event["state"])
     sessions.use_region(state.plan.region)
-    return summarize(state, retire_superseded(state.plan, deployed_config()))
+    return summarize(state, retire_superseded(state.plan, deployed_config(), state.grant))

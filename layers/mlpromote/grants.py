@@ -55,6 +55,9 @@ class GrantPolicy:
     """The access role's grants, read from and written back to its inline policy."""
 
     statements: list[dict[str, Any]] = field(default_factory=list)
+    # The role's other inline policies (mlpromote-smoke-test-images), which IAM counts in the same limit.
+    others_size: int = 0
+    others: tuple[str, ...] = ()
 
     @classmethod
     def from_document(cls, document: dict[str, Any] | None) -> GrantPolicy:
@@ -86,12 +89,13 @@ class GrantPolicy:
         if self.grants(version_arn):
             return False
         candidate = [*self.statements, statement_for(version_arn, vpc_endpoint_ids)]
-        size = policy_size({"Version": "2012-10-17", "Statement": candidate})
+        size = policy_size({"Version": "2012-10-17", "Statement": candidate}) + self.others_size
         if size > INLINE_POLICY_LIMIT:
             raise GrantPolicyTooLarge(
-                f"granting {version_arn} would make the access role's inline policy {size} characters, over "
-                f"IAM's {INLINE_POLICY_LIMIT}; it already grants {len(self.statements)} versions. Revoke grants "
-                "of versions no environment uses (set retireSuperseded: true, or remove their statements)"
+                f"granting {version_arn} would make the access role's inline policies {size} characters"
+                f"{self._with_others()}, over IAM's {INLINE_POLICY_LIMIT} for all of a role's inline policies; "
+                f"it already grants {len(self.statements)} versions. Revoke grants of versions no environment "
+                "uses (set retireSuperseded: true, or remove their statements)"
             )
         self.statements = candidate
         return True
@@ -107,15 +111,20 @@ class GrantPolicy:
             for resources in [_resources(statement)]
         ]
         changed = conformed != self.statements
-        size = policy_size({"Version": "2012-10-17", "Statement": conformed})
+        size = policy_size({"Version": "2012-10-17", "Statement": conformed}) + self.others_size
         if changed and size > INLINE_POLICY_LIMIT:
             raise GrantPolicyTooLarge(
                 f"limiting the access role's {len(conformed)} grants to VPC endpoints {', '.join(vpc_endpoint_ids)} "
-                f"would make its inline policy {size} characters, over IAM's {INLINE_POLICY_LIMIT}. Revoke grants "
-                "of versions no environment uses first"
+                f"would make its inline policies {size} characters{self._with_others()}, over IAM's "
+                f"{INLINE_POLICY_LIMIT}. Revoke grants of versions no environment uses first"
             )
         self.statements = conformed
         return changed
+
+    def _with_others(self) -> str:
+        if not self.others:
+            return ""
+        return f" ({POLICY_NAME} with {', '.join(self.others)}: {self.others_size} characters)"
 
     def revoke(self, version_arn: str) -> bool:
         """Remove every statement for the version. False when it was not granted."""

@@ -21,6 +21,9 @@ _MAX_ARN_LENGTH = 2048
 RUNNING = "RUNNING"
 FAILED = "FAILED"
 STARTING = "STARTING"
+# A stop takes a while (minutes): STOPPING, then STOPPED. A STOPPING version cannot be started until it
+# is STOPPED (StartProjectVersion: ResourceInUseException), so promoting one waits for that first.
+STOPPING = "STOPPING"
 SERVING_STATES = frozenset({RUNNING, STARTING})
 STARTABLE_STATES = frozenset({"TRAINING_COMPLETED", "STOPPED", "COPYING_COMPLETED"})
 
@@ -30,7 +33,6 @@ _WHY_NOT_PROMOTABLE = {
     "COPYING_IN_PROGRESS": "it is still being copied; promote it once the copy completes",
     "COPYING_FAILED": "its copy failed; copy it again",
     "FAILED": "its last start failed; check its StatusMessage, then train or copy a new version",
-    "STOPPING": "it is stopping; promote it again once it is STOPPED",
     "DELETING": "it is being deleted",
     "DEPRECATED": "it is deprecated and can no longer be started; train a new version",
     "EXPIRED": "it has expired and can no longer be started; train a new version",
@@ -79,8 +81,9 @@ class ModelVersionArn:
 
 
 def require_promotable(label: str, status: str) -> None:
-    """Raise ModelVersionNotPromotable unless the version can be started or is already serving."""
-    if status in SERVING_STATES or status in STARTABLE_STATES:
+    """Raise ModelVersionNotPromotable unless the version can be started (a STOPPING one once it is
+    STOPPED) or is already serving."""
+    if status in SERVING_STATES or status in STARTABLE_STATES or status == STOPPING:
         return
     why = _WHY_NOT_PROMOTABLE.get(status, "mlpromote does not know how to start a version in this state")
     raise ModelVersionNotPromotable(f"{label} is {status}: {why}")

@@ -49,6 +49,18 @@ class SimulatedClock:
     def now(self) -> datetime:
         return datetime.now(UTC)
 
+    def advance(self, seconds: float) -> None:
+        """Move the simulated time on by `seconds` at once (what a quiet world would do), then let
+        whatever the world scheduled for it happen."""
+        if seconds <= 0 or self._coordinates is None:
+            return
+        with self._condition:
+            self._coordinates.shift(timedelta(seconds=seconds))
+            self.slept += seconds
+            if self.on_advance is not None:
+                self.on_advance()
+            self._condition.notify_all()
+
     def activity(self) -> None:
         """Something ran (a handler, an AWS call): the clock must not jump yet."""
         self._last_activity = time.monotonic()

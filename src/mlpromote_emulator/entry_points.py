@@ -47,8 +47,21 @@ def through_api(gateway: LocalGateway, request: dict[str, Any]) -> str:
     return str(document["executionArn"])
 
 
-def through_event(region: str, state_machine_arn: str, request: dict[str, Any]) -> str:
-    """Put the request event on the default bus; the execution the template's rule started."""
+class EventNotDelivered(Exception):
+    """EventBridge could not start the execution with the request event: it is in the dead-letter queue."""
+
+    error = "EventNotDelivered"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def through_event(
+    region: str, state_machine_arn: str, request: dict[str, Any], dead_letter_queues: tuple[str, ...] = ()
+) -> str:
+    """Put the request event on the default bus; the execution the template's rule started.
+    EventNotDelivered when the event went to a rule's dead-letter queue instead."""
     sfn = boto3.client("stepfunctions", region_name=region)
     before = _executions(sfn, state_machine_arn)
     detail = {key: request[key] for key in ("environment", "modelVersionArn", "reason") if key in request}
@@ -58,12 +71,34 @@ def through_event(region: str, state_machine_arn: str, request: dict[str, Any]) 
     if answer.get("FailedEntryCount"):
         raise RuntimeError(f"EventBridge refused the request event: {answer['Entries']}")
     started = _executions(sfn, state_machine_arn) - before
+    undelivered = _dead_letters(region, dead_letter_queues, str(answer["Entries"][0].get("EventId")))
+    if not started and undelivered:
+        raise EventNotDelivered(undelivered)
     if len(started) != 1:
         raise RuntimeError(
             f"the request event started {len(started)} executions, not one: "
             "is template.yaml's PromotionRequested rule still on the state machine?"
         )
     return started.pop()
+
+
+def _dead_letters(region: str, queues: tuple[str, ...], event_id: str) -> str:
+    """What the dead-letter queues say of this event (its error and tries), or "" if they do not hold it."""
+    sqs = boto3.client("sqs", region_name=region)
+    for url in queues:
+        messages = sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"], VisibilityTimeout=0
+        ).get("Messages", [])
+        for message in messages:
+            if json.loads(message["Body"]).get("id") != event_id:
+                continue
+            attributes = {k: v["StringValue"] for k, v in message.get("MessageAttributes", {}).items()}
+            return (
+                f"EventBridge sent the request event to its dead-letter queue after "
+                f"{int(attributes.get('RETRY_ATTEMPTS', '0')) + 1} tries: {attributes.get('ERROR_CODE')}: "
+                f"{attributes.get('ERROR_MESSAGE')}"
+            )
+    return ""
 
 
 def _executions(sfn: Any, state_machine_arn: str) -> set[str]:

@@ -45,19 +45,23 @@ import moto.stepfunctions.parser.asl.component.common.retry.retrier_decl as retr
 from botocore.model import ServiceModel, ShapeResolver, StructureShape
 from botocore.serialize import CBORSerializer
 from moto.awslambda_simple.models import LambdaSimpleBackend
+from moto.cloudwatch.models import cloudwatch_backends
 from moto.cloudwatch.responses import CloudWatchResponse
 from moto.core.exceptions import JsonRESTError
 from moto.core.request import determine_request_protocol
 from moto.core.responses import ActionResult, BaseResponse, EmptyResult
 from moto.events.models import Rule as EventsRule
 from moto.events.models import events_backends
+from moto.iam.exceptions import LimitExceededException, NotFoundException
 from moto.iam.models import IAMBackend, iam_backends
 from moto.iam.responses import IamResponse
-from moto.rekognition.models import RekognitionBackend
+from moto.rekognition.models import RekognitionBackend, rekognition_backends
 from moto.rekognition.responses import RekognitionResponse
 from moto.s3.models import s3_backends
+from moto.sns.models import sns_backends
 from moto.ssm.exceptions import SSMException
 from moto.ssm.exceptions import ValidationException as SsmValidationException
+from moto.ssm.models import ssm_backends
 from moto.ssm.responses import SimpleSystemManagerResponse
 from moto.stepfunctions.parser.api import (
     ExecutionAbortedEventDetails,
@@ -133,6 +137,11 @@ class Hooks:
     faults: list[Fault] = field(default_factory=list)
     calls: list[Call] = field(default_factory=list)
     iam_propagation_seconds: float = 5.0
+    # For this long after a PutRolePolicy or DeleteRolePolicy, GetRolePolicy answers with the document
+    # as it was before (IAM is eventually consistent; world.iamReadLagSeconds).
+    iam_read_lag_seconds: float = 0.0
+    # IAM's quota on a role's trust policy: 2,048 characters, up to 4,096 with a quota increase.
+    trust_policy_limit: int = 2048
     # (when, what): things that happen in the world at a simulated time, e.g. an alarm going off.
     scheduled: list[tuple[datetime, Callable[[], None]]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -583,14 +592,87 @@ def _record_grant_changes(backend: IAMBackend, role_name: str, before: set[str])
         grant_times.pop((backend.account_id, role_name, resource), None)
 
 
+# IAM quotas (IAM User Guide, "IAM and AWS STS quotas"): all inline policies of a role together at most
+# 10,240 characters, a role's trust policy at most 2,048 (4,096 with a quota increase); IAM does not
+# count whitespace. Past them IAM answers LimitExceeded (HTTP 409) in these words.
+ROLE_INLINE_POLICIES_LIMIT = 10_240
+_original_create_role = IAMBackend.create_role
+_original_update_assume_role_policy = IAMBackend.update_assume_role_policy
+
+
+def policy_chars(document: str | dict[str, Any]) -> int:
+    """A policy's size as IAM counts it: the JSON without whitespace."""
+    if isinstance(document, str):
+        try:
+            document = json.loads(document)
+        except ValueError:
+            document = json.loads(unquote(str(document)))
+    return len(json.dumps(document, separators=(",", ":"), ensure_ascii=False))
+
+
+def _require_trust_within_quota(role_name: str, document: str) -> None:
+    if policy_chars(document) > hooks.trust_policy_limit:
+        raise LimitExceededException(f"Cannot exceed quota for ACLSizePerRole: {hooks.trust_policy_limit}")
+
+
+def _create_role(self: IAMBackend, role_name: str, assume_role_policy_document: str, *args: Any, **kwargs: Any) -> Any:
+    _require_trust_within_quota(role_name, assume_role_policy_document)
+    return _original_create_role(self, role_name, assume_role_policy_document, *args, **kwargs)
+
+
+def _update_assume_role_policy(self: IAMBackend, role_name: str, policy_document: str) -> None:
+    _require_trust_within_quota(role_name, policy_document)
+    _original_update_assume_role_policy(self, role_name, policy_document)
+
+
+# --- IAM: eventually consistent reads of inline policies --------------------------------------
+# IAM User Guide, "Troubleshoot IAM" > "Changes that I make are not always immediately visible": IAM is
+# eventually consistent, and a change can take time to show. Modelled on the one read the control plane
+# relies on: GetRolePolicy answers with the document as it was before the latest write for
+# hooks.iam_read_lag_seconds after it (NoSuchEntity if there was none).
+
+# (account, role, policy) -> (when last written, the document before that write, or None)
+_policy_writes: dict[tuple[str, str, str], tuple[datetime, str | None]] = {}
+_original_get_role_policy = IamResponse.get_role_policy
+
+
+def _record_policy_write(backend: IAMBackend, role_name: str, policy_name: str) -> None:
+    role = role_named(backend, role_name)
+    previous = role.policies.get(policy_name) if role is not None else None
+    _policy_writes[(backend.account_id, role_name, policy_name)] = (datetime.now(UTC), previous)
+
+
+def forget_policy_writes() -> None:
+    """Every write so far is old news (a world seeded long before the run)."""
+    _policy_writes.clear()
+
+
+def _get_role_policy(self: IamResponse) -> Any:
+    role_name, policy_name = self._get_param("RoleName"), self._get_param("PolicyName")
+    written = _policy_writes.get((self.current_account, role_name, policy_name))
+    if written is None or datetime.now(UTC) - written[0] >= timedelta(seconds=hooks.iam_read_lag_seconds):
+        return _original_get_role_policy(self)
+    if written[1] is None:
+        raise NotFoundException(f"The role policy with name {policy_name} cannot be found.")
+    return ActionResult({"RoleName": role_name, "PolicyName": policy_name, "PolicyDocument": written[1]})
+
+
 def _put_role_policy(self: IAMBackend, role_name: str, policy_name: str, policy_json: str) -> None:
+    role = self.get_role(role_name)
+    others = sum(policy_chars(document) for name, document in role.policies.items() if name != policy_name)
+    if others + policy_chars(policy_json) > ROLE_INLINE_POLICIES_LIMIT:
+        raise LimitExceededException(
+            f"Maximum policy size of {ROLE_INLINE_POLICIES_LIMIT} bytes exceeded for role {role_name}"
+        )
     before = _role_grants(self, role_name)
+    _record_policy_write(self, role_name, policy_name)
     _original_put_role_policy(self, role_name, policy_name, policy_json)
     _record_grant_changes(self, role_name, before)
 
 
 def _delete_role_policy(self: IAMBackend, role_name: str, policy_name: str) -> None:
     before = _role_grants(self, role_name)
+    _record_policy_write(self, role_name, policy_name)
     _original_delete_role_policy(self, role_name, policy_name)
     _record_grant_changes(self, role_name, before)
 
@@ -617,13 +699,26 @@ class CustomLabelsVersion:
     starting_since: datetime | None = None
     min_units: int | None = None
     max_units: int | None = None
+    # A stop passes through STOPPING for this long (world.stopSeconds) before STOPPED.
+    stop_seconds: float = 120
+    stopping_since: datetime | None = None
 
     def current_status(self) -> str:
-        ready_at = self.starting_since + timedelta(seconds=self.start_seconds) if self.starting_since else None
-        if self.status == "STARTING" and ready_at and datetime.now(UTC) >= ready_at:
-            self.status = "FAILED" if self.fails_on_start else "RUNNING"
-            self.starting_since = None
+        end = self.transition_ends()
+        if end is not None and datetime.now(UTC) >= end:
+            if self.status == "STARTING":
+                self.status, self.starting_since = ("FAILED" if self.fails_on_start else "RUNNING"), None
+            else:
+                self.status, self.stopping_since = "STOPPED", None
         return self.status
+
+    def transition_ends(self) -> datetime | None:
+        """When the start or stop under way ends (None: none is under way)."""
+        if self.status == "STARTING" and self.starting_since is not None:
+            return self.starting_since + timedelta(seconds=self.start_seconds)
+        if self.status == "STOPPING" and self.stopping_since is not None:
+            return self.stopping_since + timedelta(seconds=self.stop_seconds)
+        return None
 
 
 def _custom_labels(self: RekognitionBackend) -> dict[str, Any]:
@@ -676,6 +771,8 @@ def _describe_project_versions(self: RekognitionResponse) -> str:
 def _start_project_version(self: RekognitionResponse) -> str:
     version = _version(self.rekognition_backend, self._get_param("ProjectVersionArn"))
     status = version.current_status()
+    # StartProjectVersion's modelled error for a version busy in another transition (the API reference
+    # names no other): a STOPPING version is started only once it is STOPPED.
     if status in ("RUNNING", "STARTING", "STOPPING"):
         raise CustomLabelsError("ResourceInUseException", f"{version.arn} is {status}")
     if status not in ("TRAINING_COMPLETED", "STOPPED", "COPYING_COMPLETED", "FAILED"):
@@ -687,11 +784,16 @@ def _start_project_version(self: RekognitionResponse) -> str:
 
 
 def _stop_project_version(self: RekognitionResponse) -> str:
+    """StopProjectVersion "stops a running model" (Rekognition API reference, StopProjectVersion): only a
+    RUNNING version, which then is STOPPING for world.stopSeconds before it is STOPPED. A STARTING one
+    is in a transition the API does not document stopping: ResourceInUseException, as for any busy version."""
     version = _version(self.rekognition_backend, self._get_param("ProjectVersionArn"))
-    if version.current_status() not in ("RUNNING", "STARTING"):
-        raise CustomLabelsError("ResourceInUseException", f"{version.arn} is {version.status}, not RUNNING")
-    # Real stops pass through STOPPING for a minute or two; nothing in mlpromote waits on it.
-    version.status, version.starting_since = "STOPPED", None
+    status = version.current_status()
+    if status != "RUNNING":
+        raise CustomLabelsError(
+            "ResourceInUseException", f"{version.arn} is {status}; StopProjectVersion stops only a RUNNING model"
+        )
+    version.status, version.stopping_since = "STOPPING", datetime.now(UTC)
     return json.dumps({"Status": "STOPPING"})
 
 
@@ -764,10 +866,7 @@ def _send_to_targets(self: EventsRule, original_event: Any, transform_input: boo
                 if transformer
                 else json.dumps(original_event)
             )
-            arn = parse_arn(target["Arn"])
-            boto3.client("stepfunctions", region_name=arn.region).start_execution(
-                stateMachineArn=target["Arn"], name=f"event-{original_event.get('id', '')}"[:80], input=document
-            )
+            _start_execution_for(self, target, original_event, document)
     others = [t for t in self.targets if t not in machines and t not in functions]
     if others:
         all_targets, self.targets = self.targets, others
@@ -795,20 +894,64 @@ def _invoke_target(target: dict[str, Any], event: dict[str, Any]) -> None:
             return
 
 
+# The target's RetryPolicy when it has none (EventBridge user guide, "How EventBridge retries delivering events").
+_DEFAULT_RETRY_ATTEMPTS = 185
+
+
+def _start_execution_for(rule: EventsRule, target: dict[str, Any], event: dict[str, Any], document: str) -> None:
+    """StartExecution with the transformed input. A failed delivery (an input transformer's output that is
+    not JSON is InvalidExecutionInput) is tried again up to the target's MaximumRetryAttempts, then the
+    event goes to its dead-letter queue with the attributes EventBridge sets (EventBridge user guide,
+    "Using dead-letter queues to process undelivered events"), or is dropped without one."""
+    arn = parse_arn(target["Arn"])
+    sfn = boto3.client("stepfunctions", region_name=arn.region)
+    retries = int(target.get("RetryPolicy", {}).get("MaximumRetryAttempts", _DEFAULT_RETRY_ATTEMPTS))
+    error: botocore.exceptions.ClientError | None = None
+    for _attempt in range(1 + retries):
+        try:
+            sfn.start_execution(stateMachineArn=target["Arn"], name=f"event-{event.get('id', '')}"[:80], input=document)
+            return
+        except botocore.exceptions.ClientError as failed:
+            error = failed
+    assert error is not None
+    queue = target.get("DeadLetterConfig", {}).get("Arn")
+    if not queue:
+        return
+    where = parse_arn(queue)
+    sqs = boto3.client("sqs", region_name=where.region)
+    url = sqs.get_queue_url(QueueName=where.resource_id, QueueOwnerAWSAccountId=where.account)["QueueUrl"]
+    attributes = {
+        "RULE_ARN": rule.arn,
+        "TARGET_ARN": target["Arn"],
+        "ERROR_CODE": str(error.response["Error"].get("Code")),
+        "ERROR_MESSAGE": str(error.response["Error"].get("Message")),
+        "EXHAUSTED_RETRY_CONDITION": "MaximumRetryAttempts",
+        "RETRY_ATTEMPTS": str(retries),
+    }
+    sqs.send_message(
+        QueueUrl=url,
+        MessageBody=json.dumps(event),
+        MessageAttributes={k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()},
+    )
+
+
 def transform_input_for_target(template: str, paths: dict[str, str], event: dict[str, Any]) -> str:
     """EventBridge's input transformer. In a JSON template a placeholder outside quotes becomes the
-    value as JSON (a string gets its quotes; a missing path is null), inside quotes its text.
+    value as JSON (a string gets its quotes), inside quotes its text. A variable whose path is not in
+    the event "isn't created and won't appear in the output" (EventBridge user guide, "Common issues
+    with transforming input"): its placeholder gives nothing, so `"reason": <reason>` is not JSON.
     moto's EventTemplateParser inserts bare text in both places, which is not valid JSON."""
-    values = {name: _json_path(event, path) for name, path in paths.items()}
+    values = {name: value for name, path in paths.items() if (value := _json_path(event, path)) is not _MISSING}
     if not template.lstrip().startswith(("{", "[")):
-        return _PLACEHOLDER.sub(lambda m: "" if values.get(m[1]) is None else str(values[m[1]]), template)
+        return _PLACEHOLDER.sub(lambda m: str(values[m[1]]) if m[1] in values else "", template)
     out, in_string, index = [], False, 0
     while index < len(template):
         char = template[index]
         match = _PLACEHOLDER.match(template, index)
-        if match and match[1] in values:
-            value = values[match[1]]
-            out.append(json.dumps(str(value))[1:-1] if in_string else json.dumps(value))
+        if match and match[1] in paths:
+            if match[1] in values:
+                value = values[match[1]]
+                out.append(json.dumps(str(value))[1:-1] if in_string else json.dumps(value))
             index = match.end()
             continue
         if char == '"' and (index == 0 or template[index - 1] != "\\"):
@@ -821,13 +964,16 @@ def transform_input_for_target(template: str, paths: dict[str, str], event: dict
 _PLACEHOLDER = re.compile(r"<([A-Za-z0-9_.-]+)>")
 
 
+_MISSING = object()
+
+
 def _json_path(event: dict[str, Any], path: str) -> Any:
     node: Any = event
     for part in path.removeprefix("$").strip(".").split("."):
         if not part:
             continue
         if not isinstance(node, dict) or part not in node:
-            return None
+            return _MISSING
         node = node[part]
     return node
 
@@ -944,6 +1090,23 @@ def _describe_alarms(self: CloudWatchResponse) -> ActionResult:
     return ActionResult(result)
 
 
+def _name_step_functions_errors() -> None:
+    """The Step Functions interpreter's errors (its api module, a LocalStack port) name their code in
+    `code`, while moto's AWSError renders `TYPE`: StartExecution with input that is not JSON answered
+    with no error code at all. AWS answers InvalidExecutionInput."""
+    import moto.stepfunctions.parser.api as sfn_api
+    from moto.core.exceptions import AWSError
+
+    unnamed = [
+        value
+        for value in vars(sfn_api).values()
+        if isinstance(value, type) and issubclass(value, AWSError) and getattr(value, "code", None) and not value.TYPE
+    ]
+    for error in unnamed:
+        error.TYPE = str(error.code)
+        error.STATUS = int(getattr(error, "status_code", 400))
+
+
 _installed = False
 
 
@@ -968,6 +1131,9 @@ def install() -> None:
     TokenResponse.assume_role = _assume_role  # type: ignore[method-assign]
     IamResponse.get_region_from_url = _iam_region  # type: ignore[method-assign,assignment]
     IAMBackend.put_role_policy = _put_role_policy  # type: ignore[method-assign]
+    IamResponse.get_role_policy = _get_role_policy  # type: ignore[method-assign]
+    IAMBackend.create_role = _create_role  # type: ignore[method-assign]
+    IAMBackend.update_assume_role_policy = _update_assume_role_policy  # type: ignore[method-assign]
     IAMBackend.delete_role_policy = _delete_role_policy  # type: ignore[method-assign]
     RekognitionResponse.describe_projects = _describe_projects  # type: ignore[attr-defined]
     RekognitionResponse.describe_project_versions = _describe_project_versions  # type: ignore[attr-defined]
@@ -980,6 +1146,7 @@ def install() -> None:
     SimpleSystemManagerResponse.label_parameter_version = _label_parameter_version  # type: ignore[method-assign]
     SimpleSystemManagerResponse.delete_parameter = _delete_parameter  # type: ignore[method-assign]
     CloudWatchResponse.describe_alarms = _describe_alarms  # type: ignore[method-assign]
+    _name_step_functions_errors()
     # moto's PutMetricAlarm reads AlarmRule "to re-use this method for composite alarms", but does not
     # route PutCompositeAlarm to it.
     CloudWatchResponse.put_composite_alarm = CloudWatchResponse.put_metric_alarm  # type: ignore[attr-defined]
@@ -987,14 +1154,63 @@ def install() -> None:
 
 
 def seed_custom_labels(account: str, region: str, project: str, project_arn: str, version: CustomLabelsVersion) -> None:
-    from moto.rekognition.models import rekognition_backends
-
     store = _custom_labels(rekognition_backends[account][region])
     store["projects"][project] = project_arn
     store["versions"][version.arn] = version
 
 
 def custom_labels_versions(account: str, region: str) -> dict[str, CustomLabelsVersion]:
-    from moto.rekognition.models import rekognition_backends
-
     return _custom_labels(rekognition_backends[account][region])["versions"]
+
+
+def transitions_end(account: str, region: str) -> datetime | None:
+    """When the last start or stop under way in the account's Custom Labels ends (None: none is)."""
+    ends = [end for version in custom_labels_versions(account, region).values() if (end := version.transition_ends())]
+    return max(ends, default=None)
+
+
+# --- what world.py and runtime.py read and write behind the API ---------------------------------
+# The world is seeded and read back through these, so moto's backends are touched only in this module.
+
+
+def ensure_role(account: str, partition: str, name: str, trust: dict[str, Any]) -> None:
+    """Create the role in the account's IAM unless it exists (the organization's admin role, which no
+    API call could create before any role exists to call from)."""
+    backend = iam_backends[account][partition]
+    if role_named(backend, name) is None:
+        backend.create_role(
+            role_name=name,
+            assume_role_policy_document=json.dumps(trust),
+            path="/",
+            permissions_boundary=None,
+            description="",
+            tags=[],
+            max_session_duration="3600",
+            linked_service=None,
+        )
+
+
+def inline_policy(account: str, partition: str, role_name: str, policy_name: str) -> dict[str, Any] | None:
+    """The role's inline policy as IAM holds it now (None: no role, or no such policy), not as a
+    possibly stale GetRolePolicy would answer it."""
+    role = role_named(iam_backends[account][partition], role_name)
+    document = role.policies.get(policy_name) if role else None
+    if isinstance(document, str):
+        document = json.loads(unquote(document))
+    return document
+
+
+def parameter_value(account: str, region: str, name: str) -> str | None:
+    """The parameter's latest value, or None when it does not exist."""
+    parameter = ssm_backends[account][region].get_parameter(name)
+    return str(parameter.value) if parameter else None
+
+
+def set_alarm_state(account: str, region: str, name: str, state: str, reason: str) -> None:
+    cloudwatch_backends[account][region].set_alarm_state(name, reason, None, state)  # type: ignore[arg-type]
+
+
+def sent_notifications(account: str, region: str, topic_arn: str) -> list[tuple[str, str]]:
+    """(subject, message) of everything published to the topic."""
+    topic = sns_backends[account][region].topics[topic_arn]
+    return [(str(subject), str(message)) for _id, message, subject, *_ in topic.sent_notifications]

@@ -143,6 +143,8 @@ class Emulator:
         self.decision_failures: dict[str, list[str]] = {}
         self._template: dict[str, Any] = {}
         self.topics: dict[str, str] = {}
+        # The URLs of the event rules' dead-letter queues: an event EventBridge could not deliver ends there.
+        self.dead_letter_queues: set[str] = set()
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -184,6 +186,8 @@ class Emulator:
         adapt.hooks.endings = {}
         adapt.hooks.delivered_events = []
         adapt.hooks.iam_propagation_seconds = self.scenario.world.iam_propagation_seconds
+        adapt.hooks.trust_policy_limit = self.scenario.world.trust_policy_max_chars
+        adapt.hooks.iam_read_lag_seconds = self.scenario.world.iam_read_lag_seconds
         sessions.reset()
         # Handlers print their logs and EMF metrics to stdout, as in Lambda; here they are kept
         # in `logs`, so a report or --json on the real stdout stays readable.
@@ -192,6 +196,7 @@ class Emulator:
         self._mock.start()
         self.clock.start()
         seed(self.scenario, self.names)
+        adapt.forget_policy_writes()  # the world was deployed long before the run
         self._deploy()
         adapt.hooks.scheduled = []
         schedule_alarms(self.scenario)
@@ -352,18 +357,13 @@ class Emulator:
 
     def notifications(self, topic: str = "ApprovalTopic") -> list[dict[str, str]]:
         """What the control plane published to a topic of the template: subject and message."""
-        from moto.sns.models import sns_backends
-
-        arn = self.topics[topic]
-        backend = sns_backends[self.config.ml_account][self.config.region]
-        return [
-            {"subject": str(subject), "message": str(message)}
-            for _id, message, subject, *_ in backend.topics[arn].sent_notifications
-        ]
+        sent = adapt.sent_notifications(self.config.ml_account, self.config.region, self.topics[topic])
+        return [{"subject": subject, "message": message} for subject, message in sent]
 
     def _create_event_rules(self, machine: dict[str, Any]) -> None:
         """The state machine's EventBridgeRule events, as SAM would create them on the default bus."""
         events = boto3.client("events", region_name=self.config.region)
+        sqs = boto3.client("sqs", region_name=self.config.region)
         for name, source in machine.get("Events", {}).items():
             if source["Type"] != "EventBridgeRule":
                 continue
@@ -372,6 +372,15 @@ class Emulator:
             target: dict[str, Any] = {"Id": name, "Arn": self.state_machine_arn}
             if "InputTransformer" in properties:
                 target["InputTransformer"] = properties["InputTransformer"]
+            if "RetryPolicy" in properties:
+                target["RetryPolicy"] = properties["RetryPolicy"]
+            queue = properties.get("DeadLetterConfig", {}).get("QueueLogicalId")
+            if queue:
+                # SAM creates the dead-letter queue the event source names, and lets EventBridge send to it.
+                url = sqs.create_queue(QueueName=queue)["QueueUrl"]
+                arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+                target["DeadLetterConfig"] = {"Arn": arn}
+                self.dead_letter_queues.add(url)
             events.put_targets(Rule=name, Targets=[target])
 
     def _create_tables(self, resources: dict[str, Any]) -> dict[str, str]:
@@ -620,14 +629,16 @@ class Emulator:
             caller = local_caller(self.config.partition, self.config.ml_account, "local-scenario")
             return entry_points.through_api(LocalGateway(self._template, self.invoke, caller), request)
         if spec.via == "event":
-            return entry_points.through_event(self.config.region, self.state_machine_arn, request)
+            return entry_points.through_event(
+                self.config.region, self.state_machine_arn, request, tuple(sorted(self.dead_letter_queues))
+            )
         return self.start(request)
 
     def _started(self, spec: PromotionSpec) -> str | PromotionResult:
         """The execution, or for a request the API refused, the failed result that says why."""
         try:
             execution = self.start_via(spec)
-        except entry_points.ApiRefused as refused:
+        except (entry_points.ApiRefused, entry_points.EventNotDelivered) as refused:
             label = self._version_label(spec, {})
             return PromotionResult(
                 spec.environment, label, "FAILED", refused.error, refused.message, [], "", via=spec.via
@@ -698,7 +709,16 @@ class Emulator:
         return step_names(self._asl)
 
     def world(self) -> dict[str, Any]:
+        """The world once the simulated clock has run every start and stop already under way to its
+        end: a version the last promotion stopped reads STOPPED, not STOPPING (the report's contract)."""
+        self.settle()
         return observe(self.scenario, self.names)
+
+    def settle(self) -> None:
+        """Let the simulated time pass until no model start or stop is under way."""
+        end = adapt.transitions_end(self.config.ml_account, self.config.region)
+        if end is not None:
+            self.clock.advance((end - self.clock.now()).total_seconds())
 
     def metrics(self) -> dict[str, float]:
         """The CloudWatch metrics the handlers published (EMF lines in their output), summed by name."""

@@ -19,7 +19,7 @@ from pydantic import (
     model_validator,
 )
 
-from mlpromote import arns
+from mlpromote import arns, iam_model
 from mlpromote.config import Config, allowed, closest, invalid, parse_config, read_yaml
 from mlpromote.errors import InvalidConfig, PromotionError
 
@@ -80,7 +80,15 @@ class World(_Model):
     versions: dict[VersionLabel, VersionSpec] = Field(min_length=1)
     live: dict[str, list[VersionLabel]] = {}
     start_seconds: float = Field(default=300, ge=0, le=86400, alias="startSeconds")
+    # A stopped version is STOPPING this long before it is STOPPED (a seeded STOPPING one too, from the start).
+    stop_seconds: float = Field(default=120, ge=0, le=86400, alias="stopSeconds")
     iam_propagation_seconds: float = Field(default=5, ge=0, le=3600, alias="iamPropagationSeconds")
+    # IAM is eventually consistent: for this long after a write, GetRolePolicy answers with the
+    # document as it was before (0: reads are fresh).
+    iam_read_lag_seconds: float = Field(default=0, ge=0, le=3600, alias="iamReadLagSeconds")
+    # IAM's quota on a role's trust policy: 2,048 by default, up to 4,096 once the account's "Role trust
+    # policy length" quota is raised. CreateRole answers LimitExceeded past it.
+    trust_policy_max_chars: int = Field(default=2048, ge=2048, le=4096, alias="trustPolicyMaxChars")
     start_fails: list[VersionLabel] = Field(default=[], alias="startFails")
     alarms: list[AlarmSpec] = []
     # A drifted world (`mlpromote local drift`). What each environment's access role grants
@@ -263,6 +271,15 @@ class Scenario(_Model):
         for alarm in self.world.alarms:
             if alarm.account not in targets:
                 raise ValueError(f"world.alarms: {alarm.account} is not a target account of any environment")
+        for environment in self.config.environments:
+            size = iam_model.policy_size(iam_model.access_role_trust(self.config, environment))
+            if size > self.world.trust_policy_max_chars:
+                raise ValueError(
+                    f"world.trustPolicyMaxChars: the access role of {environment} has a trust policy of {size} "
+                    f"characters, over IAM's {self.world.trust_policy_max_chars} (CreateRole would answer "
+                    "LimitExceeded); with the account's 'Role trust policy length' quota raised, set "
+                    "trustPolicyMaxChars (at most 4096), or list fewer accounts in the environment"
+                )
         for label in self.world.start_fails:
             if label not in self.world.versions:
                 raise ValueError(f"world.startFails: {label} is not in world.versions")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -131,6 +132,8 @@ def seed(scenario: Scenario, names: WorldMap) -> None:
                 labels=spec.label_confidences(),
                 start_seconds=world.start_seconds,
                 fails_on_start=label in world.start_fails,
+                stop_seconds=world.stop_seconds,
+                stopping_since=datetime.now(UTC) if spec.status == "STOPPING" else None,
             ),
         )
 
@@ -176,62 +179,40 @@ def seed(scenario: Scenario, names: WorldMap) -> None:
 
 def schedule_alarms(scenario: Scenario) -> None:
     """Raise each alarm with an `alarmAt` that many simulated seconds from now."""
-    from datetime import UTC, datetime, timedelta
-
-    from moto.cloudwatch.models import cloudwatch_backends
-
     start = datetime.now(UTC)
+    region = scenario.config.region
     for alarm in scenario.world.alarms:
         if alarm.alarm_at is None:
             continue
-        backend = cloudwatch_backends[alarm.account][scenario.config.region]
 
-        def raise_alarm(backend: Any = backend, name: str = alarm.name) -> None:
-            backend.set_alarm_state(name, "raised by the scenario (world.alarms.alarmAt)", None, "ALARM")
+        def raise_alarm(account: str = alarm.account, name: str = alarm.name) -> None:
+            adapt.set_alarm_state(account, region, name, "ALARM", "raised by the scenario (world.alarms.alarmAt)")
 
         adapt.hooks.scheduled.append((start + timedelta(seconds=alarm.alarm_at), raise_alarm))
 
 
 def _admin_role(account: str, region: str, trust: dict[str, Any]) -> None:
     """The organization's admin role, which the emulator uses to deploy into a target account."""
-    from moto.iam.models import iam_backends
-
-    backend = iam_backends[account][arns.partition_of(region)]
-    if adapt.role_named(backend, "OrganizationAccountAccessRole") is None:
-        backend.create_role(
-            role_name="OrganizationAccountAccessRole",
-            assume_role_policy_document=json.dumps(trust),
-            path="/",
-            permissions_boundary=None,
-            description="",
-            tags=[],
-            max_session_duration="3600",
-            linked_service=None,
-        )
+    adapt.ensure_role(account, arns.partition_of(region), "OrganizationAccountAccessRole", trust)
 
 
 def observe(scenario: Scenario, names: WorldMap) -> dict[str, Any]:
     """The world as the report shows it: pointers, grants and version states, by scenario name."""
-    from moto.iam.models import iam_backends
-    from moto.ssm.models import ssm_backends
-
     config = scenario.config
     parameters: dict[str, dict[str, dict[str, str | None]]] = {}
     for environment, env in config.environments.items():
         for project_name, project in config.projects.items():
             per_account: dict[str, str | None] = {}
             for account in env.accounts:
-                backend = ssm_backends[account][config.region]
-                parameter = backend.get_parameter(project.parameter_name)  # None when it does not exist
-                per_account[account] = names.label(parameter.value) if parameter else None
+                per_account[account] = names.label(
+                    adapt.parameter_value(account, config.region, project.parameter_name)
+                )
             parameters.setdefault(environment, {})[project_name] = per_account
     grants: dict[str, list[str]] = {}
-    ml_iam = iam_backends[config.ml_account][config.partition]
     for environment in config.environments:
-        role = adapt.role_named(ml_iam, config.access_role_name(environment))
-        document = role.policies.get(POLICY_NAME) if role else None
-        if isinstance(document, str):
-            document = json.loads(document)
+        document = adapt.inline_policy(
+            config.ml_account, config.partition, config.access_role_name(environment), POLICY_NAME
+        )
         granted = GrantPolicy.from_document(document).granted_versions()
         grants[environment] = sorted(str(names.label(arn)) for arn in granted)
     versions = {

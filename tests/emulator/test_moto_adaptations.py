@@ -1,6 +1,7 @@
 """Each adaptation of moto internals, checked against the installed moto: an upgrade that moves one fails here."""
 
 import json
+from typing import Any
 
 import boto3
 import moto
@@ -123,15 +124,26 @@ def test_input_transformer_quotes_as_eventbridge_does() -> None:
     event = {"source": "ci", "detail": {"environment": "prod", "count": 3, "note": 'say "hi"'}}
     paths = {"environment": "$.detail.environment", "count": "$.detail.count", "reason": "$.detail.reason",
              "note": "$.detail.note"}  # fmt: skip
-    template = '{"environment": <environment>, "count": <count>, "reason": <reason>, "text": "<environment> ok"}'
+    template = '{"environment": <environment>, "count": <count>, "text": "<environment> ok"}'
     assert json.loads(adapt.transform_input_for_target(template, paths, event)) == {
         "environment": "prod",
         "count": 3,
-        "reason": None,
         "text": "prod ok",
     }
     assert json.loads(adapt.transform_input_for_target('{"n": "<note>"}', paths, event)) == {"n": 'say "hi"'}
     assert adapt.transform_input_for_target("<environment> is <count>", paths, event) == "prod is 3"
+
+
+def test_input_transformer_leaves_out_a_variable_whose_path_is_missing() -> None:
+    """EventBridge user guide, "Common issues with transforming input": the variable isn't created and
+    won't appear in the output. Unquoted in a JSON template, that is not JSON."""
+    event = {"source": "ci", "detail": {"environment": "prod", "reason": None}}
+    paths = {"environment": "$.detail.environment", "reason": "$.detail.reason", "missing": "$.detail.nope"}
+    assert adapt.transform_input_for_target('{"r": <reason>, "m": "<missing>"}', paths, event) == '{"r": null, "m": ""}'
+    output = adapt.transform_input_for_target('{"environment": <environment>, "why": <missing>}', paths, event)
+    assert output == '{"environment": "prod", "why": }'
+    with pytest.raises(ValueError):
+        json.loads(output)
 
 
 def test_iam_in_govcloud_answers_in_its_partition_and_assume_role_holds_to_it(aws) -> None:
@@ -262,3 +274,162 @@ def test_cbor_faults_parse_as_aws_errors_in_botocore() -> None:
     )
     assert (parsed["Error"]["Code"], parsed["Error"]["Message"]) == ("Throttling", "slow down")
     assert headers["Content-Type"] == "application/cbor"
+
+
+def test_only_moto_adaptations_touches_moto_internals() -> None:
+    """The rest of the emulator uses moto's public `mock_aws` and the functions of moto_adaptations, so a
+    moto upgrade is checked in one module (issue 12)."""
+    import ast
+    from pathlib import Path
+
+    package = Path(adapt.__file__).parent
+    touches = []
+    for path in sorted(package.glob("*.py")):
+        if path.name == "moto_adaptations.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "moto":
+                if node.module != "moto" or [alias.name for alias in node.names] != ["mock_aws"]:
+                    touches.append(f"{path.name}:{node.lineno} from {node.module} import ...")
+            elif isinstance(node, ast.Import):
+                touches += [
+                    f"{path.name}:{node.lineno} import {a.name}" for a in node.names if a.name.startswith("moto")
+                ]
+    assert touches == []
+
+
+def test_a_stop_passes_through_stopping_and_only_a_running_model_stops(aws) -> None:
+    """StopProjectVersion "stops a running model" (API reference): STOPPING for stopSeconds, then STOPPED.
+    A STOPPING version cannot be started, and a STARTING one cannot be stopped (ResourceInUseException)."""
+    from datetime import UTC, datetime, timedelta
+
+    import time_machine
+
+    version = "arn:aws:rekognition:us-east-1:111111111111:project/p/version/v1/1700000001000"
+    project = "arn:aws:rekognition:us-east-1:111111111111:project/p/1700000000000"
+    adapt.seed_custom_labels("111111111111", "us-east-1", "p", project, adapt.CustomLabelsVersion(
+        arn=version, project="p", name="v1", status="TRAINING_COMPLETED", labels={}, start_seconds=300,
+        stop_seconds=120))  # fmt: skip
+    rekognition = boto3.client("rekognition", region_name="us-east-1", config=NO_RETRIES)
+
+    def status() -> str:
+        described = rekognition.describe_project_versions(ProjectArn=project, VersionNames=["v1"])
+        return str(described["ProjectVersionDescriptions"][0]["Status"])
+
+    def refused(call: Any) -> str:
+        with pytest.raises(ClientError) as error:
+            call(
+                ProjectVersionArn=version,
+                **({"MinInferenceUnits": 1} if call == rekognition.start_project_version else {}),
+            )
+        return str(error.value.response["Error"]["Code"])
+
+    with time_machine.travel(datetime(2026, 1, 1, tzinfo=UTC), tick=False) as clock:
+        rekognition.start_project_version(ProjectVersionArn=version, MinInferenceUnits=1)
+        assert refused(rekognition.stop_project_version) == "ResourceInUseException"  # STARTING
+        clock.shift(timedelta(seconds=300))
+        assert status() == "RUNNING"
+        assert rekognition.stop_project_version(ProjectVersionArn=version)["Status"] == "STOPPING"
+        clock.shift(timedelta(seconds=119))
+        assert status() == "STOPPING"
+        assert refused(rekognition.start_project_version) == "ResourceInUseException"
+        assert refused(rekognition.stop_project_version) == "ResourceInUseException"
+        assert adapt.transitions_end("111111111111", "us-east-1") == datetime(2026, 1, 1, tzinfo=UTC) + timedelta(
+            seconds=420
+        )
+        clock.shift(timedelta(seconds=1))
+        assert status() == "STOPPED"
+        assert adapt.transitions_end("111111111111", "us-east-1") is None
+        assert rekognition.start_project_version(ProjectVersionArn=version, MinInferenceUnits=1)["Status"] == "STARTING"
+
+
+def _policy(statements: int, padding: str = "") -> str:
+    document = {"Version": "2012-10-17", "Statement": [
+        {"Sid": f"S{i:05d}", "Effect": "Allow", "Action": "rekognition:DetectCustomLabels",
+         "Resource": f"arn:aws:rekognition:us-east-1:111111111111:project/p/version/v{i}/1700000001000"}
+        for i in range(statements)]}  # fmt: skip
+    return json.dumps(document, indent=padding or None)
+
+
+def test_iam_counts_every_inline_policy_of_a_role_without_whitespace(aws) -> None:
+    """All inline policies of a role together: 10,240 characters, whitespace not counted (IAM quotas)."""
+    iam = boto3.client("iam", region_name="us-east-1", config=NO_RETRIES)
+    _role(iam, "access", ["arn:aws:iam::111111111111:root"])
+    big = _policy(60, padding="        ")  # over 10,240 as sent; under it without the whitespace
+    assert len(big) > adapt.ROLE_INLINE_POLICIES_LIMIT > adapt.policy_chars(big)
+    iam.put_role_policy(RoleName="access", PolicyName="grants", PolicyDocument=big)
+    with pytest.raises(ClientError) as error:
+        # Alone well under the limit; with the other policy over it.
+        iam.put_role_policy(RoleName="access", PolicyName="images", PolicyDocument=_policy(15))
+    assert error.value.response["Error"]["Code"] == "LimitExceeded"
+    assert error.value.response["Error"]["Message"] == "Maximum policy size of 10240 bytes exceeded for role access"
+    assert iam.list_role_policies(RoleName="access")["PolicyNames"] == ["grants"]
+    iam.put_role_policy(RoleName="access", PolicyName="grants", PolicyDocument=_policy(40))  # replaced, not added
+    iam.put_role_policy(RoleName="access", PolicyName="images", PolicyDocument=_policy(15))
+
+
+def test_iam_limits_the_trust_policy_to_its_quota(aws) -> None:
+    iam = boto3.client("iam", region_name="us-east-1", config=NO_RETRIES)
+    accounts = [f"arn:aws:iam::{500_000_000_000 + i}:root" for i in range(70)]  # about 2,400 characters
+    with pytest.raises(ClientError) as error:
+        _role(iam, "wide", accounts)
+    assert error.value.response["Error"]["Code"] == "LimitExceeded"
+    assert error.value.response["Error"]["Message"] == "Cannot exceed quota for ACLSizePerRole: 2048"
+    _role(iam, "narrow", accounts[:10])
+    trust = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": accounts}, "Action": "sts:AssumeRole"}]}  # fmt: skip
+    with pytest.raises(ClientError):
+        iam.update_assume_role_policy(RoleName="narrow", PolicyDocument=json.dumps(trust))
+    adapt.hooks.trust_policy_limit = 4096  # the quota raised
+    try:
+        _role(iam, "wide", accounts)
+        iam.update_assume_role_policy(RoleName="narrow", PolicyDocument=json.dumps(trust))
+    finally:
+        adapt.hooks.trust_policy_limit = 2048
+
+
+def test_get_role_policy_answers_the_previous_document_for_a_while_after_a_write(aws) -> None:
+    """IAM User Guide, "Changes that I make are not always immediately visible": modelled as GetRolePolicy
+    answering with the document before the latest write for iam_read_lag_seconds."""
+    from datetime import UTC, datetime, timedelta
+
+    import time_machine
+
+    iam = boto3.client("iam", region_name="us-east-1", config=NO_RETRIES)
+    _role(iam, "access", ["arn:aws:iam::111111111111:root"])
+    adapt.hooks.iam_read_lag_seconds = 10
+    try:
+        with time_machine.travel(datetime(2026, 1, 1, tzinfo=UTC), tick=False) as clock:
+
+            def read() -> str | None:
+                try:
+                    return str(
+                        iam.get_role_policy(RoleName="access", PolicyName="g")["PolicyDocument"]["Statement"][0]["Sid"]
+                    )
+                except ClientError as error:
+                    return str(error.response["Error"]["Code"])
+
+            def policy(sid: str) -> str:
+                return json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [{"Sid": sid, "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}],
+                    }
+                )
+
+            iam.put_role_policy(RoleName="access", PolicyName="g", PolicyDocument=policy("First"))
+            assert read() == "NoSuchEntity"  # written, not yet visible
+            clock.shift(timedelta(seconds=10))
+            assert read() == "First"
+            iam.put_role_policy(RoleName="access", PolicyName="g", PolicyDocument=policy("Second"))
+            clock.shift(timedelta(seconds=9))
+            assert read() == "First"
+            clock.shift(timedelta(seconds=1))
+            assert read() == "Second"
+            iam.delete_role_policy(RoleName="access", PolicyName="g")
+            assert read() == "Second"
+            clock.shift(timedelta(seconds=10))
+            assert read() == "NoSuchEntity"
+    finally:
+        adapt.hooks.iam_read_lag_seconds = 0
+        adapt.forget_policy_writes()

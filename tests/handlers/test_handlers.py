@@ -112,9 +112,9 @@ def test_compensate_puts_the_world_back(worlds) -> None:
         for account in (worlds.PROD_A, worlds.PROD_B):
             call(emu, "RotatePointerFunction", {"execution": EXECUTION, "plan": account_view(plan), "account": account})
         assert emu.world() != before
-        report, failed = call(emu, "CompensateFunction", {"execution": EXECUTION, "plan": plan, "error": {}})
+        report, failed = call(emu, "CompensateFunction", {"execution": EXECUTION, "state": {"plan": plan, "error": {}}})
         after = emu.world()
-        again, _ = call(emu, "CompensateFunction", {"execution": EXECUTION, "plan": plan, "error": {}})
+        again, _ = call(emu, "CompensateFunction", {"execution": EXECUTION, "state": {"plan": plan, "error": {}}})
     assert not failed, report
     assert after == before
     assert sorted(report["restored"]) == [worlds.PROD_A, worlds.PROD_B] and report["revoked"] is True

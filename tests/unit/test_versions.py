@@ -38,7 +38,10 @@ def test_refuses_non_strings() -> None:
         ModelVersionArn.parse(42)
 
 
-@pytest.mark.parametrize("status", ["RUNNING", "STARTING", "TRAINING_COMPLETED", "STOPPED", "COPYING_COMPLETED"])
+# STOPPING: the promotion waits until it is STOPPED, then starts it (a rollback right after a promotion).
+@pytest.mark.parametrize(
+    "status", ["RUNNING", "STARTING", "TRAINING_COMPLETED", "STOPPED", "COPYING_COMPLETED", "STOPPING"]
+)
 def test_startable_or_serving_states_are_promotable(status: str) -> None:
     require_promotable("tools/v2", status)
 
@@ -51,7 +54,6 @@ def test_startable_or_serving_states_are_promotable(status: str) -> None:
         ("DEPRECATED", "no longer be started"),
         ("EXPIRED", "expired"),
         ("DELETING", "being deleted"),
-        ("STOPPING", "once it is STOPPED"),
         ("TRAINING_IN_PROGRESS", "once training completes"),
     ],
 )

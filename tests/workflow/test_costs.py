@@ -32,7 +32,10 @@ def test_promoting_a_running_version_makes_only_the_necessary_calls(promote: Any
         # Under the lock, smoke test (x2: target role, access role), rotate; qa in retire.
         "sts:AssumeRole": accounts * 4 + 1,
         "ssm:GetParameter": accounts + 1,  # each pointer once, under the lock; qa's in retire, before stopping v1
-        "iam:GetRolePolicy": 3,  # grant, still granted before the switch, revoke
+        # Grant (mlpromote-grants and, for IAM's aggregate size, mlpromote-smoke-test-images), still granted
+        # before the switch, revoke.
+        "iam:GetRolePolicy": 4,
+        "iam:ListRolePolicies": 1,  # grant: the role's other inline policies count in IAM's 10,240
         "iam:PutRolePolicy": 2,
         "rekognition:DetectCustomLabels": accounts,  # one smoke-test image
         "ssm:PutParameter": accounts,

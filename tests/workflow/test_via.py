@@ -111,3 +111,50 @@ def test_the_json_report_says_how_each_promotion_arrived(tmp_path: Path, capsys:
         "qa": {"tools": {"222222222222": "tools/v3"}},
         "prod": {"tools": {PROD_A: "tools/v3", PROD_B: "tools/v3"}},
     }
+
+
+def test_an_event_without_a_reason_starts_the_promotion(worlds: Any) -> None:
+    """`via: event` may omit `reason`: the template's second rule has a transformer without it."""
+    with worlds.emulator() as emu:
+        result = emu.promote(PromotionSpec(environment="prod", version="tools/v2", via="event"))
+        started, world = inputs(emu), emu.world()
+
+    assert result.status == "SUCCEEDED", result.as_json()
+    [request] = started
+    assert "reason" not in request and request["entryPoint"] == "event"
+    assert world["parameters"]["prod"]["tools"] == {PROD_A: "tools/v2", PROD_B: "tools/v2"}
+
+
+def _one_transformer_with_reason(directory: Path) -> Path:
+    """The stack as it was before the fix: one rule whose transformer always names `<reason>`."""
+    import shutil
+
+    from mlpromote_emulator.cfn_yaml import load_template
+
+    repo = Path(__file__).resolve().parents[2]
+    template = load_template(repo / "template.yaml")
+    events = template["Resources"]["PromoteModelStateMachine"]["Properties"]["Events"]
+    events.pop("PromotionRequestedWithoutReason")
+    events["PromotionRequested"]["Properties"]["Pattern"].pop("detail")
+    directory.mkdir()
+    (directory / "template.yaml").write_text(json.dumps(template), encoding="utf-8")
+    shutil.copytree(repo / "statemachines", directory / "statemachines")
+    shutil.copytree(repo / "functions", directory / "functions", ignore=shutil.ignore_patterns("__pycache__"))
+    return directory
+
+
+def test_a_transformer_naming_a_missing_path_sends_the_event_to_its_dead_letter_queue(
+    worlds: Any, tmp_path: Path
+) -> None:
+    """Issue 11 item 4, as AWS does it: `"reason": <reason>` without a reason is not JSON, so StartExecution
+    fails (InvalidExecutionInput) on every try, and after MaximumRetryAttempts the event is dead-lettered."""
+    from mlpromote_emulator.runtime import Emulator
+
+    with Emulator(worlds.scenario(), repo_root=_one_transformer_with_reason(tmp_path / "stack")) as emu:
+        result = emu.promote(PromotionSpec(environment="prod", version="tools/v2", via="event"))
+        started, world = inputs(emu), emu.world()
+
+    assert (result.status, result.error) == ("FAILED", "EventNotDelivered"), result.as_json()
+    assert "after 11 tries: InvalidExecutionInput" in str(result.cause)
+    assert started == []
+    assert world == worlds.standard

@@ -123,6 +123,7 @@ CALLED = (
     ("dynamodb", "GetItem"),
     ("events", "PutEvents"),
     ("iam", "GetRolePolicy"),
+    ("iam", "ListRolePolicies"),
     ("iam", "PutRolePolicy"),
     ("rekognition", "DescribeProjectVersions"),
     ("rekognition", "DescribeProjects"),

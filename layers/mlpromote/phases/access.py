@@ -27,7 +27,8 @@ def grant_access(plan: PromotionPlan) -> Grant:
         added = policy.grant(plan.version_arn, plan.vpc_endpoint_ids)
         return added or conformed
 
-    iam.update_grants(plan.access_role_name, add)
+    # IAM's 10,240 characters count every inline policy of the role (mlpromote-smoke-test-images too).
+    iam.update_grants(plan.access_role_name, add, with_other_policies=True)
     return Grant(added_by_this_execution=added, granted_at=stamp() if added else None)
 
 

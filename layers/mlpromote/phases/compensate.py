@@ -10,11 +10,11 @@ from typing import Any
 from mlpromote import leases
 from mlpromote.aws import iam, rekognition, ssm
 from mlpromote.config import Config
-from mlpromote.grants import GrantPolicy
+from mlpromote.grant_reads import read_grants_after
 from mlpromote.plan import PromotionPlan
-from mlpromote.results import Compensation
+from mlpromote.results import Compensation, Grant
 from mlpromote.serving import references
-from mlpromote.versions import SERVING_STATES, ModelVersionArn
+from mlpromote.versions import SERVING_STATES, STARTING, ModelVersionArn
 
 
 def original_error(error: dict[str, Any]) -> dict[str, str]:
@@ -29,8 +29,9 @@ def original_error(error: dict[str, Any]) -> dict[str, str]:
     return {"Error": str(error.get("Error", "States.TaskFailed")), "Cause": str(error.get("Cause", ""))}
 
 
-def compensate(plan: PromotionPlan, config: Config, error: dict[str, Any]) -> Compensation:
-    """Put the world back as the plan found it. Idempotent: it compares before it writes."""
+def compensate(plan: PromotionPlan, config: Config, error: dict[str, Any], grant: Grant | None = None) -> Compensation:
+    """Put the world back as the plan found it. Idempotent: it compares before it writes.
+    `grant`: what the grant step did, if it ran (a read of the grants must show its statement)."""
     restored = []
     for target in plan.accounts:
         # Read through the writer too: one role per account, which reads what it may put back.
@@ -41,21 +42,26 @@ def compensate(plan: PromotionPlan, config: Config, error: dict[str, Any]) -> Co
 
     revoked = False
     if not any(target.current == plan.version_arn for target in plan.accounts):
-
-        def revoke(policy: GrantPolicy) -> bool:
-            nonlocal revoked
-            revoked = policy.revoke(plan.version_arn)
-            return revoked
-
-        iam.update_grants(plan.access_role_name, revoke)
+        policy = read_grants_after(plan, grant)
+        revoked = policy.revoke(plan.version_arn)
+        if revoked:
+            iam.write_grants(plan.access_role_name, policy)
 
     stopped, left_running_why = False, None
     if plan.status_at_plan not in SERVING_STATES:  # this promotion started it (read under the lock)
         version = ModelVersionArn.parse(plan.version_arn)
 
         def stop(arn: str) -> str | None:
-            if rekognition.describe_version(plan.project_arn, version.version, arn).status not in SERVING_STATES:
+            status = rekognition.describe_version(plan.project_arn, version.version, arn).status
+            if status not in SERVING_STATES:
                 return "not running"
+            if status == STARTING:
+                # StopProjectVersion stops a running model (Rekognition API reference); a start still
+                # under way (ModelStartTimedOut) cannot be stopped until it has ended.
+                return (
+                    "still STARTING, and StopProjectVersion stops only a running model: stop it once it is "
+                    "RUNNING (drift detection reports it running with nothing pointing at it)"
+                )
             rekognition.stop_version(arn)
             return None
 

@@ -10,7 +10,7 @@ from mlpromote.clock import seconds_since, stamp
 from mlpromote.errors import ModelStartFailed, ModelStartTimedOut
 from mlpromote.plan import PromotionPlan
 from mlpromote.results import ModelStart
-from mlpromote.versions import FAILED, RUNNING, SERVING_STATES, STARTING, ModelVersionArn
+from mlpromote.versions import FAILED, RUNNING, SERVING_STATES, STARTABLE_STATES, STARTING, STOPPING, ModelVersionArn
 
 
 def poll_delay(elapsed: float, poll_seconds: int, timeout_seconds: int) -> int:
@@ -24,21 +24,59 @@ def poll_delay(elapsed: float, poll_seconds: int, timeout_seconds: int) -> int:
 
 
 def start_model(plan: PromotionPlan) -> ModelStart:
+    """Start the version, unless it serves already. A STOPPING one (a rollback right after the promotion
+    that stopped it) cannot be started until it is STOPPED (StartProjectVersion: ResourceInUseException):
+    status STOPPING, and check_model_status starts it once the stop has ended."""
     started = plan.status_at_plan not in SERVING_STATES
+    status = STARTING
     if started:
-        rekognition.start_version(plan.version_arn, plan.min_inference_units, plan.max_inference_units)
+        status = _start_once_stopped(plan, plan.status_at_plan)
     return ModelStart(
         started_by_this_execution=started,
         started_at=stamp(),
-        status=STARTING,
+        status=status,
         wait_seconds=poll_delay(0, plan.start_poll_seconds, plan.start_timeout_seconds),
     )
 
 
+def _start_once_stopped(plan: PromotionPlan, status: str) -> str:
+    """STARTING once StartProjectVersion is called; STOPPING while the version still stops."""
+    if status == STOPPING:
+        version = ModelVersionArn.parse(plan.version_arn)
+        status = rekognition.describe_version(plan.project_arn, version.version, plan.version_arn).status
+        if status == STOPPING:
+            return STOPPING
+        if status not in STARTABLE_STATES:
+            raise ModelStartFailed(
+                f"{plan.version_label} went to {status} while it was stopping; something else changed it"
+            )
+    rekognition.start_version(plan.version_arn, plan.min_inference_units, plan.max_inference_units)
+    return STARTING
+
+
 def check_model_status(plan: PromotionPlan, start: ModelStart) -> ModelStart:
     version = ModelVersionArn.parse(plan.version_arn)
-    description = rekognition.describe_version(plan.project_arn, version.version, plan.version_arn)
     elapsed = seconds_since(start.started_at)
+    if start.status == STOPPING:
+        # Waiting for a stop to end before starting the version again; the same cap bounds both.
+        if _start_once_stopped(plan, STOPPING) == STOPPING:
+            if elapsed >= plan.start_timeout_seconds:
+                raise ModelStartTimedOut(
+                    f"{plan.version_label} is still STOPPING after {elapsed / 60:.0f} minutes, so it could not be "
+                    f"started within the {plan.start_timeout_seconds // 60}-minute cap; promote it again once it is "
+                    "STOPPED"
+                )
+            wait = poll_delay(elapsed, plan.start_poll_seconds, plan.start_timeout_seconds)
+            return start.model_copy(update={"wait_seconds": wait, "ended_at": stamp()})
+        return start.model_copy(
+            update={
+                "status": STARTING,
+                "started_at": stamp(),
+                "wait_seconds": poll_delay(0, plan.start_poll_seconds, plan.start_timeout_seconds),
+                "ended_at": stamp(),
+            }
+        )
+    description = rekognition.describe_version(plan.project_arn, version.version, plan.version_arn)
     if description.status == RUNNING:
         return start.model_copy(update={"status": RUNNING, "wait_seconds": 0, "ended_at": stamp()})
     if description.status == FAILED:

@@ -9,16 +9,17 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from mlpromote.aws import cloudwatch, iam, rekognition, ssm
+from mlpromote.aws import cloudwatch, rekognition, ssm
 from mlpromote.clock import now
 from mlpromote.errors import RolledBackOnAlarm, VersionNoLongerServing
 from mlpromote.fanout import for_each_account
+from mlpromote.grant_reads import read_grants_after
 from mlpromote.plan import AccountPlan, PromotionPlan
-from mlpromote.results import Rotation, Serving, Watch
+from mlpromote.results import Grant, Rotation, Serving, Watch
 from mlpromote.versions import RUNNING, ModelVersionArn
 
 
-def confirm_serving(plan: PromotionPlan) -> Serving:
+def confirm_serving(plan: PromotionPlan, grant: Grant | None = None) -> Serving:
     """Right before the first pointer moves: the version is RUNNING and the access role grants it.
 
     Checked once for the environment rather than in each account's rotation: from the lock on, this
@@ -29,7 +30,8 @@ def confirm_serving(plan: PromotionPlan) -> Serving:
     """
     version = ModelVersionArn.parse(plan.version_arn)
     status = rekognition.describe_version(plan.project_arn, version.version, plan.version_arn).status
-    granted = iam.read_grants(plan.access_role_name).grants(plan.version_arn)
+    # A read right after the grant may not show it yet (IAM is eventually consistent): read again.
+    granted = read_grants_after(plan, grant).grants(plan.version_arn)
     if status != RUNNING or not granted:
         why = f"is {status}" if status != RUNNING else f"is no longer granted by {plan.access_role_name}"
         raise VersionNoLongerServing(

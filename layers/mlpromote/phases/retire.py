@@ -10,13 +10,14 @@ from botocore.exceptions import ClientError
 from mlpromote import leases
 from mlpromote.aws import iam, rekognition, sessions
 from mlpromote.config import Config
+from mlpromote.grant_reads import read_grants_after
 from mlpromote.grants import GrantPolicy
 from mlpromote.plan import PromotionPlan
-from mlpromote.results import LeftBehind, Retirement
+from mlpromote.results import Grant, LeftBehind, Retirement
 from mlpromote.serving import references
 
 
-def retire_superseded(plan: PromotionPlan, config: Config) -> Retirement:
+def retire_superseded(plan: PromotionPlan, config: Config, grant: Grant | None = None) -> Retirement:
     superseded = plan.superseded()
     retirement = Retirement()
     if not superseded:
@@ -30,7 +31,11 @@ def retire_superseded(plan: PromotionPlan, config: Config) -> Retirement:
         return any([policy.revoke(version) for version in superseded])
 
     try:
-        iam.update_grants(plan.access_role_name, revoke)
+        # Read-modify-write from a read that shows this promotion's own grant: a stale one would write
+        # back the document without it.
+        policy = read_grants_after(plan, grant)
+        if revoke(policy):
+            iam.write_grants(plan.access_role_name, policy)
         retirement.revoked = superseded
     except ClientError as error:
         sessions.raise_if_transient(error, "iam revoke superseded grants")
