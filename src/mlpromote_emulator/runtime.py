@@ -236,7 +236,7 @@ class Emulator:
             self._handlers[logical_id] = _load_module(f"mlpromote_function_{logical_id}", path)
             lam.create_function(
                 FunctionName=logical_id,
-                Runtime="python3.11",
+                Runtime=properties.get("Runtime", template["Globals"]["Function"]["Runtime"]),
                 Role=role_arn,
                 Handler=handler,
                 Code={"ZipFile": b"emulated"},
