@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from mlpromote_emulator.runtime import STATE_MACHINE_RESOURCE, load_template
 
@@ -317,3 +318,45 @@ def test_the_policy_export_covers_every_role_endpoint_scp_and_the_written_grants
     assert all(s["Condition"]["StringEquals"]["aws:SourceVpce"] for s in private)
     assert "Condition" not in policies["grants.access-role-inline"]["Statement"][0]
     assert not any("Fn::" in json.dumps(p) or '"Ref"' in json.dumps(p) for p in policies.values()), "unresolved"
+
+
+CHECKOV_CONFIG = REPO / ".checkov.yaml"
+
+
+def _checks_skipped_everywhere() -> dict[str, str]:
+    """.checkov.yaml's skip-check ids, each with the comment lines right above it."""
+    reasons: dict[str, str] = {}
+    comment: list[str] = []
+    for line in CHECKOV_CONFIG.read_text().splitlines():
+        stripped = line.strip()
+        if line.startswith("  #"):
+            comment.append(stripped.lstrip("# "))
+        elif stripped.startswith("- "):
+            reasons[stripped[2:]] = " ".join(comment)
+            comment = []
+        else:
+            comment = []
+    assert list(reasons) == yaml.safe_load(CHECKOV_CONFIG.read_text())["skip-check"]
+    return reasons
+
+
+def test_checks_skipped_for_every_function_are_in_checkov_yaml_each_with_its_reason() -> None:
+    reasons = _checks_skipped_everywhere()
+    assert reasons, "no check skipped everywhere: then .checkov.yaml has no reason to exist"
+    for check, reason in reasons.items():
+        assert re.fullmatch(r"CKV2?_AWS_\d+", check), check
+        assert f"({check})" in reason, f".checkov.yaml: name {check} in the comment that says why it is skipped"
+        assert len(reason.split()) >= 15, f".checkov.yaml: say why {check} does not apply to any function"
+    assert "--config-file .checkov.yaml" in (REPO / "make" / "security.mk").read_text()
+
+
+@pytest.mark.parametrize("path", TEMPLATES, ids=lambda p: p.name)
+def test_no_resource_repeats_a_skip_that_checkov_yaml_makes_for_every_function(path: Path) -> None:
+    everywhere = set(_checks_skipped_everywhere())
+    repeated = [
+        (name, skip["id"])
+        for name, resource in load_template(path)["Resources"].items()
+        for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", [])
+        if skip["id"] in everywhere
+    ]
+    assert repeated == []
