@@ -51,6 +51,8 @@ sam-build: $(SAM_TOOLS_STAMP)
 	set -x; \
 	PATH="$$(dirname "$$(command -v "$$python")"):$$PATH" $(SAM_OFFLINE_ENV) $(SAM) build --template-file $(SAM_TEMPLATE) --build-dir .aws-sam/build
 	test -d .aws-sam/build/SharedLayer/python/mlpromote
+	@# The layer carries the AWS SDK whole (layers/requirements.txt): boto3 beside its botocore.
+	test -d .aws-sam/build/SharedLayer/python/boto3 && test -d .aws-sam/build/SharedLayer/python/botocore
 
 # cfn-lint does not follow a SAM DefinitionUri, so the ASL is also linted inlined into a
 # generated AWS::StepFunctions::StateMachine.
