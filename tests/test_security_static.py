@@ -119,6 +119,59 @@ def test_in_the_ml_account_only_the_control_plane_starts_stops_and_writes_grants
         assert exempt == ["arn:aws:iam::*:role/mlpromote-control-*", "arn:aws:iam::*:role/mlpromote-deployer"]
 
 
+def test_in_the_ml_account_only_the_approval_path_answers_a_waiting_task() -> None:
+    # The task token is in the execution history (states:GetExecutionHistory): who holds it is no
+    # control, who may send it is. The API answers for the approvers; request-approval only hands a
+    # decision the API recorded to the token of a retried task (mlpromote.approvals._forward).
+    scp = _scp("ml-account.json")
+    for action in ("states:SendTaskSuccess", "states:SendTaskFailure"):
+        [statement] = _denies(scp, action)
+        assert statement["Resource"] == "*"
+        assert statement["Condition"] == {
+            "ArnNotLike": {
+                "aws:PrincipalArn": [
+                    "arn:aws:iam::*:role/mlpromote-control-api",
+                    "arn:aws:iam::*:role/mlpromote-control-request-approval",
+                ]
+            }
+        }
+    answering = {
+        name
+        for name, role in _roles(REPO / "template.yaml").items()
+        for policy in role.get("Policies", [])
+        for statement in policy["PolicyDocument"]["Statement"]
+        if "states:SendTaskSuccess" in _as_list(statement["Action"])
+    }
+    assert {_roles(REPO / "template.yaml")[n]["RoleName"] for n in answering} == {
+        "mlpromote-control-api",
+        "mlpromote-control-request-approval",
+    }
+
+
+def test_in_the_ml_account_only_the_deployment_changes_the_access_roles_boundary() -> None:
+    scp = _scp("ml-account.json")
+    for action in ("iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion", "iam:DeleteRolePermissionsBoundary"):
+        [statement] = [s for s in _denies(scp, action) if s["Sid"] == "OnlyTheDeploymentChangesTheAccessRolesBoundary"]
+        assert statement["Resource"] == [
+            "arn:aws:iam::*:policy/mlpromote-access-boundary",
+            "arn:aws:iam::*:role/mlpromote-access-*",
+        ]
+        assert statement["Condition"] == {
+            "ArnNotLike": {"aws:PrincipalArn": ["arn:aws:iam::*:role/mlpromote-deployer"]}
+        }
+
+
+def test_the_state_machine_logs_its_events_without_the_task_token() -> None:
+    # With execution data, every TaskScheduled event would log the approval task's input, which
+    # carries $$.Task.Token: anyone who reads the log group could resume the promotion.
+    template = load_template(REPO / "template.yaml")
+    machine = template["Resources"][STATE_MACHINE_RESOURCE]["Properties"]
+    assert machine["Logging"]["IncludeExecutionData"] is False
+    asl = json.loads((REPO / machine["DefinitionUri"]).read_text())
+    waits = [s for s in asl["States"].values() if str(s.get("Resource", "")).endswith(".waitForTaskToken")]
+    assert [w["Parameters"]["Payload"]["taskToken.$"] for w in waits] == ["$$.Task.Token"]
+
+
 def test_only_the_parameter_writer_moves_the_model_pointers() -> None:
     [statement] = _statements(_scp("model-pointers.json"))
 

@@ -208,6 +208,38 @@ def target_role_policy(config: Config, role: str, account: str) -> dict[str, Any
     raise ValueError(f"no target role {role!r}; one of {', '.join(TARGET_ROLE_CALLERS)}")
 
 
+# The managed policy every access role carries as its permissions boundary, named after the roles
+# (accessRolePrefix + "boundary", as template.yaml's grant writers' iam:PermissionsBoundary condition).
+ACCESS_ROLE_BOUNDARY_SUFFIX = "boundary"
+
+
+def access_role_boundary_name(config: Config) -> str:
+    return f"{config.access_role_prefix}{ACCESS_ROLE_BOUNDARY_SUFFIX}"
+
+
+def access_role_boundary_arn(config: Config) -> str:
+    return arns.iam_policy(config.partition, config.ml_account, access_role_boundary_name(config))
+
+
+def access_role_boundary(config: Config) -> dict[str, Any]:
+    """The most an access role may ever do, whatever its inline policies say: call the ML account's
+    model versions and read the smoke-test images. A grant written wider by mistake (or by anyone
+    who gets to write the access role's policy) is cut back to this."""
+    versions = arns.rekognition_version(config.partition, config.region, config.ml_account, "*", "*", 0)
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "CallModelVersions",
+                "Effect": "Allow",
+                "Action": "rekognition:DetectCustomLabels",
+                "Resource": versions.removesuffix("/0") + "/*",
+            },
+            *smoke_test_images_policy(config)["Statement"],
+        ],
+    }
+
+
 def smoke_test_images_policy(config: Config) -> dict[str, Any]:
     """DetectCustomLabels reads an S3 image with the caller's permissions: the access role's."""
     objects = sorted(
