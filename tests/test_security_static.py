@@ -275,7 +275,7 @@ def test_each_target_role_is_trusted_and_allowed_as_iam_model_says(field: str) -
     role = _target_roles_by_name()[TARGET_ROLE_NAMES[field]]
     [trust] = _statements(role["AssumeRolePolicyDocument"])
     trusted = [entry["Fn::Sub"] for entry in _as_list(trust["Principal"]["AWS"])]
-    assert trust["Effect"] == "Allow" and trust["Action"] == "sts:AssumeRole" and "Condition" not in trust
+    assert trust["Effect"] == "Allow" and trust["Action"] == iam_model.ASSUME_ACTIONS and "Condition" not in trust
     assert trusted == [
         f"arn:${{AWS::Partition}}:iam::${{MlAccountId}}:role/{iam_model.CONTROL_PLANE_ROLE_PREFIX}{short}"
         for short in iam_model.TARGET_ROLE_CALLERS[field]

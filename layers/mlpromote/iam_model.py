@@ -60,6 +60,15 @@ def control_plane_role_arn(partition: str, ml_account: str, short_name: str) -> 
     return arns.role(partition, ml_account, f"{CONTROL_PLANE_ROLE_PREFIX}{short_name}")
 
 
+# The target-account roles' callers may pass the promotion's requester on as the session's source
+# identity (mlpromote.aws.sessions; IAM User Guide, "Permissions required to set source identity":
+# the trust policy must allow sts:SetSourceIdentity). The access roles do not allow it: their trust
+# conditions (sts:ExternalId) are not in a SetSourceIdentity request, and a source identity set
+# earlier persists through a role chain, so the smoke test's chain (target smoke-test role, then
+# the access role) sets none; its sessions are still named after the promotion.
+ASSUME_ACTIONS = ["sts:AssumeRole", "sts:SetSourceIdentity"]
+
+
 def trust_accounts(partition: str, accounts: list[str]) -> dict[str, Any]:
     """Trust the given accounts (any principal there that its own IAM allows to assume the role)."""
     return {
@@ -78,7 +87,7 @@ def trust_accounts(partition: str, accounts: list[str]) -> dict[str, Any]:
 def trust_roles(role_arns: list[str], sid: str) -> dict[str, Any]:
     return {
         "Version": "2012-10-17",
-        "Statement": [{"Sid": sid, "Effect": "Allow", "Principal": {"AWS": role_arns}, "Action": "sts:AssumeRole"}],
+        "Statement": [{"Sid": sid, "Effect": "Allow", "Principal": {"AWS": role_arns}, "Action": ASSUME_ACTIONS}],
     }
 
 

@@ -166,6 +166,7 @@ class Emulator:
         logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)
         adapt.set_default_account(self.config.ml_account)
         adapt.grant_times.clear()
+        adapt.forget_sessions()
         adapt.hooks.invoke = self.invoke
         adapt.hooks.sleep = self.clock.sleep
         adapt.hooks.activity = self.clock.activity
