@@ -1,9 +1,15 @@
 # mlpromote. On a fresh machine, `make demo` and `make test` install everything they need.
 
-PYTHON ?= python3
+# The Lambdas run python3.13 (template.yaml's Runtime), and so do the venv, the tests, mypy and ruff
+# (pyproject.toml). tools/find_python.sh finds it: python3.13 on PATH, else pyenv's 3.13.x.
+LAMBDA_PYTHON := 3.13
+PYTHON ?= $(shell tools/find_python.sh $(LAMBDA_PYTHON) 2>/dev/null)
 VENV   := .venv
 BIN    := $(VENV)/bin
-INSTALLED := $(VENV)/.installed
+# The stamp names the version, so a venv made on another Python is made again.
+INSTALLED := $(VENV)/.installed-python$(LAMBDA_PYTHON)
+
+comma := ,
 
 .PHONY: demo test install lint typecheck pytest check-no-emulator-imports clean
 
@@ -16,6 +22,11 @@ test: lint typecheck templates examples-lint security pytest faults concurrency
 install: $(INSTALLED)
 
 $(INSTALLED): pyproject.toml
+	@if [ -z "$(PYTHON)" ]; then tools/find_python.sh $(LAMBDA_PYTHON) >/dev/null; exit 1; fi
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != ($(subst .,$(comma),$(LAMBDA_PYTHON))))' || \
+		{ echo "$(PYTHON) is not Python $(LAMBDA_PYTHON), the Lambdas' Python: unset PYTHON or point it at python$(LAMBDA_PYTHON)" >&2; exit 1; }
+	@if [ -x $(BIN)/python ] && ! $(BIN)/python -c 'import sys; sys.exit(sys.version_info[:2] != ($(subst .,$(comma),$(LAMBDA_PYTHON))))'; then \
+		echo "$(VENV) runs another Python: making it again on $(LAMBDA_PYTHON)"; rm -rf $(VENV); fi
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"

@@ -4,7 +4,7 @@
 # meet the project's pins in .venv. The venv is created on first use.
 #
 #   make sam-validate   sam validate --lint (offline, no credentials)
-#   make sam-build      sam build into .aws-sam/ (python3.13 from pyenv on PATH)
+#   make sam-build      sam build into .aws-sam/ (the Makefile's python3.13 on PATH)
 #   make cfn-lint       cfn-lint on every template, plus the ASL inlined into a temporary template
 #   make templates      all three
 
@@ -13,7 +13,6 @@ SAM_TOOLS_PYTHON   ?= python3
 SAM_CLI_VERSION    ?= 1.170.0
 CFN_LINT_VERSION   ?= 1.58.0
 SAM_REGION         ?= us-east-1
-SAM_PYTHON_VERSION ?= 3.13.0
 
 SAM      := $(SAM_TOOLS_DIR)/bin/sam
 CFN_LINT := $(SAM_TOOLS_DIR)/bin/cfn-lint
@@ -44,15 +43,16 @@ $(SAM_TOOLS_STAMP):
 sam-validate: $(SAM_TOOLS_STAMP)
 	$(SAM_OFFLINE_ENV) $(SAM) validate --lint --region $(SAM_REGION) --template-file $(SAM_TEMPLATE)
 
-# The functions and the layer are python3.13; sam build needs that interpreter on PATH.
+# The functions and the layer are python3.13; sam build needs that interpreter on PATH. The Makefile
+# found it for the venv (tools/find_python.sh): its folder goes first on PATH.
 sam-build: $(SAM_TOOLS_STAMP)
-	@prefix="$$(pyenv prefix $(SAM_PYTHON_VERSION) 2>/dev/null)"; \
-	if [ -z "$$prefix" ] || [ ! -x "$$prefix/bin/python3.13" ]; then \
-		echo "sam-build: python $(SAM_PYTHON_VERSION) not found (pyenv install $(SAM_PYTHON_VERSION))" >&2; exit 1; \
-	fi; \
+	@python="$(PYTHON)"; \
+	if [ -z "$$python" ]; then tools/find_python.sh $(LAMBDA_PYTHON) >/dev/null; exit 1; fi; \
 	set -x; \
-	PATH="$$prefix/bin:$$PATH" $(SAM_OFFLINE_ENV) $(SAM) build --template-file $(SAM_TEMPLATE) --build-dir .aws-sam/build
+	PATH="$$(dirname "$$(command -v "$$python")"):$$PATH" $(SAM_OFFLINE_ENV) $(SAM) build --template-file $(SAM_TEMPLATE) --build-dir .aws-sam/build
 	test -d .aws-sam/build/SharedLayer/python/mlpromote
+	@# The layer carries the AWS SDK whole (layers/requirements.txt): boto3 beside its botocore.
+	test -d .aws-sam/build/SharedLayer/python/boto3 && test -d .aws-sam/build/SharedLayer/python/botocore
 
 # cfn-lint does not follow a SAM DefinitionUri, so the ASL is also linted inlined into a
 # generated AWS::StepFunctions::StateMachine.

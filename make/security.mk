@@ -7,8 +7,9 @@
 #                      and templates/*.yaml, and the policies the code writes (the access role's grants,
 #                      the hardened trust policy). tools/policies.py exports them (project venv);
 #                      tools/lint_policies.py lints them and fails on any finding it does not justify. <5 s
-#   make checkov       checkov on template.yaml and templates/*.yaml, offline (--skip-download); every
-#                      suppression sits on its resource (Metadata: checkov: skip: id + comment). ~3 s
+#   make checkov       checkov on template.yaml and templates/*.yaml, offline (--skip-download). Checks
+#                      skipped for every Lambda function, with the reason, are in .checkov.yaml; any
+#                      other suppression sits on its resource (Metadata: checkov: skip: id + comment). ~3 s
 #   make security      both
 #
 # A new function or resource that checkov flags needs the fix, or a skip with a comment saying why.
@@ -42,5 +43,5 @@ policy-lint: $(INSTALLED) $(SECURITY_TOOLS_STAMP)
 
 # --skip-download: no network (checkov otherwise fetches guidelines from Prisma Cloud).
 checkov: $(SECURITY_TOOLS_STAMP)
-	$(CHECKOV) --framework cloudformation --quiet --compact --skip-download \
+	$(CHECKOV) --config-file .checkov.yaml --framework cloudformation --quiet --compact --skip-download \
 		$(foreach template,$(SECURITY_TEMPLATES),-f $(template))

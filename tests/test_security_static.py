@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from mlpromote_emulator.runtime import STATE_MACHINE_RESOURCE, load_template
 
@@ -118,6 +119,59 @@ def test_in_the_ml_account_only_the_control_plane_starts_stops_and_writes_grants
         assert exempt == ["arn:aws:iam::*:role/mlpromote-control-*", "arn:aws:iam::*:role/mlpromote-deployer"]
 
 
+def test_in_the_ml_account_only_the_approval_path_answers_a_waiting_task() -> None:
+    # The task token is in the execution history (states:GetExecutionHistory): who holds it is no
+    # control, who may send it is. The API answers for the approvers; request-approval only hands a
+    # decision the API recorded to the token of a retried task (mlpromote.approvals._forward).
+    scp = _scp("ml-account.json")
+    for action in ("states:SendTaskSuccess", "states:SendTaskFailure"):
+        [statement] = _denies(scp, action)
+        assert statement["Resource"] == "*"
+        assert statement["Condition"] == {
+            "ArnNotLike": {
+                "aws:PrincipalArn": [
+                    "arn:aws:iam::*:role/mlpromote-control-api",
+                    "arn:aws:iam::*:role/mlpromote-control-request-approval",
+                ]
+            }
+        }
+    answering = {
+        name
+        for name, role in _roles(REPO / "template.yaml").items()
+        for policy in role.get("Policies", [])
+        for statement in policy["PolicyDocument"]["Statement"]
+        if "states:SendTaskSuccess" in _as_list(statement["Action"])
+    }
+    assert {_roles(REPO / "template.yaml")[n]["RoleName"] for n in answering} == {
+        "mlpromote-control-api",
+        "mlpromote-control-request-approval",
+    }
+
+
+def test_in_the_ml_account_only_the_deployment_changes_the_access_roles_boundary() -> None:
+    scp = _scp("ml-account.json")
+    for action in ("iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion", "iam:DeleteRolePermissionsBoundary"):
+        [statement] = [s for s in _denies(scp, action) if s["Sid"] == "OnlyTheDeploymentChangesTheAccessRolesBoundary"]
+        assert statement["Resource"] == [
+            "arn:aws:iam::*:policy/mlpromote-access-boundary",
+            "arn:aws:iam::*:role/mlpromote-access-*",
+        ]
+        assert statement["Condition"] == {
+            "ArnNotLike": {"aws:PrincipalArn": ["arn:aws:iam::*:role/mlpromote-deployer"]}
+        }
+
+
+def test_the_state_machine_logs_its_events_without_the_task_token() -> None:
+    # With execution data, every TaskScheduled event would log the approval task's input, which
+    # carries $$.Task.Token: anyone who reads the log group could resume the promotion.
+    template = load_template(REPO / "template.yaml")
+    machine = template["Resources"][STATE_MACHINE_RESOURCE]["Properties"]
+    assert machine["Logging"]["IncludeExecutionData"] is False
+    asl = json.loads((REPO / machine["DefinitionUri"]).read_text())
+    waits = [s for s in asl["States"].values() if str(s.get("Resource", "")).endswith(".waitForTaskToken")]
+    assert [w["Parameters"]["Payload"]["taskToken.$"] for w in waits] == ["$$.Task.Token"]
+
+
 def test_only_the_parameter_writer_moves_the_model_pointers() -> None:
     [statement] = _statements(_scp("model-pointers.json"))
 
@@ -222,7 +276,7 @@ def test_each_target_role_is_trusted_and_allowed_as_iam_model_says(field: str) -
     role = _target_roles_by_name()[TARGET_ROLE_NAMES[field]]
     [trust] = _statements(role["AssumeRolePolicyDocument"])
     trusted = [entry["Fn::Sub"] for entry in _as_list(trust["Principal"]["AWS"])]
-    assert trust["Effect"] == "Allow" and trust["Action"] == "sts:AssumeRole" and "Condition" not in trust
+    assert trust["Effect"] == "Allow" and trust["Action"] == iam_model.ASSUME_ACTIONS and "Condition" not in trust
     assert trusted == [
         f"arn:${{AWS::Partition}}:iam::${{MlAccountId}}:role/{iam_model.CONTROL_PLANE_ROLE_PREFIX}{short}"
         for short in iam_model.TARGET_ROLE_CALLERS[field]
@@ -318,3 +372,45 @@ def test_the_policy_export_covers_every_role_endpoint_scp_and_the_written_grants
     assert all(s["Condition"]["StringEquals"]["aws:SourceVpce"] for s in private)
     assert "Condition" not in policies["grants.access-role-inline"]["Statement"][0]
     assert not any("Fn::" in json.dumps(p) or '"Ref"' in json.dumps(p) for p in policies.values()), "unresolved"
+
+
+CHECKOV_CONFIG = REPO / ".checkov.yaml"
+
+
+def _checks_skipped_everywhere() -> dict[str, str]:
+    """.checkov.yaml's skip-check ids, each with the comment lines right above it."""
+    reasons: dict[str, str] = {}
+    comment: list[str] = []
+    for line in CHECKOV_CONFIG.read_text().splitlines():
+        stripped = line.strip()
+        if line.startswith("  #"):
+            comment.append(stripped.lstrip("# "))
+        elif stripped.startswith("- "):
+            reasons[stripped[2:]] = " ".join(comment)
+            comment = []
+        else:
+            comment = []
+    assert list(reasons) == yaml.safe_load(CHECKOV_CONFIG.read_text())["skip-check"]
+    return reasons
+
+
+def test_checks_skipped_for_every_function_are_in_checkov_yaml_each_with_its_reason() -> None:
+    reasons = _checks_skipped_everywhere()
+    assert reasons, "no check skipped everywhere: then .checkov.yaml has no reason to exist"
+    for check, reason in reasons.items():
+        assert re.fullmatch(r"CKV2?_AWS_\d+", check), check
+        assert f"({check})" in reason, f".checkov.yaml: name {check} in the comment that says why it is skipped"
+        assert len(reason.split()) >= 15, f".checkov.yaml: say why {check} does not apply to any function"
+    assert "--config-file .checkov.yaml" in (REPO / "make" / "security.mk").read_text()
+
+
+@pytest.mark.parametrize("path", TEMPLATES, ids=lambda p: p.name)
+def test_no_resource_repeats_a_skip_that_checkov_yaml_makes_for_every_function(path: Path) -> None:
+    everywhere = set(_checks_skipped_everywhere())
+    repeated = [
+        (name, skip["id"])
+        for name, resource in load_template(path)["Resources"].items()
+        for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", [])
+        if skip["id"] in everywhere
+    ]
+    assert repeated == []

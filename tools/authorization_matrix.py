@@ -215,6 +215,11 @@ class Stack:
             return self.get_att(name, "Arn")
         if kind in ("AWS::Serverless::Function", "AWS::Lambda::Function"):
             return self._name(name, properties, "FunctionName")
+        if kind == "AWS::IAM::ManagedPolicy":
+            policy = self._name(name, properties, "ManagedPolicyName")
+            return (
+                f"arn:{arns.partition_of(self.region)}:iam::{self.account}:policy{properties.get('Path', '/')}{policy}"
+            )
         if kind == "AWS::SQS::Queue":
             queue = self._name(name, properties, "QueueName")
             return f"https://sqs.{self.region}.amazonaws.com/{self.account}/{queue}"
@@ -293,10 +298,13 @@ class Stack:
             ]
             for arn in self.resolve(properties.get("ManagedPolicyArns", [])):
                 policies.append(self._managed_policy(arn))
+            boundary = None
             if "PermissionsBoundary" in properties:
-                raise ValueError(f"{self.name}: {logical} has a permissions boundary; teach the matrix to use it")
+                boundary_arn = self.resolve(properties["PermissionsBoundary"])
+                boundary = (boundary_arn, self._managed_policy(boundary_arn)[1])
             arn = self.get_att(logical, "Arn")
-            out[logical] = Role(arn=arn, trust=self.resolve(properties["AssumeRolePolicyDocument"]), policies=policies)
+            trust = self.resolve(properties["AssumeRolePolicyDocument"])
+            out[logical] = Role(arn=arn, trust=trust, policies=policies, boundary=boundary)
         # AWS::IAM::Policy / ManagedPolicy resources that attach themselves to roles of this template.
         for logical, resource in self.resources.items():
             if resource["Type"] not in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
@@ -338,6 +346,22 @@ def aws_managed_policy(name: str) -> dict[str, Any]:
 # --- the world: principals, their policies, the SCPs ----------------------------------------------
 
 
+# The IAM actions on a role whose requests carry iam:PermissionsBoundary (the Service Authorization
+# Reference's condition keys for IAM).
+BOUNDARY_KEYED_ACTIONS = frozenset(
+    f"iam:{a}".lower()
+    for a in (
+        "PutRolePolicy",
+        "DeleteRolePolicy",
+        "AttachRolePolicy",
+        "DetachRolePolicy",
+        "CreateRole",
+        "PutRolePermissionsBoundary",
+        "DeleteRolePermissionsBoundary",
+    )
+)
+
+
 @dataclass(frozen=True)
 class Role:
     """An IAM role (or, as a starting point, any principal) and every policy that applies to it."""
@@ -348,6 +372,8 @@ class Role:
     # aws:PrincipalOrgID in its requests; "" when the account is in no organization.
     org: str = SAMPLE_ORG
     label: str = ""
+    # Its permissions boundary: the managed policy's ARN and document.
+    boundary: tuple[str, dict[str, Any]] | None = None
 
     @property
     def account(self) -> str:
@@ -491,7 +517,9 @@ class World:
                 num_access_keys=0,
                 active_password=False,
                 is_admin=False,
-                permissions_boundary=None,
+                permissions_boundary=policy_class(role.boundary[0], "boundary", role.boundary[1])
+                if role.boundary
+                else None,
                 has_mfa=False,
                 tags={},
             )
@@ -516,6 +544,10 @@ class World:
             # Rekognition, SSM, IAM, DynamoDB, ... have no resource policy here: across accounts, no access.
             resource_policy = EMPTY_RESOURCE_POLICY
         context = dict(context)
+        target = self.roles.get(resource)
+        if action.lower() in BOUNDARY_KEYED_ACTIONS and target is not None and target.boundary:
+            # IAM puts the target role's permissions boundary in the request (iam:PermissionsBoundary).
+            context.setdefault("iam:PermissionsBoundary", target.boundary[0])
         if role.org:
             context.setdefault("aws:PrincipalOrgID", role.org)
         scps = self.scps.get(role.account)
@@ -1141,7 +1173,7 @@ def control_plane_cells(world: World) -> list[Cell]:
 
 
 # What the ML account's SCP keeps from everyone but the control plane.
-SCP_GUARDED_IN_ML = {"start", "stop", "grants", "attach", "other-roles"}
+SCP_GUARDED_IN_ML = {"start", "stop", "grants", "attach", "other-roles", "approve"}
 
 
 def hardened_cells(world: World) -> list[Cell]:

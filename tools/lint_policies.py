@@ -75,11 +75,14 @@ def _actions(finding: Any) -> set[str]:
     return found
 
 
+# Assuming a role, and passing the promotion's requester on as its source identity (mlpromote.aws.sessions).
+ASSUMING = {"sts:assumerole", "sts:setsourceidentity"}
+
 JUSTIFIED = [
     Justified(
         "CREDENTIALS_EXPOSURE",
         "A trust policy says who may call sts:AssumeRole on its own role: that is what it is for",
-        lambda name, kind, doc, f: kind == "trust" and _actions(f) == {"sts:assumerole"},
+        lambda name, kind, doc, f: kind == "trust" and bool(_actions(f)) and _actions(f) <= ASSUMING,
     ),
     Justified(
         "CREDENTIALS_EXPOSURE",
@@ -87,7 +90,10 @@ JUSTIFIED = [
         "mlpromote roles (smoke-test, parameter-reader, parameter-writer, alarm-reader), the smoke-test "
         "role only the ML account's access roles, and the STS endpoint admits only that",
         lambda name, kind, doc, f: (
-            _actions(f) == {"sts:assumerole"} and _only(doc, "sts:AssumeRole", TARGET_ROLES + ACCESS_ROLES)
+            bool(_actions(f))
+            and _actions(f) <= ASSUMING
+            and _only(doc, "sts:AssumeRole", TARGET_ROLES + ACCESS_ROLES)
+            and (not _resources_of(doc, "sts:SetSourceIdentity") or _only(doc, "sts:SetSourceIdentity", TARGET_ROLES))
         ),
     ),
     Justified(

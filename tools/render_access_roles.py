@@ -10,7 +10,10 @@ Each role is named as the config names it (`accessRoleName`, else accessRolePref
 trusted by that environment's accounts only, narrowed by consumerRoleArns, organizationId and
 externalId when the config sets them (mlpromote.iam_model.access_role_trust). Its only
 policy here lets it read the smoke-test images; the workflow owns its `mlpromote-grants`
-inline policy and writes it at run time.
+inline policy and writes it at run time. Every role carries the permissions boundary
+`<accessRolePrefix>boundary` (mlpromote.iam_model.access_role_boundary), a managed policy of this
+template: whatever its inline policies say, an access role can only call model versions and read
+the smoke-test images, and the grant writers may write only to roles that carry it.
 """
 
 from __future__ import annotations
@@ -58,8 +61,22 @@ def _why_accounts(trust: dict[str, Any]) -> str:
     )
 
 
+# Not of the form AccessRole<Env>, so no environment's role can take its logical id.
+BOUNDARY_LOGICAL_ID = "AccessBoundary"
+
+
 def render(config: Config, source: str) -> str:
-    resources: dict[str, object] = {}
+    resources: dict[str, object] = {
+        BOUNDARY_LOGICAL_ID: {
+            "Type": "AWS::IAM::ManagedPolicy",
+            "Properties": {
+                "ManagedPolicyName": iam_model.access_role_boundary_name(config),
+                "Description": "mlpromote: the permissions boundary of every access role (call model versions, "
+                "read the smoke-test images, nothing else).",
+                "PolicyDocument": iam_model.access_role_boundary(config),
+            },
+        }
+    }
     outputs: dict[str, object] = {}
     for environment in sorted(config.environments):
         logical = logical_id(environment)
@@ -89,6 +106,7 @@ def render(config: Config, source: str) -> str:
                 "Description": f"mlpromote access role of environment {environment}: its accounts call "
                 "the models granted to it (inline policy mlpromote-grants, written by the workflow).",
                 "AssumeRolePolicyDocument": trust,
+                "PermissionsBoundary": {"Ref": BOUNDARY_LOGICAL_ID},
                 "Policies": [
                     {
                         "PolicyName": "mlpromote-smoke-test-images",

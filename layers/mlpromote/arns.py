@@ -65,6 +65,11 @@ def user(partition: str, account: str, name: str) -> str:
     return f"arn:{partition}:iam::{account}:user/{name}"
 
 
+def iam_policy(partition: str, account: str, name: str) -> str:
+    """A customer managed policy."""
+    return f"arn:{partition}:iam::{account}:policy/{name}"
+
+
 def account_root(partition: str, account: str) -> str:
     """The account as a principal: whoever that account's own IAM lets act."""
     return f"arn:{partition}:iam::{account}:root"

@@ -27,6 +27,8 @@ def step_handler(step: str) -> Callable[[Handler], Handler]:
     def decorate(handler: Handler) -> Handler:
         @functools.wraps(handler)
         def run(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+            # Every role this invocation assumes is a session named after the promotion.
+            sessions.use_promotion(event.get("execution"), _requested_by(event))
             try:
                 result = handler(event, context)
             except PromotionError as error:
@@ -47,3 +49,11 @@ def step_handler(step: str) -> Callable[[Handler], Handler]:
         return logger.inject_lambda_context(correlation_id_path="execution")(observed)
 
     return decorate
+
+
+def _requested_by(event: dict[str, Any]) -> str | None:
+    """The requester, from the plan a step gets (or the request the plan is made from)."""
+    for part in (event.get("plan"), event.get("request")):
+        if isinstance(part, dict) and part.get("requestedBy"):
+            return str(part["requestedBy"])
+    return None

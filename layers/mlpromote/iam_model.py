@@ -60,6 +60,15 @@ def control_plane_role_arn(partition: str, ml_account: str, short_name: str) -> 
     return arns.role(partition, ml_account, f"{CONTROL_PLANE_ROLE_PREFIX}{short_name}")
 
 
+# The target-account roles' callers may pass the promotion's requester on as the session's source
+# identity (mlpromote.aws.sessions; IAM User Guide, "Permissions required to set source identity":
+# the trust policy must allow sts:SetSourceIdentity). The access roles do not allow it: their trust
+# conditions (sts:ExternalId) are not in a SetSourceIdentity request, and a source identity set
+# earlier persists through a role chain, so the smoke test's chain (target smoke-test role, then
+# the access role) sets none; its sessions are still named after the promotion.
+ASSUME_ACTIONS = ["sts:AssumeRole", "sts:SetSourceIdentity"]
+
+
 def trust_accounts(partition: str, accounts: list[str]) -> dict[str, Any]:
     """Trust the given accounts (any principal there that its own IAM allows to assume the role)."""
     return {
@@ -78,7 +87,7 @@ def trust_accounts(partition: str, accounts: list[str]) -> dict[str, Any]:
 def trust_roles(role_arns: list[str], sid: str) -> dict[str, Any]:
     return {
         "Version": "2012-10-17",
-        "Statement": [{"Sid": sid, "Effect": "Allow", "Principal": {"AWS": role_arns}, "Action": "sts:AssumeRole"}],
+        "Statement": [{"Sid": sid, "Effect": "Allow", "Principal": {"AWS": role_arns}, "Action": ASSUME_ACTIONS}],
     }
 
 
@@ -206,6 +215,38 @@ def target_role_policy(config: Config, role: str, account: str) -> dict[str, Any
     if role == "alarm_reader":
         return alarm_reader_policy()
     raise ValueError(f"no target role {role!r}; one of {', '.join(TARGET_ROLE_CALLERS)}")
+
+
+# The managed policy every access role carries as its permissions boundary, named after the roles
+# (accessRolePrefix + "boundary", as template.yaml's grant writers' iam:PermissionsBoundary condition).
+ACCESS_ROLE_BOUNDARY_SUFFIX = "boundary"
+
+
+def access_role_boundary_name(config: Config) -> str:
+    return f"{config.access_role_prefix}{ACCESS_ROLE_BOUNDARY_SUFFIX}"
+
+
+def access_role_boundary_arn(config: Config) -> str:
+    return arns.iam_policy(config.partition, config.ml_account, access_role_boundary_name(config))
+
+
+def access_role_boundary(config: Config) -> dict[str, Any]:
+    """The most an access role may ever do, whatever its inline policies say: call the ML account's
+    model versions and read the smoke-test images. A grant written wider by mistake (or by anyone
+    who gets to write the access role's policy) is cut back to this."""
+    versions = arns.rekognition_version(config.partition, config.region, config.ml_account, "*", "*", 0)
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "CallModelVersions",
+                "Effect": "Allow",
+                "Action": "rekognition:DetectCustomLabels",
+                "Resource": versions.removesuffix("/0") + "/*",
+            },
+            *smoke_test_images_policy(config)["Statement"],
+        ],
+    }
 
 
 def smoke_test_images_policy(config: Config) -> dict[str, Any]:

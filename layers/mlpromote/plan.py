@@ -88,6 +88,8 @@ class AccountPlan(_Model):
     grant_propagation_seconds: int
     # The access role's sts:ExternalId, which the smoke test passes when it assumes the role.
     external_id: str | None = None
+    # Who asked (PromotionRequest.requested_by): the source identity of the roles the steps assume.
+    requested_by: str | None = None
 
     @property
     def partition(self) -> str:
@@ -132,7 +134,6 @@ class PromotionPlan(AccountPlan):
     kind: str = "promotion"  # or "rollback"
     forced: bool = False
     entry_point: str = "console"
-    requested_by: str | None = None
     project: str
     project_arn: str
     status_at_plan: str

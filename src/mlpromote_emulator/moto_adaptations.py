@@ -489,9 +489,13 @@ def _caller(access_key: str) -> tuple[str, str | None]:
 
 
 def admits(
-    trust_policy: dict[str, Any], caller_account: str, caller_role: str | None, external_id: str | None = None
+    trust_policy: dict[str, Any],
+    caller_account: str,
+    caller_role: str | None,
+    external_id: str | None = None,
+    action: str = "sts:AssumeRole",
 ) -> bool:
-    """Whether a trust policy lets this caller call sts:AssumeRole.
+    """Whether a trust policy lets this caller call sts:AssumeRole (or `action`: sts:SetSourceIdentity).
 
     An account principal (id or :root) admits any principal of that account; so does a role
     ARN of that account, because the emulator runs every handler with its account's default
@@ -500,7 +504,7 @@ def admits(
     are not: the handlers do not run as their own roles here, and the world has no organization.
     """
     for statement in _statements(trust_policy):
-        if statement.get("Effect") != "Allow" or not _action_matches(statement.get("Action"), "sts:AssumeRole"):
+        if statement.get("Effect") != "Allow" or not _action_matches(statement.get("Action"), action):
             continue
         wanted = statement.get("Condition", {}).get("StringEquals", {}).get("sts:ExternalId")
         if wanted is not None and external_id not in _as_list(wanted):
@@ -532,7 +536,77 @@ def _assume_role(self: TokenResponse) -> Any:
                 "AccessDenied",
                 f"{who} is not authorized to perform: sts:AssumeRole on resource: {role_arn}",
             )
+        refused = _session_refused(self, role_arn, trust, caller_account, caller_role)
+        if refused is not None:
+            return refused
     return _original_assume_role(self)
+
+
+# --- STS: session names and source identity -------------------------------------------------
+
+# STS AssumeRole: RoleSessionName and SourceIdentity are 2 to 64 characters of [\w+=,.@-].
+_STS_NAME = re.compile(r"[\w+=,.@-]{2,64}", re.ASCII)
+
+
+@dataclass(frozen=True)
+class IssuedSession:
+    """A role session the emulator's STS issued: what CloudTrail would show of it."""
+
+    role_arn: str
+    session_name: str
+    source_identity: str | None
+
+
+# Every session issued, in order; (role ARN, session name) -> its source identity.
+issued_sessions: list[IssuedSession] = []
+_source_identities: dict[tuple[str, str], str | None] = {}
+
+
+def _session_refused(
+    response: TokenResponse, role_arn: str, trust: dict[str, Any], caller_account: str, caller_role: str | None
+) -> Any:
+    """AssumeRole's rules for the session (IAM User Guide, "Monitor and control actions taken with
+    assumed roles"): names in STS's characters; a source identity set earlier in a role chain
+    persists and cannot be changed; setting or keeping one needs sts:SetSourceIdentity in the trust."""
+    name = response._get_param("RoleSessionName") or ""
+    wanted = response._get_param("SourceIdentity")
+    for field_name, value in (("roleSessionName", name), ("sourceIdentity", wanted)):
+        if value is not None and not _STS_NAME.fullmatch(value):
+            return error_response(
+                "sts",
+                "ValidationError",
+                f"1 validation error detected: Value '{value}' at '{field_name}' failed to satisfy constraint: "
+                "Member must satisfy regular expression pattern: [\\w+=,.@-]*",
+            )
+    inherited = _caller_source_identity(response.get_access_key())
+    if inherited is not None and wanted is not None and wanted != inherited:
+        return error_response(
+            "sts", "AccessDenied", f"the session's source identity {inherited!r} cannot be changed to {wanted!r}"
+        )
+    identity = wanted or inherited
+    if identity is not None and not admits(trust, caller_account, caller_role, action="sts:SetSourceIdentity"):
+        who = caller_role or f"account {caller_account}"
+        return error_response(
+            "sts", "AccessDenied", f"{who} is not authorized to perform: sts:SetSourceIdentity on resource: {role_arn}"
+        )
+    _source_identities[(role_arn, name)] = identity
+    issued_sessions.append(IssuedSession(role_arn, name, identity))
+    return None
+
+
+def forget_sessions() -> None:
+    """A new world: no session issued yet."""
+    issued_sessions.clear()
+    _source_identities.clear()
+
+
+def _caller_source_identity(access_key: str) -> str | None:
+    for backends in sts_backends.values():
+        for backend in backends.values():
+            assumed = backend.get_assumed_role_from_access_key(access_key)
+            if assumed is not None:
+                return _source_identities.get((assumed.role_arn, assumed.session_name))
+    return None
 
 
 # --- IAM in GovCloud: the partition of the request ------------------------------------------

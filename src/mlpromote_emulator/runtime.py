@@ -175,6 +175,7 @@ class Emulator:
         logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)
         adapt.set_default_account(self.config.ml_account)
         adapt.grant_times.clear()
+        adapt.forget_sessions()
         adapt.hooks.invoke = self.invoke
         adapt.hooks.sleep = self.clock.sleep
         adapt.hooks.activity = self.clock.activity
@@ -246,7 +247,7 @@ class Emulator:
             if resource["Type"] == "AWS::Serverless::Function":
                 lam.create_function(
                     FunctionName=logical_id,
-                    Runtime="python3.11",
+                    Runtime=resource["Properties"].get("Runtime", template["Globals"]["Function"]["Runtime"]),
                     Role=role_arn,
                     Handler=resource["Properties"].get("Handler", default_handler),
                     Code={"ZipFile": b"emulated"},

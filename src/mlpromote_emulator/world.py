@@ -69,8 +69,11 @@ def _bucket_location(region: str) -> dict[str, Any]:
     return {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
 
 
-def _create_role(iam: Any, name: str, trust: dict[str, Any], policy: dict[str, Any] | None = None) -> str:
-    arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+def _create_role(
+    iam: Any, name: str, trust: dict[str, Any], policy: dict[str, Any] | None = None, boundary: str | None = None
+) -> str:
+    extra = {"PermissionsBoundary": boundary} if boundary else {}
+    arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust), **extra)["Role"]["Arn"]
     if policy:
         iam.put_role_policy(RoleName=name, PolicyName=f"{name}-policy", PolicyDocument=json.dumps(policy))
     return str(arn)
@@ -92,9 +95,14 @@ def seed(scenario: Scenario, names: WorldMap) -> None:
     for short in iam_model.CONTROL_PLANE_ROLES:
         _create_role(iam, f"{iam_model.CONTROL_PLANE_ROLE_PREFIX}{short}", lambda_trust)
     _create_role(iam, STATE_MACHINE_ROLE, lambda_trust)
+    # templates/access-roles.yaml: every access role carries the same permissions boundary.
+    boundary = iam.create_policy(
+        PolicyName=iam_model.access_role_boundary_name(config),
+        PolicyDocument=json.dumps(iam_model.access_role_boundary(config)),
+    )["Policy"]["Arn"]
     for environment in config.environments:
         name = config.access_role_name(environment)
-        _create_role(iam, name, iam_model.access_role_trust(config, environment))
+        _create_role(iam, name, iam_model.access_role_trust(config, environment), boundary=boundary)
         iam.put_role_policy(
             RoleName=name,
             PolicyName="mlpromote-smoke-test-images",

@@ -331,16 +331,19 @@ def test_regenerating_touches_only_the_matrix_section() -> None:
 
 
 def test_the_grant_allows_one_action(deployed: matrix.World) -> None:
-    """A grant of rekognition:* would let the consumers delete versions; the ML account's SCP still keeps
-    them from starting any, and without it they could."""
+    """A grant of rekognition:* would let the consumers delete versions, were it not for the access
+    roles' permissions boundary; the ML account's SCP still keeps them from starting any, and without
+    both they could."""
     role = deployed.access_role("qa")
     document = copy.deepcopy(role.policy(POLICY_NAME))
     for statement in document["Statement"]:
         statement["Action"] = "rekognition:*"
     wide = deployed.with_policy(role.arn, POLICY_NAME, document)
+    assert not matrix.result(wide, matrix.CONSUMERS, "admin@222222222222", "delete its version").verdict.allowed
+    wide = wide.with_role(role.arn, boundary=None)
     flip(deployed, wide, matrix.CONSUMERS, "admin@222222222222", "delete its version")
     for statement in document["Statement"]:
         statement["Resource"] = "*"
-    wider = deployed.with_policy(role.arn, POLICY_NAME, document)
+    wider = deployed.with_policy(role.arn, POLICY_NAME, document).with_role(role.arn, boundary=None)
     assert not matrix.result(wider, matrix.CONSUMERS, "admin@222222222222", "start a version").verdict.allowed
     flip(deployed, wider.with_scps({}), matrix.CONSUMERS, "admin@222222222222", "start a version")

@@ -53,16 +53,47 @@ def test_output_writes_the_template_it_prints_and_leaves_no_temporary_file(tmp_p
     assert output.read_text() == printed.stdout
     assert sorted(p.name for p in output.parent.iterdir()) == ["access-roles.yaml"]
     assert output.stat().st_mode & 0o777 == 0o644
-    roles = yaml.safe_load(output.read_text())["Resources"]
-    assert {r["Properties"]["RoleName"] for r in roles.values()} == {"mlpromote-access-qa", "mlpromote-access-prod"}
+    roles = _roles(yaml.safe_load(output.read_text()))
+    assert {r["Properties"]["RoleName"] for r in roles} == {"mlpromote-access-qa", "mlpromote-access-prod"}
 
 
 def test_the_access_role_names_follow_access_role_prefix(tmp_path: Path) -> None:
     rendered = _render(_config(tmp_path, {**GOOD, "accessRolePrefix": "inspection-model-"}))
 
     assert rendered.returncode == 0, rendered.stderr
-    roles = yaml.safe_load(rendered.stdout)["Resources"]
-    assert {r["Properties"]["RoleName"] for r in roles.values()} == {"inspection-model-qa", "inspection-model-prod"}
+    template = yaml.safe_load(rendered.stdout)
+    assert {r["Properties"]["RoleName"] for r in _roles(template)} == {"inspection-model-qa", "inspection-model-prod"}
+    # The boundary is named after the roles too (template.yaml's grant writers' condition names it so).
+    [boundary] = [r for r in template["Resources"].values() if r["Type"] == "AWS::IAM::ManagedPolicy"]
+    assert boundary["Properties"]["ManagedPolicyName"] == "inspection-model-boundary"
+
+
+def _roles(template: dict[str, Any]) -> list[dict[str, Any]]:
+    return [r for r in template["Resources"].values() if r["Type"] == "AWS::IAM::Role"]
+
+
+def test_every_access_role_carries_the_boundary_which_allows_only_calling_models_and_reading_images(
+    tmp_path: Path,
+) -> None:
+    template = yaml.safe_load(_render(_config(tmp_path, GOOD)).stdout)
+    [(logical, boundary)] = [(k, r) for k, r in template["Resources"].items() if r["Type"] == "AWS::IAM::ManagedPolicy"]
+
+    assert all(r["Properties"]["PermissionsBoundary"] == {"Ref": logical} for r in _roles(template))
+    statements = boundary["Properties"]["PolicyDocument"]["Statement"]
+    assert [(s["Effect"], s["Action"]) for s in statements] == [
+        ("Allow", "rekognition:DetectCustomLabels"),
+        ("Allow", "s3:GetObject"),
+    ]
+    assert statements[0]["Resource"].endswith(":project/*/version/*/*")
+    assert all(":s3:::" in arn for arn in statements[1]["Resource"])
+
+
+def test_an_environment_named_like_the_boundary_gets_its_own_role(tmp_path: Path) -> None:
+    data = {**GOOD, "environments": {**GOOD["environments"], "boundary": {"accounts": ["555555555555"]}}}
+    template = yaml.safe_load(_render(_config(tmp_path, data)).stdout)
+
+    assert "mlpromote-access-boundary" in {r["Properties"]["RoleName"] for r in _roles(template)}
+    assert len(template["Resources"]) == len(_roles(template)) + 1
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,13 @@ Region: every client is made in the region the handler names with `use_region` (
 the plan carries), not whatever AWS_REGION says: the models, the pointers and the control plane's
 own resources all live in the config's region. Unset (a test, a shell), botocore's default applies.
 
+Sessions: every assumed role's session is named after the promotion (`use_promotion`), so
+CloudTrail in a target account shows which promotion moved its pointer, and the requester's
+identity travels as the session's SourceIdentity where the chain allows it: on the target
+accounts' roles assumed directly (their trust allows sts:SetSourceIdentity), not on the smoke
+test's chain, which ends in an access role. IAM User Guide, "Monitor and control actions taken
+with assumed roles".
+
 Retries: botocore's own retries are off. Transient errors surface to the state machine, whose
 Retry clauses own backoff; a retry loop hidden in a client would make the workflow's behaviour
 depend on where a call happens to be.
@@ -15,6 +22,8 @@ depend on where a call happens to be.
 
 from __future__ import annotations
 
+import hashlib
+import re
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -29,6 +38,9 @@ _NO_RETRIES = Config(retries={"mode": "standard", "total_max_attempts": 1})
 # longer than botocore's 60 s read timeout.
 _SYNC_INVOKES = Config(retries={"mode": "standard", "total_max_attempts": 1}, read_timeout=900)
 _SESSION_NAME = "mlpromote"
+# RoleSessionName and SourceIdentity: 2 to 64 characters of [\w+=,.@-] (STS AssumeRole).
+_STS_NAME_MAX = 64
+_NOT_IN_STS_NAMES = re.compile(r"[^A-Za-z0-9_+=,.@-]")
 # Renew assumed-role credentials this long before they expire.
 _EXPIRY_MARGIN = timedelta(minutes=5)
 
@@ -59,12 +71,46 @@ _credentials: dict[tuple[str, str], tuple[dict[str, str], datetime]] = {}
 
 
 _region: str | None = None
+# The promotion this invocation works for (Lambda runs one invocation per container at a time).
+_session_name = _SESSION_NAME
+_source_identity: str | None = None
 
 
 def use_region(region: str) -> None:
     """Make every client from now on in `region`. Handlers call it once per invocation."""
     global _region
     _region = region
+
+
+def use_promotion(execution: str | None, requested_by: str | None = None) -> None:
+    """Name the sessions of the roles assumed from now on after this promotion (its execution ARN),
+    with the requester as their source identity. Handlers call it once per invocation."""
+    global _session_name, _source_identity
+    _session_name = session_name(execution)
+    _source_identity = source_identity(requested_by)
+
+
+def session_name(execution: str | None) -> str:
+    """`mlpromote-<execution name>`, in STS's characters and length. A name cut to fit keeps a hash
+    of the whole, so two long names that share a beginning still name different sessions."""
+    if not execution:
+        return _SESSION_NAME
+    name = _NOT_IN_STS_NAMES.sub("-", f"{_SESSION_NAME}-{execution.rsplit(':', 1)[-1]}")
+    if len(name) > _STS_NAME_MAX:
+        digest = hashlib.sha256(execution.encode()).hexdigest()[:8]
+        name = f"{name[: _STS_NAME_MAX - len(digest) - 1]}-{digest}"
+    return name
+
+
+def source_identity(requested_by: str | None) -> str | None:
+    """Who asked, as STS takes it: the last part of the requester's ARN (an assumed role's session
+    name, which under IAM Identity Center is the person's user name; a user's name), or the entry
+    point's own value, in STS's characters and length. None when nobody is known (the console)."""
+    if not requested_by:
+        return None
+    who = requested_by.rsplit("/", 1)[-1] if requested_by.startswith("arn:") else requested_by
+    who = _NOT_IN_STS_NAMES.sub("-", who)[:_STS_NAME_MAX]
+    return who if len(who) >= 2 else None
 
 
 def current_region() -> str:
@@ -96,14 +142,21 @@ def _chain_credentials(role_arns: tuple[str, ...], region: str, external_id: str
     credentials: dict[str, str] | None = None
     for index, role_arn in enumerate(role_arns):
         last = index == len(role_arns) - 1
-        key = ("/".join(role_arns[: index + 1]) + (f"#{external_id}" if last and external_id else ""), region)
+        # Per promotion: a warm container must not act for one promotion in a session named after another.
+        chain = "/".join(role_arns[: index + 1]) + (f"#{external_id}" if last and external_id else "")
+        key = (f"{chain}@{_session_name}@{_source_identity or ''}", region)
         cached = _credentials.get(key)
         if cached and cached[1] - _EXPIRY_MARGIN > datetime.now(UTC):
             credentials = cached[0]
             continue
         if credentials is not None:
             sts = assumed_client_from(credentials, "sts", region)
-        arguments = {"RoleArn": role_arn, "RoleSessionName": _SESSION_NAME}
+        arguments = {"RoleArn": role_arn, "RoleSessionName": _session_name}
+        if len(role_arns) == 1 and _source_identity:
+            # Only on a one-role chain (the target accounts' roles, whose trust allows it): a source
+            # identity persists through role chaining, and the access role at the end of the smoke
+            # test's chain does not allow sts:SetSourceIdentity (mlpromote.iam_model.ASSUME_ACTIONS).
+            arguments["SourceIdentity"] = _source_identity
         if last and external_id:
             arguments["ExternalId"] = external_id
         answer = sts.assume_role(**arguments)["Credentials"]
@@ -148,6 +201,7 @@ def reset(credentials_only: bool = False) -> None:
             del _clients[key]
         if not credentials_only:
             _session, _region = None, None
+            use_promotion(None)
             _clients.clear()
 
 
