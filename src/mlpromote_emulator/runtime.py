@@ -17,6 +17,7 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 import uuid
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
@@ -44,6 +45,8 @@ from mlpromote_emulator.scheduler import Scheduler
 from mlpromote_emulator.world import STATE_MACHINE_ROLE, WorldMap, observe, schedule_alarms, seed
 
 STATE_MACHINE_RESOURCE = "PromoteModelStateMachine"
+# Lambda's Timeout when neither the function nor Globals sets one (AWS::Serverless::Function).
+LAMBDA_DEFAULT_TIMEOUT = 3
 # Real seconds an execution may take on the emulator before it is abandoned (simulated time is free).
 EXECUTION_DEADLINE_SECONDS = 120.0
 # Who approves or rejects in a scenario (`approve: true | false`): a local IAM user of the ML account.
@@ -118,6 +121,8 @@ class Emulator:
             config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
         )
         self._handlers: dict[str, ModuleType] = {}
+        # Each function's Timeout (template.yaml, else Globals, else Lambda's default), in seconds.
+        self.timeouts: dict[str, float] = {}
         self._saved_env: dict[str, str | None] = {}
         self._config_file: Path | None = None
         self.state_machine_arn = ""
@@ -179,6 +184,8 @@ class Emulator:
         self._stdout = sys.stdout
         sys.stdout = self.logs
         self._mock.start()
+        self.clock.in_handler = adapt.control_plane_call
+        adapt.hooks.call_seconds = self.scenario.world.aws_call_seconds
         self.clock.start()
         seed(self.scenario, self.names)
         self._deploy()
@@ -195,6 +202,7 @@ class Emulator:
         adapt.hooks.sleep = None
         adapt.hooks.activity = None
         adapt.hooks.wait_for_callback = None
+        adapt.hooks.call_seconds = 0.0
         sessions.reset()
         for key, value in self._saved_env.items():
             if value is None:
@@ -218,6 +226,7 @@ class Emulator:
         template = self._template = load_template(self.repo_root / "template.yaml")
         resources = template["Resources"]
         default_handler = template.get("Globals", {}).get("Function", {}).get("Handler", "app.lambda_handler")
+        default_timeout = template.get("Globals", {}).get("Function", {}).get("Timeout", LAMBDA_DEFAULT_TIMEOUT)
         region, account = self.config.region, self.config.ml_account
         lam = boto3.client("lambda", region_name=region)
         role_arn = arns.role(self.config.partition, account, STATE_MACHINE_ROLE)
@@ -234,6 +243,7 @@ class Emulator:
             module_name, _, _function = handler.rpartition(".")
             path = self.repo_root / properties["CodeUri"] / f"{module_name}.py"
             self._handlers[logical_id] = _load_module(f"mlpromote_function_{logical_id}", path)
+            self.timeouts[logical_id] = float(properties.get("Timeout", default_timeout))
             lam.create_function(
                 FunctionName=logical_id,
                 Runtime="python3.11",
@@ -351,15 +361,21 @@ class Emulator:
                 # there for the next. Iterations of one function share a warm container.
                 sessions.reset(credentials_only=True)
                 self._last_function = function_name
-            started = time.perf_counter()
+            started, began = time.perf_counter(), self.clock.now()
+            self.clock.handler_started()
             try:
                 result = module.lambda_handler(payload, context)
             except Exception as error:
-                # Reported to the state machine as Lambda does: errorType is the exception's class name.
-                return json.dumps({"errorType": type(error).__name__, "errorMessage": str(error)}).encode(), True
+                return _function_error(error, context.aws_request_id), True
             finally:
+                self.clock.handler_ended()
                 self.clock.activity()
                 self.invocations.append((function_name, time.perf_counter() - started))
+                ran = (self.clock.now() - began).total_seconds()
+            if ran > self.timeouts[function_name]:
+                # Lambda stopped the handler at its timeout: whatever it did until then is done, and its
+                # answer is lost (on AWS the rest of the work would not have happened either).
+                return _timed_out(context.aws_request_id, self.timeouts[function_name]), True
         return json.dumps(result).encode(), False
 
     def _turn(self, function_name: str, payload: Any) -> AbstractContextManager[None]:
@@ -592,6 +608,33 @@ class Emulator:
                         values if isinstance(values, list) else [values]
                     )
         return totals
+
+
+def _function_error(error: BaseException, request_id: str) -> bytes:
+    """An unhandled exception as the Python runtime reports it (awslambdaric's build_fault_result: the
+    Lambda developer guide, "AWS Lambda function errors in Python"): Step Functions makes errorType the
+    task's error and this whole document its Cause, so a Cause is about 1 KB on AWS, not a line."""
+    frames = traceback.extract_tb(error.__traceback__)[1:]  # the first frame is this emulator's call
+    return json.dumps(
+        {
+            "errorMessage": str(error),
+            "errorType": type(error).__name__,
+            "requestId": request_id,
+            "stackTrace": traceback.format_list(frames),
+        }
+    ).encode()
+
+
+def _timed_out(request_id: str, timeout: float) -> bytes:
+    """What Lambda answers for an invocation that ran past its timeout; Step Functions reports its
+    errorType, Sandbox.Timedout, as the task's error (Lambda developer guide, "Troubleshoot invocation
+    issues", Sandbox.Timedout)."""
+    return json.dumps(
+        {
+            "errorType": "Sandbox.Timedout",
+            "errorMessage": f"RequestId: {request_id} Error: Task timed out after {timeout:.2f} seconds",
+        }
+    ).encode()
 
 
 def _load_module(name: str, path: Path) -> ModuleType:

@@ -81,6 +81,9 @@ class World(_Model):
     live: dict[str, list[VersionLabel]] = {}
     start_seconds: float = Field(default=300, ge=0, le=86400, alias="startSeconds")
     iam_propagation_seconds: float = Field(default=5, ge=0, le=3600, alias="iamPropagationSeconds")
+    # Simulated seconds each AWS call of the control plane takes (a round trip): calls one after another
+    # add up against each function's Lambda timeout. 0: instant.
+    aws_call_seconds: float = Field(default=0, ge=0, le=900, alias="awsCallSeconds")
     start_fails: list[VersionLabel] = Field(default=[], alias="startFails")
     alarms: list[AlarmSpec] = []
     # A drifted world (`mlpromote local drift`). What each environment's access role grants
