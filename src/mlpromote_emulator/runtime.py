@@ -665,6 +665,19 @@ def billed_transitions(events: list[dict[str, Any]]) -> int:
     return entered + max(0, attempts - tasks)
 
 
+def largest_state_bytes(events: list[dict[str, Any]]) -> int:
+    """The largest state input, output, task input or result of an execution, in UTF-8 bytes: what
+    Step Functions holds to its 256 KB quota."""
+    largest = 0
+    for event in events:
+        for key, details in event.items():
+            if key.endswith("EventDetails") and isinstance(details, dict):
+                for field_name in ("input", "output"):
+                    if isinstance(details.get(field_name), str):
+                        largest = max(largest, len(details[field_name].encode("utf-8")))
+    return largest
+
+
 def _labelled(value: Any, names: WorldMap) -> Any:
     """Replace version ARNs by their scenario names, so reports read like the scenario."""
     if isinstance(value, str):
