@@ -47,7 +47,7 @@ def test_every_function_folder_is_deployed_and_thin() -> None:
     assert code_uris == folders
     for folder in folders - {"functions/api"}:  # the API's handler is its route table
         lines = [line for line in (REPO / folder / "app.py").read_text().splitlines() if line.strip()]
-        assert len(lines) <= 20, f"{folder}/app.py should hand off to mlpromote.steps"
+        assert len(lines) <= 20, f"{folder}/app.py should hand off to a phase in mlpromote.phases"
 
 
 def test_every_task_retries_transient_errors_and_every_change_is_compensated() -> None:

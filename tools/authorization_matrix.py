@@ -8,7 +8,7 @@ Every policy comes from where a deployment gets it, never copied by hand: the co
 roles from template.yaml, the target-account roles from templates/target-account.yaml (one copy
 per target account), the access roles from templates/access-roles.yaml (rendered from the config
 by tools/render_access_roles.py), their `mlpromote-grants` policy as the workflow's own
-`steps.grant_access` and the retirement's revoke write it (against moto's IAM), AWS managed
+`phases.access.grant_access` and the retirement's revoke write it (against moto's IAM), AWS managed
 policies from moto's copy of them, and the SCPs in policies/scp/. !Ref, !Sub and !GetAtt are
 resolved for a sample deployment of config/mlpromote.yaml's accounts.
 
@@ -605,10 +605,10 @@ def _grants_as_the_workflow_writes_them(config: Config, access_roles: list[Role]
     import boto3
     from moto import mock_aws
 
-    from mlpromote import steps
     from mlpromote.aws import iam as iam_adapter
     from mlpromote.aws import sessions
     from mlpromote.grants import GrantPolicy
+    from mlpromote.phases.access import grant_access
 
     names = {role.name: role for role in access_roles}
     sessions.reset()
@@ -622,7 +622,7 @@ def _grants_as_the_workflow_writes_them(config: Config, access_roles: list[Role]
             for environment in config.environments:
                 role_name = config.access_role_name(environment)
                 for label in (plot.previous[environment], plot.current[environment]):
-                    steps.grant_access(_plan(config, environment, plot.versions[label]))
+                    grant_access(_plan(config, environment, plot.versions[label]))
                 # What the retirement (and the compensation) does to the superseded version's grant.
                 superseded = plot.versions[plot.previous[environment]]
                 iam_adapter.update_grants(role_name, functools.partial(GrantPolicy.revoke, version_arn=superseded))
@@ -1035,7 +1035,7 @@ def capabilities(world: World) -> list[Capability]:
     ]
 
 
-# Each control-plane role's job: the capabilities its function's AWS calls need (layers/mlpromote/steps.py
+# Each control-plane role's job: the capabilities its function's AWS calls need (layers/mlpromote/phases/
 # and the adapters in layers/mlpromote/aws/). Everything else must be denied. In the target accounts
 # each job has its own role (mlpromote.iam_model.TARGET_ROLE_CALLERS): the parameter reader reads
 # pointers, the parameter writer reads and moves them (the compensation compares before it writes, so

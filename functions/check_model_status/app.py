@@ -6,8 +6,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mlpromote.aws import sessions
 from mlpromote.handler import step_handler
+from mlpromote.phases.model import check_model_status
 from mlpromote.plan import PromotionPlan
-from mlpromote.steps import ModelStart, check_model_status
+from mlpromote.results import ModelStart
 
 
 @step_handler("CheckModelStatus")

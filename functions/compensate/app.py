@@ -7,8 +7,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from mlpromote.aws import sessions
 from mlpromote.config import deployed_config
 from mlpromote.handler import step_handler
+from mlpromote.phases.compensate import compensate
 from mlpromote.plan import PromotionPlan
-from mlpromote.steps import compensate
 
 
 @step_handler("Compensate")

@@ -6,8 +6,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mlpromote.aws import sessions
 from mlpromote.handler import step_handler
+from mlpromote.phases.pointers import confirm_serving
 from mlpromote.plan import PromotionPlan
-from mlpromote.steps import confirm_serving
 
 
 @step_handler("ConfirmServing")

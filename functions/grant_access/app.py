@@ -6,8 +6,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mlpromote.aws import sessions
 from mlpromote.handler import step_handler
+from mlpromote.phases.access import grant_access
 from mlpromote.plan import PromotionPlan
-from mlpromote.steps import grant_access
 
 
 @step_handler("GrantAccess")

@@ -6,8 +6,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mlpromote.aws import sessions
 from mlpromote.handler import step_handler
+from mlpromote.phases.outcome import record_outcome
 from mlpromote.plan import PromotionPlan
-from mlpromote.steps import record_outcome
 
 
 @step_handler("RecordOutcome")

@@ -7,7 +7,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mlpromote.aws import sessions
 from mlpromote.handler import step_handler
-from mlpromote.steps import release_abandoned
+from mlpromote.phases.lock import release_abandoned
 
 
 @step_handler("ReleaseAbandoned")

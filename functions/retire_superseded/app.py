@@ -7,7 +7,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from mlpromote.aws import sessions
 from mlpromote.config import deployed_config
 from mlpromote.handler import step_handler
-from mlpromote.steps import retire_superseded
+from mlpromote.phases.retire import retire_superseded
 from mlpromote.summary import PromotionState, summarize
 
 

@@ -6,8 +6,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mlpromote.aws import sessions
 from mlpromote.handler import failed_iteration, step_handler
+from mlpromote.phases.pointers import rotate_pointer
 from mlpromote.plan import AccountPlan
-from mlpromote.steps import rotate_pointer
 
 
 # A failed account ends its iteration with a short error, so 500 of them fit the state's 256 KB.

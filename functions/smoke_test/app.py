@@ -6,8 +6,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mlpromote.aws import sessions
 from mlpromote.handler import step_handler
+from mlpromote.phases.access import smoke_test
 from mlpromote.plan import AccountPlan
-from mlpromote.steps import Grant, smoke_test
+from mlpromote.results import Grant
 
 
 @step_handler("SmokeTest")

@@ -6,8 +6,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mlpromote.aws import sessions
 from mlpromote.handler import step_handler
+from mlpromote.phases.model import start_model
 from mlpromote.plan import PromotionPlan
-from mlpromote.steps import start_model
 
 
 @step_handler("StartModel")

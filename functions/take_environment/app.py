@@ -6,8 +6,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mlpromote.aws import sessions
 from mlpromote.handler import step_handler
+from mlpromote.phases.lock import take_environment
 from mlpromote.plan import PromotionPlan
-from mlpromote.steps import take_environment
 
 
 @step_handler("TakeEnvironment")

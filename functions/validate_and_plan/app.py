@@ -7,7 +7,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from mlpromote.aws import sessions
 from mlpromote.config import deployed_config
 from mlpromote.handler import step_handler
-from mlpromote.steps import validate_and_plan
+from mlpromote.phases.plan import validate_and_plan
 
 
 @step_handler("ValidateAndPlan")

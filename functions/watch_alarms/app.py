@@ -6,8 +6,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mlpromote.aws import sessions
 from mlpromote.handler import step_handler
+from mlpromote.phases.pointers import watch_alarms
 from mlpromote.plan import PromotionPlan
-from mlpromote.steps import Watch, watch_alarms
+from mlpromote.results import Watch
 
 
 @step_handler("WatchAlarms")

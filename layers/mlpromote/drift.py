@@ -38,11 +38,12 @@ from pydantic.alias_generators import to_camel
 from mlpromote import arns
 from mlpromote.aws import dynamodb, events, iam, rekognition, sessions, ssm
 from mlpromote.aws.rekognition import VersionDescription
+from mlpromote.clock import now
 from mlpromote.config import Config
 from mlpromote.errors import InvalidModelVersionArn, TransientAwsError, UnknownProject
+from mlpromote.fanout import for_each_account
 from mlpromote.grants import GrantPolicy
 from mlpromote.observability import logger, metrics
-from mlpromote.steps import for_each_account, now
 from mlpromote.versions import RUNNING, ModelVersionArn
 
 Kind = Literal["PointerToNotRunning", "PointerWithoutGrant", "StaleGrant", "IdleVersion", "SplitEnvironment"]

@@ -1,4 +1,4 @@
-"""What every step's Lambda handler does around its one call into mlpromote.steps."""
+"""What every step's Lambda handler does around its one call into a phase (mlpromote.phases)."""
 
 from __future__ import annotations
 

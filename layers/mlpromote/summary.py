@@ -9,7 +9,8 @@ from pydantic import BaseModel, ConfigDict, field_validator
 from pydantic.alias_generators import to_camel
 
 from mlpromote.plan import PromotionPlan
-from mlpromote.steps import Grant, ModelStart, Retirement, Rotation, SmokeTestResult
+from mlpromote.records import changes_document
+from mlpromote.results import Grant, ModelStart, Retirement, Rotation, SmokeTestResult
 
 
 class PromotionState(BaseModel):
@@ -60,9 +61,7 @@ def summarize(state: PromotionState, retirement: Retirement) -> dict[str, Any]:
         "project": plan.project,
         "version": plan.version_arn,
         "reason": plan.reason,
-        "accounts": [
-            {"account": target.account, "from": target.current, "to": plan.version_arn} for target in plan.accounts
-        ],
+        "accounts": changes_document(plan),
         "started": [plan.version_arn] if state.model_start and state.model_start.started_by_this_execution else [],
         "granted": [plan.version_arn] if state.grant.added_by_this_execution else [],
         "revoked": retirement.revoked,

@@ -15,10 +15,10 @@ import yaml
 from corpus import Bad
 
 from conftest import STANDARD_SCENARIO, merge
-from mlpromote import steps
 from mlpromote.aws import sessions
 from mlpromote.config import Config, load_config, parse_config
 from mlpromote.errors import PromotionError
+from mlpromote.phases.plan import validate_and_plan
 from mlpromote.plan import PromotionRequest
 from mlpromote.versions import ModelVersionArn
 from mlpromote_cli.main import main
@@ -109,7 +109,7 @@ def no_aws(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.usefixtures("no_aws")
 @pytest.mark.parametrize("case", cases(corpus.BAD_REQUESTS))
 def test_a_bad_request_is_refused_by_the_plan_before_any_aws_call(case: Bad, config: Config) -> None:
-    error = refusal(steps.validate_and_plan, copy.deepcopy(case.value), "execution-1", "2026-01-01T00:00:00Z", config)
+    error = refusal(validate_and_plan, copy.deepcopy(case.value), "execution-1", "2026-01-01T00:00:00Z", config)
     assert_named(error, case)
     assert len(str(error)) < LONG_MESSAGE
 

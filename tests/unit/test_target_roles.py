@@ -11,13 +11,20 @@ from typing import Any
 
 import pytest
 
-from mlpromote import drift, iam_model, steps
+from mlpromote import drift, iam_model
 from mlpromote.aws import cloudwatch, dynamodb, events, iam, rekognition, ssm
 from mlpromote.aws.rekognition import VersionDescription
 from mlpromote.config import Config, TargetRoles, parse_config
 from mlpromote.errors import InvalidConfig
 from mlpromote.grants import GrantPolicy
+from mlpromote.phases.access import smoke_test
+from mlpromote.phases.compensate import compensate
+from mlpromote.phases.lock import take_environment
+from mlpromote.phases.plan import validate_and_plan
+from mlpromote.phases.pointers import rotate_pointer, watch_alarms
+from mlpromote.phases.retire import retire_superseded
 from mlpromote.plan import PromotionPlan, TargetAccount
+from mlpromote.results import Grant
 
 ML, QA, PROD_A, PROD_B = "111111111111", "222222222222", "333333333333", "444444444444"
 PARAMETER = "/mlpromote/tools/model-arn"
@@ -122,25 +129,23 @@ def role(field: str) -> str:
 
 def test_each_step_goes_through_exactly_the_target_roles_that_trust_it(recorder: Recorder) -> None:
     cfg = config()
-    plan = steps.validate_and_plan(
-        {"environment": "prod", "modelVersionArn": V2}, "exec-1", "2024-01-01T00:00:00+00:00", cfg
-    )
+    plan = validate_and_plan({"environment": "prod", "modelVersionArn": V2}, "exec-1", "2024-01-01T00:00:00+00:00", cfg)
     used: dict[str, set[tuple[str, str]]] = {"plan": recorder.take()}
-    plan = steps.take_environment(plan)
+    plan = take_environment(plan)
     used["take-environment"] = recorder.take()
 
-    steps.smoke_test(plan, PROD_A, steps.Grant(added_by_this_execution=False, granted_at=None))
+    smoke_test(plan, PROD_A, Grant(added_by_this_execution=False, granted_at=None))
     used["smoke-test"] = recorder.take()
-    steps.rotate_pointer(plan, PROD_A)
+    rotate_pointer(plan, PROD_A)
     used["rotate-pointer"] = recorder.take()
-    steps.watch_alarms(plan, None)
+    watch_alarms(plan, None)
     used["watch-alarms"] = recorder.take()
-    steps.retire_superseded(plan, cfg)
+    retire_superseded(plan, cfg)
     used["retire"] = recorder.take()
     # A promotion of a version that was not running, failed after prod's pointers moved.
     accounts = [TargetAccount(account=PROD_A, current=None), TargetAccount(account=PROD_B, current=V1)]
     failed = plan.model_copy(update={"status_at_plan": "STOPPED", "accounts": accounts})
-    steps.compensate(failed, cfg, {"Error": "SmokeTestFailed", "Cause": ""})
+    compensate(failed, cfg, {"Error": "SmokeTestFailed", "Cause": ""})
     used["compensate"] = recorder.take()
     drift.read_all_pointers(cfg)
     used["detect-drift"] = recorder.take()

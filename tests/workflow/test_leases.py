@@ -158,16 +158,19 @@ def test_a_plan_made_before_the_lock_is_read_again_under_it(worlds: Any) -> None
     takes the lock (as a throttled Take the environment would). It works from what prod serves now."""
     import boto3
 
-    from mlpromote import steps
+    from mlpromote.clock import now
     from mlpromote.config import deployed_config
+    from mlpromote.phases.lock import take_environment
+    from mlpromote.phases.outcome import record_outcome
+    from mlpromote.phases.plan import validate_and_plan
 
     late = "arn:aws:states:us-east-1:111111111111:execution:mlpromote-promote-model:late"
     with worlds.emulator() as emu:
         v1, v2, v3 = (emu.names.arn(f"tools/{v}", emu.config) for v in ("v1", "v2", "v3"))
         request = {"environment": "prod", "modelVersionArn": v3}
-        stale = steps.validate_and_plan(request, late, steps.now().isoformat(), deployed_config())
+        stale = validate_and_plan(request, late, now().isoformat(), deployed_config())
         first = emu.promote(PromotionSpec(environment="prod", version="tools/v2"))
-        fresh = steps.take_environment(stale)
+        fresh = take_environment(stale)
         table = boto3.resource("dynamodb").Table("mlpromote-promotions")
         lock = table.get_item(Key={"pk": "LOCK#prod", "sk": "LOCK"})["Item"]
         leases = {v: table.get_item(Key={"pk": f"LEASE#{v}", "sk": "LEASE"}).get("Item", {}) for v in (v1, v2, v3)}
@@ -180,7 +183,7 @@ def test_a_plan_made_before_the_lock_is_read_again_under_it(worlds: Any) -> None
         assert lock["holder"] == late and sorted(lock["leases"]) == sorted([v2, v3])
         assert {v: set(item.get("holders", ())) for v, item in leases.items()} == {v1: set(), v2: {late}, v3: {late}}
 
-        steps.record_outcome(fresh, {"summary": None, "compensation": {"error": {"Error": "X", "Cause": "y"}}})
+        record_outcome(fresh, {"summary": None, "compensation": {"error": {"Error": "X", "Cause": "y"}}})
         left = [i for i in table.scan()["Items"] if i["pk"] == "LOCK#prod" or i.get("holders")]
     assert left == []
 
@@ -188,20 +191,20 @@ def test_a_plan_made_before_the_lock_is_read_again_under_it(worlds: Any) -> None
 def test_a_rollback_whose_environment_moved_before_the_lock_is_refused_and_changes_nothing(worlds: Any) -> None:
     import boto3
 
-    from mlpromote import steps
+    from mlpromote.clock import now
     from mlpromote.config import deployed_config
     from mlpromote.errors import EnvironmentChanged
+    from mlpromote.phases.lock import take_environment
+    from mlpromote.phases.plan import validate_and_plan
 
     late = "arn:aws:states:us-east-1:111111111111:execution:mlpromote-promote-model:late"
     with worlds.emulator() as emu:
         emu.promote(PromotionSpec(environment="prod", version="tools/v2"))
-        stale = steps.validate_and_plan(
-            {"environment": "prod", "rollback": True}, late, steps.now().isoformat(), deployed_config()
-        )
+        stale = validate_and_plan({"environment": "prod", "rollback": True}, late, now().isoformat(), deployed_config())
         emu.promote(PromotionSpec(environment="prod", version="tools/v3"))
         before = emu.world()
         try:
-            steps.take_environment(stale)
+            take_environment(stale)
         except EnvironmentChanged as error:
             refused = str(error)
         else:

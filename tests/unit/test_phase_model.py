@@ -1,4 +1,4 @@
-from mlpromote.steps import poll_delay
+from mlpromote.phases.model import poll_delay
 
 
 def test_first_status_check_waits_several_intervals_then_one() -> None:

@@ -1,0 +1,82 @@
+"""Give the environment access to the version, and prove it works from each account.
+
+ASL Tasks: "Grant access" (grant_access), "Smoke-test the model" (smoke_test, one per account).
+"""
+
+from __future__ import annotations
+
+from botocore.exceptions import ClientError
+
+from mlpromote.aws import iam, rekognition, sessions
+from mlpromote.clock import seconds_since, stamp
+from mlpromote.errors import GrantNotYetEffective, ModelNotServing, SmokeTestAccessDenied, SmokeTestFailed
+from mlpromote.grants import GrantPolicy
+from mlpromote.plan import AccountPlan, PromotionPlan
+from mlpromote.results import Grant, SmokeTestResult
+
+_ACCESS_DENIED = frozenset({"AccessDenied", "AccessDeniedException"})
+
+
+def grant_access(plan: PromotionPlan) -> Grant:
+    added = False
+
+    def add(policy: GrantPolicy) -> bool:
+        nonlocal added
+        # Every grant follows the environment's vpcEndpointIds as the plan read them.
+        conformed = policy.require_endpoints(plan.vpc_endpoint_ids)
+        added = policy.grant(plan.version_arn, plan.vpc_endpoint_ids)
+        return added or conformed
+
+    iam.update_grants(plan.access_role_name, add)
+    return Grant(added_by_this_execution=added, granted_at=stamp() if added else None)
+
+
+def smoke_test(plan: AccountPlan, account: str, grant: Grant) -> SmokeTestResult:
+    """Call the model the way the account's applications will: through its role and the access role."""
+    chain = (plan.smoke_test_role_arn(account), plan.access_role_arn)
+    seen: dict[str, float] = {}
+    for bucket, key in plan.smoke_test.image_locations():
+        try:
+            labels = rekognition.detect_custom_labels(
+                chain, plan.version_arn, bucket, key, plan.smoke_test.min_confidence, external_id=plan.external_id
+            )
+        except ClientError as error:
+            _explain_smoke_test_error(error, plan, account, grant)
+            raise
+        for name, confidence in labels.items():
+            seen[name] = max(seen.get(name, 0.0), confidence)
+    missing = [
+        label for label in plan.smoke_test.expect_labels if seen.get(label, 0.0) < plan.smoke_test.min_confidence
+    ]
+    if missing:
+        found = ", ".join(f"{name} {confidence:.1f}%" for name, confidence in sorted(seen.items())) or "none"
+        raise SmokeTestFailed(
+            f"account {account}: {plan.version_label} did not find {', '.join(missing)} at "
+            f">= {plan.smoke_test.min_confidence:g}% in {', '.join(plan.smoke_test.images)}; found: {found}"
+        )
+    return SmokeTestResult(account=account)
+
+
+def _explain_smoke_test_error(error: ClientError, plan: AccountPlan, account: str, grant: Grant) -> None:
+    code = sessions.error_code(error)
+    operation = error.operation_name
+    if code in _ACCESS_DENIED and operation == "DetectCustomLabels":
+        if grant.granted_at and seconds_since(grant.granted_at) < plan.grant_propagation_seconds:
+            raise GrantNotYetEffective(
+                f"account {account}: DetectCustomLabels denied {seconds_since(grant.granted_at):.0f} s after "
+                "the grant; IAM is still propagating it"
+            ) from error
+        raise SmokeTestAccessDenied(
+            f"account {account}: {plan.access_role_name} may not call {plan.version_label} "
+            f"({error.response['Error'].get('Message', code)}); check its {iam.POLICY_NAME} policy (with "
+            "vpcEndpointIds, the smoke test must call through one of them: docs/security.md)"
+        ) from error
+    if code in _ACCESS_DENIED:
+        raise SmokeTestAccessDenied(
+            f"account {account}: {operation} was denied ({error.response['Error'].get('Message', code)}); "
+            f"deploy the target-account stack in {account} and check that {plan.access_role_name} trusts it "
+            "(the environment's accounts, consumerRoleArns, organizationId, externalId)"
+        ) from error
+    if code == "ResourceNotReadyException":
+        raise ModelNotServing(f"account {account}: {plan.version_label} is not running") from error
+    sessions.raise_if_transient(error, f"rekognition {operation} from {account}")

@@ -1,0 +1,81 @@
+"""Undo a failed promotion: put back the pointers, revoke the new grant, stop what it started.
+
+ASL Task: "Compensate" (compensate).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlpromote import leases
+from mlpromote.aws import iam, rekognition, ssm
+from mlpromote.config import Config
+from mlpromote.grants import GrantPolicy
+from mlpromote.plan import PromotionPlan
+from mlpromote.results import Compensation
+from mlpromote.serving import references
+from mlpromote.versions import SERVING_STATES, ModelVersionArn
+
+
+def original_error(error: dict[str, Any]) -> dict[str, str]:
+    """The error that made the promotion fail: the caught one, or the first account's whose rotation failed.
+
+    Failed rotations end their own Map iteration (so none is in flight during compensation) and
+    arrive here as the list of every account's result.
+    """
+    if "failedRotations" in error:
+        failed: dict[str, Any] = next((r["error"] for r in error["failedRotations"] if r.get("failed")), {})
+        return {"Error": str(failed.get("Error", "RotationFailed")), "Cause": str(failed.get("Cause", ""))}
+    return {"Error": str(error.get("Error", "States.TaskFailed")), "Cause": str(error.get("Cause", ""))}
+
+
+def compensate(plan: PromotionPlan, config: Config, error: dict[str, Any]) -> Compensation:
+    """Put the world back as the plan found it. Idempotent: it compares before it writes."""
+    restored = []
+    for target in plan.accounts:
+        # Read through the writer too: one role per account, which reads what it may put back.
+        writer = plan.parameter_writer_role_arn(target.account)
+        if ssm.read_pointer(writer, plan.parameter_name) != target.current:
+            ssm.write_pointer(writer, plan.parameter_name, target.current)
+            restored.append(target.account)
+
+    revoked = False
+    if not any(target.current == plan.version_arn for target in plan.accounts):
+
+        def revoke(policy: GrantPolicy) -> bool:
+            nonlocal revoked
+            revoked = policy.revoke(plan.version_arn)
+            return revoked
+
+        iam.update_grants(plan.access_role_name, revoke)
+
+    stopped, left_running_why = False, None
+    if plan.status_at_plan not in SERVING_STATES:  # this promotion started it (read under the lock)
+        version = ModelVersionArn.parse(plan.version_arn)
+
+        def stop(arn: str) -> str | None:
+            if rekognition.describe_version(plan.project_arn, version.version, arn).status not in SERVING_STATES:
+                return "not running"
+            rekognition.stop_version(arn)
+            return None
+
+        # Stopped only if no other running promotion leases it (another environment may be bringing
+        # it into service) and nothing points at it (mlpromote.leases).
+        # Past its compensation this promotion neither serves nor puts back the version: where
+        # another promotion is in the way, it lets go of its lease, so that one may stop it later.
+        done, left = leases.stop_unless_used(
+            [plan.version_arn],
+            plan.execution,
+            lambda: references(config, plan, after_promotion=False),
+            stop,
+            done_with_them=True,
+        )
+        stopped = bool(done)
+        left_running_why = left.get(plan.version_arn) if left.get(plan.version_arn) != "not running" else None
+    return Compensation(
+        error=original_error(error),
+        restored=restored,
+        revoked=revoked,
+        stopped=stopped,
+        left_running_why=left_running_why,
+    )

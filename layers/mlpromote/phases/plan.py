@@ -1,0 +1,165 @@
+"""Validate and plan: refuse a bad request before the first write, and fix what the later steps need.
+
+ASL Task: "Validate and plan" (validate_and_plan).
+"""
+
+from __future__ import annotations
+
+from mlpromote import arns, history
+from mlpromote.aws import cloudwatch, dynamodb, rekognition
+from mlpromote.clock import stamp
+from mlpromote.config import Config
+from mlpromote.errors import InvalidPromotionRequest, NothingToRollBackTo, NotVerifiedUpstream, RollbackAlarmNotFound
+from mlpromote.fanout import for_each_account
+from mlpromote.plan import PromotionPlan, PromotionRequest, TargetAccount
+from mlpromote.promotions import require_ml_account
+from mlpromote.serving import read_pointers
+from mlpromote.versions import RUNNING, ModelVersionArn, require_promotable
+
+
+def validate_and_plan(request_input: object, execution: str, requested_at: str, config: Config) -> PromotionPlan:
+    """Check the request against the config and the ML account.
+
+    Changes nothing: every refusal of the request happens here, before the first write. What the
+    environment serves is read later, under the lock (`take_environment`).
+    """
+    request = PromotionRequest.parse(request_input)
+    environment = config.environment(request.environment)
+    reader = config.target_roles.parameter_reader
+    pointers: dict[str, str | None] | None = None
+    if request.rollback:
+        project_name = _project_to_roll_back(request, config)
+        pointers = read_pointers(
+            environment.accounts,
+            reader,
+            config.project(project_name).parameter_name,
+            config.workflow.max_concurrency,
+            partition=config.partition,
+        )
+        version = ModelVersionArn.parse(_rollback_target(request.environment, project_name, pointers))
+    else:
+        version = ModelVersionArn.parse(request.model_version_arn)
+    require_ml_account(version, config)
+    project = config.project(version.project)
+    project_arn = rekognition.project_arn(version.project)
+    description = rekognition.describe_version(project_arn, version.version, version.arn)
+    require_promotable(version.label, description.status)
+    if environment.requires and not request.rollback and not request.force:
+        _require_verified_upstream(config, environment.requires, project.parameter_name, version)
+
+    # What each account serves is read under the lock (take_environment): read here, it could be
+    # stale by then. A rollback reads it here too (its target depends on it), and is refused with
+    # EnvironmentChanged if it moved before the lock.
+    _require_rollback_alarms(config, request.environment)
+    known = pointers or {}
+    accounts = [TargetAccount(account=account, current=known.get(account)) for account in environment.accounts]
+    return PromotionPlan(
+        execution=execution,
+        requested_at=requested_at,
+        planned_at=stamp(),
+        reason=request.reason,
+        kind="rollback" if request.rollback else "promotion",
+        forced=request.force,
+        entry_point=request.entry_point,
+        requested_by=request.requested_by,
+        environment=request.environment,
+        project=version.project,
+        project_arn=project_arn,
+        version_arn=version.arn,
+        version_label=version.label,
+        status_at_plan=description.status,
+        ml_account=config.ml_account,
+        region=config.region,
+        access_role_name=config.access_role_name(request.environment),
+        parameter_name=project.parameter_name,
+        smoke_test_role_name=config.target_roles.smoke_test,
+        parameter_writer_role_name=config.target_roles.parameter_writer,
+        parameter_reader_role_name=reader,
+        alarm_reader_role_name=config.target_roles.alarm_reader,
+        accounts=accounts,
+        # Decided under the lock, from what take_environment reads there.
+        already_served=False,
+        already_running=description.status == RUNNING,
+        min_inference_units=project.min_inference_units,
+        max_inference_units=project.max_inference_units,
+        smoke_test=project.smoke_test,
+        retire_superseded=environment.retire_superseded,
+        start_poll_seconds=config.workflow.start_poll_seconds,
+        start_timeout_seconds=config.workflow.start_timeout_minutes * 60,
+        grant_propagation_seconds=config.workflow.grant_propagation_seconds,
+        max_concurrency=config.workflow.max_concurrency,
+        bake_seconds=environment.bake_minutes * 60,
+        rollback_alarms=environment.rollback_alarms,
+        alarm_poll_seconds=config.workflow.alarm_poll_seconds,
+        external_id=environment.external_id,
+        vpc_endpoint_ids=environment.vpc_endpoint_ids,
+        requires_approval=environment.requires_approval,
+        approval_timeout_seconds=environment.approval_timeout_hours * 3600,
+    )
+
+
+def _project_to_roll_back(request: PromotionRequest, config: Config) -> str:
+    if request.project:
+        config.project(request.project)
+        return request.project
+    if len(config.projects) == 1:
+        return next(iter(config.projects))
+    raise InvalidPromotionRequest(
+        f"rollback: name the project to roll back (one of {', '.join(sorted(config.projects))}) with project"
+    )
+
+
+def _rollback_target(environment: str, project: str, pointers: dict[str, str | None]) -> str:
+    serving = set(pointers.values())
+    if len(serving) != 1 or None in serving:
+        raise NothingToRollBackTo(
+            f"{environment}'s accounts do not all serve one version of {project} ({len(serving)} different "
+            "values); promote the version you want instead"
+        )
+    current = str(serving.pop())
+    target = history.rollback_target([r for r in dynamodb.records(environment) if r.project == project], current)
+    if target is None:
+        raise NothingToRollBackTo(
+            f"the history of {environment} has no version of {project} before {current}; promote one explicitly"
+        )
+    return target
+
+
+def _require_verified_upstream(config: Config, upstream: str, parameter: str, version: ModelVersionArn) -> None:
+    """The version is live in every account of the upstream environment, or was promoted there before."""
+    accounts = config.environment(upstream).accounts
+    reader = config.target_roles.parameter_reader
+    live = read_pointers(accounts, reader, parameter, config.workflow.max_concurrency, config.partition)
+    if all(value == version.arn for value in live.values()):
+        return
+    if any(r.version == version.arn and r.status == "SUCCEEDED" for r in dynamodb.records(upstream)):
+        return
+    raise NotVerifiedUpstream(
+        f"{version.label} is not live in {upstream} and was never promoted there successfully; promote it to "
+        f"{upstream} first, or promote with force: true and a reason (the history records both)"
+    )
+
+
+def _require_rollback_alarms(config: Config, name: str) -> None:
+    """Every rollback alarm exists in every account of the environment: the bake reads a missing one
+    as not in ALARM, so it would watch nothing there."""
+    environment = config.environment(name)
+    if not environment.rollback_alarms:
+        return
+    reader = config.target_roles.alarm_reader
+    missing = for_each_account(
+        environment.accounts,
+        lambda account: cloudwatch.missing_alarms(
+            arns.role(config.partition, account, reader), environment.rollback_alarms
+        ),
+        config.workflow.max_concurrency,
+    )
+    gaps = [(alarm, account) for account, alarms in missing.items() for alarm in alarms]
+    if gaps:
+        alarm, account = gaps[0]
+        more = f" ({len(gaps) - 1} more missing alarm(s) in {name}'s accounts)" if len(gaps) > 1 else ""
+        raise RollbackAlarmNotFound(
+            f"rollback alarm {alarm!r} does not exist in account {account}{more}: the bake would watch "
+            f"nothing there. Create it in every account of {name}, or take it out of "
+            f"environments.{name}.rollbackAlarms"
+        )

@@ -1,0 +1,60 @@
+"""Retire what the promotion superseded: revoke its grant and stop it, unless something still uses it.
+
+ASL Task: "Retire the superseded version" (retire_superseded).
+"""
+
+from __future__ import annotations
+
+from botocore.exceptions import ClientError
+
+from mlpromote import leases
+from mlpromote.aws import iam, rekognition, sessions
+from mlpromote.config import Config
+from mlpromote.grants import GrantPolicy
+from mlpromote.plan import PromotionPlan
+from mlpromote.results import LeftBehind, Retirement
+from mlpromote.serving import references
+
+
+def retire_superseded(plan: PromotionPlan, config: Config) -> Retirement:
+    superseded = plan.superseded()
+    retirement = Retirement()
+    if not superseded:
+        return retirement
+    if not plan.retire_superseded:
+        why = f"retireSuperseded is false for {plan.environment}"
+        retirement.left = [LeftBehind(version=v, granted=True, running=True, why=why) for v in superseded]
+        return retirement
+
+    def revoke(policy: GrantPolicy) -> bool:
+        return any([policy.revoke(version) for version in superseded])
+
+    try:
+        iam.update_grants(plan.access_role_name, revoke)
+        retirement.revoked = superseded
+    except ClientError as error:
+        sessions.raise_if_transient(error, "iam revoke superseded grants")
+        why = f"could not revoke: {error}"
+        retirement.left = [LeftBehind(version=v, granted=True, running=True, why=why) for v in superseded]
+        return retirement
+
+    def stop(version: str) -> str | None:
+        try:
+            rekognition.stop_version(version)
+        except ClientError as error:
+            sessions.raise_if_transient(error, "rekognition StopProjectVersion")
+            return f"could not stop: {error}"
+        return None
+
+    # Stopped only if no other running promotion leases it and nothing points at it (mlpromote.leases).
+    retirement.stopped, left = leases.stop_unless_used(
+        superseded,
+        plan.execution,
+        lambda: references(config, plan, after_promotion=True),
+        stop,
+        done_with_them=True,
+    )
+    retirement.left = [
+        LeftBehind(version=version, granted=False, running=True, why=why) for version, why in sorted(left.items())
+    ]
+    return retirement

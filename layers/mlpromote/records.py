@@ -1,0 +1,52 @@
+"""A promotion as the history and its events tell it: the record the lock opens and the outcome
+closes, and the detail of its EventBridge events. Both name each account's change the same way:
+`{account, from, to}` (history.AccountChange)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlpromote.history import AccountChange, PromotionRecord
+from mlpromote.plan import PromotionPlan
+
+
+def account_changes(plan: PromotionPlan) -> list[AccountChange]:
+    """What the promotion changes in each account: from what the account served (read under the
+    lock) to the promoted version."""
+    return [
+        AccountChange(account=target.account, from_version=target.current, to_version=plan.version_arn)
+        for target in plan.accounts
+    ]
+
+
+def changes_document(plan: PromotionPlan) -> list[dict[str, Any]]:
+    """account_changes as JSON: `[{"account", "from", "to"}]`."""
+    return [change.model_dump(mode="json", by_alias=True) for change in account_changes(plan)]
+
+
+def record(plan: PromotionPlan) -> PromotionRecord:
+    return PromotionRecord(
+        promotion_id=plan.execution,
+        environment=plan.environment,
+        project=plan.project,
+        version=plan.version_arn,
+        kind=plan.kind,
+        accounts=account_changes(plan),
+        reason=plan.reason,
+        forced=plan.forced,
+        entry_point=plan.entry_point,
+        requested_by=plan.requested_by or plan.entry_point,
+        started_at=plan.requested_at,
+    )
+
+
+def event_detail(plan: PromotionPlan, **extra: Any) -> dict[str, Any]:
+    return {
+        "promotionId": plan.execution,
+        "environment": plan.environment,
+        "project": plan.project,
+        "version": plan.version_arn,
+        "kind": plan.kind,
+        "accounts": changes_document(plan),
+        **extra,
+    }
