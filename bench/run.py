@@ -150,12 +150,14 @@ def promote_measured(accounts: int, every_rotation_fails: bool) -> dict[str, Any
     expected = ("FAILED", "AwsCallFailed") if every_rotation_fails else ("SUCCEEDED", None)
     if (result.status, result.error) != expected:
         raise SystemExit(f"quota benchmark at {accounts} accounts: {result.error}: {result.cause}")
-    return {
+    measured = {
         "accounts": accounts,
         "everyRotationFails": every_rotation_fails,
         "historyEvents": len(events),
         "largestStateBytes": largest_state_bytes(events),
     }
+    print(json.dumps(measured), file=sys.stderr, flush=True)  # a 500-account run takes minutes
+    return measured
 
 
 def longest_polling(accounts: int) -> dict[str, Any]:
