@@ -17,14 +17,18 @@ import time
 from pathlib import Path
 from typing import Any
 
-from mlpromote_emulator import moto_adaptations
-from mlpromote_emulator.runtime import Emulator, PromotionResult
+from mlpromote import quotas
+from mlpromote_emulator import moto_adaptations, runtime
+from mlpromote_emulator.runtime import Emulator, PromotionResult, largest_state_bytes
 from mlpromote_emulator.scenario import PromotionSpec, parse_scenario
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results.json"
 IMPORT_RUNS = 7
 FANOUT = (1, 10, 50, 100)
+# Step Functions' quotas: at 1 and 100 accounts and at the environment cap (config: at most 500).
+QUOTA_ACCOUNTS = (1, 100, 500)
+STATE_QUOTA_BYTES = 256 * 1024
 
 # Published prices, us-east-1, 2026 (USD).
 STANDARD_TRANSITION = 0.025 / 1000
@@ -134,7 +138,85 @@ def handler_imports() -> dict[str, float]:
     return out
 
 
+def promote_measured(accounts: int, every_rotation_fails: bool) -> dict[str, Any]:
+    """History events and the largest state of one promotion of RUNNING v2 to `accounts` accounts."""
+    # A 500-account promotion takes minutes of real time on a busy machine; simulated time is free.
+    runtime.EXECUTION_DEADLINE_SECONDS = 3600.0
+    with Emulator(scenario(accounts, 0)) as emulator:
+        if every_rotation_fails:
+            moto_adaptations.hooks.faults.append(
+                moto_adaptations.Fault("ssm", "PutParameter", "AccessDeniedException", count=accounts)
+            )
+        result = emulator.promote(PromotionSpec(environment="prod", version="tools/v2"))
+        events = emulator.history(result.execution_arn)
+    expected = ("FAILED", "AwsCallFailed") if every_rotation_fails else ("SUCCEEDED", None)
+    if (result.status, result.error) != expected:
+        raise SystemExit(f"quota benchmark at {accounts} accounts: {result.error}: {result.cause}")
+    measured = {
+        "accounts": accounts,
+        "everyRotationFails": every_rotation_fails,
+        "historyEvents": len(events),
+        "largestStateBytes": largest_state_bytes(events),
+    }
+    print(json.dumps(measured), file=sys.stderr, flush=True)  # a 500-account run takes minutes
+    return measured
+
+
+def longest_polling(accounts: int) -> dict[str, Any]:
+    """The most history events the longest start and the longest bake the config allows write: the
+    history budget (mlpromote.quotas) at the shortest poll interval that passes config validation."""
+    default = quotas.history_budget(accounts, 0, 60, 30, 30, 120)
+
+    def shortest(fits: Any, lowest: int) -> int:
+        return next(seconds for seconds in range(lowest, 3601) if fits(seconds))
+
+    start_poll = shortest(lambda p: quotas.history_budget(accounts, 0, 60, 1440, p, 120).fits, 5)
+    bake_poll = shortest(lambda p: quotas.history_budget(accounts, 1440, p, 30, 30, 120).fits, 10)
+    start = quotas.history_budget(accounts, 0, 60, 1440, start_poll, 120)
+    bake = quotas.history_budget(accounts, 1440, bake_poll, 30, 30, 120)
+    return {
+        "accounts": accounts,
+        "defaultEvents": default.events,
+        "longestStart": {"startTimeoutMinutes": 1440, "shortestStartPollSeconds": start_poll, "events": start.events},
+        "longestBake": {"bakeMinutes": 1440, "shortestAlarmPollSeconds": bake_poll, "events": bake.events},
+        "limit": quotas.HISTORY_EVENT_QUOTA - quotas.RETRY_MARGIN,
+    }
+
+
+def quota_results() -> dict[str, Any]:
+    return {
+        "promotions": [promote_measured(n, fails) for n in QUOTA_ACCOUNTS for fails in (False, True)],
+        "longestPolling": [longest_polling(n) for n in QUOTA_ACCOUNTS],
+    }
+
+
+def quota_table(results: dict[str, Any]) -> str:
+    lines = [
+        "| accounts | every rotation fails | history events (of 25,000) | largest state, bytes (of 262,144) |",
+        "| --- | --- | --- | --- |",
+        *(
+            f"| {row['accounts']} | {'yes' if row['everyRotationFails'] else 'no'} | {row['historyEvents']:,} | "
+            f"{row['largestStateBytes']:,} |"
+            for row in results["promotions"]
+        ),
+        "",
+        "| accounts | defaults | longest start (1440 min): shortest poll, events | "
+        "longest bake (1440 min): shortest poll, events |",
+        "| --- | --- | --- | --- |",
+        *(
+            f"| {row['accounts']} | {row['defaultEvents']:,} | {row['longestStart']['shortestStartPollSeconds']} s, "
+            f"{row['longestStart']['events']:,} | {row['longestBake']['shortestAlarmPollSeconds']} s, "
+            f"{row['longestBake']['events']:,} |"
+            for row in results["longestPolling"]
+        ),
+    ]
+    return "\n".join(lines)
+
+
 def main() -> int:
+    if os.environ.get("BENCH_ONLY") == "quotas":  # just Step Functions' quotas (docs/benchmarks.md)
+        print(quota_table(quota_results()))
+        return 0
     one, one_calls, one_emulator, _ = promote(1)
     ten, ten_calls, _, _ = promote(10)
     fanout = []
@@ -149,6 +231,7 @@ def main() -> int:
             }
         )
     hundred, _, hundred_emulator, _ = promote(100)
+    quota = quota_results()
     imports = handler_imports()
     slowest = max((seconds, name) for name, seconds in imports.items() if name != "boto3")
     results = {
@@ -157,6 +240,7 @@ def main() -> int:
         "stateTransitions": {"oneAccount": one.state_transitions, "tenAccounts": ten.state_transitions},
         "importRatio": round(slowest[0] / imports["boto3"], 2),
         "fanout": fanout,
+        "stepFunctionsQuotas": quota,
         "costPerPromotionUSD": {
             "oneAccount": round(cost(one, one_emulator), 6),
             "hundredAccounts": round(cost(hundred, hundred_emulator), 6),
@@ -170,6 +254,8 @@ def main() -> int:
     }
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print(table(results))
+    print()
+    print(quota_table(quota))
     return 0
 
 

@@ -27,7 +27,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from mlpromote import arns
+from mlpromote import arns, quotas
 from mlpromote.errors import InvalidConfig, PromotionError, UnknownEnvironment, UnknownProject
 
 CONFIG_FILE_ENV = "MLPROMOTE_CONFIG_FILE"
@@ -372,6 +372,25 @@ class Config(_Model):
                     f"environments.{name}.accessRoleName {role!r} does not start with accessRolePrefix "
                     f"{self.access_role_prefix!r}: template.yaml's roles may write grants only on those; rename it"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _promotions_fit_the_history_quota(self) -> Config:
+        """The start's and the bake's polling, and the fan-out, within Step Functions' 25,000 history
+        events (mlpromote.quotas): past them an execution fails where no Catch compensates it."""
+        flow = self.workflow
+        for name, env in self.environments.items():
+            budget = quotas.history_budget(
+                len(env.accounts),
+                env.bake_minutes,
+                flow.alarm_poll_seconds,
+                flow.start_timeout_minutes,
+                flow.start_poll_seconds,
+                flow.grant_propagation_seconds,
+            )
+            problem = quotas.history_quota_problem(budget, env.bake_minutes, flow.start_timeout_minutes)
+            if problem:
+                raise ValueError(f"environments.{name}: {problem}")
         return self
 
     @model_validator(mode="after")

@@ -15,13 +15,31 @@ from mlpromote.errors import AwsCallFailed, PromotionError, TransientAwsError
 from mlpromote.observability import logger, metrics, tracer
 
 Handler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
+# (event, {"Error", "Cause"}) -> the result that reports the failure instead of raising it.
+FailureResult = Callable[[dict[str, Any], dict[str, str]], dict[str, Any]]
+# The longest cause an error carries. A raised error's Cause on AWS is the runtime's whole error
+# document (message, type, request id, stack trace: about 1 KB), and it stays in the execution's
+# state, whose quota is 256 KB; a fan-out keeps one result per account, so its failures stay shorter.
+CAUSE_CHARACTERS = 1000
+RESULT_CAUSE_CHARACTERS = 120
 
 
-def step_handler(step: str) -> Callable[[Handler], Handler]:
+def short(text: str, limit: int = CAUSE_CHARACTERS) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def failed_iteration(key: str) -> FailureResult:
+    """A fan-out iteration's failure as its result: {key: event[key], failed: true, error}."""
+    return lambda event, error: {key: event[key], "failed": True, "error": error}
+
+
+def step_handler(step: str, failure_result: FailureResult | None = None) -> Callable[[Handler], Handler]:
     """Observability with the execution ARN as correlation id, and AWS errors turned into named ones.
 
     A ClientError's class name says nothing to the state machine, so it becomes TransientAwsError
     (retried by the ASL) or AwsCallFailed (caught and compensated), with the call in the message.
+    With `failure_result`, a failure that no retry would mend is returned, with a short cause, instead
+    of raised: a Map keeps every iteration's result, and a raised error's cause is the whole stack.
     """
 
     def decorate(handler: Handler) -> Handler:
@@ -34,13 +52,20 @@ def step_handler(step: str) -> Callable[[Handler], Handler]:
             except PromotionError as error:
                 metrics.add_metric(name=f"{step}Failed", unit=MetricUnit.Count, value=1)
                 logger.warning("step failed", extra={"error": type(error).__name__, "cause": str(error)})
+                if failure_result is not None and not isinstance(error, TransientAwsError):
+                    return failure_result(event, _reported(error))
                 raise
             except ClientError as error:
                 metrics.add_metric(name=f"{step}Failed", unit=MetricUnit.Count, value=1)
                 logger.warning("AWS call failed", extra={"error": sessions.error_code(error)})
                 if sessions.is_transient(error):
-                    raise TransientAwsError(str(error)) from error
-                raise AwsCallFailed(str(error)) from error
+                    raise TransientAwsError(short(str(error))) from error
+                if failure_result is not None:
+                    # botocore's "An error occurred (...) when calling the ... operation" says it at length.
+                    message = error.response.get("Error", {}).get("Message", "")
+                    said = f"{error.operation_name}: {sessions.error_code(error)}: {message}"
+                    return failure_result(event, _reported(AwsCallFailed(said)))
+                raise AwsCallFailed(short(str(error))) from error
             metrics.add_metric(name=f"{step}Succeeded", unit=MetricUnit.Count, value=1)
             return result
 
@@ -57,3 +82,7 @@ def _requested_by(event: dict[str, Any]) -> str | None:
         if isinstance(part, dict) and part.get("requestedBy"):
             return str(part["requestedBy"])
     return None
+
+
+def _reported(error: Exception) -> dict[str, str]:
+    return {"Error": type(error).__name__, "Cause": short(str(error), RESULT_CAUSE_CHARACTERS)}

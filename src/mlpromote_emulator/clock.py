@@ -31,6 +31,12 @@ class SimulatedClock:
         self._coordinates: Any = None
         self._condition = threading.Condition()
         self._wake_times: list[datetime] = []
+        # Wake-ups of sleepers inside a running Lambda handler (a call's simulated latency), and how
+        # many handlers run now: while one runs, only its own sleeps move the clock, so a handler is
+        # never charged for time another execution's Wait state asked for (its Lambda timeout).
+        self._handler_wake_times: list[datetime] = []
+        self._handlers_running = 0
+        self.in_handler: Callable[[], bool] = lambda: False
         self._last_activity = time.monotonic()
         # Threads that woke up and have not yet acted: the clock waits for them.
         self._woken: dict[int, float] = {}
@@ -66,6 +72,15 @@ class SimulatedClock:
         self._last_activity = time.monotonic()
         self._woken.pop(threading.get_ident(), None)
 
+    def handler_started(self) -> None:
+        with self._condition:
+            self._handlers_running += 1
+
+    def handler_ended(self) -> None:
+        with self._condition:
+            self._handlers_running -= 1
+            self._condition.notify_all()
+
     def _may_jump(self) -> bool:
         now = time.monotonic()
         for thread, woke in list(self._woken.items()):
@@ -88,12 +103,16 @@ class SimulatedClock:
     def _until(self, seconds: float, done: Callable[[], bool]) -> None:
         with self._condition:
             wake = datetime.now(UTC) + timedelta(seconds=seconds)
+            in_handler = self.in_handler()
             self._wake_times.append(wake)
+            if in_handler:
+                self._handler_wake_times.append(wake)
             self.activity()
             try:
                 while datetime.now(UTC) < wake and not done():
-                    earliest = min(self._wake_times)
-                    if self._may_jump() and earliest > datetime.now(UTC):
+                    candidates = self._handler_wake_times if self._handlers_running else self._wake_times
+                    earliest = min(candidates) if candidates else None
+                    if earliest is not None and self._may_jump() and earliest > datetime.now(UTC):
                         ahead = (earliest - datetime.now(UTC)).total_seconds()
                         self._coordinates.shift(timedelta(seconds=ahead))
                         self.slept += ahead
@@ -104,6 +123,8 @@ class SimulatedClock:
                     self._condition.wait(timeout=QUIET_SECONDS / 2)
             finally:
                 self._wake_times.remove(wake)
+                if in_handler:
+                    self._handler_wake_times.remove(wake)
                 self.activity()
                 self._woken[threading.get_ident()] = time.monotonic()
                 self._condition.notify_all()

@@ -65,9 +65,17 @@ from moto.ssm.models import ssm_backends
 from moto.ssm.responses import SimpleSystemManagerResponse
 from moto.stepfunctions.parser.api import (
     ExecutionAbortedEventDetails,
+    ExecutionFailedEventDetails,
     ExecutionStatus,
     HistoryEventType,
 )
+from moto.stepfunctions.parser.asl.component.common.error_name.error_equals_decl import ErrorEqualsDecl
+from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+    FailureEvent,
+    FailureEventException,
+)
+from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
+from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import StatesErrorNameType
 from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import TimeoutSeconds
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 from moto.stepfunctions.parser.asl.eval.callback.callback import (
@@ -75,7 +83,9 @@ from moto.stepfunctions.parser.asl.eval.callback.callback import (
     CallbackOutcome,
     CallbackOutcomeTimedOut,
 )
+from moto.stepfunctions.parser.asl.eval.environment import Environment as SfnEnvironment
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
 from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
 from moto.stepfunctions.parser.backend.execution import Execution as SfnExecution
 from moto.stepfunctions.responses import StepFunctionResponse
@@ -154,6 +164,10 @@ class Hooks:
     endings: dict[str, threading.Event] = field(default_factory=dict)
     # (function, event) of every delivery of an EventBridge rule to a Lambda target.
     delivered_events: list[tuple[str, str]] = field(default_factory=list)
+    # Step Functions' quota of events in one execution's history (a test may lower it to watch it bite).
+    history_event_quota: int = 25_000
+    # Simulated seconds every control-plane AWS call takes (its latency): 0 keeps calls instant.
+    call_seconds: float = 0.0
 
 
 hooks = Hooks()
@@ -373,6 +387,7 @@ def _call_action(self: BaseResponse) -> Any:
     service = self.service_name or ""
     operation = self._get_action()
     account = self.current_account
+    _call_latency()
     with hooks.lock:
         position = len(hooks.calls)
         fault = next((f for f in hooks.faults if f.matches(service, operation, account, position)), None)
@@ -1224,6 +1239,7 @@ def install() -> None:
     # moto's PutMetricAlarm reads AlarmRule "to re-use this method for composite alarms", but does not
     # route PutCompositeAlarm to it.
     CloudWatchResponse.put_composite_alarm = CloudWatchResponse.put_metric_alarm  # type: ignore[attr-defined]
+    _install_step_functions_quotas()
     _installed = True
 
 
@@ -1288,3 +1304,101 @@ def sent_notifications(account: str, region: str, topic_arn: str) -> list[tuple[
     """(subject, message) of everything published to the topic."""
     topic = sns_backends[account][region].topics[topic_arn]
     return [(str(subject), str(message)) for _id, message, subject, *_ in topic.sent_notifications]
+
+
+# --- Step Functions quotas -------------------------------------------------------------------
+# Step Functions developer guide, "Handling errors in Step Functions workflows"
+# (https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html): States.ALL "can't
+# catch the States.DataLimitExceeded terminal error or Runtime error types". moto's States.ALL catches
+# everything, so a state past 256 KB would be compensated offline and not on AWS.
+_TERMINAL_ERRORS = frozenset({StatesErrorNameType.StatesStatesDataLimitExceeded, StatesErrorNameType.StatesRuntime})
+_original_error_equals = ErrorEqualsDecl._eval_body
+
+
+def _error_equals(self: ErrorEqualsDecl, env: Any) -> None:
+    error_name = env.stack[-1]
+    terminal = isinstance(error_name, StatesErrorName) and error_name.typ in _TERMINAL_ERRORS
+    if terminal and ErrorEqualsDecl._STATE_ALL_ERROR in self.error_names:
+        env.stack.pop()
+        env.stack.append(False)
+        return
+    _original_error_equals(self, env)
+
+
+# Service quotas, "Maximum execution history size: 25,000 events in a single state machine execution
+# history" (https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html). On AWS the
+# execution then fails with States.Runtime, whatever Catch it is in, and the failure is event 25,000:
+# "The execution reached the maximum number of history events (25000)." moto has no such limit.
+HISTORY_QUOTA_CAUSE = "The execution reached the maximum number of history events ({quota})."
+_ENDINGS = frozenset(
+    {
+        HistoryEventType.ExecutionFailed,
+        HistoryEventType.ExecutionAborted,
+        HistoryEventType.ExecutionTimedOut,
+        HistoryEventType.ExecutionSucceeded,
+    }
+)
+_original_add_event = EventManager.add_event
+
+
+def _add_event(self: EventManager, context: Any, event_type: Any, event_details: Any = None, **kwargs: Any) -> int:
+    quota = hooks.history_event_quota
+    if event_type in _ENDINGS:
+        if getattr(self, "_mlpromote_quota_reached", False):
+            # However the interpreter unwound, the execution ends as AWS ends it.
+            event_type = HistoryEventType.ExecutionFailed
+            event_details = EventDetails(executionFailedEventDetails=_history_quota_failure(quota))  # type: ignore[typeddict-item]
+        return int(_original_add_event(self, context, event_type, event_details, **kwargs))
+    # The last event of the quota is the execution's failure.
+    if getattr(self, "_mlpromote_quota_reached", False) or len(self._history_event_list) >= quota - 1:
+        self._mlpromote_quota_reached = True  # type: ignore[attr-defined]
+        raise _history_quota_exceeded(quota)
+    return int(_original_add_event(self, context, event_type, event_details, **kwargs))
+
+
+def _history_quota_failure(quota: int) -> ExecutionFailedEventDetails:
+    return ExecutionFailedEventDetails(
+        error=StatesErrorNameType.StatesRuntime.to_name(), cause=HISTORY_QUOTA_CAUSE.format(quota=quota)
+    )
+
+
+class _HistoryQuotaExceeded(FailureEventException):
+    """A States.Runtime failure: no Catch takes it (see _error_equals), so the execution fails, with
+    AWS's cause as it is (moto prefixes a Runtime error's cause with the state it happened in)."""
+
+    def get_execution_failed_event_details(self) -> ExecutionFailedEventDetails:
+        return _history_quota_failure(hooks.history_event_quota)
+
+
+def _history_quota_exceeded(quota: int) -> FailureEventException:
+    failure = FailureEvent.__new__(FailureEvent)
+    failure.state_name = ""  # type: ignore[misc]
+    failure.source_event_id = 0  # type: ignore[misc]
+    failure.error_name = StatesErrorName(typ=StatesErrorNameType.StatesRuntime)  # type: ignore[misc]
+    failure.event_type = HistoryEventType.ExecutionFailed  # type: ignore[misc]
+    failure.event_details = EventDetails(executionFailedEventDetails=_history_quota_failure(quota))  # type: ignore[misc,typeddict-item]
+    return _HistoryQuotaExceeded(failure_event=failure)
+
+
+_original_set_error = SfnEnvironment.set_error
+
+
+def _set_error(self: SfnEnvironment, error: ExecutionFailedEventDetails) -> None:
+    """An execution past the history quota fails with AWS's error and cause, whatever the interpreter
+    made of the failure on its way up (a Parallel or Map branch turns States.Runtime into a ValueError)."""
+    if getattr(self.event_manager, "_mlpromote_quota_reached", False):
+        error = _history_quota_failure(hooks.history_event_quota)
+    _original_set_error(self, error)
+
+
+def _call_latency() -> None:
+    """A control-plane call takes `hooks.call_seconds` of simulated time, as a real round trip takes
+    time: what a handler does one call after another adds up against its Lambda timeout."""
+    if hooks.call_seconds > 0 and hooks.sleep is not None:
+        hooks.sleep(hooks.call_seconds)
+
+
+def _install_step_functions_quotas() -> None:
+    ErrorEqualsDecl._eval_body = _error_equals  # type: ignore[method-assign]
+    EventManager.add_event = _add_event  # type: ignore[method-assign,assignment]
+    SfnEnvironment.set_error = _set_error  # type: ignore[method-assign]

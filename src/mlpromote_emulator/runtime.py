@@ -17,6 +17,7 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 import uuid
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
@@ -44,6 +45,8 @@ from mlpromote_emulator.scheduler import Scheduler
 from mlpromote_emulator.world import STATE_MACHINE_ROLE, WorldMap, observe, schedule_alarms, seed
 
 STATE_MACHINE_RESOURCE = "PromoteModelStateMachine"
+# Lambda's Timeout when neither the function nor Globals sets one (AWS::Serverless::Function).
+LAMBDA_DEFAULT_TIMEOUT = 3
 # Real seconds an execution may take on the emulator before it is abandoned (simulated time is free).
 EXECUTION_DEADLINE_SECONDS = 120.0
 # Who approves or rejects in a scenario (`approve: true | false`): a local IAM user of the ML account.
@@ -125,6 +128,8 @@ class Emulator:
         self._handlers: dict[str, dict[str, ModuleType]] = {}
         self._aliases: dict[str, dict[str, str]] = {}
         self._deploys = 0
+        # Each function's Timeout (template.yaml, else Globals, else Lambda's default), in seconds.
+        self.timeouts: dict[str, float] = {}
         self._saved_env: dict[str, str | None] = {}
         self._config_file: Path | None = None
         self.state_machine_arn = ""
@@ -195,6 +200,8 @@ class Emulator:
         self._stdout = sys.stdout
         sys.stdout = self.logs
         self._mock.start()
+        self.clock.in_handler = adapt.control_plane_call
+        adapt.hooks.call_seconds = self.scenario.world.aws_call_seconds
         self.clock.start()
         seed(self.scenario, self.names)
         adapt.forget_policy_writes()  # the world was deployed long before the run
@@ -212,6 +219,7 @@ class Emulator:
         adapt.hooks.sleep = None
         adapt.hooks.activity = None
         adapt.hooks.wait_for_callback = None
+        adapt.hooks.call_seconds = 0.0
         sessions.reset()
         for key, value in self._saved_env.items():
             if value is None:
@@ -276,6 +284,7 @@ class Emulator:
         self._deploys += 1
         globals_ = template.get("Globals", {}).get("Function", {})
         default_handler = globals_.get("Handler", "app.lambda_handler")
+        default_timeout = globals_.get("Timeout", LAMBDA_DEFAULT_TIMEOUT)
         lam = boto3.client("lambda", region_name=self.config.region)
         for logical_id, resource in template["Resources"].items():
             if resource["Type"] != "AWS::Serverless::Function":
@@ -287,6 +296,7 @@ class Emulator:
             module = _load_module(f"mlpromote_function_{logical_id}_{self._deploys}", path)
             versions = self._handlers.setdefault(logical_id, {})
             versions["$LATEST"] = module
+            self.timeouts[logical_id] = float(properties.get("Timeout", default_timeout))
             alias = properties.get("AutoPublishAlias", globals_.get("AutoPublishAlias"))
             if not alias:
                 continue
@@ -476,15 +486,21 @@ class Emulator:
                 # there for the next. Iterations of one function share a warm container.
                 sessions.reset(credentials_only=True)
                 self._last_function = function_name
-            started = time.perf_counter()
+            started, began = time.perf_counter(), self.clock.now()
+            self.clock.handler_started()
             try:
                 result = module.lambda_handler(payload, context)
             except Exception as error:
-                # Reported to the state machine as Lambda does: errorType is the exception's class name.
-                return json.dumps({"errorType": type(error).__name__, "errorMessage": str(error)}).encode(), True
+                return _function_error(error, context.aws_request_id), True
             finally:
+                self.clock.handler_ended()
                 self.clock.activity()
                 self.invocations.append((function_name, time.perf_counter() - started))
+                ran = (self.clock.now() - began).total_seconds()
+            if ran > self.timeouts[function_name]:
+                # Lambda stopped the handler at its timeout: whatever it did until then is done, and its
+                # answer is lost (on AWS the rest of the work would not have happened either).
+                return _timed_out(context.aws_request_id, self.timeouts[function_name]), True
         return json.dumps(result).encode(), False
 
     def _turn(self, function_name: str, payload: Any) -> AbstractContextManager[None]:
@@ -737,6 +753,33 @@ class Emulator:
         return totals
 
 
+def _function_error(error: BaseException, request_id: str) -> bytes:
+    """An unhandled exception as the Python runtime reports it (awslambdaric's build_fault_result: the
+    Lambda developer guide, "AWS Lambda function errors in Python"): Step Functions makes errorType the
+    task's error and this whole document its Cause, so a Cause is about 1 KB on AWS, not a line."""
+    frames = traceback.extract_tb(error.__traceback__)[1:]  # the first frame is this emulator's call
+    return json.dumps(
+        {
+            "errorMessage": str(error),
+            "errorType": type(error).__name__,
+            "requestId": request_id,
+            "stackTrace": traceback.format_list(frames),
+        }
+    ).encode()
+
+
+def _timed_out(request_id: str, timeout: float) -> bytes:
+    """What Lambda answers for an invocation that ran past its timeout; Step Functions reports its
+    errorType, Sandbox.Timedout, as the task's error (Lambda developer guide, "Troubleshoot invocation
+    issues", Sandbox.Timedout)."""
+    return json.dumps(
+        {
+            "errorType": "Sandbox.Timedout",
+            "errorMessage": f"RequestId: {request_id} Error: Task timed out after {timeout:.2f} seconds",
+        }
+    ).encode()
+
+
 def _load_module(name: str, path: Path) -> ModuleType:
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
@@ -763,6 +806,19 @@ def billed_transitions(events: list[dict[str, Any]]) -> int:
     tasks = sum(1 for e in events if e["type"] == "TaskStateEntered")
     attempts = sum(1 for e in events if e["type"] in ("LambdaFunctionScheduled", "TaskScheduled"))
     return entered + max(0, attempts - tasks)
+
+
+def largest_state_bytes(events: list[dict[str, Any]]) -> int:
+    """The largest state input, output, task input or result of an execution, in UTF-8 bytes: what
+    Step Functions holds to its 256 KB quota."""
+    largest = 0
+    for event in events:
+        for key, details in event.items():
+            if key.endswith("EventDetails") and isinstance(details, dict):
+                for field_name in ("input", "output"):
+                    if isinstance(details.get(field_name), str):
+                        largest = max(largest, len(details[field_name].encode("utf-8")))
+    return largest
 
 
 def _labelled(value: Any, names: WorldMap) -> Any:

@@ -89,6 +89,9 @@ class World(_Model):
     # IAM's quota on a role's trust policy: 2,048 by default, up to 4,096 once the account's "Role trust
     # policy length" quota is raised. CreateRole answers LimitExceeded past it.
     trust_policy_max_chars: int = Field(default=2048, ge=2048, le=4096, alias="trustPolicyMaxChars")
+    # Simulated seconds each AWS call of the control plane takes (a round trip): calls one after another
+    # add up against each function's Lambda timeout. 0: instant.
+    aws_call_seconds: float = Field(default=0, ge=0, le=900, alias="awsCallSeconds")
     start_fails: list[VersionLabel] = Field(default=[], alias="startFails")
     alarms: list[AlarmSpec] = []
     # A drifted world (`mlpromote local drift`). What each environment's access role grants

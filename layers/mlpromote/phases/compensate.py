@@ -10,6 +10,7 @@ from typing import Any
 from mlpromote import leases
 from mlpromote.aws import iam, rekognition, ssm
 from mlpromote.config import Config
+from mlpromote.fanout import for_each_account
 from mlpromote.grant_reads import read_grants_after
 from mlpromote.plan import PromotionPlan
 from mlpromote.results import Compensation, Grant
@@ -20,8 +21,8 @@ from mlpromote.versions import SERVING_STATES, STARTING, ModelVersionArn
 def original_error(error: dict[str, Any]) -> dict[str, str]:
     """The error that made the promotion fail: the caught one, or the first account's whose rotation failed.
 
-    Failed rotations end their own Map iteration (so none is in flight during compensation) and
-    arrive here as the list of every account's result.
+    Failed rotations end their own Map iteration (so none is in flight during compensation); the
+    state machine hands over the first failed one (each is kept once, in the state's rotations).
     """
     if "failedRotations" in error:
         failed: dict[str, Any] = next((r["error"] for r in error["failedRotations"] if r.get("failed")), {})
@@ -32,13 +33,21 @@ def original_error(error: dict[str, Any]) -> dict[str, str]:
 def compensate(plan: PromotionPlan, config: Config, error: dict[str, Any], grant: Grant | None = None) -> Compensation:
     """Put the world back as the plan found it. Idempotent: it compares before it writes.
     `grant`: what the grant step did, if it ran (a read of the grants must show its statement)."""
-    restored = []
-    for target in plan.accounts:
+    current = {target.account: target.current for target in plan.accounts}
+
+    def put_back(account: str) -> bool:
         # Read through the writer too: one role per account, which reads what it may put back.
-        writer = plan.parameter_writer_role_arn(target.account)
-        if ssm.read_pointer(writer, plan.parameter_name) != target.current:
-            ssm.write_pointer(writer, plan.parameter_name, target.current)
-            restored.append(target.account)
+        writer = plan.parameter_writer_role_arn(account)
+        if ssm.read_pointer(writer, plan.parameter_name) == current[account]:
+            return False
+        ssm.write_pointer(writer, plan.parameter_name, current[account])
+        return True
+
+    # Side by side, as the fan-out wrote them: four calls per account one after another would take
+    # an environment of hundreds of accounts past the function's timeout. Every account is tried;
+    # the first failure, if any, is raised once all are done (and the state machine retries it).
+    put = for_each_account(list(current), put_back, plan.max_concurrency)
+    restored = [account for account, changed in put.items() if changed]
 
     revoked = False
     if not any(target.current == plan.version_arn for target in plan.accounts):

@@ -1,0 +1,129 @@
+"""Step Functions' quotas, and how much of them one promotion may use.
+
+A Standard execution's history holds at most 25,000 events; past that the execution fails with
+States.Runtime, which no Catch sees: nothing is compensated and the environment is left as the
+failure found it (Step Functions developer guide, "Step Functions service quotas", and "Using Step
+Functions to continue as new" for the documented way around it). Polling a starting model and
+watching alarms during the bake are the loops of promote_model.asl.json; the fan-out adds events per
+account. The config is refused when the longest promotion it allows could pass the quota, so the limit
+bites at check-config, not hours into a bake with every pointer moved.
+
+Validation rather than a poll interval derived from the duration: alarmPollSeconds is a promise (an
+alarm is noticed within that long), and stretching it silently would break it. Rather than a child
+execution per bake: a second state machine, its own IAM and history, for a loop that fits when polled
+at a sensible interval.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+HISTORY_EVENT_QUOTA = 25_000
+# Events a promotion writes outside its loops and fan-out, on its longest path (start, approval, bake,
+# compensation, outcome): measured on the emulator at 50 for a plain promotion, rounded up.
+EVENTS_OUTSIDE_LOOPS = 120
+# One look of a loop: Wait (entered, exited), the Lambda task (entered, scheduled, started, succeeded,
+# exited), the Choice (entered, exited).
+EVENTS_PER_POLL = 9
+# Each account's iteration of the two Map states: iteration started and succeeded, and the task's five.
+EVENTS_PER_ACCOUNT = 14
+# A Lambda retry adds the failure, the new scheduling and its start.
+EVENTS_PER_RETRY = 3
+# Kept free for transient errors' retries (throttling, Lambda service errors), which no config bounds.
+RETRY_MARGIN = 2_000
+# The smoke test's Retry on GrantNotYetEffective in promote_model.asl.json (a test keeps them equal).
+GRANT_RETRY_INTERVAL = 5.0
+GRANT_RETRY_BACKOFF = 1.5
+GRANT_RETRY_MAX_DELAY = 30.0
+GRANT_RETRY_MAX_ATTEMPTS = 40
+
+
+def grant_retries(grant_propagation_seconds: int) -> int:
+    """How often one account's smoke test is retried, at most, while IAM propagates the grant:
+    GrantNotYetEffective is raised only within grantPropagationSeconds of the grant."""
+    waited, retries, delay = 0.0, 0, GRANT_RETRY_INTERVAL
+    while waited < grant_propagation_seconds and retries < GRANT_RETRY_MAX_ATTEMPTS - 1:
+        waited += min(delay, GRANT_RETRY_MAX_DELAY)
+        delay *= GRANT_RETRY_BACKOFF
+        retries += 1
+    return retries
+
+
+def start_polls(start_timeout_seconds: int, start_poll_seconds: int) -> int:
+    """Status checks of a start that runs to its timeout: the first after four intervals, then one
+    per interval (mlpromote.steps.poll_delay), and the one that finds the timeout passed."""
+    return max(1, math.ceil(start_timeout_seconds / start_poll_seconds) - 3) + 1
+
+
+def bake_polls(bake_seconds: int, alarm_poll_seconds: int) -> int:
+    """Looks at the alarms after the first, over a whole bake, and the last Choice."""
+    return math.ceil(bake_seconds / alarm_poll_seconds) + 1 if bake_seconds else 0
+
+
+@dataclass(frozen=True)
+class HistoryBudget:
+    accounts: int
+    start_polls: int
+    bake_polls: int
+    grant_retries: int
+
+    @property
+    def fan_out_events(self) -> int:
+        return self.accounts * (EVENTS_PER_ACCOUNT + EVENTS_PER_RETRY * self.grant_retries)
+
+    @property
+    def events(self) -> int:
+        """The most events one promotion of the environment writes, without transient retries."""
+        return EVENTS_OUTSIDE_LOOPS + self.fan_out_events + EVENTS_PER_POLL * (self.start_polls + self.bake_polls)
+
+    @property
+    def polls_allowed(self) -> int:
+        """Looks (start and bake together) that fit beside the fan-out and the retry margin."""
+        room = HISTORY_EVENT_QUOTA - RETRY_MARGIN - EVENTS_OUTSIDE_LOOPS - self.fan_out_events
+        return max(0, room // EVENTS_PER_POLL)
+
+    @property
+    def fits(self) -> bool:
+        return self.events <= HISTORY_EVENT_QUOTA - RETRY_MARGIN
+
+
+def history_budget(
+    accounts: int,
+    bake_minutes: int,
+    alarm_poll_seconds: int,
+    start_timeout_minutes: int,
+    start_poll_seconds: int,
+    grant_propagation_seconds: int,
+) -> HistoryBudget:
+    return HistoryBudget(
+        accounts=accounts,
+        start_polls=start_polls(start_timeout_minutes * 60, start_poll_seconds),
+        bake_polls=bake_polls(bake_minutes * 60, alarm_poll_seconds),
+        grant_retries=grant_retries(grant_propagation_seconds),
+    )
+
+
+def history_quota_problem(budget: HistoryBudget, bake_minutes: int, start_timeout_minutes: int) -> str | None:
+    """What to change so that the environment's longest promotion fits the history quota; None if it fits."""
+    if budget.fits:
+        return None
+    allowed = budget.polls_allowed
+    fixes = []
+    if bake_minutes and allowed - budget.start_polls > 1:
+        fixes.append(
+            f"workflow.alarmPollSeconds >= {math.ceil(bake_minutes * 60 / (allowed - budget.start_polls - 1))}"
+        )
+    if allowed - budget.bake_polls > 2:
+        fixes.append(
+            f"workflow.startPollSeconds >= {math.ceil(start_timeout_minutes * 60 / (allowed - budget.bake_polls - 2))}"
+        )
+    if budget.accounts * budget.grant_retries * EVENTS_PER_RETRY > RETRY_MARGIN:
+        fixes.append("a lower workflow.grantPropagationSeconds")
+    fixes.append("fewer accounts (split the environment)" if budget.accounts > 1 else "a shorter bakeMinutes")
+    return (
+        f"set {' or '.join(fixes)}: a promotion could write {budget.events:,} history events "
+        f"({budget.bake_polls:,} alarm looks, {budget.start_polls:,} start checks, {budget.accounts} account(s)), "
+        f"past the {HISTORY_EVENT_QUOTA - RETRY_MARGIN:,} of Step Functions' {HISTORY_EVENT_QUOTA:,} it may use"
+        "; the execution would fail there, uncompensated"
+    )
