@@ -22,7 +22,7 @@ from mlpromote import approvals, arns, promotions
 from mlpromote.aws import dynamodb, sessions
 from mlpromote.config import CONFIG_FILE_ENV, load_config
 from mlpromote.errors import InvalidPromotionRequest
-from mlpromote.history import TABLE_ENV, PromotionRecord, live_at
+from mlpromote.history import PromotionRecord, live_at
 from mlpromote.plan import PromotionRequest
 
 
@@ -79,10 +79,10 @@ def caller(stack: Stack) -> str:
 
 
 def _region_for_clients(stack: Stack) -> None:
-    # mlpromote's clients work in the stack's region (its state machine's), and take the table from the
-    # environment, as they do in Lambda.
+    # mlpromote's clients work in the stack's region (its state machine's), on the stack's table, as
+    # the handlers set them in Lambda.
     sessions.use_region(arns.region_of_arn(stack.state_machine_arn))
-    os.environ[TABLE_ENV] = stack.table
+    dynamodb.use_table(stack.table)
 
 
 def execution_of(stack: Stack, promotion_id: str) -> str:
