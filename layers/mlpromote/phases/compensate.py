@@ -8,13 +8,14 @@ from __future__ import annotations
 from typing import Any
 
 from mlpromote import leases
-from mlpromote.aws import iam, rekognition, ssm
+from mlpromote.aws import iam, ssm
 from mlpromote.config import Config
 from mlpromote.grants import GrantPolicy
 from mlpromote.plan import PromotionPlan
 from mlpromote.results import Compensation
+from mlpromote.services import model_service
 from mlpromote.serving import references
-from mlpromote.versions import SERVING_STATES, ModelVersionArn
+from mlpromote.versions import SERVING_STATES
 
 
 def original_error(error: dict[str, Any]) -> dict[str, str]:
@@ -51,12 +52,12 @@ def compensate(plan: PromotionPlan, config: Config, error: dict[str, Any]) -> Co
 
     stopped, left_running_why = False, None
     if plan.status_at_plan not in SERVING_STATES:  # this promotion started it (read under the lock)
-        version = ModelVersionArn.parse(plan.version_arn)
+        service = model_service()
 
         def stop(arn: str) -> str | None:
-            if rekognition.describe_version(plan.project_arn, version.version, arn).status not in SERVING_STATES:
+            if service.status(plan.project_arn, arn) not in SERVING_STATES:
                 return "not running"
-            rekognition.stop_version(arn)
+            service.stop(arn)
             return None
 
         # Stopped only if no other running promotion leases it (another environment may be bringing

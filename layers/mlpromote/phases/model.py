@@ -5,12 +5,12 @@ ASL Tasks: "Start the model version" (start_model), "Check the model status" (ch
 
 from __future__ import annotations
 
-from mlpromote.aws import rekognition
 from mlpromote.clock import seconds_since, stamp
 from mlpromote.errors import ModelStartFailed, ModelStartTimedOut
 from mlpromote.plan import PromotionPlan
 from mlpromote.results import ModelStart
-from mlpromote.versions import FAILED, RUNNING, SERVING_STATES, STARTING, ModelVersionArn
+from mlpromote.services import model_service
+from mlpromote.versions import FAILED, RUNNING, SERVING_STATES, STARTING
 
 
 def poll_delay(elapsed: float, poll_seconds: int, timeout_seconds: int) -> int:
@@ -26,7 +26,7 @@ def poll_delay(elapsed: float, poll_seconds: int, timeout_seconds: int) -> int:
 def start_model(plan: PromotionPlan) -> ModelStart:
     started = plan.status_at_plan not in SERVING_STATES
     if started:
-        rekognition.start_version(plan.version_arn, plan.min_inference_units, plan.max_inference_units)
+        model_service().start(plan.version_arn, plan.min_inference_units, plan.max_inference_units)
     return ModelStart(
         started_by_this_execution=started,
         started_at=stamp(),
@@ -36,8 +36,7 @@ def start_model(plan: PromotionPlan) -> ModelStart:
 
 
 def check_model_status(plan: PromotionPlan, start: ModelStart) -> ModelStart:
-    version = ModelVersionArn.parse(plan.version_arn)
-    description = rekognition.describe_version(plan.project_arn, version.version, plan.version_arn)
+    description = model_service().describe(plan.project_arn, plan.version_arn)
     elapsed = seconds_since(start.started_at)
     if description.status == RUNNING:
         return start.model_copy(update={"status": RUNNING, "wait_seconds": 0, "ended_at": stamp()})

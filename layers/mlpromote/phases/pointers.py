@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from mlpromote.aws import cloudwatch, iam, rekognition, ssm
+from mlpromote.aws import cloudwatch, iam, ssm
 from mlpromote.clock import now
 from mlpromote.errors import RolledBackOnAlarm, VersionNoLongerServing
 from mlpromote.fanout import for_each_account
 from mlpromote.plan import AccountPlan, PromotionPlan
 from mlpromote.results import Rotation, Serving, Watch
+from mlpromote.services import model_service
 from mlpromote.versions import RUNNING, ModelVersionArn
 
 
@@ -27,8 +28,7 @@ def confirm_serving(plan: PromotionPlan) -> Serving:
     one, at two calls per account. Whatever acts outside mlpromote can act between any check and a
     write; drift detection reports that.
     """
-    version = ModelVersionArn.parse(plan.version_arn)
-    status = rekognition.describe_version(plan.project_arn, version.version, plan.version_arn).status
+    status = model_service().status(plan.project_arn, plan.version_arn)
     granted = iam.read_grants(plan.access_role_name).grants(plan.version_arn)
     if status != RUNNING or not granted:
         why = f"is {status}" if status != RUNNING else f"is no longer granted by {plan.access_role_name}"
