@@ -1,5 +1,6 @@
 """The imports of layers/mlpromote run one way: handlers (functions/*/app.py), then phases
-(mlpromote.phases.*), then the domain (mlpromote.*), then the AWS adapters (mlpromote.aws.*).
+(mlpromote.phases.*), then the domain (mlpromote.*), then the AWS adapters (mlpromote.aws.*). And
+only the handler layer (mlpromote.handler) reads the function's environment.
 
 Read from the source with `ast`, every import counted (also those inside functions), so a shortcut
 taken anywhere shows. `violations` is a pure function of the graph, and the synthetic graphs below
@@ -163,6 +164,36 @@ def test_a_base_module_importing_upwards_or_a_handler_using_two_phases_is_caught
         "one Task, one phase",
         "mlpromote.errors (base) imports mlpromote.config (domain): base modules import only each other",
     ]
+
+
+# The handler layer: the step decorator and the one reader of the function's environment.
+ENVIRONMENT_READERS = frozenset({"mlpromote.handler"})
+
+
+def environment_reads(source: str) -> list[int]:
+    """Lines that read the process environment: os.environ, os.getenv, os.putenv (by any import name)."""
+    lines = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Attribute) and node.attr in ("environ", "getenv", "putenv", "environb"):
+            lines.append(node.lineno)
+        elif isinstance(node, ast.ImportFrom) and node.module == "os":
+            lines += [node.lineno for alias in node.names if alias.name in ("environ", "getenv", "environb")]
+    return sorted(lines)
+
+
+def test_only_the_handler_layer_reads_the_environment() -> None:
+    """Configuration comes in from the handlers: domain code and adapters take it as arguments."""
+    readers = {
+        _module_name(path): environment_reads(path.read_text())
+        for path in sorted((LIBRARY / "mlpromote").rglob("*.py"))
+    }
+    assert {module for module, lines in readers.items() if lines} == ENVIRONMENT_READERS
+
+
+def test_an_environment_read_is_found_however_it_is_written() -> None:
+    assert environment_reads("import os\nx = os.environ.get('A')\ny = os.getenv('B')\n") == [2, 3]
+    assert environment_reads("from os import environ\n") == [1]
+    assert environment_reads("import os\nx = os.path.join('a')\n") == []
 
 
 def test_relative_and_package_imports_resolve_to_the_module(tmp_path: Path) -> None:

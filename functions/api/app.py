@@ -16,7 +16,6 @@ from botocore.exceptions import ClientError
 
 from mlpromote import abandoned, approvals, arns, promotions
 from mlpromote.aws import sessions
-from mlpromote.config import deployed_config
 from mlpromote.errors import (
     InvalidPromotionRequest,
     NotAwaitingApproval,
@@ -26,6 +25,7 @@ from mlpromote.errors import (
     PromotionNotRunning,
     TransientAwsError,
 )
+from mlpromote.handler import deployed_config, use_deployment
 from mlpromote.observability import logger, metrics, tracer
 from mlpromote.plan import PromotionRequest
 
@@ -186,4 +186,5 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     metrics.add_metric(name="ApiRequests", unit=MetricUnit.Count, value=1)
     # The API talks to its own stack (the state machine, the table): the state machine's region.
     sessions.use_region(arns.region_of_arn(_state_machine()))
+    use_deployment()
     return app.resolve(event, context)

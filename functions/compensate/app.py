@@ -6,8 +6,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mlpromote import promotion_metrics
 from mlpromote.aws import sessions
-from mlpromote.config import deployed_config
-from mlpromote.handler import step_handler
+from mlpromote.handler import deployed_config, step_handler
 from mlpromote.phases.compensate import compensate
 from mlpromote.plan import PromotionPlan
 from mlpromote.results import Grant

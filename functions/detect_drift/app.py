@@ -6,9 +6,8 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mlpromote.aws import sessions
-from mlpromote.config import deployed_config
 from mlpromote.drift import detect_drift
-from mlpromote.handler import step_handler
+from mlpromote.handler import deployed_config, step_handler
 
 
 @step_handler("DetectDrift")

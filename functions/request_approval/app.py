@@ -6,7 +6,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mlpromote.approvals import request_approval
 from mlpromote.aws import sessions
-from mlpromote.handler import step_handler
+from mlpromote.handler import approval_topic, step_handler
 from mlpromote.plan import PromotionPlan
 
 
@@ -14,5 +14,5 @@ from mlpromote.plan import PromotionPlan
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     plan = PromotionPlan.model_validate(event["plan"])
     sessions.use_region(plan.region)
-    requested = request_approval(plan, event["taskToken"])
+    requested = request_approval(plan, event["taskToken"], approval_topic())
     return requested.model_dump(mode="json", by_alias=True)

@@ -5,8 +5,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mlpromote.aws import sessions
-from mlpromote.config import deployed_config
-from mlpromote.handler import step_handler
+from mlpromote.handler import deployed_config, step_handler
 from mlpromote.phases.retire import retire_superseded
 from mlpromote.summary import PromotionState, summarize
 

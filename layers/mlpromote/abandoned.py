@@ -27,6 +27,7 @@ from mlpromote.errors import (
 
 TAKE_THE_ENVIRONMENT = "Take the environment"
 COMPENSATE = "Compensate"
+GRANT_ACCESS = "Grant access"
 # Entered, the workflow had decided its own outcome: "Record the outcome" comes only after the
 # compensation ran or the promotion was done, and "Retire the superseded version" only once every
 # account switched and the bake passed. An execution stopped after either keeps what it did.
@@ -48,7 +49,9 @@ def compensate_ended(execution: str) -> dict[str, Any] | None:
     ending = {"Error": error or f"States.{status}", "Cause": cause or f"the execution ended {status}"}
     resource = stepfunctions.definition_of(execution)["States"][COMPENSATE]["Resource"]
     try:
-        result, failed = lambdas.invoke(resource, {"execution": execution, "plan": plan, "error": ending})
+        # The state Compensate gets in the workflow: the plan, the error, and the grant if it was made.
+        state = {"plan": plan, "error": ending, "grant": _output_of(events, GRANT_ACCESS, "grant")}
+        result, failed = lambdas.invoke(resource, {"execution": execution, "state": state})
     except ClientError as failure:
         if sessions.is_transient(failure):
             raise TransientAwsError(f"lambda Invoke: {sessions.error_code(failure)}") from failure
@@ -65,12 +68,17 @@ def compensate_ended(execution: str) -> dict[str, Any] | None:
 
 def plan_taken(events: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The plan as "Take the environment" returned it (read under the lock), or None if it never did."""
-    plan = None
+    return _output_of(events, TAKE_THE_ENVIRONMENT, "plan")
+
+
+def _output_of(events: list[dict[str, Any]], state: str, key: str) -> dict[str, Any] | None:
+    """`key` of the state's output when the task last left it, or None if it never did."""
+    found = None
     for event in events:
         details = event.get("stateExitedEventDetails") or {}
-        if event["type"] == "TaskStateExited" and details.get("name") == TAKE_THE_ENVIRONMENT:
-            plan = json.loads(details.get("output") or "{}").get("plan")
-    return plan if isinstance(plan, dict) else None
+        if event["type"] == "TaskStateExited" and details.get("name") == state:
+            found = json.loads(details.get("output") or "{}").get(key)
+    return found if isinstance(found, dict) else None
 
 
 def concluded(events: list[dict[str, Any]]) -> bool:

@@ -12,7 +12,6 @@ compensated the same way. Who decided, and their comment, go into the output and
 from __future__ import annotations
 
 import json
-import os
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -20,6 +19,7 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
+from mlpromote import records
 from mlpromote.aws import dynamodb, events, sessions, sns, stepfunctions
 from mlpromote.config import describe_validation_error
 from mlpromote.errors import InvalidApprovalDecision, NotAwaitingApproval, PromotionNotFound
@@ -28,7 +28,6 @@ from mlpromote.plan import PromotionPlan
 AWAITING, APPROVED, REJECTED, TIMED_OUT = "awaiting", "approved", "rejected", "timed-out"
 # The execution ended (aborted, timed out as a whole) while it waited: nobody can decide any more.
 ABANDONED = "abandoned"
-TOPIC_ENV = "APPROVAL_TOPIC_ARN"
 # Step Functions' answers to a task token whose task is no longer waiting.
 _TOKEN_GONE = frozenset({"TaskTimedOut", "TaskDoesNotExist", "InvalidToken"})
 # The task's own timeout starts a moment before expiresAt is computed: a token gone this close to
@@ -95,7 +94,7 @@ class ApprovalRequested(BaseModel):
     announced: bool
 
 
-def request_approval(plan: PromotionPlan, task_token: str) -> ApprovalRequested:
+def request_approval(plan: PromotionPlan, task_token: str, topic_arn: str | None) -> ApprovalRequested:
     """Keep the task token for the approvers' decision, and tell them a promotion waits for one.
 
     Idempotent per execution: the "Wait for approval" task runs again when a call here failed
@@ -127,14 +126,13 @@ def request_approval(plan: PromotionPlan, task_token: str) -> ApprovalRequested:
     else:
         raise NotAwaitingApproval(f"the approval of {plan.execution} kept changing while it was requested")
     # Telling the approvers again on a retry is harmless; not telling them at all is not.
-    topic = os.environ.get(TOPIC_ENV)
-    notified = bool(topic) and sns.publish(str(topic), *_notification(plan, approval))
+    notified = bool(topic_arn) and sns.publish(str(topic_arn), *_notification(plan, approval))
     detail = {
         "promotionId": plan.execution,
         "environment": plan.environment,
         "project": plan.project,
         "version": plan.version_arn,
-        "accounts": [{"account": t.account, "from": t.current, "to": plan.version_arn} for t in plan.accounts],
+        "accounts": records.changes_document(plan),
         "reason": plan.reason,
         "requestedBy": plan.requested_by or plan.entry_point,
         "requestedAt": approval.requested_at,

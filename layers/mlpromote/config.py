@@ -730,9 +730,9 @@ def _cached_config(path: str, mtime: float) -> Config:
     return load_config(Path(path))
 
 
-def deployed_config() -> Config:
-    """The config the Lambdas run with: the file the config layer ships (or MLPROMOTE_CONFIG_FILE)."""
-    path = os.environ.get(CONFIG_FILE_ENV, DEFAULT_CONFIG_FILE)
+def deployed_config(path: str) -> Config:
+    """The config the Lambdas run with, from `path` (the handler layer names it: mlpromote.handler),
+    read again only when the file changes."""
     try:
         mtime = os.stat(path).st_mtime
     except OSError:

@@ -36,7 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from mlpromote import arns, promotion_metrics
-from mlpromote.aws import dynamodb, events, iam, rekognition, sessions, ssm
+from mlpromote.aws import dynamodb, events, iam, sessions, ssm
 from mlpromote.aws.rekognition import VersionDescription
 from mlpromote.clock import now
 from mlpromote.config import Config
@@ -44,6 +44,7 @@ from mlpromote.errors import InvalidModelVersionArn, TransientAwsError, UnknownP
 from mlpromote.fanout import for_each_account
 from mlpromote.grants import GrantPolicy
 from mlpromote.observability import logger, metrics
+from mlpromote.services import model_service
 from mlpromote.versions import RUNNING, ModelVersionArn
 
 Kind = Literal["PointerToNotRunning", "PointerWithoutGrant", "StaleGrant", "IdleVersion", "SplitEnvironment"]
@@ -54,15 +55,10 @@ KINDS: tuple[Kind, ...] = (
     "IdleVersion",
     "SplitEnvironment",
 )
-# Custom Labels inference: USD per inference unit and hour while RUNNING, traffic or not, by region.
-# Source: the Amazon Rekognition pricing page (https://aws.amazon.com/rekognition/pricing/, Custom
-# Labels, inference hours) for US East (N. Virginia), as recorded in ../shared/notes/aws-facts.md;
-# checked 2026-11-29. No other region's price could be confirmed then (the documentation searched
-# gives none), and prices differ by region: rather than guess, a region not listed here gets no
-# figure, and its IdleVersion findings say so and count inference units instead. Add a region with
-# its source and date. The figures rank findings; they are not a bill.
-INFERENCE_UNIT_HOUR_USD: dict[str, float] = {"us-east-1": 4.00}
-PRICING_PAGE = "https://aws.amazon.com/rekognition/pricing/"
+# What an idle version costs is the service's price (mlpromote.services; for Custom Labels, with its
+# source, in mlpromote.services.rekognition). A region without a price gets no figure: its
+# IdleVersion findings say so and count inference units instead.
+PRICING_PAGE = model_service().pricing_page
 DETAIL_TYPE = "Model Promotion Drift Detected"
 METRIC = "DriftFindings"
 # An EventBridge entry holds at most 256 KB: the event carries the first findings that fit, and the total.
@@ -123,10 +119,10 @@ def observe(config: Config) -> Observed:
     versions: dict[str, VersionDescription] = {}
     for name in config.projects:
         try:
-            project_arn = rekognition.project_arn(name)
+            project_arn = model_service().project_arn(name)
         except UnknownProject:
             continue  # no versions: whatever points at one of them points at nothing that runs
-        versions.update((description.arn, description) for description in rekognition.list_versions(project_arn))
+        versions.update((description.arn, description) for description in model_service().list_versions(project_arn))
     grants = {
         environment: iam.read_grants(config.access_role_name(environment)).granted_versions()
         for environment in config.environments
@@ -234,7 +230,7 @@ def find_drift(config: Config, observed: Observed) -> list[Finding]:
 
 def unit_hour_price(region: str) -> float | None:
     """USD per inference unit and hour in `region`, or None when mlpromote has no price for it."""
-    return INFERENCE_UNIT_HOUR_USD.get(region)
+    return model_service().unit_hour_price(region)
 
 
 def idle_cost_per_hour(config: Config, description: VersionDescription) -> float | None:

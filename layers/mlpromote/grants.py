@@ -86,9 +86,15 @@ class GrantPolicy:
 
     def grant(self, version_arn: str, vpc_endpoint_ids: Sequence[str] = ()) -> bool:
         """Add the version's statement (through these endpoints only, if any). False when it was already there."""
+        return self.add(statement_for(version_arn, vpc_endpoint_ids))
+
+    def add(self, statement: dict[str, Any]) -> bool:
+        """Add a statement granting one version (a ModelService's grant_statement). False when that
+        version was already granted."""
+        version_arn = str(statement["Resource"])
         if self.grants(version_arn):
             return False
-        candidate = [*self.statements, statement_for(version_arn, vpc_endpoint_ids)]
+        candidate = [*self.statements, statement]
         size = policy_size({"Version": "2012-10-17", "Statement": candidate}) + self.others_size
         if size > INLINE_POLICY_LIMIT:
             raise GrantPolicyTooLarge(

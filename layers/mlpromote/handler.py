@@ -1,8 +1,13 @@
-"""What every step's Lambda handler does around its one call into a phase (mlpromote.phases)."""
+"""What every step's Lambda handler does around its one call into a phase (mlpromote.phases), and
+the one place the library reads the function's environment: the template sets it, the handler reads
+it here, and passes what it found to the domain (the config, the approval topic) or names it to the
+adapters (the promotions table). Domain code never reads os.environ (tests/test_import_graph.py).
+"""
 
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -10,8 +15,10 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
-from mlpromote.aws import sessions
+from mlpromote import config
+from mlpromote.aws import dynamodb, sessions
 from mlpromote.errors import AwsCallFailed, PromotionError, TransientAwsError
+from mlpromote.history import DEFAULT_TABLE, TABLE_ENV
 from mlpromote.observability import logger, metrics, tracer
 
 Handler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
@@ -22,6 +29,23 @@ FailureResult = Callable[[dict[str, Any], dict[str, str]], dict[str, Any]]
 # state, whose quota is 256 KB; a fan-out keeps one result per account, so its failures stay shorter.
 CAUSE_CHARACTERS = 1000
 RESULT_CAUSE_CHARACTERS = 120
+
+APPROVAL_TOPIC_ENV = "APPROVAL_TOPIC_ARN"
+
+
+def use_deployment() -> None:
+    """Name this deployment's resources to the adapters, as the function's environment gives them."""
+    dynamodb.use_table(os.environ.get(TABLE_ENV, DEFAULT_TABLE))
+
+
+def deployed_config() -> config.Config:
+    """The config the function runs with: the file the config layer ships, or MLPROMOTE_CONFIG_FILE."""
+    return config.deployed_config(os.environ.get(config.CONFIG_FILE_ENV, config.DEFAULT_CONFIG_FILE))
+
+
+def approval_topic() -> str | None:
+    """The SNS topic that tells approvers a promotion waits for them (none: the event alone)."""
+    return os.environ.get(APPROVAL_TOPIC_ENV) or None
 
 
 def short(text: str, limit: int = CAUSE_CHARACTERS) -> str:
@@ -47,6 +71,7 @@ def step_handler(step: str, failure_result: FailureResult | None = None) -> Call
         def run(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             # Every role this invocation assumes is a session named after the promotion.
             sessions.use_promotion(event.get("execution"), _requested_by(event))
+            use_deployment()
             try:
                 result = handler(event, context)
             except PromotionError as error:

@@ -6,7 +6,6 @@ stack_name; its outputs name the state machine and the promotions table.
 
 from __future__ import annotations
 
-import os
 import time
 import tomllib
 from collections.abc import Callable
@@ -20,7 +19,7 @@ import boto3
 from mlpromote import abandoned, approvals, arns, promotions
 from mlpromote.aws import dynamodb, sessions
 from mlpromote.errors import InvalidPromotionRequest
-from mlpromote.history import TABLE_ENV, PromotionRecord, live_at
+from mlpromote.history import PromotionRecord, live_at
 from mlpromote.plan import PromotionRequest
 
 
@@ -84,10 +83,10 @@ def caller(stack: Stack) -> str:
 
 
 def _region_for_clients(stack: Stack) -> None:
-    # mlpromote's clients work in the stack's region (its state machine's), and take the table from the
-    # environment, as they do in Lambda.
+    # mlpromote's clients work in the stack's region (its state machine's), on the stack's table, as
+    # the handlers set them in Lambda.
     sessions.use_region(arns.region_of_arn(stack.state_machine_arn))
-    os.environ[TABLE_ENV] = stack.table
+    dynamodb.use_table(stack.table)
 
 
 def execution_of(stack: Stack, promotion_id: str) -> str:

@@ -159,7 +159,7 @@ def test_a_plan_made_before_the_lock_is_read_again_under_it(worlds: Any) -> None
     import boto3
 
     from mlpromote.clock import now
-    from mlpromote.config import deployed_config
+    from mlpromote.handler import deployed_config
     from mlpromote.phases.lock import take_environment
     from mlpromote.phases.outcome import record_outcome
     from mlpromote.phases.plan import validate_and_plan
@@ -192,8 +192,8 @@ def test_a_rollback_whose_environment_moved_before_the_lock_is_refused_and_chang
     import boto3
 
     from mlpromote.clock import now
-    from mlpromote.config import deployed_config
     from mlpromote.errors import EnvironmentChanged
+    from mlpromote.handler import deployed_config
     from mlpromote.phases.lock import take_environment
     from mlpromote.phases.plan import validate_and_plan
 

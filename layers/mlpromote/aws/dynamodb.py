@@ -3,7 +3,6 @@ transactions."""
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -11,14 +10,23 @@ from botocore.exceptions import ClientError
 
 from mlpromote.aws import sessions
 from mlpromote.errors import TransientAwsError
-from mlpromote.history import DEFAULT_TABLE, TABLE_ENV, PromotionRecord, lease_key, lock_key, record_key
+from mlpromote.history import DEFAULT_TABLE, PromotionRecord, lease_key, lock_key, record_key
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
 
+_table = DEFAULT_TABLE
+
+
+def use_table(name: str) -> None:
+    """Every call from now on goes to table `name`; the handler layer names it (mlpromote.handler)."""
+    global _table
+    _table = name
+
+
 def table_name() -> str:
-    return os.environ.get(TABLE_ENV, DEFAULT_TABLE)
+    return _table
 
 
 def _dynamo(item: dict[str, Any]) -> dict[str, Any]:

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from botocore.exceptions import ClientError
 
-from mlpromote.aws import iam, rekognition, sessions
+from mlpromote.aws import iam, sessions
 from mlpromote.clock import seconds_since, stamp
 from mlpromote.errors import GrantNotYetEffective, ModelNotServing, SmokeTestAccessDenied, SmokeTestFailed
 from mlpromote.grants import GrantPolicy
 from mlpromote.plan import AccountPlan, PromotionPlan
 from mlpromote.results import Grant, SmokeTestResult
+from mlpromote.services import model_service
 
 _ACCESS_DENIED = frozenset({"AccessDenied", "AccessDeniedException"})
 
@@ -24,7 +25,7 @@ def grant_access(plan: PromotionPlan) -> Grant:
         nonlocal added
         # Every grant follows the environment's vpcEndpointIds as the plan read them.
         conformed = policy.require_endpoints(plan.vpc_endpoint_ids)
-        added = policy.grant(plan.version_arn, plan.vpc_endpoint_ids)
+        added = policy.add(model_service().grant_statement(plan.version_arn, plan.vpc_endpoint_ids))
         return added or conformed
 
     # IAM's 10,240 characters count every inline policy of the role (mlpromote-smoke-test-images too).
@@ -35,17 +36,11 @@ def grant_access(plan: PromotionPlan) -> Grant:
 def smoke_test(plan: AccountPlan, account: str, grant: Grant) -> SmokeTestResult:
     """Call the model the way the account's applications will: through its role and the access role."""
     chain = (plan.smoke_test_role_arn(account), plan.access_role_arn)
-    seen: dict[str, float] = {}
-    for bucket, key in plan.smoke_test.image_locations():
-        try:
-            labels = rekognition.detect_custom_labels(
-                chain, plan.version_arn, bucket, key, plan.smoke_test.min_confidence, external_id=plan.external_id
-            )
-        except ClientError as error:
-            _explain_smoke_test_error(error, plan, account, grant)
-            raise
-        for name, confidence in labels.items():
-            seen[name] = max(seen.get(name, 0.0), confidence)
+    try:
+        seen = model_service().smoke_test(chain, plan.version_arn, plan.smoke_test, plan.external_id)
+    except ClientError as error:
+        _explain_smoke_test_error(error, plan, account, grant)
+        raise
     missing = [
         label for label in plan.smoke_test.expect_labels if seen.get(label, 0.0) < plan.smoke_test.min_confidence
     ]

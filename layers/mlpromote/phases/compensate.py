@@ -8,14 +8,15 @@ from __future__ import annotations
 from typing import Any
 
 from mlpromote import leases
-from mlpromote.aws import iam, rekognition, ssm
+from mlpromote.aws import iam, ssm
 from mlpromote.config import Config
 from mlpromote.fanout import for_each_account
 from mlpromote.grant_reads import read_grants_after
 from mlpromote.plan import PromotionPlan
 from mlpromote.results import Compensation, Grant
+from mlpromote.services import model_service
 from mlpromote.serving import references
-from mlpromote.versions import SERVING_STATES, STARTING, ModelVersionArn
+from mlpromote.versions import SERVING_STATES, STARTING
 
 
 def original_error(error: dict[str, Any]) -> dict[str, str]:
@@ -58,10 +59,10 @@ def compensate(plan: PromotionPlan, config: Config, error: dict[str, Any], grant
 
     stopped, left_running_why = False, None
     if plan.status_at_plan not in SERVING_STATES:  # this promotion started it (read under the lock)
-        version = ModelVersionArn.parse(plan.version_arn)
+        service = model_service()
 
         def stop(arn: str) -> str | None:
-            status = rekognition.describe_version(plan.project_arn, version.version, arn).status
+            status = service.status(plan.project_arn, arn)
             if status not in SERVING_STATES:
                 return "not running"
             if status == STARTING:
@@ -71,7 +72,7 @@ def compensate(plan: PromotionPlan, config: Config, error: dict[str, Any], grant
                     "still STARTING, and StopProjectVersion stops only a running model: stop it once it is "
                     "RUNNING (drift detection reports it running with nothing pointing at it)"
                 )
-            rekognition.stop_version(arn)
+            service.stop(arn)
             return None
 
         # Stopped only if no other running promotion leases it (another environment may be bringing

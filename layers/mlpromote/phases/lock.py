@@ -12,7 +12,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from mlpromote import abandoned, approvals, history, leases, records
-from mlpromote.aws import dynamodb, events, iam, rekognition, sessions, stepfunctions
+from mlpromote.aws import dynamodb, events, iam, sessions, stepfunctions
 from mlpromote.clock import stamp
 from mlpromote.errors import (
     EnvironmentChanged,
@@ -21,9 +21,9 @@ from mlpromote.errors import (
     TransientAwsError,
     VersionBeingStopped,
 )
-from mlpromote.grants import statement_for
 from mlpromote.plan import PromotionPlan, TargetAccount
 from mlpromote.results import Released
+from mlpromote.services import model_service
 from mlpromote.serving import read_pointers
 from mlpromote.versions import RUNNING, ModelVersionArn, require_promotable
 
@@ -110,15 +110,15 @@ def _read_under_lock(plan: PromotionPlan) -> PromotionPlan:
             f"{plan.environment} changed between this rollback's plan and its lock (another promotion ran); "
             "look at what it serves now, and roll back or promote again"
         )
-    version = ModelVersionArn.parse(plan.version_arn)
-    status = rekognition.describe_version(plan.project_arn, version.version, plan.version_arn).status
+    service = model_service()
+    status = service.status(plan.project_arn, plan.version_arn)
     require_promotable(plan.version_label, status)
     accounts = [TargetAccount(account=t.account, current=pointers[t.account]) for t in plan.accounts]
     # Served means: every pointer on it, RUNNING, and granted as the environment grants now.
     # Pointing at a version that is not running, or not granted, is drift: the workflow repairs it.
     served = status == RUNNING and all(t.current == plan.version_arn for t in accounts)
     if served:
-        wanted = statement_for(plan.version_arn, plan.vpc_endpoint_ids)
+        wanted = service.grant_statement(plan.version_arn, plan.vpc_endpoint_ids)
         served = wanted in iam.read_grants(plan.access_role_name).statements
     return plan.model_copy(
         update={

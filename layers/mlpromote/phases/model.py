@@ -5,12 +5,12 @@ ASL Tasks: "Start the model version" (start_model), "Check the model status" (ch
 
 from __future__ import annotations
 
-from mlpromote.aws import rekognition
 from mlpromote.clock import seconds_since, stamp
 from mlpromote.errors import ModelStartFailed, ModelStartTimedOut
 from mlpromote.plan import PromotionPlan
 from mlpromote.results import ModelStart
-from mlpromote.versions import FAILED, RUNNING, SERVING_STATES, STARTABLE_STATES, STARTING, STOPPING, ModelVersionArn
+from mlpromote.services import model_service
+from mlpromote.versions import FAILED, RUNNING, SERVING_STATES, STARTABLE_STATES, STARTING, STOPPING
 
 
 def poll_delay(elapsed: float, poll_seconds: int, timeout_seconds: int) -> int:
@@ -42,20 +42,18 @@ def start_model(plan: PromotionPlan) -> ModelStart:
 def _start_once_stopped(plan: PromotionPlan, status: str) -> str:
     """STARTING once StartProjectVersion is called; STOPPING while the version still stops."""
     if status == STOPPING:
-        version = ModelVersionArn.parse(plan.version_arn)
-        status = rekognition.describe_version(plan.project_arn, version.version, plan.version_arn).status
+        status = model_service().status(plan.project_arn, plan.version_arn)
         if status == STOPPING:
             return STOPPING
         if status not in STARTABLE_STATES:
             raise ModelStartFailed(
                 f"{plan.version_label} went to {status} while it was stopping; something else changed it"
             )
-    rekognition.start_version(plan.version_arn, plan.min_inference_units, plan.max_inference_units)
+    model_service().start(plan.version_arn, plan.min_inference_units, plan.max_inference_units)
     return STARTING
 
 
 def check_model_status(plan: PromotionPlan, start: ModelStart) -> ModelStart:
-    version = ModelVersionArn.parse(plan.version_arn)
     elapsed = seconds_since(start.started_at)
     if start.status == STOPPING:
         # Waiting for a stop to end before starting the version again; the same cap bounds both.
@@ -76,7 +74,7 @@ def check_model_status(plan: PromotionPlan, start: ModelStart) -> ModelStart:
                 "ended_at": stamp(),
             }
         )
-    description = rekognition.describe_version(plan.project_arn, version.version, plan.version_arn)
+    description = model_service().describe(plan.project_arn, plan.version_arn)
     if description.status == RUNNING:
         return start.model_copy(update={"status": RUNNING, "wait_seconds": 0, "ended_at": stamp()})
     if description.status == FAILED:

@@ -6,13 +6,14 @@ ASL Task: "Validate and plan" (validate_and_plan).
 from __future__ import annotations
 
 from mlpromote import arns, history
-from mlpromote.aws import cloudwatch, dynamodb, rekognition
+from mlpromote.aws import cloudwatch, dynamodb
 from mlpromote.clock import stamp
 from mlpromote.config import Config
 from mlpromote.errors import InvalidPromotionRequest, NothingToRollBackTo, NotVerifiedUpstream, RollbackAlarmNotFound
 from mlpromote.fanout import for_each_account
 from mlpromote.plan import PromotionPlan, PromotionRequest, TargetAccount
 from mlpromote.promotions import require_ml_account
+from mlpromote.services import model_service
 from mlpromote.serving import read_pointers
 from mlpromote.versions import RUNNING, ModelVersionArn, require_promotable
 
@@ -23,6 +24,7 @@ def validate_and_plan(request_input: object, execution: str, requested_at: str, 
     Changes nothing: every refusal of the request happens here, before the first write. What the
     environment serves is read later, under the lock (`take_environment`).
     """
+    service = model_service()
     request = PromotionRequest.parse(request_input)
     environment = config.environment(request.environment)
     reader = config.target_roles.parameter_reader
@@ -36,13 +38,13 @@ def validate_and_plan(request_input: object, execution: str, requested_at: str, 
             config.workflow.max_concurrency,
             partition=config.partition,
         )
-        version = ModelVersionArn.parse(_rollback_target(request.environment, project_name, pointers))
+        version = service.parse_version(_rollback_target(request.environment, project_name, pointers))
     else:
-        version = ModelVersionArn.parse(request.model_version_arn)
+        version = service.parse_version(request.model_version_arn)
     require_ml_account(version, config)
     project = config.project(version.project)
-    project_arn = rekognition.project_arn(version.project)
-    description = rekognition.describe_version(project_arn, version.version, version.arn)
+    project_arn = service.project_arn(version.project)
+    description = service.describe(project_arn, version.arn)
     require_promotable(version.label, description.status)
     if environment.requires and not request.rollback and not request.force:
         _require_verified_upstream(config, environment.requires, project.parameter_name, version)

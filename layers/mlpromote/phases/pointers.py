@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from mlpromote.aws import cloudwatch, rekognition, ssm
+from mlpromote.aws import cloudwatch, ssm
 from mlpromote.clock import now
 from mlpromote.errors import RolledBackOnAlarm, VersionNoLongerServing
 from mlpromote.fanout import for_each_account
 from mlpromote.grant_reads import read_grants_after
 from mlpromote.plan import AccountPlan, PromotionPlan
 from mlpromote.results import Grant, Rotation, Serving, Watch
+from mlpromote.services import model_service
 from mlpromote.versions import RUNNING, ModelVersionArn
 
 
@@ -28,8 +29,7 @@ def confirm_serving(plan: PromotionPlan, grant: Grant | None = None) -> Serving:
     one, at two calls per account. Whatever acts outside mlpromote can act between any check and a
     write; drift detection reports that.
     """
-    version = ModelVersionArn.parse(plan.version_arn)
-    status = rekognition.describe_version(plan.project_arn, version.version, plan.version_arn).status
+    status = model_service().status(plan.project_arn, plan.version_arn)
     # A read right after the grant may not show it yet (IAM is eventually consistent): read again.
     granted = read_grants_after(plan, grant).grants(plan.version_arn)
     if status != RUNNING or not granted:

@@ -8,12 +8,13 @@ from __future__ import annotations
 from botocore.exceptions import ClientError
 
 from mlpromote import leases
-from mlpromote.aws import iam, rekognition, sessions
+from mlpromote.aws import iam, sessions
 from mlpromote.config import Config
 from mlpromote.grant_reads import read_grants_after
 from mlpromote.grants import GrantPolicy
 from mlpromote.plan import PromotionPlan
 from mlpromote.results import Grant, LeftBehind, Retirement
+from mlpromote.services import model_service
 from mlpromote.serving import references
 
 
@@ -45,7 +46,7 @@ def retire_superseded(plan: PromotionPlan, config: Config, grant: Grant | None =
 
     def stop(version: str) -> str | None:
         try:
-            rekognition.stop_version(version)
+            model_service().stop(version)
         except ClientError as error:
             sessions.raise_if_transient(error, "rekognition StopProjectVersion")
             return f"could not stop: {error}"

@@ -1,0 +1,69 @@
+"""The model services mlpromote promotes versions of, behind one interface (ModelService).
+
+A phase asks `model_service()` for the service and calls it: describe, start, stop and poll a
+version, call it for the smoke test, write the statement that grants it, parse its ARN, price it.
+Rekognition Custom Labels is the first (and so far only) implementation; a second service is a
+second class here, chosen by the project's `service`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from mlpromote.aws.rekognition import VersionDescription
+from mlpromote.config import SmokeTest
+from mlpromote.versions import ModelVersionArn
+
+
+class ModelService(Protocol):
+    """What the phases need of a service that serves trained model versions."""
+
+    name: str
+    # The one IAM action a grant allows on a version: what the applications call.
+    invoke_action: str
+    pricing_page: str
+
+    def parse_version(self, text: object) -> ModelVersionArn:
+        """The version ARN, parsed; InvalidModelVersionArn, saying what is expected, otherwise."""
+        ...
+
+    def project_arn(self, project: str) -> str:
+        """The project's ARN; UnknownProject when the service has no such project."""
+        ...
+
+    def describe(self, project_arn: str, version_arn: str) -> VersionDescription:
+        """The version's status (and units); ModelVersionNotFound when it does not exist."""
+        ...
+
+    def status(self, project_arn: str, version_arn: str) -> str: ...
+
+    def list_versions(self, project_arn: str) -> list[VersionDescription]: ...
+
+    def start(self, version_arn: str, min_units: int, max_units: int | None) -> None:
+        """Start serving the version; already starting is not an error."""
+        ...
+
+    def stop(self, version_arn: str) -> None: ...
+
+    def smoke_test(
+        self, role_chain: tuple[str, ...], version_arn: str, test: SmokeTest, external_id: str | None
+    ) -> dict[str, float]:
+        """Call the version as an application would, through `role_chain`, with every input of the
+        project's smoke test: what it found, each name with its best score (0-100)."""
+        ...
+
+    def grant_statement(self, version_arn: str, vpc_endpoint_ids: Sequence[str]) -> dict[str, Any]:
+        """The access role's policy statement that lets the applications call exactly this version."""
+        ...
+
+    def unit_hour_price(self, region: str) -> float | None:
+        """USD per inference unit and hour while a version runs, or None when mlpromote has no price there."""
+        ...
+
+
+def model_service(name: str = "rekognition") -> ModelService:
+    from mlpromote.services.rekognition import CUSTOM_LABELS
+
+    services: dict[str, ModelService] = {CUSTOM_LABELS.name: CUSTOM_LABELS}
+    return services[name]

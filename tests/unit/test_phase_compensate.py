@@ -1,0 +1,88 @@
+"""Compensate a failed promotion (mlpromote.phases.compensate), branch by branch: the world as
+the plan found it, and nothing more."""
+
+from __future__ import annotations
+
+import pytest
+from phase_fakes import OTHER, PROD_A, PROD_B, QA, V1, V2, V3, FakeWorld, config, locked_plan, standard_world
+
+from mlpromote.phases.access import grant_access
+from mlpromote.phases.compensate import compensate, original_error
+from mlpromote.phases.model import start_model
+from mlpromote.phases.pointers import rotate_pointer
+from mlpromote.plan import PromotionPlan
+
+QA_ROLE = config().access_role_name("qa")
+FAILED = {"Error": "SmokeTestFailed", "Cause": "no hammer"}
+
+
+@pytest.fixture
+def world(monkeypatch: pytest.MonkeyPatch) -> FakeWorld:
+    return standard_world(monkeypatch)
+
+
+def half_done(world: FakeWorld, environment: str = "qa", version: str = V3) -> PromotionPlan:
+    """Started, granted and switched, then failed."""
+    plan = locked_plan(config(), environment, version)
+    start_model(plan)
+    world.versions[version] = "RUNNING"
+    grant_access(plan)
+    for target in plan.accounts:
+        rotate_pointer(plan, target.account)
+    return plan
+
+
+def test_everything_the_promotion_changed_is_put_back(world: FakeWorld) -> None:
+    compensation = compensate(half_done(world), config(), FAILED)
+    assert (compensation.restored, compensation.revoked, compensation.stopped) == ([QA], True, True)
+    assert compensation.error == FAILED and compensation.left_running_why is None
+    assert world.pointers[QA] == V2 and world.granted(QA_ROLE) == [V2] and world.versions[V3] == "STOPPED"
+
+
+def test_a_version_that_was_running_before_is_left_running(world: FakeWorld) -> None:
+    compensation = compensate(half_done(world, "qa", V1), config(), FAILED)
+    assert compensation.revoked and not compensation.stopped
+    assert world.versions[V1] == "RUNNING" and world.pointers[QA] == V2
+
+
+def test_a_started_version_another_environment_points_at_meanwhile_is_left_running(world: FakeWorld) -> None:
+    plan = half_done(world)
+    world.pointers[PROD_A] = V3
+    compensation = compensate(plan, config(), FAILED)
+    assert not compensation.stopped and compensation.left_running_why == f"still live in prod/{PROD_A}"
+    assert world.versions[V3] == "RUNNING"
+
+
+def test_a_started_version_another_promotion_holds_is_left_running_and_let_go(world: FakeWorld) -> None:
+    plan = half_done(world)
+    world.leases[V3]["holders"].add(OTHER)
+    compensation = compensate(plan, config(), FAILED)
+    assert not compensation.stopped and OTHER in str(compensation.left_running_why)
+    assert world.holders(V3) == {OTHER}
+
+
+def test_compensating_twice_changes_nothing_more(world: FakeWorld) -> None:
+    plan = half_done(world)
+    compensate(plan, config(), FAILED)
+    writes = list(world.writes)
+    again = compensate(plan, config(), FAILED)
+    assert (again.restored, again.revoked, again.stopped) == ([], False, False) and world.writes == writes
+
+
+def test_a_failure_before_the_switch_restores_no_pointer(world: FakeWorld) -> None:
+    plan = locked_plan(config(), "prod", V2)
+    compensation = compensate(plan, config(), FAILED)
+    assert compensation.restored == [] and world.pointers == {QA: V2, PROD_A: V1, PROD_B: V1}
+    assert not compensation.stopped  # v2 was running before
+
+
+def test_the_error_compensated_is_the_first_failed_rotations() -> None:
+    rotations = {
+        "failedRotations": [
+            {"account": PROD_A, "failed": False},
+            {"account": PROD_B, "failed": True, "error": {"Error": "AwsCallFailed", "Cause": "denied"}},
+        ]
+    }
+    assert original_error(rotations) == {"Error": "AwsCallFailed", "Cause": "denied"}
+    assert original_error({"failedRotations": []}) == {"Error": "RotationFailed", "Cause": ""}
+    assert original_error({}) == {"Error": "States.TaskFailed", "Cause": ""}
