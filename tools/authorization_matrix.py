@@ -1055,7 +1055,8 @@ def capabilities(world: World) -> list[Capability]:
         ),
         Capability("approve", "resume a waiting promotion", Request("states:SendTaskSuccess", machine)),
         *(
-            [Capability("invoke-step", "invoke a step's function", Request("lambda:InvokeFunction", step))]
+            # A published version: the state machine names each step's version (AutoPublishAlias, Name.Version).
+            [Capability("invoke-step", "invoke a step's function", Request("lambda:InvokeFunction", f"{step}:1"))]
             if (step := world.functions.get("ValidateAndPlanFunction"))
             else []
         ),
