@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from mlpromote_emulator.cfn_yaml import load_template
+from mlpromote_emulator.cfn import load_template
 
 TEMPLATE = "template.yaml"
 # Must agree with setup.py (STACK_DIR), which fills it when a wheel is built.

@@ -31,12 +31,12 @@ from moto import mock_aws
 
 from mlpromote import arns
 from mlpromote.aws import sessions
-from mlpromote.config import CONFIG_FILE_ENV
+from mlpromote.config import CONFIG_FILE_ENV, Config
 from mlpromote.executions import StepReport, readable_cause, step_names, steps_from_history
 from mlpromote_emulator import entry_points
 from mlpromote_emulator import moto_adaptations as adapt
 from mlpromote_emulator.apigateway import LocalGateway, local_caller
-from mlpromote_emulator.cfn_yaml import load_template
+from mlpromote_emulator.cfn import Stack, load_template
 from mlpromote_emulator.clock import SimulatedClock
 from mlpromote_emulator.project import project_dir
 from mlpromote_emulator.scenario import FaultSpec, PromotionSpec, Scenario
@@ -311,16 +311,22 @@ class Emulator:
             names[logical_id] = properties["TableName"]
         return names
 
+    def stack(self) -> Stack:
+        """template.yaml as deployed here: the config's names as its parameters (as samconfig.toml passes
+        them), functions named by their logical ids (as `_deploy` creates them)."""
+        return Stack(
+            self._template,
+            self.config.ml_account,
+            self.config.region,
+            parameters=template_parameters(self.config),
+            generated_name="{logical}",
+        )
+
     def _resolve(self, value: Any) -> str:
-        if isinstance(value, dict) and "Fn::GetAtt" in value:
-            logical_id, attribute = value["Fn::GetAtt"]
-            if attribute == "Arn":
-                return arns.lambda_function(
-                    self.config.partition, self.config.region, self.config.ml_account, logical_id
-                )
-        if isinstance(value, str):
-            return value
-        raise ValueError(f"the emulator cannot resolve the substitution {value!r} in template.yaml")
+        resolved = self.stack().resolve(value)
+        if not isinstance(resolved, str):
+            raise ValueError(f"the emulator cannot resolve the substitution {value!r} in template.yaml")
+        return resolved
 
     def _route_handler_logs(self) -> None:
         # Powertools' Logger holds the stdout it found when first imported.
@@ -592,6 +598,16 @@ class Emulator:
                         values if isinstance(values, list) else [values]
                     )
         return totals
+
+
+def template_parameters(config: Config) -> dict[str, str]:
+    """The parameters a deployment passes the stacks for this config (samconfig.toml's parameter_overrides,
+    the README's StackSet command): the names the config shares with the templates."""
+    return {
+        "ParameterPathPrefix": config.parameter_path_prefix.lstrip("/"),
+        "AccessRolePrefix": config.access_role_prefix,
+        "MlAccountId": config.ml_account,
+    }
 
 
 def _load_module(name: str, path: Path) -> ModuleType:
