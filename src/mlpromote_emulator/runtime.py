@@ -33,15 +33,15 @@ from mlpromote import arns
 from mlpromote.aws import sessions
 from mlpromote.config import CONFIG_FILE_ENV, Config
 from mlpromote.executions import StepReport, readable_cause, step_names, steps_from_history
-from mlpromote_emulator import entry_points
+from mlpromote_emulator import authorization, entry_points, iam_policy
 from mlpromote_emulator import moto_adaptations as adapt
 from mlpromote_emulator.apigateway import LocalGateway, local_caller
-from mlpromote_emulator.cfn import Stack, load_template
+from mlpromote_emulator.cfn import Stack, load_template, load_template_text
 from mlpromote_emulator.clock import SimulatedClock
-from mlpromote_emulator.project import project_dir
+from mlpromote_emulator.project import ACCESS_ROLES_RENDERER, SCP_DIR, TARGET_TEMPLATE, project_dir
 from mlpromote_emulator.scenario import FaultSpec, PromotionSpec, Scenario
 from mlpromote_emulator.scheduler import Scheduler
-from mlpromote_emulator.world import STATE_MACHINE_ROLE, WorldMap, observe, schedule_alarms, seed
+from mlpromote_emulator.world import STATE_MACHINE_ROLE, IamStacks, WorldMap, observe, schedule_alarms, seed
 
 STATE_MACHINE_RESOURCE = "PromoteModelStateMachine"
 # Real seconds an execution may take on the emulator before it is abandoned (simulated time is free).
@@ -136,6 +136,9 @@ class Emulator:
         self.decision_failures: dict[str, list[str]] = {}
         self._template: dict[str, Any] = {}
         self.topics: dict[str, str] = {}
+        # Each function's role (template.yaml's Role), which its handler's calls are authorized as.
+        self.function_roles: dict[str, str] = {}
+        self.authorizer: authorization.Authorizer | None = None
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -180,14 +183,19 @@ class Emulator:
         sys.stdout = self.logs
         self._mock.start()
         self.clock.start()
-        seed(self.scenario, self.names)
+        self._template = load_template(self.repo_root / "template.yaml")
+        stacks = self._iam_stacks()
+        seed(self.scenario, self.names, stacks)
         self._deploy()
+        self.authorizer = self._authorizer(stacks)
+        authorization.enforce(self.authorizer)
         adapt.hooks.scheduled = []
         schedule_alarms(self.scenario)
         self.clock.on_advance = adapt.run_due_events
         return self
 
     def __exit__(self, *exc: object) -> None:
+        authorization.enforce(None)
         sys.stdout = self._stdout
         self.clock.stop()
         self._mock.stop()
@@ -214,8 +222,55 @@ class Emulator:
 
     # --- deployment, as template.yaml describes it ---------------------------------------
 
+    def _iam_stacks(self) -> IamStacks:
+        """The stacks a deployment of this config creates roles with (README's deployment steps)."""
+        config, parameters = self.config, template_parameters(self.config)
+        renderer = _load_module("mlpromote_render_access_roles", self.repo_root / ACCESS_ROLES_RENDERER)
+        access = load_template_text(renderer.render(config, "the emulator's config"))
+        target = load_template(self.repo_root / TARGET_TEMPLATE)
+        accounts = dict.fromkeys(a for env in config.environments.values() for a in env.accounts)
+        return IamStacks(
+            control=self.stack(),
+            access_roles=Stack(access, config.ml_account, config.region, name="mlpromote-AccessRoles"),
+            targets={
+                account: Stack(target, account, config.region, name="mlpromote-target", parameters=parameters)
+                for account in accounts
+            },
+        )
+
+    def _authorizer(self, stacks: IamStacks) -> authorization.Authorizer:
+        config = self.config
+        organizations = {config.ml_account: config.organization_id or ""}
+        for environment, env in config.environments.items():
+            for account in env.accounts:
+                organizations.setdefault(account, config.organization_of(environment) or "")
+        resources = self._template["Resources"]
+        tables = {
+            str(r["Properties"]["TableName"]): next(
+                k["AttributeName"] for k in r["Properties"]["KeySchema"] if k["KeyType"] == "HASH"
+            )
+            for r in resources.values()
+            if r["Type"] == "AWS::DynamoDB::Table"
+        }
+        # With vpcEndpointIds, the functions in a VPC call Rekognition through the endpoint every
+        # environment lists (docs/security.md, "Private connectivity").
+        listed = [env.vpc_endpoint_ids for env in config.environments.values() if env.vpc_endpoint_ids]
+        common = [e for e in listed[0] if all(e in others for others in listed)] if listed else []
+        return authorization.Authorizer(
+            scps=iam_policy.load_scps(config, self.repo_root / SCP_DIR),
+            aws_managed=stacks.aws_managed,
+            organizations=organizations,
+            table_keys=tables,
+            vpc_functions=frozenset(
+                logical
+                for logical, r in resources.items()
+                if r["Type"] == "AWS::Serverless::Function" and "VpcConfig" in r.get("Properties", {})
+            ),
+            vpc_endpoint=common[0] if common else None,
+        )
+
     def _deploy(self) -> None:
-        template = self._template = load_template(self.repo_root / "template.yaml")
+        template = self._template
         resources = template["Resources"]
         default_handler = template.get("Globals", {}).get("Function", {}).get("Handler", "app.lambda_handler")
         region, account = self.config.region, self.config.ml_account
@@ -234,6 +289,11 @@ class Emulator:
             module_name, _, _function = handler.rpartition(".")
             path = self.repo_root / properties["CodeUri"] / f"{module_name}.py"
             self._handlers[logical_id] = _load_module(f"mlpromote_function_{logical_id}", path)
+            if "Role" not in properties:
+                raise ValueError(
+                    f"template.yaml: {logical_id} names no Role; the emulator runs each function as its role"
+                )
+            self.function_roles[logical_id] = str(self.stack().resolve(properties["Role"]))
             lam.create_function(
                 FunctionName=logical_id,
                 Runtime="python3.11",
@@ -351,7 +411,12 @@ class Emulator:
             self._task_tokens[str(payload["taskToken"])] = str(payload.get("execution"))
         # One handler at a time: in Lambda each runs in its own container, with its own
         # Powertools Logger keys and Metrics buffer; in one process they would mix.
-        with self._turn(function_name, payload), self._one_handler_at_a_time, adapt.acting_as_control_plane():
+        with (
+            self._turn(function_name, payload),
+            self._one_handler_at_a_time,
+            adapt.acting_as_control_plane(),
+            authorization.acting_as(function_name, self.function_roles[function_name]),
+        ):
             if function_name != self._last_function:
                 # Each function has its own containers: credentials one function assumed are not
                 # there for the next. Iterations of one function share a warm container.
