@@ -346,11 +346,10 @@ def admits(
 ) -> bool:
     """Whether a trust policy lets this caller call sts:AssumeRole.
 
-    An account principal (id or :root) admits any principal of that account; so does a role
-    ARN of that account, because the emulator runs every handler with its account's default
-    credentials rather than as the function's own role. Of the conditions, only sts:ExternalId
-    (StringEquals) is evaluated: the caller must pass it. Others (aws:PrincipalArn, aws:PrincipalOrgID)
-    are not: the handlers do not run as their own roles here, and the world has no organization.
+    A coarse check for every caller: an account principal (id or :root) admits any principal of
+    that account, and so does a role ARN of that account; of the conditions, only sts:ExternalId
+    (StringEquals). The handlers' calls are first evaluated in full, as their own roles, by
+    mlpromote_emulator.authorization (aws:PrincipalArn, aws:PrincipalOrgID, identity policies, SCPs).
     """
     for statement in _statements(trust_policy):
         if statement.get("Effect") != "Allow" or not _action_matches(statement.get("Action"), "sts:AssumeRole"):
