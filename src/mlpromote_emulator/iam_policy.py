@@ -187,11 +187,15 @@ def _key(value: Any) -> str:
 
 _nodes: dict[tuple[str, str], Any] = {}
 _policy_objects: dict[tuple[str, str, str], Any] = {}
+# A process that rehearses many worlds (make soak) sees many grant documents: start afresh past this.
+_CACHE_LIMIT = 20_000
 
 
 def _policy(owner: str, name: str, document: dict[str, Any]) -> Any:
     key = (owner, name, _key(document))
     if key not in _policy_objects:
+        if len(_policy_objects) > _CACHE_LIMIT:
+            _policy_objects.clear()
         _policy_objects[key] = _principalmapper()[1](owner, name, document)
     return _policy_objects[key]
 
@@ -200,6 +204,8 @@ def node(role: Role) -> Any:
     """principalmapper's Node for a role, made once per role and set of policies."""
     key = (role.arn, _key([role.trust, list(role.policies), role.boundary]))
     if key not in _nodes:
+        if len(_nodes) > _CACHE_LIMIT:
+            _nodes.clear()
         node_class = _principalmapper()[0]
         _nodes[key] = node_class(
             arn=role.arn,
