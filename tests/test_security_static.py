@@ -108,9 +108,7 @@ def test_in_the_ml_account_only_the_control_plane_starts_stops_and_writes_grants
     scp = _scp("ml-account.json")
     for action in ("rekognition:StartProjectVersion", "rekognition:StopProjectVersion"):
         [statement] = _denies(scp, action)
-        assert statement["Condition"] == {
-            "ArnNotLike": {"aws:PrincipalArn": ["arn:*:iam::*:role/mlpromote-control-*"]}
-        }
+        assert statement["Condition"] == {"ArnNotLike": {"aws:PrincipalArn": ["arn:*:iam::*:role/mlpromote-control-*"]}}
     for action in ("iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:AttachRolePolicy", "iam:UpdateAssumeRolePolicy"):
         on_access_roles = [s for s in _denies(scp, action) if s["Resource"] == "arn:*:iam::*:role/mlpromote-access-*"]
         assert len(on_access_roles) == 1, action
