@@ -19,7 +19,15 @@ from setuptools.command.build_py import build_py
 ROOT = Path(__file__).resolve().parent
 # Must agree with mlpromote_emulator/project.py (PACKAGE_DATA_DIR) and MANIFEST.in.
 STACK_DIR = Path("mlpromote_emulator", "_stack")
-STACK_FILES = ("template.yaml", "statemachines/*.asl.json", "functions/*/*.py")
+STACK_FILES = (
+    "template.yaml",
+    "statemachines/*.asl.json",
+    "functions/*/*.py",
+    # The rehearsal's IAM (mlpromote_emulator.project): target-account roles, access roles, SCPs.
+    "templates/target-account.yaml",
+    "tools/render_access_roles.py",
+    "policies/scp/*.json",
+)
 
 
 class BuildPyWithStack(build_py):

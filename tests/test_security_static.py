@@ -94,7 +94,7 @@ def test_consumer_accounts_cannot_start_stop_or_delete_any_version() -> None:
 
 def test_consumer_accounts_cannot_assume_or_change_mlpromotes_roles_there() -> None:
     scp = _scp("consumer-accounts.json")
-    roles = {f"arn:aws:iam::*:role/{name}" for name in TARGET_ROLE_NAMES.values()}
+    roles = {f"arn:*:iam::*:role/{name}" for name in TARGET_ROLE_NAMES.values()}
 
     [assume] = _denies(scp, "sts:AssumeRole")
     assert set(_as_list(assume["Resource"])) == roles and "Condition" not in assume
@@ -109,14 +109,12 @@ def test_in_the_ml_account_only_the_control_plane_starts_stops_and_writes_grants
     scp = _scp("ml-account.json")
     for action in ("rekognition:StartProjectVersion", "rekognition:StopProjectVersion"):
         [statement] = _denies(scp, action)
-        assert statement["Condition"] == {
-            "ArnNotLike": {"aws:PrincipalArn": ["arn:aws:iam::*:role/mlpromote-control-*"]}
-        }
+        assert statement["Condition"] == {"ArnNotLike": {"aws:PrincipalArn": ["arn:*:iam::*:role/mlpromote-control-*"]}}
     for action in ("iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:AttachRolePolicy", "iam:UpdateAssumeRolePolicy"):
-        on_access_roles = [s for s in _denies(scp, action) if s["Resource"] == "arn:aws:iam::*:role/mlpromote-access-*"]
+        on_access_roles = [s for s in _denies(scp, action) if s["Resource"] == "arn:*:iam::*:role/mlpromote-access-*"]
         assert len(on_access_roles) == 1, action
         exempt = on_access_roles[0]["Condition"]["ArnNotLike"]["aws:PrincipalArn"]
-        assert exempt == ["arn:aws:iam::*:role/mlpromote-control-*", "arn:aws:iam::*:role/mlpromote-deployer"]
+        assert exempt == ["arn:*:iam::*:role/mlpromote-control-*", "arn:*:iam::*:role/mlpromote-deployer"]
 
 
 def test_in_the_ml_account_only_the_approval_path_answers_a_waiting_task() -> None:
@@ -176,9 +174,9 @@ def test_only_the_parameter_writer_moves_the_model_pointers() -> None:
     [statement] = _statements(_scp("model-pointers.json"))
 
     assert {"ssm:PutParameter", "ssm:DeleteParameter", "ssm:LabelParameterVersion"} <= set(statement["Action"])
-    assert "arn:aws:ssm:*:*:parameter/mlpromote/*" in statement["Resource"]
+    assert "arn:*:ssm:*:*:parameter/mlpromote/*" in statement["Resource"]
     exempt = statement["Condition"]["ArnNotLike"]["aws:PrincipalArn"]
-    assert "arn:aws:iam::*:role/mlpromote-parameter-writer" in exempt
+    assert "arn:*:iam::*:role/mlpromote-parameter-writer" in exempt
     assert not any("mlpromote-control" in arn or arn.endswith("/*") for arn in exempt)
 
 
@@ -187,7 +185,7 @@ def test_model_calls_without_an_endpoint_are_denied_to_the_access_roles() -> Non
 
     assert statement["Action"] == "rekognition:DetectCustomLabels"
     assert statement["Condition"]["Null"] == {"aws:SourceVpce": "true"}
-    assert statement["Condition"]["ArnLike"] == {"aws:PrincipalArn": ["arn:aws:iam::*:role/mlpromote-access-*"]}
+    assert statement["Condition"]["ArnLike"] == {"aws:PrincipalArn": ["arn:*:iam::*:role/mlpromote-access-*"]}
 
 
 def test_the_scps_name_the_roles_the_templates_create() -> None:

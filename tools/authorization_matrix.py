@@ -23,12 +23,8 @@ principalmapper's local policy simulation (`local_check_authorization_full`).
 from __future__ import annotations
 
 import argparse
-import collections
-import collections.abc
 import functools
-import hashlib
 import json
-import re
 import sys
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
@@ -36,14 +32,19 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO / "layers") not in sys.path:
     sys.path.insert(0, str(REPO / "layers"))
 
-from mlpromote import arns  # noqa: E402
 from mlpromote.config import Config, load_config, parse_config  # noqa: E402
+from mlpromote_emulator import iam_policy  # noqa: E402
+from mlpromote_emulator.cfn import STACK_NAME, Stack, load_template, load_template_text  # noqa: E402
+from mlpromote_emulator.iam_policy import (  # noqa: E402
+    EMPTY_RESOURCE_POLICY,
+    Role,
+    aws_managed_policy,
+    template_roles,
+)
 
 CONFIG_FILE = REPO / "config" / "mlpromote.yaml"
 CONTROL_PLANE_TEMPLATE = REPO / "template.yaml"
@@ -53,7 +54,6 @@ SCP_DIR = REPO / "policies" / "scp"
 DOC = REPO / "docs" / "security.md"
 SECTION = "## Authorization matrix"
 
-STACK_NAME = "mlpromote"
 MAX_HOPS = 3
 # The sample organization: the ML account, every target account and OUTSIDER are members.
 SAMPLE_ORG = "o-mlpromote0sample"
@@ -65,326 +65,13 @@ SMOKE_TEST_ENDPOINT = "vpce-0a1b2c3d4e5f60002"
 OTHER_ENDPOINT = "vpce-0f0f0f0f0f0f0f0ff"
 CONSUMER_ROLE = "vision-app"  # the consumer role the hardened sample lists in consumerRoleArns
 
-FULL_AWS_ACCESS = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
-EMPTY_RESOURCE_POLICY: dict[str, Any] = {"Version": "2012-10-17", "Statement": []}
-NO_VALUE = object()  # AWS::NoValue: the property or list item is left out
-
-
-# --- principalmapper --------------------------------------------------------------------------
-
-
-@functools.cache
-def _principalmapper() -> Any:
-    """principalmapper 1.1.5 imports collections.Mapping, gone since Python 3.10."""
-    for name in ("Mapping", "MutableMapping"):
-        if not hasattr(collections, name):
-            setattr(collections, name, getattr(collections.abc, name))
-    from principalmapper.common import Node, Policy
-    from principalmapper.querying import query_interface
-
-    return Node, Policy, query_interface.local_check_authorization_full
-
-
-# --- templates: load, and resolve for a sample deployment ---------------------------------------
-
-
-class _CfnLoader(yaml.SafeLoader):
-    """Reads CloudFormation's short-form tags (!Ref, !Sub, !GetAtt, ...) as their long form."""
-
-
-def _cfn_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
-    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
-    value: Any
-    if isinstance(node, yaml.ScalarNode):
-        value = loader.construct_scalar(node)
-        if suffix == "GetAtt":
-            value = str(value).split(".", 1)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-    return {name: value}
-
-
-_CfnLoader.add_multi_constructor("!", _cfn_tag)
-
-
-def load_template(path: Path) -> dict[str, Any]:
-    return dict(yaml.load(path.read_text(encoding="utf-8"), Loader=_CfnLoader))
-
-
-def load_template_text(text: str) -> dict[str, Any]:
-    return dict(yaml.load(text, Loader=_CfnLoader))
-
-
-@dataclass
-class Stack:
-    """A template as deployed in one account: resolves !Ref, !Sub and !GetAtt to concrete values."""
-
-    template: dict[str, Any]
-    account: str
-    region: str
-    name: str = STACK_NAME
-    parameters: Mapping[str, str] = field(default_factory=dict)
-
-    @property
-    def resources(self) -> dict[str, Any]:
-        return dict(self.template.get("Resources", {}))
-
-    def resolve(self, value: Any) -> Any:
-        if isinstance(value, list):
-            return [item for item in (self.resolve(item) for item in value) if item is not NO_VALUE]
-        if not isinstance(value, dict):
-            return value
-        if len(value) == 1:
-            (key, argument), *_ = value.items()
-            if key == "Ref":
-                return self.ref(argument)
-            if key == "Fn::GetAtt":
-                logical, attribute = argument if isinstance(argument, list) else str(argument).split(".", 1)
-                return self.get_att(logical, attribute)
-            if key == "Fn::Sub":
-                return self.sub(argument)
-            if key == "Fn::Join":
-                separator, items = argument
-                resolved = self.resolve(items)
-                flat = [x for item in resolved for x in (item if isinstance(item, list) else [item])]
-                return separator.join(str(item) for item in flat)
-            if key == "Fn::Select":
-                index, items = argument
-                return self.resolve(items)[int(self.resolve(index))]
-            if key == "Fn::Split":
-                separator, text = argument
-                return str(self.resolve(text)).split(separator)
-            if key == "Fn::If":
-                name, if_true, if_false = argument
-                return self.resolve(if_true if self.condition(name) else if_false)
-            if key.startswith("Fn::"):
-                raise ValueError(f"{self.name}: cannot resolve {key} for the authorization matrix: {value!r}")
-        out = {key: self.resolve(item) for key, item in value.items()}
-        return {key: item for key, item in out.items() if item is not NO_VALUE}
-
-    def condition(self, name: str) -> bool:
-        return self._truth(self.template.get("Conditions", {})[name])
-
-    def _truth(self, expression: Any) -> bool:
-        (key, argument), *_ = expression.items()
-        if key == "Condition":
-            return self.condition(argument)
-        if key == "Fn::Equals":
-            return bool(self.resolve(argument[0]) == self.resolve(argument[1]))
-        if key == "Fn::Not":
-            return not self._truth(argument[0])
-        if key == "Fn::And":
-            return all(self._truth(item) for item in argument)
-        if key == "Fn::Or":
-            return any(self._truth(item) for item in argument)
-        raise ValueError(f"{self.name}: cannot evaluate the condition {expression!r}")
-
-    def ref(self, name: str) -> Any:
-        pseudo = {
-            "AWS::Partition": arns.partition_of(self.region),
-            "AWS::Region": self.region,
-            "AWS::AccountId": self.account,
-            "AWS::URLSuffix": "amazonaws.com",
-            "AWS::StackName": self.name,
-        }
-        if name == "AWS::NoValue":
-            return NO_VALUE
-        if name in pseudo:
-            return pseudo[name]
-        declared = self.template.get("Parameters", {}).get(name)
-        if name in self.parameters or declared is not None:
-            if name in self.parameters:
-                value = self.parameters[name]
-            elif "Default" in declared:
-                value = str(declared["Default"])
-            else:
-                raise ValueError(f"{self.name}: parameter {name} has no default; give the sample a value for it")
-            if declared is not None and str(declared.get("Type", "")).startswith(("CommaDelimitedList", "List<")):
-                return value.split(",")
-            return value
-        kind, properties = self._resource(name)
-        if kind == "AWS::IAM::Role":
-            return self._name(name, properties, "RoleName")
-        if kind == "AWS::DynamoDB::Table":
-            return self._name(name, properties, "TableName")
-        if kind == "AWS::SNS::Topic":
-            return self.get_att(name, "TopicArn")
-        if kind in ("AWS::Serverless::StateMachine", "AWS::StepFunctions::StateMachine"):
-            return self.get_att(name, "Arn")
-        if kind in ("AWS::Serverless::Function", "AWS::Lambda::Function"):
-            return self._name(name, properties, "FunctionName")
-        if kind == "AWS::IAM::ManagedPolicy":
-            policy = self._name(name, properties, "ManagedPolicyName")
-            return (
-                f"arn:{arns.partition_of(self.region)}:iam::{self.account}:policy{properties.get('Path', '/')}{policy}"
-            )
-        if kind == "AWS::SQS::Queue":
-            queue = self._name(name, properties, "QueueName")
-            return f"https://sqs.{self.region}.amazonaws.com/{self.account}/{queue}"
-        raise ValueError(f"{self.name}: cannot resolve !Ref {name} ({kind}) for the authorization matrix")
-
-    def get_att(self, logical: str, attribute: str) -> str:
-        kind, properties = self._resource(logical)
-        region, account = self.region, self.account
-        partition = arns.partition_of(region)
-        if attribute in ("Arn", "TopicArn"):
-            if kind == "AWS::IAM::Role":
-                path = properties.get("Path", "/")
-                return f"arn:{partition}:iam::{account}:role{path}{self._name(logical, properties, 'RoleName')}"
-            if kind == "AWS::DynamoDB::Table":
-                table = self._name(logical, properties, "TableName")
-                return f"arn:{partition}:dynamodb:{region}:{account}:table/{table}"
-            if kind in ("AWS::Serverless::Function", "AWS::Lambda::Function"):
-                function = self._name(logical, properties, "FunctionName")
-                return f"arn:{partition}:lambda:{region}:{account}:function:{function}"
-            if kind in ("AWS::Serverless::StateMachine", "AWS::StepFunctions::StateMachine"):
-                machine = self._name(logical, properties, "Name", "StateMachineName")
-                return f"arn:{partition}:states:{region}:{account}:stateMachine:{machine}"
-            if kind == "AWS::SNS::Topic":
-                return f"arn:{partition}:sns:{region}:{account}:{self._name(logical, properties, 'TopicName')}"
-            if kind == "AWS::SQS::Queue":
-                return f"arn:{partition}:sqs:{region}:{account}:{self._name(logical, properties, 'QueueName')}"
-            if kind == "AWS::Logs::LogGroup":
-                group = self._name(logical, properties, "LogGroupName")
-                return f"arn:{partition}:logs:{region}:{account}:log-group:{group}:*"
-        raise ValueError(f"{self.name}: cannot resolve !GetAtt {logical}.{attribute} ({kind}) for the matrix")
-
-    def sub(self, argument: Any) -> str:
-        if isinstance(argument, list):
-            text, variables = argument
-            variables = {key: self.resolve(item) for key, item in variables.items()}
-        else:
-            text, variables = argument, {}
-
-        def one(match: re.Match[str]) -> str:
-            expression = match.group(1)
-            if expression.startswith("!"):
-                return "${" + expression[1:] + "}"
-            if expression in variables:
-                return str(variables[expression])
-            if "." in expression and not expression.startswith("AWS::"):
-                logical, attribute = expression.split(".", 1)
-                return self.get_att(logical, attribute)
-            return self.ref(expression)
-
-        return re.sub(r"\$\{([^}]+)\}", one, str(text))
-
-    def _resource(self, logical: str) -> tuple[str, dict[str, Any]]:
-        resource = self.resources.get(logical)
-        if resource is None:
-            raise ValueError(f"{self.name}: no resource or parameter {logical!r}")
-        return str(resource["Type"]), dict(resource.get("Properties", {}))
-
-    def _name(self, logical: str, properties: Mapping[str, Any], *keys: str) -> str:
-        for key in keys:
-            if key in properties:
-                return str(self.resolve(properties[key]))
-        # CloudFormation's generated physical name, with a fixed suffix for the sample.
-        return f"{self.name}-{logical}-SAMPLE"
-
-    def roles(self) -> list[Role]:
-        """Every AWS::IAM::Role of the template, with its inline, attached and standalone policies."""
-        out: dict[str, Role] = {}
-        for logical, resource in self.resources.items():
-            if resource["Type"] != "AWS::IAM::Role":
-                continue
-            if "Condition" in resource and not self.condition(resource["Condition"]):
-                continue
-            properties = dict(resource.get("Properties", {}))
-            policies = [
-                (str(p["PolicyName"]), self.resolve(p["PolicyDocument"])) for p in properties.get("Policies", [])
-            ]
-            for arn in self.resolve(properties.get("ManagedPolicyArns", [])):
-                policies.append(self._managed_policy(arn))
-            boundary = None
-            if "PermissionsBoundary" in properties:
-                boundary_arn = self.resolve(properties["PermissionsBoundary"])
-                boundary = (boundary_arn, self._managed_policy(boundary_arn)[1])
-            arn = self.get_att(logical, "Arn")
-            trust = self.resolve(properties["AssumeRolePolicyDocument"])
-            out[logical] = Role(arn=arn, trust=trust, policies=policies, boundary=boundary)
-        # AWS::IAM::Policy / ManagedPolicy resources that attach themselves to roles of this template.
-        for logical, resource in self.resources.items():
-            if resource["Type"] not in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
-                continue
-            properties = dict(resource.get("Properties", {}))
-            document = self.resolve(properties["PolicyDocument"])
-            for role in properties.get("Roles", []):
-                target = next((k for k in out if role == {"Ref": k}), None)
-                if target is None:
-                    raise ValueError(f"{self.name}: {logical} attaches to {role!r}, which the matrix cannot place")
-                out[target] = replace(out[target], policies=[*out[target].policies, (logical, document)])
-        return list(out.values())
-
-    def _managed_policy(self, arn: str) -> tuple[str, dict[str, Any]]:
-        aws_prefix = "arn:aws:iam::aws:policy/"
-        if arn.startswith(aws_prefix):
-            return arn.rsplit("/", 1)[-1], aws_managed_policy(arn.rsplit("/", 1)[-1])
-        for logical, resource in self.resources.items():
-            if resource["Type"] == "AWS::IAM::ManagedPolicy" and arn == self.ref(logical):
-                return logical, self.resolve(resource["Properties"]["PolicyDocument"])
-        raise ValueError(f"{self.name}: the managed policy {arn} is neither AWS's nor in the template")
-
-
-@functools.cache
-def _aws_managed_policies() -> dict[str, Any]:
-    from moto.iam.aws_managed_policies import aws_managed_policies_data
-
-    return dict(json.loads(aws_managed_policies_data))
-
-
-def aws_managed_policy(name: str) -> dict[str, Any]:
-    """An AWS managed policy's document, from moto's copy of them."""
-    try:
-        return dict(_aws_managed_policies()[name]["Document"])
-    except KeyError:
-        raise ValueError(f"no AWS managed policy {name!r} in moto's copy") from None
-
 
 # --- the world: principals, their policies, the SCPs ----------------------------------------------
 
 
-# The IAM actions on a role whose requests carry iam:PermissionsBoundary (the Service Authorization
-# Reference's condition keys for IAM).
-BOUNDARY_KEYED_ACTIONS = frozenset(
-    f"iam:{a}".lower()
-    for a in (
-        "PutRolePolicy",
-        "DeleteRolePolicy",
-        "AttachRolePolicy",
-        "DetachRolePolicy",
-        "CreateRole",
-        "PutRolePermissionsBoundary",
-        "DeleteRolePermissionsBoundary",
-    )
-)
-
-
-@dataclass(frozen=True)
-class Role:
-    """An IAM role (or, as a starting point, any principal) and every policy that applies to it."""
-
-    arn: str
-    trust: dict[str, Any]
-    policies: Sequence[tuple[str, dict[str, Any]]]
-    # aws:PrincipalOrgID in its requests; "" when the account is in no organization.
-    org: str = SAMPLE_ORG
-    label: str = ""
-    # Its permissions boundary: the managed policy's ARN and document.
-    boundary: tuple[str, dict[str, Any]] | None = None
-
-    @property
-    def account(self) -> str:
-        return self.arn.split(":")[4]
-
-    @property
-    def name(self) -> str:
-        return self.arn.rsplit("/", 1)[-1]
-
-    def policy(self, name: str) -> dict[str, Any]:
-        return next(document for policy_name, document in self.policies if policy_name == name)
+def sampled(roles: list[Role]) -> list[Role]:
+    """The template's roles as principals of the sample organization."""
+    return [replace(role, org=SAMPLE_ORG) for role in roles]
 
 
 ADMIN_TRUST = {
@@ -450,7 +137,6 @@ class World:
     scps: dict[str, list[tuple[str, dict[str, Any]]]]  # account -> SCPs that apply to its principals
     bucket_owners: dict[str, str]
     functions: dict[str, str] = field(default_factory=dict)  # template.yaml's functions: logical id -> ARN
-    _nodes: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False)
     _reach: dict[Any, list[tuple[Role, tuple[Role, ...]]]] = field(default_factory=dict, repr=False)
 
     # -- names
@@ -488,7 +174,7 @@ class World:
         """This world with one role changed (trust=..., policies=...)."""
         roles = dict(self.roles)
         roles[arn] = replace(roles[arn], **changes)
-        return replace(self, roles=roles, _nodes={}, _reach={})
+        return replace(self, roles=roles, _reach={})
 
     def with_policy(self, arn: str, name: str, document: dict[str, Any] | None) -> World:
         """This world with one of a role's policies replaced (None: removed)."""
@@ -499,31 +185,9 @@ class World:
         return self.with_role(arn, policies=policies)
 
     def with_scps(self, scps: dict[str, list[tuple[str, dict[str, Any]]]]) -> World:
-        return replace(self, scps=scps, _nodes={}, _reach={})
+        return replace(self, scps=scps, _reach={})
 
     # -- evaluation
-
-    def _node(self, role: Role) -> Any:
-        key = (role.arn, role.label)
-        if key not in self._nodes:
-            node_class, policy_class, _ = _principalmapper()
-            self._nodes[key] = node_class(
-                arn=role.arn,
-                id_value="AROA" + hashlib.sha256(role.arn.encode()).hexdigest()[:17].upper(),
-                attached_policies=[policy_class(role.arn, name, document) for name, document in role.policies],
-                group_memberships=[],
-                trust_policy=role.trust,
-                instance_profile=None,
-                num_access_keys=0,
-                active_password=False,
-                is_admin=False,
-                permissions_boundary=policy_class(role.boundary[0], "boundary", role.boundary[1])
-                if role.boundary
-                else None,
-                has_mfa=False,
-                tags={},
-            )
-        return self._nodes[key]
 
     def owner(self, resource: str) -> str | None:
         parts = resource.split(":")
@@ -534,8 +198,7 @@ class World:
         return parts[4] or None
 
     def allowed(self, role: Role, action: str, resource: str, context: Mapping[str, Any]) -> bool:
-        """One request by `role`, evaluated as AWS does (principalmapper's local evaluation)."""
-        _, policy_class, check = _principalmapper()
+        """One request by `role`, evaluated as AWS does (mlpromote_emulator.iam_policy)."""
         owner = self.owner(resource)
         resource_policy: dict[str, Any] | None = None
         if action.lower() == "sts:assumerole" and resource in self.roles:
@@ -543,31 +206,7 @@ class World:
         elif owner and owner != role.account:
             # Rekognition, SSM, IAM, DynamoDB, ... have no resource policy here: across accounts, no access.
             resource_policy = EMPTY_RESOURCE_POLICY
-        context = dict(context)
-        target = self.roles.get(resource)
-        if action.lower() in BOUNDARY_KEYED_ACTIONS and target is not None and target.boundary:
-            # IAM puts the target role's permissions boundary in the request (iam:PermissionsBoundary).
-            context.setdefault("iam:PermissionsBoundary", target.boundary[0])
-        if role.org:
-            context.setdefault("aws:PrincipalOrgID", role.org)
-        scps = self.scps.get(role.account)
-        groups = None
-        if scps:
-            # FullAWSAccess stays attached (AWS's default); the mlpromote SCPs deny on top of it.
-            groups = [[policy_class("FullAWSAccess", "FullAWSAccess", FULL_AWS_ACCESS)]]
-            groups[0] += [policy_class(f"scp/{name}", name, document) for name, document in scps]
-        return bool(
-            check(
-                self._node(role),
-                action,
-                resource,
-                context,
-                resource_policy,
-                owner if resource_policy is not None else None,
-                groups,
-                None,
-            )
-        )
+        return iam_policy.allowed(role, action, resource, context, resource_policy, owner, self.scps.get(role.account))
 
     def reachable(self, start: Role, assume_context: Mapping[str, Any]) -> list[tuple[Role, tuple[Role, ...]]]:
         """Every role `start` can become through a chain of sts:AssumeRole, shortest chain first."""
@@ -698,33 +337,8 @@ def _document(value: Any) -> dict[str, Any]:
     return dict(value)
 
 
-# Where each SCP of policies/scp/ is attached (docs/security.md): "ml" (the ML account), "targets"
-# (every target account), "ml-if-private" (the ML account, when an environment sets vpcEndpointIds).
-SCP_ATTACHMENTS: dict[str, str] = {
-    "consumer-accounts": "targets",
-    "model-pointers": "targets",
-    "ml-account": "ml",
-    "private-model-calls": "ml-if-private",
-}
-
-
 def load_scps(config: Config) -> dict[str, list[tuple[str, dict[str, Any]]]]:
-    out: dict[str, list[tuple[str, dict[str, Any]]]] = {}
-    targets = [account for env in config.environments.values() for account in env.accounts]
-    for path in sorted(SCP_DIR.glob("*.json")) if SCP_DIR.is_dir() else []:
-        if path.stem not in SCP_ATTACHMENTS:
-            raise ValueError(
-                f"{path.relative_to(REPO)}: the authorization matrix does not know where this SCP is attached; "
-                "add it to SCP_ATTACHMENTS in tools/authorization_matrix.py"
-            )
-        document = json.loads(path.read_text(encoding="utf-8"))
-        where = SCP_ATTACHMENTS[path.stem]
-        private = any(env.vpc_endpoint_ids for env in config.environments.values())
-        if where == "ml-if-private" and not private:
-            continue
-        for account in targets if where == "targets" else [config.ml_account]:
-            out.setdefault(account, []).append((path.stem, document))
-    return out
+    return iam_policy.load_scps(config, SCP_DIR)
 
 
 def build_world(
@@ -736,15 +350,15 @@ def build_world(
     control = Stack(load_template(CONTROL_PLANE_TEMPLATE), ml, region, parameters=dict(parameters or {}))
     access = Stack(_access_roles_template(config, deployed), ml, region, name=f"{STACK_NAME}-AccessRoles")
     roles: dict[str, Role] = {}
-    for role in control.roles():
+    for role in sampled(template_roles(control)):
         roles[role.arn] = role
-    for role in _grants_as_the_workflow_writes_them(config, access.roles(), plot):
+    for role in _grants_as_the_workflow_writes_them(config, sampled(template_roles(access)), plot):
         roles[role.arn] = role
     target_template = load_template(TARGET_TEMPLATE)
     for environment, env in config.environments.items():
         for account in env.accounts:
             stack = Stack(target_template, account, region, name="mlpromote-target", parameters={"MlAccountId": ml})
-            for role in stack.roles():
+            for role in sampled(template_roles(stack)):
                 roles[role.arn] = role
             consumer = admin(account, label=f"admin@{account} ({environment})")
             roles[consumer.arn] = consumer

@@ -5,10 +5,10 @@
 The sources:
 - the SCPs in policies/scp/;
 - every policy in template.yaml and templates/*.yaml (role trust and inline policies, VPC endpoint
-  policies, SAM statement lists), with !Sub, !Ref, !GetAtt and !If resolved to plausible values
-  (account 111111111111 for the ML account, 333333333333 for a target account, each parameter's
-  default or a plausible value when the default is empty, the first branch of every !If: the
-  options switched on);
+  policies, SAM statement lists), with !Sub, !Ref, !GetAtt and !If resolved by the one resolver
+  (mlpromote_emulator.cfn.Stack) to plausible values (account 111111111111 for the ML account,
+  333333333333 for a target account, each parameter's default or a plausible value when the default
+  is empty: the options switched on);
 - the policies the code writes or renders: the access role's inline grants (mlpromote.grants), with
   and without vpcEndpointIds, and the access role's trust policy for a config that sets every
   trust-hardening key (mlpromote.iam_model).
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "layers"))
 
-from mlpromote_emulator.cfn_yaml import load_template  # noqa: E402 (after the path)
+from mlpromote_emulator.cfn import Stack, load_template  # noqa: E402 (after the path)
 
 ML_ACCOUNT = "111111111111"
 TARGET_ACCOUNT = "333333333333"
@@ -76,110 +75,6 @@ VERSIONS = [
 ]
 
 
-_NO_VALUE = object()
-
-
-class Resolver:
-    """Resolves a template's intrinsic functions to plausible values."""
-
-    def __init__(self, template: dict[str, Any], account: str) -> None:
-        self.resources: dict[str, Any] = template.get("Resources", {})
-        self.parameters: dict[str, Any] = template.get("Parameters", {})
-        self.account = account
-
-    def parameter(self, name: str) -> Any:
-        if name in PARAMETER_VALUES:
-            return PARAMETER_VALUES[name]
-        default = self.parameters[name].get("Default", "")
-        if self.parameters[name].get("Type") == "CommaDelimitedList":
-            return [part for part in str(default).split(",") if part]
-        return default
-
-    def ref(self, name: str) -> Any:
-        pseudo = {
-            "AWS::Partition": "aws",
-            "AWS::Region": REGION,
-            "AWS::AccountId": self.account,
-            "AWS::StackName": "mlpromote",
-            "AWS::URLSuffix": "amazonaws.com",
-            "AWS::NoValue": _NO_VALUE,
-        }
-        if name in pseudo:
-            return pseudo[name]
-        if name in self.parameters:
-            return self.parameter(name)
-        resource = self.resources[name]
-        kind, properties = resource["Type"], resource.get("Properties", {})
-        if kind in ("AWS::SNS::Topic", "AWS::Serverless::StateMachine", "AWS::StepFunctions::StateMachine"):
-            return self.arn(name)
-        if kind == "AWS::SQS::Queue":
-            return f"https://sqs.{REGION}.amazonaws.com/{self.account}/{properties.get('QueueName', name)}"
-        return self._name(name, properties)
-
-    @staticmethod
-    def _name(logical_id: str, properties: dict[str, Any]) -> str:
-        for key in ("RoleName", "TableName", "FunctionName", "TopicName", "QueueName", "Name", "LogGroupName"):
-            if isinstance(properties.get(key), str):
-                return str(properties[key])
-        return logical_id
-
-    def arn(self, logical_id: str) -> str:
-        resource = self.resources[logical_id]
-        kind, properties = resource["Type"], resource.get("Properties", {})
-        name = self._name(logical_id, properties)
-        at = f"{REGION}:{self.account}"
-        return {
-            "AWS::IAM::Role": f"arn:aws:iam::{self.account}:role/{name}",
-            "AWS::Serverless::Function": f"arn:aws:lambda:{at}:function:{name}",
-            "AWS::Lambda::Function": f"arn:aws:lambda:{at}:function:{name}",
-            "AWS::DynamoDB::Table": f"arn:aws:dynamodb:{at}:table/{name}",
-            "AWS::Logs::LogGroup": f"arn:aws:logs:{at}:log-group:{name}:*",
-            "AWS::SQS::Queue": f"arn:aws:sqs:{at}:{name}",
-            "AWS::SNS::Topic": f"arn:aws:sns:{at}:{name}",
-            "AWS::Serverless::StateMachine": f"arn:aws:states:{at}:stateMachine:{name}",
-            "AWS::StepFunctions::StateMachine": f"arn:aws:states:{at}:stateMachine:{name}",
-            "AWS::Events::Rule": f"arn:aws:events:{at}:rule/{name}",
-        }.get(kind, f"arn:aws:{kind.split('::')[1].lower()}:{at}:{name}")
-
-    def resolve(self, value: Any) -> Any:
-        if isinstance(value, list):
-            items = [self.resolve(item) for item in value]
-            return [item for item in items if item is not _NO_VALUE]
-        if not isinstance(value, dict):
-            return value
-        if len(value) == 1:
-            ((key, argument),) = value.items()
-            if key == "Ref":
-                return self.ref(argument)
-            if key == "Fn::GetAtt":
-                return self.arn(argument[0]) if argument[1] == "Arn" else f"{argument[0]}.{argument[1]}"
-            if key == "Fn::Sub":
-                return self._sub(argument)
-            if key == "Fn::If":  # the option switched on
-                return self.resolve(argument[1])
-            if key == "Fn::Join":
-                return str(argument[0]).join(str(part) for part in self.resolve(argument[1]))
-            if key == "Fn::Select":
-                return self.resolve(argument[1])[int(argument[0])]
-        out = {k: self.resolve(v) for k, v in value.items()}
-        return {k: v for k, v in out.items() if v is not _NO_VALUE}
-
-    def _sub(self, argument: Any) -> str:
-        text, variables = (argument, {}) if isinstance(argument, str) else (argument[0], argument[1])
-
-        def one(match: re.Match[str]) -> str:
-            name = match[1]
-            if name in variables:
-                return str(self.resolve(variables[name]))
-            if "." in name:
-                logical, attribute = name.split(".", 1)
-                return self.arn(logical) if attribute == "Arn" else name
-            value = self.ref(name)
-            return ",".join(value) if isinstance(value, list) else str(value)
-
-        return re.sub(r"\$\{([^}!]+)\}", one, text)
-
-
 def _statements_document(statements: list[Any]) -> dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": statements}
 
@@ -187,7 +82,9 @@ def _statements_document(statements: list[Any]) -> dict[str, Any]:
 def template_policies(path: Path, account: str) -> dict[str, dict[str, Any]]:
     """Every policy document in one template, named <template>.<resource>.<what>."""
     template = load_template(path)
-    resolver = Resolver(template, account)
+    # The options switched on: every parameter whose default is empty gets a plausible value.
+    parameters = {name: ",".join(v) if isinstance(v, list) else v for name, v in PARAMETER_VALUES.items()}
+    resolver = Stack(template, account, REGION, parameters=parameters, strict=False, generated_name="{logical}")
     stem = path.stem
     out: dict[str, dict[str, Any]] = {}
     for logical_id, resource in template.get("Resources", {}).items():

@@ -512,11 +512,10 @@ def admits(
 ) -> bool:
     """Whether a trust policy lets this caller call sts:AssumeRole (or `action`: sts:SetSourceIdentity).
 
-    An account principal (id or :root) admits any principal of that account; so does a role
-    ARN of that account, because the emulator runs every handler with its account's default
-    credentials rather than as the function's own role. Of the conditions, only sts:ExternalId
-    (StringEquals) is evaluated: the caller must pass it. Others (aws:PrincipalArn, aws:PrincipalOrgID)
-    are not: the handlers do not run as their own roles here, and the world has no organization.
+    A coarse check for every caller: an account principal (id or :root) admits any principal of
+    that account, and so does a role ARN of that account; of the conditions, only sts:ExternalId
+    (StringEquals). The handlers' calls are first evaluated in full, as their own roles, by
+    mlpromote_emulator.authorization (aws:PrincipalArn, aws:PrincipalOrgID, identity policies, SCPs).
     """
     for statement in _statements(trust_policy):
         if statement.get("Effect") != "Allow" or not _action_matches(statement.get("Action"), action):
@@ -1402,3 +1401,61 @@ def _install_step_functions_quotas() -> None:
     ErrorEqualsDecl._eval_body = _error_equals  # type: ignore[method-assign]
     EventManager.add_event = _add_event  # type: ignore[method-assign,assignment]
     SfnEnvironment.set_error = _set_error  # type: ignore[method-assign]
+
+
+# --- IAM: what the authorizer evaluates ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RoleDocuments:
+    """A role as moto's IAM holds it now: trust and inline policies (JSON text), the customer managed
+    policies attached to it, and its permissions boundary's ARN."""
+
+    arn: str
+    trust: str
+    inline: tuple[tuple[str, str], ...]
+    managed: tuple[tuple[str, str], ...]
+    boundary_arn: str | None
+
+
+def role_documents(role_arn: str) -> RoleDocuments | None:
+    """The role behind an ARN in moto's IAM, or None when it does not exist."""
+    parts = role_arn.split(":")
+    if len(parts) != 6 or parts[1] not in PARTITIONS or parts[4] not in iam_backends:
+        return None
+    role = role_named(iam_backends[parts[4]][parts[1]], parts[5].rsplit("/", 1)[-1])
+    if role is None:
+        return None
+    return RoleDocuments(
+        arn=str(role.arn),
+        trust=unquote(str(role.assume_role_policy_document)),
+        inline=tuple((name, unquote(str(document))) for name, document in role.policies.items()),
+        managed=tuple((policy.name, _policy_text(policy)) for policy in role.managed_policies.values()),
+        boundary_arn=role.permissions_boundary_arn,
+    )
+
+
+def managed_policy_document(policy_arn: str) -> str | None:
+    """A customer managed policy's default version (JSON text), or None when moto has no such policy."""
+    parts = policy_arn.split(":")
+    if len(parts) != 6 or parts[1] not in PARTITIONS or parts[4] not in iam_backends:
+        return None
+    policy = iam_backends[parts[4]][parts[1]].managed_policies.get(policy_arn)
+    return _policy_text(policy) if policy is not None else None
+
+
+def _policy_text(policy: Any) -> str:
+    version = next((v for v in policy.versions if v.is_default), None)
+    document = version.document if version is not None else "{}"
+    return unquote(document if isinstance(document, str) else json.dumps(document))
+
+
+def caller(access_key: str) -> tuple[str, str | None, str | None]:
+    """(account, role ARN, session name) of the credentials behind an access key; the role and session
+    are None for keys that are not an assumed role's."""
+    for backends in sts_backends.values():
+        for backend in backends.values():
+            assumed = backend.get_assumed_role_from_access_key(access_key)
+            if assumed is not None:
+                return assumed.account_id, assumed.role_arn, assumed.session_name
+    return iam_models.get_account_id_from(access_key), None, None

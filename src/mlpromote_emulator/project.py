@@ -17,9 +17,14 @@ from typing import Any
 
 import yaml
 
-from mlpromote_emulator.cfn_yaml import load_template
+from mlpromote_emulator.cfn import load_template
 
 TEMPLATE = "template.yaml"
+# What the rehearsal's IAM deploys beside template.yaml (mlpromote_emulator.authorization): the target
+# accounts' roles, the access roles' renderer, and the SCPs (policies/scp/*.json, which may be none).
+TARGET_TEMPLATE = "templates/target-account.yaml"
+ACCESS_ROLES_RENDERER = "tools/render_access_roles.py"
+SCP_DIR = "policies/scp"
 # Must agree with setup.py (STACK_DIR), which fills it when a wheel is built.
 PACKAGE_DATA_DIR = Path(__file__).resolve().with_name("_stack")
 # src/mlpromote_emulator/project.py -> the checkout, when the package is imported from one.
@@ -55,6 +60,7 @@ def check_project_dir(directory: Path, source: str = "--project-dir") -> Path:
     problem, named = _read_template(root / TEMPLATE, (stat.st_mtime_ns, stat.st_size))
     if problem:
         raise InvalidProjectDir(f"{source} {directory}: {problem}")
+    named = (*named, (TARGET_TEMPLATE, "the rehearsal's IAM"), (ACCESS_ROLES_RENDERER, "the rehearsal's IAM"))
     missing = [f"{name} (named by {where})" for name, where in named if not (root / name).is_file()]
     if missing:
         raise InvalidProjectDir(f"{source} {directory}: missing " + ", ".join(missing))

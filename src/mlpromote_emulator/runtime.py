@@ -32,17 +32,17 @@ from moto import mock_aws
 
 from mlpromote import arns
 from mlpromote.aws import sessions
-from mlpromote.config import CONFIG_FILE_ENV
+from mlpromote.config import CONFIG_FILE_ENV, Config
 from mlpromote.executions import StepReport, readable_cause, step_names, steps_from_history
-from mlpromote_emulator import entry_points
+from mlpromote_emulator import authorization, entry_points, iam_policy
 from mlpromote_emulator import moto_adaptations as adapt
 from mlpromote_emulator.apigateway import LocalGateway, local_caller
-from mlpromote_emulator.cfn_yaml import load_template
+from mlpromote_emulator.cfn import Stack, load_template, load_template_text
 from mlpromote_emulator.clock import SimulatedClock
-from mlpromote_emulator.project import project_dir
+from mlpromote_emulator.project import ACCESS_ROLES_RENDERER, SCP_DIR, TARGET_TEMPLATE, project_dir
 from mlpromote_emulator.scenario import FaultSpec, PromotionSpec, Scenario
 from mlpromote_emulator.scheduler import Scheduler
-from mlpromote_emulator.world import STATE_MACHINE_ROLE, WorldMap, observe, schedule_alarms, seed
+from mlpromote_emulator.world import STATE_MACHINE_ROLE, IamStacks, WorldMap, observe, schedule_alarms, seed
 
 STATE_MACHINE_RESOURCE = "PromoteModelStateMachine"
 # Lambda's Timeout when neither the function nor Globals sets one (AWS::Serverless::Function).
@@ -150,6 +150,9 @@ class Emulator:
         self.topics: dict[str, str] = {}
         # The URLs of the event rules' dead-letter queues: an event EventBridge could not deliver ends there.
         self.dead_letter_queues: set[str] = set()
+        # Each function's role (template.yaml's Role), which its handler's calls are authorized as.
+        self.function_roles: dict[str, str] = {}
+        self.authorizer: authorization.Authorizer | None = None
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -203,15 +206,20 @@ class Emulator:
         self.clock.in_handler = adapt.control_plane_call
         adapt.hooks.call_seconds = self.scenario.world.aws_call_seconds
         self.clock.start()
-        seed(self.scenario, self.names)
+        self._template = load_template(self.repo_root / "template.yaml")
+        stacks = self._iam_stacks()
+        seed(self.scenario, self.names, stacks)
         adapt.forget_policy_writes()  # the world was deployed long before the run
         self._deploy()
+        self.authorizer = self._authorizer(stacks)
+        authorization.enforce(self.authorizer)
         adapt.hooks.scheduled = []
         schedule_alarms(self.scenario)
         self.clock.on_advance = adapt.run_due_events
         return self
 
     def __exit__(self, *exc: object) -> None:
+        authorization.enforce(None)
         sys.stdout = self._stdout
         self.clock.stop()
         self._mock.stop()
@@ -239,8 +247,55 @@ class Emulator:
 
     # --- deployment, as template.yaml describes it ---------------------------------------
 
+    def _iam_stacks(self) -> IamStacks:
+        """The stacks a deployment of this config creates roles with (README's deployment steps)."""
+        config, parameters = self.config, template_parameters(self.config)
+        renderer = _load_module("mlpromote_render_access_roles", self.repo_root / ACCESS_ROLES_RENDERER)
+        access = load_template_text(renderer.render(config, "the emulator's config"))
+        target = load_template(self.repo_root / TARGET_TEMPLATE)
+        accounts = dict.fromkeys(a for env in config.environments.values() for a in env.accounts)
+        return IamStacks(
+            control=self.stack(),
+            access_roles=Stack(access, config.ml_account, config.region, name="mlpromote-AccessRoles"),
+            targets={
+                account: Stack(target, account, config.region, name="mlpromote-target", parameters=parameters)
+                for account in accounts
+            },
+        )
+
+    def _authorizer(self, stacks: IamStacks) -> authorization.Authorizer:
+        config = self.config
+        organizations = {config.ml_account: config.organization_id or ""}
+        for environment, env in config.environments.items():
+            for account in env.accounts:
+                organizations.setdefault(account, config.organization_of(environment) or "")
+        resources = self._template["Resources"]
+        tables = {
+            str(r["Properties"]["TableName"]): next(
+                k["AttributeName"] for k in r["Properties"]["KeySchema"] if k["KeyType"] == "HASH"
+            )
+            for r in resources.values()
+            if r["Type"] == "AWS::DynamoDB::Table"
+        }
+        # With vpcEndpointIds, the functions in a VPC call Rekognition through the endpoint every
+        # environment lists (docs/security.md, "Private connectivity").
+        listed = [env.vpc_endpoint_ids for env in config.environments.values() if env.vpc_endpoint_ids]
+        common = [e for e in listed[0] if all(e in others for others in listed)] if listed else []
+        return authorization.Authorizer(
+            scps=iam_policy.load_scps(config, self.repo_root / SCP_DIR),
+            aws_managed=stacks.aws_managed,
+            organizations=organizations,
+            table_keys=tables,
+            vpc_functions=frozenset(
+                logical
+                for logical, r in resources.items()
+                if r["Type"] == "AWS::Serverless::Function" and "VpcConfig" in r.get("Properties", {})
+            ),
+            vpc_endpoint=common[0] if common else None,
+        )
+
     def _deploy(self) -> None:
-        template = self._template = load_template(self.repo_root / "template.yaml")
+        template = self._template
         resources = template["Resources"]
         default_handler = template.get("Globals", {}).get("Function", {}).get("Handler", "app.lambda_handler")
         region, account = self.config.region, self.config.ml_account
@@ -252,14 +307,21 @@ class Emulator:
             if isinstance(value, dict) and value.get("Ref") in tables:
                 self._set_env({key: tables[value["Ref"]]})
         for logical_id, resource in resources.items():
-            if resource["Type"] == "AWS::Serverless::Function":
-                lam.create_function(
-                    FunctionName=logical_id,
-                    Runtime=resource["Properties"].get("Runtime", template["Globals"]["Function"]["Runtime"]),
-                    Role=role_arn,
-                    Handler=resource["Properties"].get("Handler", default_handler),
-                    Code={"ZipFile": b"emulated"},
+            if resource["Type"] != "AWS::Serverless::Function":
+                continue
+            properties = resource["Properties"]
+            if "Role" not in properties:
+                raise ValueError(
+                    f"template.yaml: {logical_id} names no Role; the emulator runs each function as its role"
                 )
+            self.function_roles[logical_id] = str(self.stack().resolve(properties["Role"]))
+            lam.create_function(
+                FunctionName=logical_id,
+                Runtime=properties.get("Runtime", template["Globals"]["Function"]["Runtime"]),
+                Role=role_arn,
+                Handler=properties.get("Handler", default_handler),
+                Code={"ZipFile": b"emulated"},
+            )
         self._publish_functions(template)
         machine = resources[STATE_MACHINE_RESOURCE]["Properties"]
         definition = self._definition(machine)
@@ -411,6 +473,17 @@ class Emulator:
             names[logical_id] = properties["TableName"]
         return names
 
+    def stack(self) -> Stack:
+        """template.yaml as deployed here: the config's names as its parameters (as samconfig.toml passes
+        them), functions named by their logical ids (as `_deploy` creates them)."""
+        return Stack(
+            self._template,
+            self.config.ml_account,
+            self.config.region,
+            parameters=template_parameters(self.config),
+            generated_name="{logical}",
+        )
+
     def _resolve(self, value: Any) -> str:
         if isinstance(value, dict) and isinstance(value.get("Ref"), str) and "." in value["Ref"]:
             # SAM's referenceable properties of a function with AutoPublishAlias: Name.Version, the
@@ -423,15 +496,10 @@ class Emulator:
             if aliases and attribute == "Alias":
                 return f"{arn}:{next(iter(aliases))}"
             raise ValueError(f"{value['Ref']}: {logical_id} has no AutoPublishAlias in template.yaml")
-        if isinstance(value, dict) and "Fn::GetAtt" in value:
-            logical_id, attribute = value["Fn::GetAtt"]
-            if attribute == "Arn":
-                return arns.lambda_function(
-                    self.config.partition, self.config.region, self.config.ml_account, logical_id
-                )
-        if isinstance(value, str):
-            return value
-        raise ValueError(f"the emulator cannot resolve the substitution {value!r} in template.yaml")
+        resolved = self.stack().resolve(value)
+        if not isinstance(resolved, str):
+            raise ValueError(f"the emulator cannot resolve the substitution {value!r} in template.yaml")
+        return resolved
 
     def _route_handler_logs(self) -> None:
         # Powertools' Logger holds the stdout it found when first imported.
@@ -480,7 +548,12 @@ class Emulator:
         turn: AbstractContextManager[Any],
         one_at_a_time: AbstractContextManager[Any],
     ) -> tuple[bytes, bool]:
-        with turn, one_at_a_time, adapt.acting_as_control_plane():
+        with (
+            turn,
+            one_at_a_time,
+            adapt.acting_as_control_plane(),
+            authorization.acting_as(function_name, self.function_roles[function_name]),
+        ):
             if function_name != self._last_function:
                 # Each function has its own containers: credentials one function assumed are not
                 # there for the next. Iterations of one function share a warm container.
@@ -778,6 +851,16 @@ def _timed_out(request_id: str, timeout: float) -> bytes:
             "errorMessage": f"RequestId: {request_id} Error: Task timed out after {timeout:.2f} seconds",
         }
     ).encode()
+
+
+def template_parameters(config: Config) -> dict[str, str]:
+    """The parameters a deployment passes the stacks for this config (samconfig.toml's parameter_overrides,
+    the README's StackSet command): the names the config shares with the templates."""
+    return {
+        "ParameterPathPrefix": config.parameter_path_prefix.lstrip("/"),
+        "AccessRolePrefix": config.access_role_prefix,
+        "MlAccountId": config.ml_account,
+    }
 
 
 def _load_module(name: str, path: Path) -> ModuleType:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,6 +13,8 @@ from mlpromote import arns, iam_model
 from mlpromote.config import Config
 from mlpromote.grants import POLICY_NAME, GrantPolicy
 from mlpromote_emulator import moto_adaptations as adapt
+from mlpromote_emulator.cfn import NO_VALUE, Stack
+from mlpromote_emulator.iam_policy import aws_managed_policy
 from mlpromote_emulator.scenario import Scenario
 
 PROJECT_CREATED = 1_700_000_000_000
@@ -79,7 +82,72 @@ def _create_role(
     return str(arn)
 
 
-def seed(scenario: Scenario, names: WorldMap) -> None:
+@dataclass
+class IamStacks:
+    """The stacks whose roles a deployment creates: template.yaml's in the ML account, the rendered
+    access roles there, templates/target-account.yaml in each target account."""
+
+    control: Stack
+    access_roles: Stack
+    targets: dict[str, Stack]
+    # Filled by `deploy_roles`: role ARN -> the AWS managed policies attached to it (moto loads none).
+    aws_managed: dict[str, list[tuple[str, dict[str, Any]]]] = field(default_factory=dict)
+
+
+def deploy_roles(iam: Any, stack: Stack, aws_managed: dict[str, list[tuple[str, dict[str, Any]]]]) -> None:
+    """Create a stack's managed policies and roles as CloudFormation would: trust, inline policies,
+    attached policies, permissions boundary."""
+    policies: dict[str, str] = {}
+    for logical, resource in stack.resources.items():
+        if resource["Type"] != "AWS::IAM::ManagedPolicy" or not stack.included(resource):
+            continue
+        properties = resource["Properties"]
+        created = iam.create_policy(
+            PolicyName=stack.resolve(properties.get("ManagedPolicyName", logical)),
+            Path=properties.get("Path", "/"),
+            PolicyDocument=json.dumps(stack.resolve(properties["PolicyDocument"])),
+        )
+        policies[logical] = created["Policy"]["Arn"]
+    for logical, resource in stack.resources.items():
+        if resource["Type"] != "AWS::IAM::Role" or not stack.included(resource):
+            continue
+        properties = resource["Properties"]
+        extra = {"Path": properties["Path"]} if "Path" in properties else {}
+        if "PermissionsBoundary" in properties:
+            boundary = _policy_arn(stack, properties["PermissionsBoundary"], policies)
+            if boundary is not None:
+                extra["PermissionsBoundary"] = boundary
+        role = iam.create_role(
+            RoleName=stack.ref(logical),
+            AssumeRolePolicyDocument=json.dumps(stack.resolve(properties["AssumeRolePolicyDocument"])),
+            **extra,
+        )["Role"]
+        for policy in properties.get("Policies", []):
+            iam.put_role_policy(
+                RoleName=role["RoleName"],
+                PolicyName=stack.resolve(policy["PolicyName"]),
+                PolicyDocument=json.dumps(stack.resolve(policy["PolicyDocument"])),
+            )
+        for arn in properties.get("ManagedPolicyArns", []):
+            resolved = _policy_arn(stack, arn, policies)
+            if resolved is None:
+                continue
+            if resolved.split(":")[4] == "aws":
+                name = resolved.rsplit("/", 1)[-1]
+                aws_managed.setdefault(role["Arn"], []).append((name, aws_managed_policy(name)))
+            else:
+                iam.attach_role_policy(RoleName=role["RoleName"], PolicyArn=resolved)
+
+
+def _policy_arn(stack: Stack, value: Any, created: dict[str, str]) -> str | None:
+    """The ARN of a managed policy the template names (None: AWS::NoValue)."""
+    if isinstance(value, dict) and value.get("Ref") in created:
+        return created[value["Ref"]]
+    resolved = stack.resolve(value)
+    return None if resolved is NO_VALUE else str(resolved)
+
+
+def seed(scenario: Scenario, names: WorldMap, stacks: IamStacks) -> None:
     config, world = scenario.config, scenario.world
     region = config.region
     lambda_trust = {
@@ -92,22 +160,11 @@ def seed(scenario: Scenario, names: WorldMap) -> None:
 
     # ML account: control-plane roles, access roles with the grants the live versions need, images, versions.
     iam = boto3.client("iam", region_name=region)
-    for short in iam_model.CONTROL_PLANE_ROLES:
-        _create_role(iam, f"{iam_model.CONTROL_PLANE_ROLE_PREFIX}{short}", lambda_trust)
+    deploy_roles(iam, stacks.control, stacks.aws_managed)
     _create_role(iam, STATE_MACHINE_ROLE, lambda_trust)
-    # templates/access-roles.yaml: every access role carries the same permissions boundary.
-    boundary = iam.create_policy(
-        PolicyName=iam_model.access_role_boundary_name(config),
-        PolicyDocument=json.dumps(iam_model.access_role_boundary(config)),
-    )["Policy"]["Arn"]
+    deploy_roles(iam, stacks.access_roles, stacks.aws_managed)
     for environment in config.environments:
         name = config.access_role_name(environment)
-        _create_role(iam, name, iam_model.access_role_trust(config, environment), boundary=boundary)
-        iam.put_role_policy(
-            RoleName=name,
-            PolicyName="mlpromote-smoke-test-images",
-            PolicyDocument=json.dumps(iam_model.smoke_test_images_policy(config)),
-        )
         policy = GrantPolicy()
         for label in scenario.granted(environment):
             policy.grant(names.arn(label, config))
@@ -146,22 +203,13 @@ def seed(scenario: Scenario, names: WorldMap) -> None:
         )
 
     # Target accounts: what templates/target-account.yaml creates, and the live pointers.
-    target_roles = {
-        field: (
-            getattr(config.target_roles, field),
-            iam_model.trust_roles(
-                [iam_model.control_plane_role_arn(config.partition, config.ml_account, short) for short in callers],
-                "TrustControlPlane",
-            ),
-        )
-        for field, callers in iam_model.TARGET_ROLE_CALLERS.items()
-    }
+    deployed: set[str] = set()
     for environment, env in config.environments.items():
         for account in env.accounts:
             _admin_role(account, region, org_admin_trust)
-            target_iam = _in_account(account, region, "iam")
-            for field, (name, trust) in target_roles.items():
-                _create_role(target_iam, name, trust, iam_model.target_role_policy(config, field, account))
+            if account not in deployed:
+                deploy_roles(_in_account(account, region, "iam"), stacks.targets[account], stacks.aws_managed)
+                deployed.add(account)
             cloudwatch = _in_account(account, region, "cloudwatch")
             for alarm in world.alarms:
                 if alarm.account == account:

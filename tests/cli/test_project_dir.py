@@ -23,6 +23,10 @@ def _stack_copy(directory: Path) -> Path:
     shutil.copy(REPO / "template.yaml", directory / "template.yaml")
     shutil.copytree(REPO / "statemachines", directory / "statemachines")
     shutil.copytree(REPO / "functions", directory / "functions", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("templates/target-account.yaml", "tools/render_access_roles.py"):
+        (directory / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(REPO / name, directory / name)
+    shutil.copytree(REPO / "policies" / "scp", directory / "policies" / "scp")
     return directory
 
 
