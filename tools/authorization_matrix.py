@@ -206,6 +206,10 @@ class World:
         elif owner and owner != role.account:
             # Rekognition, SSM, IAM, DynamoDB, ... have no resource policy here: across accounts, no access.
             resource_policy = EMPTY_RESOURCE_POLICY
+        target = self.roles.get(resource)
+        if action.lower() in BOUNDARY_KEYED_ACTIONS and target is not None and target.boundary:
+            # IAM puts the target role's permissions boundary in the request (iam:PermissionsBoundary).
+            context = {"iam:PermissionsBoundary": target.boundary[0], **context}
         return iam_policy.allowed(role, action, resource, context, resource_policy, owner, self.scps.get(role.account))
 
     def reachable(self, start: Role, assume_context: Mapping[str, Any]) -> list[tuple[Role, tuple[Role, ...]]]:
@@ -788,6 +792,21 @@ def control_plane_cells(world: World) -> list[Cell]:
 
 
 # What the ML account's SCP keeps from everyone but the control plane.
+# The IAM actions on a role whose requests carry iam:PermissionsBoundary (the Service Authorization
+# Reference's condition keys for IAM).
+BOUNDARY_KEYED_ACTIONS = frozenset(
+    f"iam:{a}".lower()
+    for a in (
+        "PutRolePolicy",
+        "DeleteRolePolicy",
+        "AttachRolePolicy",
+        "DetachRolePolicy",
+        "CreateRole",
+        "PutRolePermissionsBoundary",
+        "DeleteRolePermissionsBoundary",
+    )
+)
+
 SCP_GUARDED_IN_ML = {"start", "stop", "grants", "attach", "other-roles", "approve"}
 
 

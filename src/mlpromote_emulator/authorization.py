@@ -108,7 +108,7 @@ class Authorizer:
         policies += self.aws_managed.get(documents.arn, [])
         boundary = None
         if documents.boundary_arn:
-            boundary = _boundary(documents.boundary_arn)
+            boundary = (documents.boundary_arn, _boundary(documents.boundary_arn))
         return Role(
             arn=documents.arn,
             trust=_document(documents.trust),

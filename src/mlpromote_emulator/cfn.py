@@ -182,6 +182,9 @@ class Stack:
             return self.get_att(name, "Arn")
         if kind in ("AWS::Serverless::Function", "AWS::Lambda::Function"):
             return self._name(name, properties, "FunctionName")
+        if kind == "AWS::IAM::ManagedPolicy":
+            policy = self._name(name, properties, "ManagedPolicyName")
+            return f"arn:{self.partition}:iam::{self.account}:policy{properties.get('Path', '/')}{policy}"
         if kind == "AWS::SQS::Queue":
             queue = self._name(name, properties, "QueueName")
             return f"https://sqs.{self.region}.amazonaws.com/{self.account}/{queue}"

@@ -62,7 +62,8 @@ class Role:
     # aws:PrincipalOrgID in its requests; "" when the account is in no organization.
     org: str = ""
     label: str = ""
-    boundary: dict[str, Any] | None = None  # the permissions boundary's document
+    # Its permissions boundary: the managed policy's ARN and document.
+    boundary: tuple[str, dict[str, Any]] | None = None
 
     @property
     def account(self) -> str:
@@ -114,7 +115,8 @@ def template_roles(stack: Stack) -> list[Role]:
             policies.append(managed_policy(stack, arn))
         boundary = None
         if "PermissionsBoundary" in properties:
-            boundary = managed_policy(stack, stack.resolve(properties["PermissionsBoundary"]))[1]
+            boundary_arn = str(stack.resolve(properties["PermissionsBoundary"]))
+            boundary = (boundary_arn, managed_policy(stack, boundary_arn)[1])
         arn = stack.get_att(logical, "Arn")
         trust = stack.resolve(properties["AssumeRolePolicyDocument"])
         out[logical] = Role(arn=arn, trust=trust, policies=policies, boundary=boundary)
@@ -218,7 +220,7 @@ def node(role: Role) -> Any:
             active_password=False,
             is_admin=False,
             permissions_boundary=(
-                _policy(role.arn, "PermissionsBoundary", role.boundary) if role.boundary is not None else None
+                _policy(role.boundary[0], "PermissionsBoundary", role.boundary[1]) if role.boundary is not None else None
             ),
             has_mfa=False,
             tags={},
@@ -285,7 +287,7 @@ def decide(
         return Decision(False, f"with an explicit deny in a service control policy ({_names(scps, 'Deny', denies)})")
     if any(denies(document, "Deny") for _, document in role.policies):
         return Decision(False, "with an explicit deny in an identity-based policy")
-    if role.boundary is not None and not denies(role.boundary, "Allow"):
+    if role.boundary is not None and not denies(role.boundary[1], "Allow"):
         return Decision(False, f"because no permissions boundary allows the {action} action")
     if resource_policy is not None and resource_owner != role.account:
         return Decision(False, f"because no resource-based policy allows the {action} action")
