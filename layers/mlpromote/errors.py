@@ -147,3 +147,11 @@ class NotAwaitingApproval(PromotionError):
 
 class PromotionNotFound(PromotionError):
     """No promotion (execution) has this id."""
+
+
+class NotAnApprover(PromotionError):
+    """The caller is not one of the environment's `approvers`: the decision is refused, the promotion waits."""
+
+
+class ApproverIsRequester(PromotionError):
+    """`separateApprover`: the requester may not decide their own promotion; someone else must."""

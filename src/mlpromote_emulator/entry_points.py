@@ -29,14 +29,17 @@ class ApiRefused(Exception):
         self.status, self.error, self.message = status, error, message
 
 
-def through_api(gateway: LocalGateway, request: dict[str, Any]) -> str:
+def through_api(gateway: LocalGateway, request: dict[str, Any], idempotency_key: str | None = None) -> str:
     """The execution ARN the API's 202 names; ApiRefused for any other answer."""
     if request.get("rollback"):
         body: dict[str, Any] = {key: request[key] for key in ("reason", "project") if key in request}
         path = f"/environments/{quote(str(request['environment']), safe='')}/rollback"
     else:
         body, path = request, "/promotions"
-    answer = gateway.call("POST", path, json.dumps(body), headers={"Content-Type": "application/json"})
+    headers = {"Content-Type": "application/json"}
+    if idempotency_key is not None:
+        headers["Idempotency-Key"] = idempotency_key
+    answer = gateway.call("POST", path, json.dumps(body), headers=headers)
     try:
         document = answer.json() or {}
     except ValueError:
