@@ -14,7 +14,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
-from mlpromote import approvals, arns, dryrun, promotions
+from mlpromote import approvals, arns, promotions
 from mlpromote.aws import sessions
 from mlpromote.config import deployed_config
 from mlpromote.errors import (
@@ -28,6 +28,7 @@ from mlpromote.errors import (
     TransientAwsError,
 )
 from mlpromote.observability import logger, metrics, tracer
+from mlpromote.phases import plan
 from mlpromote.plan import PromotionRequest
 
 app = APIGatewayRestResolver()
@@ -57,9 +58,7 @@ def _start(data: dict[str, Any]) -> Response:
     now = datetime.now(UTC)
     if (app.current_event.get_query_string_value("dryRun") or "").lower() == "true":
         # A refusal is part of the plan (200): the dry run answers what the promotion would do.
-        return Response(
-            200, content_types.APPLICATION_JSON, dryrun.dry_run(request, deployed_config(), now.isoformat())
-        )
+        return Response(200, content_types.APPLICATION_JSON, plan.dry_run(request, deployed_config(), now.isoformat()))
     promotions.check(request, deployed_config())
     key = app.current_event.get_header_value("Idempotency-Key", case_sensitive=False)
     # A retry first: it is answered with its own promotion, never refused as someone else's.

@@ -1,52 +1,48 @@
-"""The dry run: what a promotion would change, read from the world as it is now, changing nothing.
+"""The dry run's plan: what a promotion would change, read from the world as it is now.
 
-`POST /promotions?dryRun=true` (and `mlpromote plan`, `mlpromote local plan`) answer with it. It
-runs the workflow's own checks (the front door's, then "Validate and plan") and reads what the
-later steps would read: the pointers, the grants, the versions' states, and the cost of what runs
-(drift detection's price list). What it cannot know ahead: another promotion that starts or ends
-meanwhile, and the version leases of promotions in flight, which may keep a version running.
+`mlpromote.phases.plan.dry_run` runs the workflow's own checks, then asks `changes` what the later
+steps would do, given what drift detection observes: the pointers, the grants, the versions' states,
+and the cost of what runs (drift detection's price list). What it cannot know ahead: another
+promotion that starts or ends meanwhile, and the version leases of promotions in flight, which
+may keep a version running.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from mlpromote import drift, promotions
+from mlpromote import drift
 from mlpromote.aws.rekognition import VersionDescription
 from mlpromote.config import Config
 from mlpromote.errors import InvalidModelVersionArn, PromotionError
-from mlpromote.phases.plan import validate_and_plan
 from mlpromote.plan import PromotionPlan, PromotionRequest, TargetAccount
 from mlpromote.serving import references
 from mlpromote.versions import RUNNING, ModelVersionArn
 
-# The execution name a dry run's plan carries: it never starts one.
-DRY_RUN = "dry-run"
+
+def refused(
+    request: PromotionRequest, config: Config, observed: drift.Observed, refusal: PromotionError
+) -> dict[str, Any]:
+    """The plan of a request a check refuses: nothing would change."""
+    before = cost_per_hour(config, observed, [])
+    return {
+        "environment": request.environment,
+        "version": _label(request.model_version_arn) if request.model_version_arn else None,
+        "kind": "rollback" if request.rollback else "promotion",
+        "accounts": [],
+        "grant": [],
+        "revoke": [],
+        "start": [],
+        "stop": [],
+        "costPerHourUsd": {"before": before, "after": before},
+        "refusal": {"error": type(refusal).__name__, "message": str(refusal)},
+    }
 
 
-def dry_run(request: PromotionRequest, config: Config, requested_at: str) -> dict[str, Any]:
-    """The plan of `request`: per account the pointer's from and to, the grants added and revoked,
-    the versions started and stopped, the cost per hour before and after, and the refusal (the
-    named error and what to fix) if a check would refuse it; then nothing else would change."""
-    observed = drift.observe(config)
-    before = _cost(config, observed, [])
-    try:
-        promotions.check(request, config)
-        promotions.refuse_if_in_progress(request.environment)
-        plan = validate_and_plan(request.model_dump(mode="json", by_alias=True), DRY_RUN, requested_at, config)
-    except PromotionError as refusal:
-        return {
-            "environment": request.environment,
-            "version": _label(request.model_version_arn) if request.model_version_arn else None,
-            "kind": "rollback" if request.rollback else "promotion",
-            "accounts": [],
-            "grant": [],
-            "revoke": [],
-            "start": [],
-            "stop": [],
-            "costPerHourUsd": {"before": before, "after": before},
-            "refusal": {"error": type(refusal).__name__, "message": str(refusal)},
-        }
+def changes(config: Config, plan: PromotionPlan, observed: drift.Observed) -> dict[str, Any]:
+    """What the workflow would change for `plan` (checked by "Validate and plan"), in the world as observed:
+    per account the pointer's from and to, the grants added and revoked, the versions started and
+    stopped, the cost per hour before and after."""
     serving = observed.pointers[plan.environment][plan.project]
     plan = plan.model_copy(
         update={"accounts": [TargetAccount(account=a.account, current=serving.get(a.account)) for a in plan.accounts]}
@@ -67,7 +63,10 @@ def dry_run(request: PromotionRequest, config: Config, requested_at: str) -> dic
         "revoke": [_label(v) for v in superseded if v in granted],
         "start": [_label(v) for v in started],
         "stop": [_label(v) for v in stopped],
-        "costPerHourUsd": {"before": before, "after": _cost(config, observed, stopped, started)},
+        "costPerHourUsd": {
+            "before": cost_per_hour(config, observed, []),
+            "after": cost_per_hour(config, observed, stopped, started),
+        },
         "refusal": None,
     }
 
@@ -84,7 +83,7 @@ def _stopped(config: Config, plan: PromotionPlan, observed: drift.Observed, supe
     ]
 
 
-def _cost(
+def cost_per_hour(
     config: Config, observed: drift.Observed, stopped: list[str], started: list[str] | None = None
 ) -> float | None:
     """USD per hour of the configured projects' running versions, at their minimum inference units

@@ -506,6 +506,27 @@ class Emulator:
             request["requestedBy"] = spec.requester
         return self.start(request)
 
+    def plan(self, spec: PromotionSpec) -> dict[str, Any]:
+        """The dry run of `spec` through the API (POST ...?dryRun=true), as its requester; it changes
+        nothing. A request the API cannot even parse is a plan with that refusal."""
+        caller = spec.requester or local_caller(self.config.partition, self.config.ml_account, REQUESTER)
+        gateway = LocalGateway(self._template, self.invoke, caller)
+        try:
+            return entry_points.dry_run_through_api(gateway, self.request_for(spec))
+        except entry_points.ApiRefused as refused:
+            return {
+                "environment": spec.environment,
+                "version": spec.title,
+                "kind": "rollback" if spec.rollback else "promotion",
+                "accounts": [],
+                "grant": [],
+                "revoke": [],
+                "start": [],
+                "stop": [],
+                "costPerHourUsd": {"before": None, "after": None},
+                "refusal": {"error": refused.error, "message": refused.message},
+            }
+
     def _started(self, spec: PromotionSpec) -> str | PromotionResult:
         """The execution, or for a request the API refused, the failed result that says why."""
         try:

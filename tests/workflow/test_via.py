@@ -111,3 +111,25 @@ def test_the_json_report_says_how_each_promotion_arrived(tmp_path: Path, capsys:
         "qa": {"tools": {"222222222222": "tools/v3"}},
         "prod": {"tools": {PROD_A: "tools/v3", PROD_B: "tools/v3"}},
     }
+
+
+def test_two_api_requests_with_one_idempotency_key_in_a_batch_are_one_promotion(tmp_path: Path, capsys: Any) -> None:
+    path = tmp_path / "scenario.yaml"
+    request = {"environment": "prod", "version": "tools/v2", "via": "api", "idempotencyKey": "release-9"}
+    promotions = [{"batch": [request, request]}]
+    path.write_text(yaml.safe_dump({**scenario_data(), "promotions": promotions}))
+
+    assert main(["local", "promote", "--scenario", str(path), "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+
+    first, second = document["promotions"]
+    assert first["promotionId"] == second["promotionId"] == "key-" + first["promotionId"][4:]
+    assert (first["status"], second["status"]) == ("SUCCEEDED", "SUCCEEDED")
+    assert [p["error"] for p in document["promotions"]] == [None, None]
+    assert document["world"]["parameters"]["prod"] == {"tools": {PROD_A: "tools/v2", PROD_B: "tools/v2"}}
+    assert len(document["history"]["prod"]) == 1
+
+
+def test_an_idempotency_key_goes_with_via_api_only() -> None:
+    with pytest.raises(ValueError, match="idempotencyKey is a header of the REST API"):
+        PromotionSpec.model_validate({"environment": "prod", "version": "tools/v2", "idempotencyKey": "k"})
