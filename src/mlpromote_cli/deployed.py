@@ -93,9 +93,14 @@ def execution_of(stack: Stack, promotion_id: str) -> str:
 
 
 def decide(stack: Stack, promotion_id: str, decision: approvals.Decision) -> approvals.Approval:
-    """Approve or reject a promotion at the approval gate, as the caller of the command."""
+    """Approve or reject a promotion at the approval gate, as the caller of the command, under the
+    environment's four-eyes rules (approvers, separateApprover) when the deployed config is at hand."""
     _region_for_clients(stack)
-    return approvals.decide(execution_of(stack, promotion_id), decision, approver=caller(stack))
+    execution = execution_of(stack, promotion_id)
+    waiting = approvals.read(execution)
+    path = Path(os.environ.get(CONFIG_FILE_ENV) or CHECKOUT_CONFIG)
+    rules = load_config(path).environments.get(waiting.environment) if waiting and path.is_file() else None
+    return approvals.decide(execution, decision, approver=caller(stack), rules=rules)
 
 
 def wait(
