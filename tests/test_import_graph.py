@@ -122,9 +122,13 @@ def test_every_step_handler_calls_one_phase_function() -> None:
         for handler, imported in graph.items()
         if handler.startswith("handler:")
     }
-    # The API, the approval gate and drift detection are entry points into the domain, not workflow phases.
-    entry_points = {"handler:api", "handler:request_approval", "handler:detect_drift"}
+    # The approval gate and drift detection are entry points into the domain, not workflow phases.
+    entry_points = {"handler:request_approval", "handler:detect_drift"}
     for handler, layers in by_layer.items():
+        if handler == "handler:api":
+            # An entry point too; its dry run is the plan step's checks, read-only: that phase only.
+            assert {t for t in graph[handler] if layer(t) == "phase"} == {f"{PHASES}.plan"}
+            continue
         assert ("phase" in layers) == (handler not in entry_points), handler
 
 

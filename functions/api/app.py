@@ -17,7 +17,9 @@ from botocore.exceptions import ClientError
 from mlpromote import abandoned, approvals, arns, promotions
 from mlpromote.aws import sessions
 from mlpromote.errors import (
+    ApproverIsRequester,
     InvalidPromotionRequest,
+    NotAnApprover,
     NotAwaitingApproval,
     PromotionError,
     PromotionInProgress,
@@ -27,6 +29,7 @@ from mlpromote.errors import (
 )
 from mlpromote.handler import deployed_config, use_deployment
 from mlpromote.observability import logger, metrics, tracer
+from mlpromote.phases import plan
 from mlpromote.plan import PromotionRequest
 
 app = APIGatewayRestResolver()
@@ -53,12 +56,18 @@ def _body() -> dict[str, Any]:
 
 def _start(data: dict[str, Any]) -> Response:
     request = PromotionRequest.parse({**data, "entryPoint": "api", "requestedBy": _caller()})
+    now = datetime.now(UTC)
+    if (app.current_event.get_query_string_value("dryRun") or "").lower() == "true":
+        # A refusal is part of the plan (200): the dry run answers what the promotion would do.
+        return Response(200, content_types.APPLICATION_JSON, plan.dry_run(request, deployed_config(), now.isoformat()))
     promotions.check(request, deployed_config())
-    promotions.refuse_if_in_progress(request.environment)
     key = app.current_event.get_header_value("Idempotency-Key", case_sensitive=False)
-    execution = promotions.start(_state_machine(), request, datetime.now(UTC), key)
-    document = {"promotionId": execution.rsplit(":", 1)[-1], "executionArn": execution, "status": "RUNNING"}
-    return Response(202, content_types.APPLICATION_JSON, document)
+    # A retry first: it is answered with its own promotion, never refused as someone else's.
+    execution = promotions.retry_of(_state_machine(), request, now, key)
+    if execution is None:
+        promotions.refuse_if_in_progress(request.environment)
+        execution = promotions.start(_state_machine(), request, now, key)
+    return Response(202, content_types.APPLICATION_JSON, promotions.status_of(execution))
 
 
 @app.post("/promotions")
@@ -97,7 +106,10 @@ def read_promotion(promotion_id: str) -> dict[str, Any]:
 def decide_approval(promotion_id: str) -> dict[str, Any]:
     decision = approvals.Decision.parse(_body())
     execution = promotions.execution_arn(_state_machine(), promotion_id)
-    approval = approvals.decide(execution, decision, approver=_caller())
+    config = deployed_config()
+    waiting = approvals.read(execution)
+    rules = config.environments.get(waiting.environment) if waiting else None
+    approval = approvals.decide(execution, decision, approver=_caller(), rules=rules)
     metrics.add_metric(name=f"Approval{approval.status.title().replace('-', '')}", unit=MetricUnit.Count, value=1)
     return {"promotionId": promotion_id, "executionArn": execution, "approval": approval.public()}
 
@@ -156,6 +168,18 @@ def busy(error: TransientAwsError) -> Response:
 def in_progress(error: PromotionInProgress) -> Response:
     metrics.add_metric(name="ApiRefusedInProgress", unit=MetricUnit.Count, value=1)
     return Response(409, content_types.APPLICATION_JSON, {"error": "PromotionInProgress", "message": str(error)})
+
+
+@app.exception_handler(NotAnApprover)
+def not_an_approver(error: NotAnApprover) -> Response:
+    metrics.add_metric(name="ApprovalRefused", unit=MetricUnit.Count, value=1)
+    return Response(403, content_types.APPLICATION_JSON, {"error": "NotAnApprover", "message": str(error)})
+
+
+@app.exception_handler(ApproverIsRequester)
+def own_promotion(error: ApproverIsRequester) -> Response:
+    metrics.add_metric(name="ApprovalRefused", unit=MetricUnit.Count, value=1)
+    return Response(409, content_types.APPLICATION_JSON, {"error": "ApproverIsRequester", "message": str(error)})
 
 
 @app.exception_handler(PromotionNotFound)

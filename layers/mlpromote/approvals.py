@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from fnmatch import fnmatchcase
 from typing import Any, Literal
 
 from botocore.exceptions import ClientError
@@ -21,8 +22,15 @@ from pydantic.alias_generators import to_camel
 
 from mlpromote import records
 from mlpromote.aws import dynamodb, events, sessions, sns, stepfunctions
-from mlpromote.config import describe_validation_error
-from mlpromote.errors import InvalidApprovalDecision, NotAwaitingApproval, PromotionNotFound
+from mlpromote.config import Environment, describe_validation_error
+from mlpromote.errors import (
+    ApproverIsRequester,
+    InvalidApprovalDecision,
+    NotAnApprover,
+    NotAwaitingApproval,
+    PromotionError,
+    PromotionNotFound,
+)
 from mlpromote.plan import PromotionPlan
 
 AWAITING, APPROVED, REJECTED, TIMED_OUT = "awaiting", "approved", "rejected", "timed-out"
@@ -55,9 +63,12 @@ class Approval(BaseModel):
     requested_at: str
     expires_at: str
     task_token: str
+    requested_by: str | None = None
     approver: str | None = None
     comment: str | None = None
     decided_at: str | None = None
+    # Decisions refused by the four-eyes rules (NotAnApprover, ApproverIsRequester): who, when, why.
+    refusals: list[dict[str, str]] = []
 
     def item(self) -> dict[str, Any]:
         return {**approval_key(self.promotion_id), **self.model_dump(mode="json", by_alias=True, exclude_none=True)}
@@ -115,6 +126,7 @@ def request_approval(plan: PromotionPlan, task_token: str, topic_arn: str | None
                 requested_at=requested.isoformat(),
                 expires_at=(requested + timedelta(seconds=plan.approval_timeout_seconds)).isoformat(),
                 task_token=task_token,
+                requested_by=plan.requested_by,
             )
             if dynamodb.create_approval(approval.item()):
                 break
@@ -179,15 +191,19 @@ def read(promotion_id: str) -> Approval | None:
     return Approval.model_validate(item) if item else None
 
 
-def decide(promotion_id: str, decision: Decision, approver: str) -> Approval:
+def decide(promotion_id: str, decision: Decision, approver: str, rules: Environment | None = None) -> Approval:
     """Record who decided what, then resume (approve) or stop (reject) the waiting execution.
 
     Refused with NotAwaitingApproval, changing nothing, when the promotion does not wait for a
-    decision. If Step Functions refuses the token (the task timed out meanwhile), the record says
-    timed-out; if the call fails otherwise, the record is reopened so the decision can be sent again.
+    decision; with NotAnApprover or ApproverIsRequester (the environment's four-eyes `rules`), the
+    refusal recorded and the promotion still waiting. If Step Functions refuses the token (the task
+    timed out meanwhile), the record says timed-out; if the call fails otherwise, the record is
+    reopened so the decision can be sent again.
     """
     for _ in range(3):  # a retried request may swap the token between our read and our write
         approval = _awaiting(promotion_id)
+        if rules is not None:
+            _require_allowed(approval, approver, rules)
         decided, settled = _settle(approval, decision, approver)
         if settled:
             break
@@ -215,6 +231,30 @@ def decide(promotion_id: str, decision: Decision, approver: str) -> Approval:
         dynamodb.settle_approval(approval_key(promotion_id), reopen, expected_status=decided.status)
         raise
     return decided
+
+
+def _require_allowed(approval: Approval, approver: str, rules: Environment) -> None:
+    """The four-eyes rules of the approval's environment; a refusal goes into the approval's record
+    (and so into the history) before it is raised."""
+    refusal: PromotionError | None = None
+    # IAM's ArnLike: * and ? match any run of characters and any one character, case-sensitively.
+    # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_ARN
+    if rules.approvers and not any(fnmatchcase(approver, pattern) for pattern in rules.approvers):
+        refusal = NotAnApprover(
+            f"{approver} is not one of {approval.environment}'s approvers ({', '.join(rules.approvers)}); "
+            "ask one of them to decide, or add your principal to environments."
+            f"{approval.environment}.approvers"
+        )
+    elif rules.separate_approver and approval.requested_by and approver == approval.requested_by:
+        refusal = ApproverIsRequester(
+            f"{approver} requested this promotion and {approval.environment} has separateApprover: true; "
+            "someone else must decide"
+        )
+    if refusal is None:
+        return
+    entry = {"by": approver, "error": type(refusal).__name__, "at": _now().isoformat()}
+    dynamodb.add_approval_refusal(approval_key(approval.promotion_id), entry)
+    raise refusal
 
 
 def _awaiting(promotion_id: str) -> Approval:

@@ -178,6 +178,15 @@ class Project(_Model):
         return self
 
 
+def _approver_pattern(value: str) -> str:
+    if not value.startswith("arn:") or len(value.split(":", 5)) < 6:
+        raise ValueError(
+            f"{value!r} is not an IAM principal ARN pattern; write e.g. arn:aws:iam::111111111111:role/Releasers "
+            "or arn:aws:sts::111111111111:assumed-role/Releasers/*"
+        )
+    return value
+
+
 class Environment(_Model):
     # The execution's state carries one small record per account: 500 keeps it far below 256 KB.
     accounts: list[AccountId] = Field(min_length=1, max_length=500)
@@ -193,6 +202,10 @@ class Environment(_Model):
     # within approvalTimeoutHours counts as a rejection: the promotion is compensated.
     requires_approval: StrictBool = False
     approval_timeout_hours: StrictInt = Field(default=24, ge=1, le=720)
+    # Four eyes: only principals matching one of these IAM ARN patterns (* and ?, as ArnLike) may
+    # decide; empty, anyone the API lets in may. separateApprover: never the requester themself.
+    approvers: list[Annotated[str, AfterValidator(_approver_pattern)]] = Field(default=[], max_length=100)
+    separate_approver: StrictBool = False
     # Drift detection (mlpromote.drift) revokes this environment's stale grants itself, unless a
     # promotion holds the environment.
     repair_drift: StrictBool = False
@@ -228,6 +241,15 @@ class Environment(_Model):
         if len(set(ids)) != len(ids):
             raise ValueError("a VPC endpoint is listed twice; list each endpoint once")
         return ids
+
+    @model_validator(mode="after")
+    def _four_eyes_need_the_gate(self) -> Environment:
+        if (self.approvers or self.separate_approver) and not self.requires_approval:
+            raise ValueError(
+                "approvers and separateApprover say who decides at the approval gate; "
+                "set requiresApproval: true, or leave them out"
+            )
+        return self
 
     @model_validator(mode="after")
     def _consumers_in_accounts(self) -> Environment:

@@ -160,3 +160,11 @@ class PromotionNotRunning(PromotionError):
 
 class PlanSchemaUnsupported(PromotionError):
     """A promotion plan of a schema this code does not know (written by a newer release)."""
+
+
+class NotAnApprover(PromotionError):
+    """The caller is not one of the environment's `approvers`: the decision is refused, the promotion waits."""
+
+
+class ApproverIsRequester(PromotionError):
+    """`separateApprover`: the requester may not decide their own promotion; someone else must."""

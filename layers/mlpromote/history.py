@@ -67,6 +67,8 @@ class PromotionRecord(BaseModel):
     approval: str | None = None  # approved, rejected, timed-out; None where no approval was needed
     approver: str | None = None
     approval_comment: str | None = None
+    # Decisions the four-eyes rules refused before the one that counted: [{by, error, at}].
+    approval_refusals: list[dict[str, str]] | None = None
     started_at: str
     ended_at: str | None = None
     status: str = "RUNNING"

@@ -36,12 +36,13 @@ CONTROL_PLANE_ROLES = {
 SMOKE_TEST_CALLERS = ("smoke-test",)
 # Read the pointers: the plan (a rollback's environment; upstream's for `requires`), taking the
 # environment (what each account serves, read under the lock), the retirement and the compensation
-# (is a version still live in another environment?), drift detection.
-PARAMETER_READER_CALLERS = ("plan", "take-environment", "retire", "compensate", "detect-drift")
+# (is a version still live in another environment?), drift detection, the API's dry run.
+PARAMETER_READER_CALLERS = ("plan", "take-environment", "retire", "compensate", "detect-drift", "api")
 # Move them: the rotation; the compensation, which reads each account's before it puts it back.
 PARAMETER_WRITER_CALLERS = ("rotate-pointer", "compensate")
-# Read the rollback alarms: the plan (does each exist in every account?) and the bake.
-ALARM_READER_CALLERS = ("plan", "watch-alarms")
+# Read the rollback alarms: the plan (does each exist in every account?), the bake, the API's dry
+# run (the plan's checks).
+ALARM_READER_CALLERS = ("plan", "watch-alarms", "api")
 # TargetRoles field -> the control-plane roles (short names) its role trusts.
 TARGET_ROLE_CALLERS: dict[str, tuple[str, ...]] = {
     "smoke_test": SMOKE_TEST_CALLERS,

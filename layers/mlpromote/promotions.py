@@ -95,6 +95,58 @@ def execution_name(request: PromotionRequest, now: datetime, idempotency_key: st
     return f"{request.environment}-{'rollback' if request.rollback else 'promote'}-{digest}"[:80]
 
 
+def retry_of(
+    state_machine_arn: str,
+    request: PromotionRequest,
+    now: datetime,
+    idempotency_key: str | None = None,
+    table: str | None = None,
+) -> str | None:
+    """The execution this request is a retry of, or None if it is a new one.
+
+    Asked before anything else about the environment (its lock, its running promotion): a retry is
+    answered with its first promotion in every state, running, at the gate or ended, and a key
+    reused with another request is refused whatever state the first one is in.
+    """
+    base = execution_name(request, now, idempotency_key)
+    document = json.loads(_document(request))
+    for attempt in range(1, _MAX_REPEATS + 1):
+        name = base if idempotency_key or attempt == 1 else f"{base[:74]}-{attempt}"
+        existing = execution_arn(state_machine_arn, name)
+        description = _find(existing)
+        if description is None:
+            return None
+        if idempotency_key:
+            _require_same_request(idempotency_key, description, document)
+            return existing
+        if not _promoted_since(request.environment, existing, description["startDate"], table):
+            return existing
+    return None
+
+
+def _find(execution: str) -> dict[str, Any] | None:
+    try:
+        return dict(sessions.client("stepfunctions").describe_execution(executionArn=execution))
+    except ClientError as error:
+        if sessions.error_code(error) in ("ExecutionDoesNotExist", "InvalidArn"):
+            return None
+        sessions.raise_if_transient(error, "states DescribeExecution")
+        raise
+
+
+def _require_same_request(idempotency_key: str, description: dict[str, Any], document: dict[str, Any]) -> None:
+    first = json.loads(description.get("input") or "{}")
+    if first != document:
+        raise IdempotencyKeyReused(
+            f"Idempotency-Key {idempotency_key!r} was used for another request ({json.dumps(first)}); "
+            "use a new key for a new request"
+        )
+
+
+def _document(request: PromotionRequest) -> str:
+    return json.dumps(request.model_dump(mode="json", by_alias=True, exclude_defaults=True), sort_keys=True)
+
+
 def start(
     state_machine_arn: str,
     request: PromotionRequest,
@@ -111,7 +163,7 @@ def start(
     """
     sfn = sessions.client("stepfunctions")
     base = execution_name(request, now, idempotency_key)
-    document = json.dumps(request.model_dump(mode="json", by_alias=True, exclude_defaults=True), sort_keys=True)
+    document = _document(request)
     for attempt in range(1, _MAX_REPEATS + 1):
         name = base if idempotency_key or attempt == 1 else f"{base[:74]}-{attempt}"
         try:
@@ -125,12 +177,7 @@ def start(
         existing = execution_arn(state_machine_arn, name)
         description = sfn.describe_execution(executionArn=existing)
         if idempotency_key:
-            first = json.loads(description.get("input") or "{}")
-            if first != json.loads(document):
-                raise IdempotencyKeyReused(
-                    f"Idempotency-Key {idempotency_key!r} was used for another request ({json.dumps(first)}); "
-                    "use a new key for a new request"
-                )
+            _require_same_request(idempotency_key, description, json.loads(document))
             return existing
         if not _promoted_since(request.environment, existing, description["startDate"], table):
             return existing
@@ -150,6 +197,19 @@ def _promoted_since(environment: str, execution: str, started: datetime, table: 
         record.promotion_id != execution and datetime.fromisoformat(record.started_at) > started
         for record in dynamodb.records(environment, table=table)
     )
+
+
+def status_of(execution: str) -> dict[str, Any]:
+    """What a 202 says of a promotion: its execution's status now, and its approval if it has one
+    (RUNNING with an approval `awaiting` is a promotion waiting at the gate)."""
+    description = sessions.client("stepfunctions").describe_execution(executionArn=execution)
+    approval = approvals.read(execution)
+    return {
+        "promotionId": execution.rsplit(":", 1)[-1],
+        "executionArn": execution,
+        "status": description["status"],
+        "approval": approval.public() if approval else None,
+    }
 
 
 def execution_arn(state_machine_arn: str, name: str) -> str:

@@ -21,6 +21,7 @@ from mlpromote.aws import dynamodb, sessions
 from mlpromote.errors import InvalidPromotionRequest
 from mlpromote.history import PromotionRecord, live_at
 from mlpromote.plan import PromotionRequest
+from mlpromote_cli.inputs import local_config
 
 
 @dataclass(frozen=True)
@@ -97,9 +98,14 @@ def execution_of(stack: Stack, promotion_id: str) -> str:
 
 
 def decide(stack: Stack, promotion_id: str, decision: approvals.Decision) -> approvals.Approval:
-    """Approve or reject a promotion at the approval gate, as the caller of the command."""
+    """Approve or reject a promotion at the approval gate, as the caller of the command, under the
+    environment's four-eyes rules (approvers, separateApprover) when the deployed config is at hand."""
     _region_for_clients(stack)
-    return approvals.decide(execution_of(stack, promotion_id), decision, approver=caller(stack))
+    execution = execution_of(stack, promotion_id)
+    waiting = approvals.read(execution)
+    config = local_config(None)
+    rules = config.environments.get(waiting.environment) if waiting and config else None
+    return approvals.decide(execution, decision, approver=caller(stack), rules=rules)
 
 
 def abort(stack: Stack, promotion_id: str, reason: str, wait: bool = True, timeout: float = 900) -> dict[str, Any]:

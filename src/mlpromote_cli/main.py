@@ -46,6 +46,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--scenario", required=True, type=Path, help="scenario YAML file (config and world)")
     serve.add_argument("--port", type=_port, default=3000, help="port on 127.0.0.1 (default 3000; 0: any free one)")
     _project_dir_option(serve)
+    local_plan = local_commands.add_parser("plan", help="dry run: what each scenario promotion would change")
+    local_plan.add_argument("--scenario", required=True, type=Path, help="scenario YAML file")
+    local_plan.add_argument("--json", action="store_true", help='print {"plans": [...]}')
+    _project_dir_option(local_plan)
     local_drift = local_commands.add_parser("drift", help="detect drift in a scenario's world, offline")
     local_drift.add_argument("--scenario", required=True, type=Path, help="scenario YAML file (config and world)")
     local_drift.add_argument("--json", action="store_true", help='print {"findings": [...]}')
@@ -81,6 +85,11 @@ def _parser() -> argparse.ArgumentParser:
     promote_deployed.add_argument("--reason")
     promote_deployed.add_argument("--force", action="store_true", help="skip the environment's `requires` check")
     promote_deployed.add_argument("--no-wait", action="store_true", help="start it and return")
+    plan_deployed = deployed("plan", "dry run: what promoting a version would change (POST /promotions?dryRun=true)")
+    plan_deployed.add_argument("--environment", required=True)
+    plan_deployed.add_argument("--model-version-arn", required=True)
+    plan_deployed.add_argument("--reason")
+    plan_deployed.add_argument("--force", action="store_true", help="plan without the environment's `requires` check")
     rollback = deployed("rollback", "put an environment back on the version its current one replaced")
     rollback.add_argument("--environment", required=True)
     rollback.add_argument("--project", help="with several projects: which one")
@@ -155,6 +164,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         except InvalidProjectDir as error:
             print(f"InvalidProjectDir: {error}", file=sys.stderr)
             return EXIT_BAD_INPUT
+    if arguments.command == "plan" or (arguments.command == "local" and arguments.local_command == "plan"):
+        from mlpromote_cli.plan import run_plan
+
+        return run_plan(arguments)
     if arguments.command == "drift" or (arguments.command == "local" and arguments.local_command == "drift"):
         from mlpromote_cli.drift import run_drift
 

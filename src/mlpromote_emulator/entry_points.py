@@ -29,14 +29,37 @@ class ApiRefused(Exception):
         self.status, self.error, self.message = status, error, message
 
 
-def through_api(gateway: LocalGateway, request: dict[str, Any]) -> str:
-    """The execution ARN the API's 202 names; ApiRefused for any other answer."""
+def _route(request: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The API route of a request and its body: a rollback has its own route."""
     if request.get("rollback"):
         body: dict[str, Any] = {key: request[key] for key in ("reason", "project") if key in request}
-        path = f"/environments/{quote(str(request['environment']), safe='')}/rollback"
-    else:
-        body, path = request, "/promotions"
-    answer = gateway.call("POST", path, json.dumps(body), headers={"Content-Type": "application/json"})
+        return f"/environments/{quote(str(request['environment']), safe='')}/rollback", body
+    return "/promotions", request
+
+
+def dry_run_through_api(gateway: LocalGateway, request: dict[str, Any]) -> dict[str, Any]:
+    """The plan the API's dry run (`?dryRun=true`) answers; ApiRefused for a request it cannot plan."""
+    path, body = _route(request)
+    answer = gateway.call(
+        "POST", path, json.dumps(body), headers={"Content-Type": "application/json"}, query={"dryRun": ["true"]}
+    )
+    try:
+        document = answer.json() or {}
+    except ValueError:
+        document = {}
+    if answer.status != 200 or not isinstance(document, dict) or "refusal" not in document:
+        message = " ".join(str(document.get(k)) for k in ("message", "detail") if document.get(k)) or answer.body
+        raise ApiRefused(answer.status, str(document.get("error") or f"HTTP {answer.status}"), message)
+    return document
+
+
+def through_api(gateway: LocalGateway, request: dict[str, Any], idempotency_key: str | None = None) -> str:
+    """The execution ARN the API's 202 names; ApiRefused for any other answer."""
+    path, body = _route(request)
+    headers = {"Content-Type": "application/json"}
+    if idempotency_key is not None:
+        headers["Idempotency-Key"] = idempotency_key
+    answer = gateway.call("POST", path, json.dumps(body), headers=headers)
     try:
         document = answer.json() or {}
     except ValueError:

@@ -220,7 +220,9 @@ def node(role: Role) -> Any:
             active_password=False,
             is_admin=False,
             permissions_boundary=(
-                _policy(role.boundary[0], "PermissionsBoundary", role.boundary[1]) if role.boundary is not None else None
+                _policy(role.boundary[0], "PermissionsBoundary", role.boundary[1])
+                if role.boundary is not None
+                else None
             ),
             has_mfa=False,
             tags={},

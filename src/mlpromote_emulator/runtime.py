@@ -49,8 +49,10 @@ STATE_MACHINE_RESOURCE = "PromoteModelStateMachine"
 LAMBDA_DEFAULT_TIMEOUT = 3
 # Real seconds an execution may take on the emulator before it is abandoned (simulated time is free).
 EXECUTION_DEADLINE_SECONDS = 120.0
-# Who approves or rejects in a scenario (`approve: true | false`): a local IAM user of the ML account.
-APPROVER = "approver"
+# Who approves or rejects in a scenario (`approve: true | false`), and who requests, unless the
+# scenario names them (`approver:`, `requester:`): local IAM users of the ML account.
+APPROVER = "local-approver"
+REQUESTER = "local-scenario"
 # How many times a scenario's decision is sent when the approval route answers 5xx or 429.
 DECISION_ATTEMPTS = 5
 
@@ -83,6 +85,7 @@ class PromotionResult:
             "compensation": self.compensation,
             "via": self.via,
             "approval": self.approval,
+            "promotionId": self.execution_arn.rsplit(":", 1)[-1] if self.execution_arn else None,
         }
 
 
@@ -138,7 +141,7 @@ class Emulator:
         # The approval gate: task token -> execution (seen in the payloads handed to functions),
         # and the decision each execution will get ("approve" / "reject"); absent, it times out.
         self._task_tokens: dict[str, str] = {}
-        self.decisions: dict[str, tuple[str, str | None]] = {}
+        self.decisions: dict[str, tuple[str, str | None, str | None]] = {}
         # True: every approval waits for someone to decide (a test, `local serve`), never times out.
         self.approvals_by_hand = False
         self._decided: set[str] = set()
@@ -669,8 +672,8 @@ class Emulator:
         approval = approvals.read(execution_arn)
         if approval is None or approval.status != approvals.AWAITING:
             return
-        decision, comment = self.decisions[execution_arn]
-        answer = self.decide(execution_arn, decision, comment)
+        decision, comment, approver = self.decisions[execution_arn]
+        answer = self.decide(execution_arn, decision, comment, approver)
         attempts = self._decision_attempts[execution_arn] = self._decision_attempts.get(execution_arn, 0) + 1
         retryable = answer.status >= 500 or answer.status == 429
         if not retryable or attempts >= DECISION_ATTEMPTS:
@@ -691,13 +694,12 @@ class Emulator:
         approval = approvals.read(execution_arn)
         return approval.status if approval else None
 
-    def decide(self, execution_arn: str, decision: str, comment: str | None = None) -> Any:
+    def decide(self, execution_arn: str, decision: str, comment: str | None = None, approver: str | None = None) -> Any:
         """POST /promotions/{id}/approval through the API handler, as the scenario's approver."""
         from mlpromote_emulator.apigateway import LocalGateway, local_caller
 
-        gateway = LocalGateway(
-            self._template, self.invoke, local_caller(self.config.partition, self.config.ml_account, APPROVER)
-        )
+        caller = approver or local_caller(self.config.partition, self.config.ml_account, APPROVER)
+        gateway = LocalGateway(self._template, self.invoke, caller)
         body = {"decision": decision, **({"comment": comment} if comment else {})}
         name = execution_arn.rsplit(":", 1)[-1]
         return gateway.call(
@@ -716,13 +718,37 @@ class Emulator:
         handler (api; ApiRefused unless it answers 202) or a request event (event). Its execution."""
         request = self.request_for(spec)
         if spec.via == "api":
-            caller = local_caller(self.config.partition, self.config.ml_account, "local-scenario")
-            return entry_points.through_api(LocalGateway(self._template, self.invoke, caller), request)
+            caller = spec.requester or local_caller(self.config.partition, self.config.ml_account, REQUESTER)
+            gateway = LocalGateway(self._template, self.invoke, caller)
+            return entry_points.through_api(gateway, request, spec.idempotency_key)
         if spec.via == "event":
             return entry_points.through_event(
                 self.config.region, self.state_machine_arn, request, tuple(sorted(self.dead_letter_queues))
             )
+        if spec.requester:  # StartExecution carries who asked only in the request itself
+            request["requestedBy"] = spec.requester
         return self.start(request)
+
+    def plan(self, spec: PromotionSpec) -> dict[str, Any]:
+        """The dry run of `spec` through the API (POST ...?dryRun=true), as its requester; it changes
+        nothing. A request the API cannot even parse is a plan with that refusal."""
+        caller = spec.requester or local_caller(self.config.partition, self.config.ml_account, REQUESTER)
+        gateway = LocalGateway(self._template, self.invoke, caller)
+        try:
+            return entry_points.dry_run_through_api(gateway, self.request_for(spec))
+        except entry_points.ApiRefused as refused:
+            return {
+                "environment": spec.environment,
+                "version": spec.title,
+                "kind": "rollback" if spec.rollback else "promotion",
+                "accounts": [],
+                "grant": [],
+                "revoke": [],
+                "start": [],
+                "stop": [],
+                "costPerHourUsd": {"before": None, "after": None},
+                "refusal": {"error": refused.error, "message": refused.message},
+            }
 
     def _started(self, spec: PromotionSpec) -> str | PromotionResult:
         """The execution, or for a request the API refused, the failed result that says why."""
@@ -734,7 +760,8 @@ class Emulator:
                 spec.environment, label, "FAILED", refused.error, refused.message, [], "", via=spec.via
             )
         if spec.approve is not None:
-            self.decisions[execution] = ("approve" if spec.approve else "reject", spec.approval_comment)
+            decision = "approve" if spec.approve else "reject"
+            self.decisions[execution] = (decision, spec.approval_comment, spec.approver)
         return execution
 
     def _ended(self, spec: PromotionSpec, execution_arn: str, description: dict[str, Any]) -> PromotionResult:

@@ -216,6 +216,12 @@ class PromotionSpec(_Model):
     # waits for it, through the API's approval route; absent, nobody decides and it times out.
     approve: bool | None = None
     approval_comment: str | None = Field(default=None, min_length=1, max_length=1024, alias="approvalComment")
+    # With via: api, the Idempotency-Key header: two requests with one key are one promotion.
+    idempotency_key: str | None = Field(default=None, min_length=1, max_length=255, alias="idempotencyKey")
+    # Four eyes: who decides (approve:) and who requested; None: the local users
+    # arn:<partition>:iam::<mlAccount>:user/local-approver and .../user/local-scenario.
+    approver: str | None = Field(default=None, pattern=r"^arn:[\w-]+:(iam|sts)::\d{12}:\S+$")
+    requester: str | None = Field(default=None, pattern=r"^arn:[\w-]+:(iam|sts)::\d{12}:\S+$")
     # With rollback, when the config has several projects: which one (as the request's `project`).
     project: str | None = Field(default=None, min_length=1, max_length=255)
 
@@ -225,6 +231,8 @@ class PromotionSpec(_Model):
             raise ValueError("give one of version (project/version), modelVersionArn or rollback: true")
         if self.project is not None and not self.rollback:
             raise ValueError("project goes with rollback: true; a version or modelVersionArn names its project")
+        if self.idempotency_key is not None and self.via != "api":
+            raise ValueError("idempotencyKey is a header of the REST API: use it with via: api")
         if self.via == "event" and (self.rollback or self.force):
             raise ValueError(
                 "via: event carries environment, modelVersionArn and reason only (the template's input "

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import pytest
 import yaml
 
 CALLER = "arn:aws:iam::999999999999:user/release-bot"
@@ -91,6 +92,56 @@ def test_the_idempotency_key_decides_what_a_retry_is(worlds: Any) -> None:
     assert first == 202
     assert (reused, refused["error"]) == (400, "IdempotencyKeyReused")
     assert count == 1
+
+
+GATED = {"environments": {"prod": {"requiresApproval": True, "approvalTimeoutHours": 2}}}
+
+
+def _await_gate(execution: str) -> None:
+    import time
+
+    from mlpromote import approvals
+
+    deadline = time.monotonic() + 60
+    while (approval := approvals.read(execution)) is None or approval.status != approvals.AWAITING:
+        assert time.monotonic() < deadline, "the promotion never reached the approval gate"
+        time.sleep(0.01)
+
+
+@pytest.mark.parametrize("keyed", [True, False], ids=["idempotency-key", "same-body"])
+def test_a_retry_gets_its_first_promotion_in_every_state_and_a_reused_key_is_refused_in_every_state(
+    worlds: Any, keyed: bool
+) -> None:
+    with worlds.emulator(config=GATED) as emu:
+        emu.approvals_by_hand = True  # the test decides at the gate
+        v2, v3 = emu.names.arn("tools/v2", emu.config), emu.names.arn("tools/v3", emu.config)
+        body, other = {"environment": "prod", "modelVersionArn": v2}, {"environment": "prod", "modelVersionArn": v3}
+        key = {"Idempotency-Key": "release-7"} if keyed else None
+        answers: dict[str, tuple[tuple[int, dict[str, Any]], tuple[int, dict[str, Any]] | None]] = {}
+
+        def retry(state: str) -> None:
+            reused = call(emu, "POST", "/promotions", other, headers=key) if keyed else None
+            answers[state] = (call(emu, "POST", "/promotions", body, headers=key), reused)
+
+        first_status, first = call(emu, "POST", "/promotions", body, headers=key)
+        retry("running")
+        _await_gate(first["executionArn"])
+        retry("gate")
+        assert emu.decide(first["executionArn"], "approve").status == 200
+        emu.wait(first["executionArn"])
+        retry("ended")
+        world, count = emu.world(), len(executions(emu))
+
+    assert first_status == 202
+    expected = {"running": "RUNNING", "gate": "RUNNING", "ended": "SUCCEEDED"}
+    for state, ((status, again), reused) in answers.items():
+        assert (status, again["promotionId"], again["status"]) == (202, first["promotionId"], expected[state])
+        if reused is not None:
+            assert (reused[0], reused[1]["error"]) == (400, "IdempotencyKeyReused"), (state, reused)
+    assert answers["gate"][0][1]["approval"]["status"] == "awaiting"
+    assert answers["ended"][0][1]["approval"]["status"] == "approved"
+    assert count == 1
+    assert world["parameters"]["prod"] == {"tools": {"333333333333": "tools/v2", "444444444444": "tools/v2"}}
 
 
 def test_every_bad_request_is_refused_with_what_to_fix_and_starts_nothing(worlds: Any) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 QA, PROD_A, PROD_B = "222222222222", "333333333333", "444444444444"
-APPROVER = "arn:aws:iam::111111111111:user/approver"
+APPROVER = "arn:aws:iam::111111111111:user/local-approver"
 GATED = {"environments": {"prod": {"requiresApproval": True, "approvalTimeoutHours": 2}}}
 
 
@@ -192,3 +192,89 @@ def test_a_promotion_stopped_at_the_gate_abandons_its_approval_and_releases_the_
     assert (function, json.loads(event)["detail"]["status"]) == ("ReleaseAbandonedFunction", "ABORTED")
     assert (history["prod"][0]["status"], history["prod"][0]["approval"]) == ("ABORTED", "abandoned")
     assert late.status == 409 and "already abandoned" in late.json()["message"]
+
+
+# --- four eyes: approvers and separateApprover ------------------------------------------------
+
+RELEASERS = "arn:aws:sts::111111111111:assumed-role/Releasers/*"
+ALICE, BOB = (
+    "arn:aws:sts::111111111111:assumed-role/Releasers/alice",
+    "arn:aws:sts::111111111111:assumed-role/Releasers/bob",
+)
+FOUR_EYES = {
+    "environments": {
+        "prod": {
+            "requiresApproval": True,
+            "approvalTimeoutHours": 2,
+            "approvers": [RELEASERS],
+            "separateApprover": True,
+        }
+    }
+}
+
+
+def test_a_decision_by_someone_outside_the_approvers_is_refused_recorded_and_the_promotion_times_out(
+    worlds: Any,
+) -> None:
+    from mlpromote_emulator.scenario import PromotionSpec
+
+    with worlds.emulator(config=FOUR_EYES) as emu:
+        result = emu.promote(
+            PromotionSpec.model_validate({"environment": "prod", "version": "tools/v2", "approve": True})
+        )
+        failures, world, history = emu.decision_failures[result.execution_arn], emu.world(), emu.history_records()
+
+    [failure] = failures  # refused for good: sent once, not retried
+    assert failure.startswith("403 ") and "NotAnApprover" in failure and "local-approver" in failure
+    # The refusal left it waiting; nobody else decided, so it timed out and was undone as today.
+    assert (result.status, result.error, result.approval) == ("FAILED", "ApprovalTimedOut", "timed-out")
+    assert world == worlds.standard
+    [record] = history["prod"]
+    [refusal] = record["approvalRefusals"]
+    assert (refusal["by"], refusal["error"]) == (APPROVER, "NotAnApprover")
+    assert record["approver"] is None
+
+
+def test_the_requester_may_not_decide_their_own_promotion_but_another_approver_may(worlds: Any) -> None:
+    from mlpromote_emulator.scenario import PromotionSpec
+
+    own = {"environment": "prod", "version": "tools/v2", "via": "api", "requester": ALICE, "approver": ALICE}
+    with worlds.emulator(config=FOUR_EYES) as emu:
+        refused = emu.promote(PromotionSpec.model_validate({**own, "approve": True}))
+        failures, refused_world = emu.decision_failures[refused.execution_arn], emu.world()
+        accepted = emu.promote(PromotionSpec.model_validate({**own, "approver": BOB, "approve": True}))
+        world, history = emu.world(), emu.history_records()
+
+    [failure] = failures
+    assert failure.startswith("409 ") and "ApproverIsRequester" in failure
+    assert (refused.status, refused.error) == ("FAILED", "ApprovalTimedOut")
+    assert refused_world == worlds.standard
+    assert (accepted.status, accepted.approval) == ("SUCCEEDED", "approved"), accepted.as_json()
+    assert accepted.output["approval"]["approver"] == BOB
+    assert world == worlds.expect(
+        parameters={"prod": {"tools": {PROD_A: "tools/v2", PROD_B: "tools/v2"}}},
+        grants={"prod": ["tools/v2"]},
+        versions={"tools/v1": "STOPPED"},
+    )
+    first, second = history["prod"]
+    assert [(r["by"], r["error"]) for r in first["approvalRefusals"]] == [(ALICE, "ApproverIsRequester")]
+    assert (first["requestedBy"], second["requestedBy"], second["approver"]) == (ALICE, ALICE, BOB)
+    assert "approvalRefusals" not in second or not second["approvalRefusals"]
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"approvers": [RELEASERS]}, "set requiresApproval: true"),
+        ({"separateApprover": True}, "set requiresApproval: true"),
+        ({"requiresApproval": True, "approvers": ["Releasers"]}, "not an IAM principal ARN pattern"),
+    ],
+)
+def test_four_eyes_settings_are_refused_with_what_to_fix(worlds: Any, settings: dict[str, Any], message: str) -> None:
+    from mlpromote.config import parse_config
+    from mlpromote.errors import InvalidConfig
+
+    data = worlds.scenario().config.model_dump(mode="json", by_alias=True, exclude_none=True)
+    data["environments"]["qa"].update(settings)
+    with pytest.raises(InvalidConfig, match=message):
+        parse_config(data)

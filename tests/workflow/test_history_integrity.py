@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 QA, PROD_A, PROD_B = "222222222222", "333333333333", "444444444444"
-APPROVER = "arn:aws:iam::111111111111:user/approver"
+APPROVER = "arn:aws:iam::111111111111:user/local-approver"
 GATED = {"environments": {"prod": {"requiresApproval": True, "approvalTimeoutHours": 2}}}
 TABLE = "mlpromote-promotions"
 V1 = "arn:aws:rekognition:us-east-1:111111111111:project/tools/version/v1/1"

@@ -129,7 +129,7 @@ def _one_transformer_with_reason(directory: Path) -> Path:
     """The stack as it was before the fix: one rule whose transformer always names `<reason>`."""
     import shutil
 
-    from mlpromote_emulator.cfn_yaml import load_template
+    from mlpromote_emulator.cfn import load_template
 
     repo = Path(__file__).resolve().parents[2]
     template = load_template(repo / "template.yaml")
@@ -158,3 +158,25 @@ def test_a_transformer_naming_a_missing_path_sends_the_event_to_its_dead_letter_
     assert "after 11 tries: InvalidExecutionInput" in str(result.cause)
     assert started == []
     assert world == worlds.standard
+
+
+def test_two_api_requests_with_one_idempotency_key_in_a_batch_are_one_promotion(tmp_path: Path, capsys: Any) -> None:
+    path = tmp_path / "scenario.yaml"
+    request = {"environment": "prod", "version": "tools/v2", "via": "api", "idempotencyKey": "release-9"}
+    promotions = [{"batch": [request, request]}]
+    path.write_text(yaml.safe_dump({**scenario_data(), "promotions": promotions}))
+
+    assert main(["local", "promote", "--scenario", str(path), "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+
+    first, second = document["promotions"]
+    assert first["promotionId"] == second["promotionId"] == "key-" + first["promotionId"][4:]
+    assert (first["status"], second["status"]) == ("SUCCEEDED", "SUCCEEDED")
+    assert [p["error"] for p in document["promotions"]] == [None, None]
+    assert document["world"]["parameters"]["prod"] == {"tools": {PROD_A: "tools/v2", PROD_B: "tools/v2"}}
+    assert len(document["history"]["prod"]) == 1
+
+
+def test_an_idempotency_key_goes_with_via_api_only() -> None:
+    with pytest.raises(ValueError, match="idempotencyKey is a header of the REST API"):
+        PromotionSpec.model_validate({"environment": "prod", "version": "tools/v2", "idempotencyKey": "k"})

@@ -361,6 +361,27 @@ def approval(key: dict[str, str]) -> dict[str, Any] | None:
     return _plain(answer["Item"]) if "Item" in answer else None
 
 
+def add_approval_refusal(key: dict[str, str], refusal: dict[str, str]) -> None:
+    """Append a refused decision to the approval's `refusals` (it changes nothing else)."""
+    try:
+        sessions.client("dynamodb").update_item(
+            TableName=table_name(),
+            Key=_dynamo(key),
+            UpdateExpression="SET #r = list_append(if_not_exists(#r, :empty), :refusal)",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeNames={"#r": "refusals"},
+            ExpressionAttributeValues={
+                ":empty": _serializer.serialize([]),
+                ":refusal": _serializer.serialize([refusal]),
+            },
+        )
+    except ClientError as error:
+        if sessions.error_code(error) == "ConditionalCheckFailedException":
+            return
+        _raise_if_transient(error, "UpdateItem")
+        raise
+
+
 def settle_approval(
     key: dict[str, str], fields: dict[str, Any], expected_status: str, expected_token: str | None = None
 ) -> bool:

@@ -36,6 +36,7 @@ def record_outcome(plan: PromotionPlan, state: dict[str, Any]) -> Outcome:
             "approval": approval.status if approval else None,
             "approver": approval.approver if approval else None,
             "approval_comment": approval.comment if approval else None,
+            "approval_refusals": (approval.refusals or None) if approval else None,
         }
     )
     dynamodb.finish(record, _leased(plan))

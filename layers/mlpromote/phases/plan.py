@@ -5,11 +5,19 @@ ASL Task: "Validate and plan" (validate_and_plan).
 
 from __future__ import annotations
 
-from mlpromote import arns, history
+from typing import Any
+
+from mlpromote import arns, drift, dryrun, history, promotions
 from mlpromote.aws import cloudwatch, dynamodb
 from mlpromote.clock import stamp
 from mlpromote.config import Config
-from mlpromote.errors import InvalidPromotionRequest, NothingToRollBackTo, NotVerifiedUpstream, RollbackAlarmNotFound
+from mlpromote.errors import (
+    InvalidPromotionRequest,
+    NothingToRollBackTo,
+    NotVerifiedUpstream,
+    PromotionError,
+    RollbackAlarmNotFound,
+)
 from mlpromote.fanout import for_each_account
 from mlpromote.plan import PromotionPlan, PromotionRequest, TargetAccount
 from mlpromote.promotions import require_ml_account
@@ -98,6 +106,19 @@ def validate_and_plan(request_input: object, execution: str, requested_at: str, 
         requires_approval=environment.requires_approval,
         approval_timeout_seconds=environment.approval_timeout_hours * 3600,
     )
+
+
+def dry_run(request: PromotionRequest, config: Config, requested_at: str) -> dict[str, Any]:
+    """The dry run (POST /promotions?dryRun=true): the front door's checks and this step's, then
+    what the later steps would change (mlpromote.dryrun), or the refusal. Changes nothing."""
+    observed = drift.observe(config)
+    try:
+        promotions.check(request, config)
+        promotions.refuse_if_in_progress(request.environment)
+        plan = validate_and_plan(request.model_dump(mode="json", by_alias=True), "dry-run", requested_at, config)
+    except PromotionError as refusal:
+        return dryrun.refused(request, config, observed, refusal)
+    return dryrun.changes(config, plan, observed)
 
 
 def _project_to_roll_back(request: PromotionRequest, config: Config) -> str:
