@@ -702,8 +702,9 @@ JOBS: dict[str, set[str]] = {
         "read-alarms",
         "history",
     },
-    "start-model": {"start"},
-    "check-model": {"describe"},
+    # A version that was STOPPING at plan time: start-model reads it again, check-model starts it once stopped.
+    "start-model": {"start", "describe"},
+    "check-model": {"describe", "start"},
     "confirm-serving": {"describe", "read-grants"},
     "grant-access": {"read-grants", "grants"},
     "smoke-test": {"assume-smoke", "assume-access", "call"},
@@ -733,7 +734,20 @@ JOBS: dict[str, set[str]] = {
     },
     "record-outcome": {"lock", "lease", "announce"},
     "watch-alarms": {"assume-alarm-reader", "read-alarms"},
-    "api": {"start-promotion", "read-execution", "history", "approve"},
+    # The dry run (POST /promotions?dryRun=true) reads what the plan step reads, and the grants.
+    "api": {
+        "start-promotion",
+        "read-execution",
+        "history",
+        "approve",
+        "find-projects",
+        "describe",
+        "read-grants",
+        "assume-reader",
+        "assume-alarm-reader",
+        "read-pointer",
+        "read-alarms",
+    },
     # Closes a record with the execution's real error (DescribeExecution), drops its leases.
     "release-abandoned": {"read-execution", "lease"},
     # A retried request hands a recorded decision to its own task (SendTaskSuccess/Failure).

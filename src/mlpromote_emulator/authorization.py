@@ -41,6 +41,9 @@ from mlpromote_emulator.iam_policy import EMPTY_RESOURCE_POLICY, Role
 
 # The IAM action prefix where it is not the service's signing name.
 _ACTION_PREFIX = {"monitoring": "cloudwatch"}
+# The IAM action where it is not named after the API operation (Service Authorization Reference, AWS Lambda:
+# the Invoke API is authorized as lambda:InvokeFunction).
+_ACTION_NAME = {"lambda:Invoke": "lambda:InvokeFunction"}
 # Actions AWS authorizes for anyone (GetCallerIdentity needs no permission).
 _ALWAYS_ALLOWED = frozenset({"sts:GetCallerIdentity"})
 # The error code each service answers a denied call with, where it is not the protocol's default.
@@ -257,7 +260,7 @@ def requests_for(
     service = model.service_model
     signing = service.signing_name or service.endpoint_prefix
     prefix = _ACTION_PREFIX.get(signing, signing)
-    action = f"{prefix}:{model.name}"
+    action = _ACTION_NAME.get(f"{prefix}:{model.name}", f"{prefix}:{model.name}")
     partition = arns.partition_of(region)
     base: dict[str, Any] = {"aws:RequestedRegion": region}
     if function in authorizer.vpc_functions and authorizer.vpc_endpoint and prefix in ("rekognition", "sts"):
@@ -334,9 +337,12 @@ def _resources(
         return [(None, f"arn:{partition}:cloudwatch:{at}:alarm:{name}", {}) for name in names]
     if prefix == "lambda":
         function = str(params.get("FunctionName") or "*")
-        return [
-            (None, function if function.startswith("arn:") else f"arn:{partition}:lambda:{at}:function:{function}", {})
-        ]
+        arn = function if function.startswith("arn:") else f"arn:{partition}:lambda:{at}:function:{function}"
+        if params.get("Qualifier") and arn.count(":") == 6:
+            # A qualified call is authorized on the version's or alias's ARN, which the unqualified
+            # function ARN does not match (Lambda Developer Guide, "Resources and conditions").
+            arn = f"{arn}:{params['Qualifier']}"
+        return [(None, arn, {})]
     if prefix == "s3":
         bucket, key = params.get("Bucket"), params.get("Key")
         return [(None, f"arn:{partition}:s3:::{bucket}" + (f"/{key}" if key else ""), {})]

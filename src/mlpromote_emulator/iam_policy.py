@@ -84,17 +84,12 @@ class Decision:
     reason: str = ""
 
 
-@functools.cache
-def _aws_managed_policies() -> dict[str, Any]:
-    from moto.iam.aws_managed_policies import aws_managed_policies_data
-
-    return dict(json.loads(aws_managed_policies_data))
-
-
 def aws_managed_policy(name: str) -> dict[str, Any]:
     """An AWS managed policy's document, from moto's copy of them."""
     try:
-        return dict(_aws_managed_policies()[name]["Document"])
+        from mlpromote_emulator.moto_adaptations import aws_managed_policies
+
+        return dict(aws_managed_policies()[name]["Document"])
     except KeyError:
         raise ValueError(f"no AWS managed policy {name!r} in moto's copy") from None
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextvars
 import fnmatch
+import functools
 import json
 import re
 import threading
@@ -1459,3 +1460,11 @@ def caller(access_key: str) -> tuple[str, str | None, str | None]:
             if assumed is not None:
                 return assumed.account_id, assumed.role_arn, assumed.session_name
     return iam_models.get_account_id_from(access_key), None, None
+
+
+@functools.cache
+def aws_managed_policies() -> dict[str, Any]:
+    """moto's copy of the AWS managed policies (name -> policy, with its Document)."""
+    from moto.iam.aws_managed_policies import aws_managed_policies_data
+
+    return dict(json.loads(aws_managed_policies_data))

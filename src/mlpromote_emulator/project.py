@@ -12,6 +12,7 @@ Whichever it is, it is checked before anything starts: a missing file is Invalid
 from __future__ import annotations
 
 import functools
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,21 @@ def project_dir(explicit: Path | None = None) -> Path:
         f"this installation carries no {TEMPLATE} (looked in {CHECKOUT_DIR} and {PACKAGE_DATA_DIR}): "
         f"reinstall it from a checkout with `pip install .`, or pass --project-dir with {_WHAT}"
     )
+
+
+def copy_project(destination: Path, source: Path | None = None) -> Path:
+    """Copy every file the rehearsal deploys (from `source`, else the project found as above) into
+    `destination`: a stack to modify and rehearse with --project-dir."""
+    root = project_dir(source)
+    destination.mkdir(parents=True, exist_ok=True)
+    for name in (TEMPLATE, TARGET_TEMPLATE, ACCESS_ROLES_RENDERER):
+        (destination / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(root / name, destination / name)
+    ignore = shutil.ignore_patterns("__pycache__")
+    for folder in ("statemachines", "functions", SCP_DIR):
+        if (root / folder).is_dir():
+            shutil.copytree(root / folder, destination / folder, ignore=ignore)
+    return destination
 
 
 def check_project_dir(directory: Path, source: str = "--project-dir") -> Path:

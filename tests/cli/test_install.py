@@ -91,9 +91,14 @@ def test_pip_install_outside_the_checkout_runs_the_demo(tmp_path: Path) -> None:
     installed = _install(tmp_path)
 
     # The wheel carries the stack exactly as the checkout has it, and nothing else under _stack.
-    expected = {"template.yaml", "statemachines/promote_model.asl.json"} | {
-        str(path.relative_to(REPO)) for path in REPO.glob("functions/*/*.py")
-    }
+    # The stack the rehearsal deploys: the control plane, and what its IAM is made of (the target
+    # accounts' roles, the access roles' renderer, the SCPs).
+    expected = {
+        "template.yaml",
+        "statemachines/promote_model.asl.json",
+        "templates/target-account.yaml",
+        "tools/render_access_roles.py",
+    } | {str(path.relative_to(REPO)) for path in [*REPO.glob("functions/*/*.py"), *REPO.glob("policies/scp/*.json")]}
     with zipfile.ZipFile(installed.wheel) as wheel:
         assert {name.removeprefix(STACK) for name in wheel.namelist() if name.startswith(STACK)} == expected
         for name in expected:

@@ -6,12 +6,12 @@ compensated as the workflow does)."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from mlpromote_emulator.project import copy_project
 from mlpromote_emulator.runtime import Emulator
 
 REPO = Path(__file__).resolve().parents[2]
@@ -20,14 +20,7 @@ ML, QA, PROD_A, PROD_B = "111111111111", "222222222222", "333333333333", "444444
 
 def _stack_copy(directory: Path) -> Path:
     """Every file the rehearsal deploys, as a checkout has them."""
-    shutil.copy(REPO / "template.yaml", directory / "template.yaml")
-    shutil.copytree(REPO / "statemachines", directory / "statemachines")
-    shutil.copytree(REPO / "functions", directory / "functions", ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("templates/target-account.yaml", "tools/render_access_roles.py"):
-        (directory / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(REPO / name, directory / name)
-    shutil.copytree(REPO / "policies" / "scp", directory / "policies" / "scp")
-    return directory
+    return copy_project(directory)
 
 
 def _edit(path: Path, old: str, new: str) -> None:
@@ -146,7 +139,7 @@ def test_a_permissions_boundary_denies_what_the_role_allows(worlds: Any, tmp_pat
         '        Version: "2012-10-17"\n'
         "        Statement:\n"
         "          - Effect: Allow\n"
-        "            Action: iam:GetRolePolicy\n"
+        "            Action: [iam:GetRolePolicy, iam:ListRolePolicies]\n"
         '            Resource: "*"\n\n'
         "  GrantAccessRole:\n",
     )

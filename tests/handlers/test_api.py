@@ -203,32 +203,22 @@ def test_every_bad_request_is_refused_with_what_to_fix_and_starts_nothing(worlds
 
 
 def test_a_promotion_of_a_busy_environment_is_409_naming_the_running_one(worlds: Any) -> None:
-    with worlds.emulator() as emu:
-        sfn = boto3.client("stepfunctions")
-        queue = boto3.client("sqs").create_queue(QueueName="approvals")["QueueUrl"]
-        # An execution that stays RUNNING: it waits for a task token nobody sends.
-        waiting = {"StartAt": "Hold", "States": {"Hold": {"Type": "Task", "End": True,
-                   "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
-                   "Parameters": {"QueueUrl": queue, "MessageBody": {"token.$": "$$.Task.Token"}}}}}  # fmt: skip
-        holder_machine = sfn.create_state_machine(
-            name="holder", definition=json.dumps(waiting), roleArn=f"arn:aws:iam::{emu.config.ml_account}:role/x"
-        )["stateMachineArn"]
-        holder = sfn.start_execution(stateMachineArn=holder_machine, name="running", input="{}")["executionArn"]
-        boto3.resource("dynamodb").Table("mlpromote-promotions").put_item(
-            Item={"pk": "LOCK#prod", "sk": "LOCK", "holder": holder, "since": "2026-01-01T00:00:00+00:00"}
-        )
-        status, answer = call(
-            emu,
-            "POST",
-            "/promotions",
-            {"environment": "prod", "modelVersionArn": emu.names.arn("tools/v2", emu.config)},
-        )
+    with worlds.emulator(config=GATED) as emu:
+        emu.approvals_by_hand = True  # the holder waits at the approval gate while the others ask
+        v2, v3 = emu.names.arn("tools/v2", emu.config), emu.names.arn("tools/v3", emu.config)
+        _, first = call(emu, "POST", "/promotions", {"environment": "prod", "modelVersionArn": v2})
+        holder = first["executionArn"]
+        _await_gate(holder)
+        status, answer = call(emu, "POST", "/promotions", {"environment": "prod", "modelVersionArn": v3})
         rollback_status, rollback = call(emu, "POST", "/environments/prod/rollback", {"reason": "errors"})
         count = len(executions(emu))
-        sfn.stop_execution(executionArn=holder)
+        assert emu.decide(holder, "reject").status == 200
+        emu.wait(holder)
+        world = emu.world()
     assert (status, answer["error"]) == (409, "PromotionInProgress") and holder in answer["message"]
     assert rollback_status == 409 and holder in rollback["message"]
-    assert count == 0
+    assert count == 1  # only the holder's execution
+    assert world == worlds.standard  # the holder was rejected and undone; the refused ones changed nothing
 
 
 def test_the_openapi_document_matches_the_routes_and_the_template() -> None:

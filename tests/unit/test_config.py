@@ -58,12 +58,17 @@ DELETE = object()
 @pytest.mark.parametrize(
     ("path", "value", "where", "what"),
     [
-        ("mlAccount", "1111", "mlAccount", "does not match"),
+        ("mlAccount", "1111", "mlAccount", "is not an account id: 12 digits"),
         ("mlAccount", DELETE, "mlAccount", "required key is missing"),
         ("region", "Narnia", "region", "is not a region of the aws, aws-cn, aws-us-gov partitions"),
         ("region", "eu-centrl-1", "region", "did you mean 'eu-central-1'"),
         ("environments.qa.accounts", [], "environments.qa.accounts", "at least 1"),
-        ("environments.qa.accounts", ["22222222222x"], "environments.qa.accounts[0]", "does not match"),
+        (
+            "environments.qa.accounts",
+            ["22222222222x"],
+            "environments.qa.accounts[0]",
+            "is not an account id: 12 digits",
+        ),
         ("environments.qa.accounts", ["222222222222", "222222222222"], "environments.qa.accounts", "listed twice"),
         ("environments.qa.acounts", ["222222222222"], "environments.qa.acounts", "unknown key"),
         ("environments.prod.accounts", ["222222222222"], "", "both environments.qa"),

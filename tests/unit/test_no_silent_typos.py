@@ -118,7 +118,7 @@ def fault_problem(**fault: Any) -> str:
         (
             {"service": "smm", "operation": "PutParameter", "error": "InternalServerError"},
             "faults[0].service: 'smm' is not a service the control plane calls; did you mean 'ssm'? one of "
-            "(botocore names): cloudwatch, dynamodb, events, iam, rekognition, sns, ssm, stepfunctions, sts",
+            "(botocore names): cloudwatch, dynamodb, events, iam, lambda, rekognition, sns, ssm, stepfunctions, sts",
         ),
         (
             {"service": "iam", "operation": "PutRolePolicy", "error": "NoSuchEntityException"},
@@ -174,7 +174,8 @@ def scenario_problem(**overrides: Any) -> str:
         (
             {"promotions": [{"environment": "prod", "version": "tools/v2", "reasn": "x"}]},
             "scenario: promotions[0].reasn: unknown key 'reasn'; did you mean 'reason'? allowed keys here: "
-            "approvalComment, approve, environment, force, modelVersionArn, project, reason, rollback, version, via",
+            "approvalComment, approve, approver, environment, force, idempotencyKey, modelVersionArn, project, reason, "
+            "requester, rollback, version, via",
         ),
         (
             {"promotions": [{"batch": [{"environment": "prod", "version": "tools/v2", "vai": "api"}]}]},

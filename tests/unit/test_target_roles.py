@@ -20,10 +20,10 @@ from mlpromote.grants import GrantPolicy
 from mlpromote.phases.access import smoke_test
 from mlpromote.phases.compensate import compensate
 from mlpromote.phases.lock import take_environment
-from mlpromote.phases.plan import validate_and_plan
+from mlpromote.phases.plan import dry_run, validate_and_plan
 from mlpromote.phases.pointers import rotate_pointer, watch_alarms
 from mlpromote.phases.retire import retire_superseded
-from mlpromote.plan import PromotionPlan, TargetAccount
+from mlpromote.plan import PromotionPlan, PromotionRequest, TargetAccount
 from mlpromote.results import Grant
 
 ML, QA, PROD_A, PROD_B = "111111111111", "222222222222", "333333333333", "444444444444"
@@ -108,8 +108,11 @@ def recorder(monkeypatch: pytest.MonkeyPatch) -> Recorder:
         rekognition, "describe_version", lambda project, name, arn: VersionDescription(arn, "RUNNING", "")
     )
     monkeypatch.setattr(rekognition, "stop_version", lambda arn: None)
-    monkeypatch.setattr(iam, "update_grants", lambda role, change: None)
-    monkeypatch.setattr(iam, "read_grants", lambda role: GrantPolicy())
+    monkeypatch.setattr(rekognition, "list_versions", lambda project: [])
+    monkeypatch.setattr(iam, "update_grants", lambda role, change, with_other_policies=False: None)
+    monkeypatch.setattr(iam, "read_grants", lambda role, with_other_policies=False: GrantPolicy())
+    monkeypatch.setattr(iam, "write_grants", lambda role, policy: None)
+    monkeypatch.setattr(dynamodb, "lock_holder", lambda environment: None)
     # The lock and the leases: always free here.
     monkeypatch.setattr(dynamodb, "start", lambda record, replacing=None: True)
     monkeypatch.setattr(dynamodb, "hold", lambda record, versions: True)
@@ -149,6 +152,9 @@ def test_each_step_goes_through_exactly_the_target_roles_that_trust_it(recorder:
     used["compensate"] = recorder.take()
     drift.read_all_pointers(cfg)
     used["detect-drift"] = recorder.take()
+    # The API's dry run reads what the plan step reads, and every environment's pointers.
+    dry_run(PromotionRequest(environment="prod", model_version_arn=V2), cfg, "2024-01-01T00:00:00+00:00")
+    used["api"] = recorder.take()
 
     reader, writer, alarms = role("parameter_reader"), role("parameter_writer"), role("alarm_reader")
     assert used == {
@@ -160,6 +166,7 @@ def test_each_step_goes_through_exactly_the_target_roles_that_trust_it(recorder:
         "retire": {("read a pointer", reader)},  # is v1 live in another environment?
         "compensate": {("read a pointer", writer), ("write a pointer", writer), ("read a pointer", reader)},
         "detect-drift": {("read a pointer", reader)},
+        "api": {("read a pointer", reader), ("check alarms exist", alarms)},
     }
     # The IAM model trusts each step in exactly the target roles it goes through, and no other.
     for short, calls in used.items():

@@ -46,6 +46,9 @@ def test_promoting_a_running_version_makes_only_the_necessary_calls(promote: Any
         "dynamodb:TransactWriteItems": 3,
         "dynamodb:UpdateItem": 2,  # retire: claim the stop of v1 (no other promotion leases it), clear the claim
         "events:PutEvents": 2,  # Model Promotion Started, Model Promotion Succeeded
+        # ReleaseAbandoned, on the status-change event of every ending: who holds the lock (nobody any
+        # more), and the approval to close (none).
+        "dynamodb:GetItem": 2,
     }
     # Validate, take, choice, grant, smoke Map, approval choice, confirm serving, rotate Map,
     # did-all-switch choice, retire, record, did-it-succeed choice, succeed; and 2 per account (one
@@ -59,7 +62,11 @@ def test_the_handlers_publish_step_metrics(worlds: Any) -> None:
     with worlds.emulator(world={"iamPropagationSeconds": 0}) as emu:
         emu.promote(PromotionSpec(environment="prod", version="tools/v2"))
         metrics = emu.metrics()
+    # The promotion's own metrics go out twice: per environment and for the whole control plane.
+    assert metrics.pop("PromotionDuration") > 0
     assert metrics == {
+        "PromotionsStarted": 2,
+        "PromotionsSucceeded": 2,
         "ValidateAndPlanSucceeded": 1,
         "GrantAccessSucceeded": 1,
         "SmokeTestSucceeded": 2,

@@ -10,11 +10,12 @@ of an execution shows what the execution runs.
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from mlpromote_emulator.project import copy_project
 
 REPO = Path(__file__).resolve().parents[2]
 GATED = {"environments": {"prod": {"requiresApproval": True, "approvalTimeoutHours": 2}}}
@@ -24,8 +25,7 @@ BROKEN = 'raise RuntimeError("code deployed after the execution started")'
 def _checkout(path: Path, unqualified: bool = False, broken: bool = True) -> Path:
     """A copy of the stack. `broken`: its "Check the version still serves" handler fails on any call.
     `unqualified`: the state machine names the functions as it did before versions ($LATEST)."""
-    shutil.copytree(REPO / "functions", path / "functions")
-    shutil.copytree(REPO / "statemachines", path / "statemachines")
+    copy_project(path)
     template = (REPO / "template.yaml").read_text(encoding="utf-8")
     if unqualified:
         template = re.sub(r"(\w+FunctionArn): !Ref (\w+Function)\.Version", r"\1: !GetAtt \2.Arn", template)

@@ -322,7 +322,7 @@ def test_an_unrecorded_outcome_is_closed_by_the_status_event_with_its_real_error
     assert delivered == [("ReleaseAbandonedFunction", "FAILED")]
     [record] = history["prod"]
     assert (record["status"], record["error"], record["approval"]) == ("FAILED", "ApprovalTimedOut", "timed-out")
-    assert "7200 seconds" in record["cause"]
+    assert "within 2 hours" in record["cause"]
     assert record["compensation"] is None
     assert approval == "timed-out" and released == set()
     assert world == worlds.expect(versions={"tools/v3": "STOPPED"})  # compensated: started, then stopped; no grant
@@ -349,7 +349,7 @@ def test_a_recovered_lock_records_the_real_error_of_its_execution(worlds: Any) -
     assert after.status == "SUCCEEDED", after.as_json()
     first, second = history["prod"]
     assert (first["status"], first["error"], first["approval"]) == ("FAILED", "ApprovalTimedOut", "timed-out")
-    assert "7200 seconds" in first["cause"]
+    assert "within 2 hours" in first["cause"]
     assert (second["status"], second["approval"]) == ("SUCCEEDED", "approved")
 
 

@@ -240,7 +240,7 @@ def test_a_version_stopped_outside_mlpromote_before_the_switch_is_never_pointed_
         world, history = emu.world(), emu.history_records()
 
     assert (result.status, result.error) == ("FAILED", "VersionNoLongerServing"), result.as_json()
-    assert "tools/v2 is STOPPED" in result.cause
+    assert "tools/v2 is STOPPING" in result.cause  # a stop takes world.stopSeconds
     assert [s.name for s in result.steps][-3:] == ["Check the version still serves", "Compensate", "Record the outcome"]
     assert world["parameters"] == worlds.standard["parameters"]  # no pointer ever moved
     assert world["grants"] == worlds.standard["grants"]

@@ -3,19 +3,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
-
-import pytest
 
 PROD_A, PROD_B = "333333333333", "444444444444"
 REQUESTER = "local-scenario"  # the API's caller in a rehearsal: arn:aws:iam::111111111111:user/local-scenario
 
 
-def _promote(worlds: Any) -> tuple[Any, list[Any], Any]:
+def _promote(worlds: Any, project_dir: Path | None = None) -> tuple[Any, list[Any], Any]:
     from mlpromote_emulator import moto_adaptations as adapt
+    from mlpromote_emulator.runtime import Emulator
     from mlpromote_emulator.scenario import PromotionSpec
 
-    with worlds.emulator() as emu:
+    with Emulator(worlds.scenario(), repo_root=project_dir) as emu:
         result = emu.promote(PromotionSpec(environment="prod", version="tools/v2", reason="passed QA", via="api"))
         # Leave out the sessions the emulator itself used to set the world up.
         issued = [s for s in adapt.issued_sessions if s.session_name != "emulator-seed"]
@@ -45,13 +45,17 @@ def test_the_sessions_that_move_the_pointers_are_named_after_the_promotion_and_c
 
 
 def test_target_roles_that_do_not_allow_set_source_identity_stop_the_promotion_before_any_change(
-    worlds: Any, monkeypatch: pytest.MonkeyPatch
+    worlds: Any, tmp_path: Path
 ) -> None:
-    from mlpromote import iam_model
+    from mlpromote_emulator.project import copy_project
 
-    # The emulator creates the target roles from iam_model: here, trusts without sts:SetSourceIdentity.
-    monkeypatch.setattr(iam_model, "ASSUME_ACTIONS", ["sts:AssumeRole"])
-    result, issued, world = _promote(worlds)
+    # The target accounts' roles as deployed from a template whose trusts lack sts:SetSourceIdentity.
+    stack = copy_project(tmp_path / "stack")
+    template = stack / "templates" / "target-account.yaml"
+    text = template.read_text(encoding="utf-8")
+    assert "Action: [sts:AssumeRole, sts:SetSourceIdentity]" in text
+    template.write_text(text.replace("Action: [sts:AssumeRole, sts:SetSourceIdentity]", "Action: sts:AssumeRole"))
+    result, issued, world = _promote(worlds, stack)
 
     assert result.status == "FAILED", result.as_json()
     assert "SetSourceIdentity" in (result.cause or "")

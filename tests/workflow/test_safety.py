@@ -256,7 +256,7 @@ def test_a_quiet_bake_ends_in_success_after_the_bake_time(worlds: Any) -> None:
 
     [result] = results
     assert result.status == "SUCCEEDED", result.as_json()
-    baked = next(s for s in result.output["steps"] if s["name"] == "Retire the superseded version")
+    baked = next(s for s in result.output["steps"] if s["name"] == "Bake: watch the rollback alarms")
     assert baked["seconds"] >= 600  # the bake happens between the switch and the retirement
     assert world["parameters"]["prod"]["tools"] == {PROD_A: "tools/v2", PROD_B: "tools/v2"}
     assert world["versions"]["tools/v1"] == "STOPPED"

@@ -127,19 +127,15 @@ def test_an_event_without_a_reason_starts_the_promotion(worlds: Any) -> None:
 
 def _one_transformer_with_reason(directory: Path) -> Path:
     """The stack as it was before the fix: one rule whose transformer always names `<reason>`."""
-    import shutil
-
     from mlpromote_emulator.cfn import load_template
+    from mlpromote_emulator.project import copy_project
 
-    repo = Path(__file__).resolve().parents[2]
-    template = load_template(repo / "template.yaml")
+    copy_project(directory)
+    template = load_template(directory / "template.yaml")
     events = template["Resources"]["PromoteModelStateMachine"]["Properties"]["Events"]
     events.pop("PromotionRequestedWithoutReason")
     events["PromotionRequested"]["Properties"]["Pattern"].pop("detail")
-    directory.mkdir()
     (directory / "template.yaml").write_text(json.dumps(template), encoding="utf-8")
-    shutil.copytree(repo / "statemachines", directory / "statemachines")
-    shutil.copytree(repo / "functions", directory / "functions", ignore=shutil.ignore_patterns("__pycache__"))
     return directory
 
 
