@@ -27,6 +27,7 @@ BASE = frozenset(
         "mlpromote.errors",
         "mlpromote.grants",
         "mlpromote.history",
+        "mlpromote.models",
         "mlpromote.observability",
         "mlpromote.versions",
     }
@@ -208,3 +209,25 @@ def test_relative_and_package_imports_resolve_to_the_module(tmp_path: Path) -> N
     )
     known = {"mlpromote.phases.access", "mlpromote.phases.lock", "mlpromote.aws.ssm"}
     assert _imports(source, "mlpromote.phases", known) == known
+
+
+def camel_configs(source: str) -> list[int]:
+    """Lines that set a pydantic alias_generator: camelCase is CamelModel's one job (mlpromote.models)."""
+    return sorted(
+        node.lineno
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.keyword) and node.arg == "alias_generator"
+    )
+
+
+def test_camel_case_models_share_one_base() -> None:
+    found = {
+        _module_name(path): camel_configs(path.read_text()) for path in sorted((LIBRARY / "mlpromote").rglob("*.py"))
+    }
+    assert {module for module, lines in found.items() if lines} == {"mlpromote.models"}
+
+
+def test_a_model_with_its_own_alias_generator_is_found() -> None:
+    source = "class A(BaseModel):\n    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)\n"
+    assert camel_configs(source) == [2]
+    assert camel_configs("class A(CamelModel):\n    model_config = ConfigDict(extra='forbid')\n") == []

@@ -18,7 +18,6 @@ from typing import Any, Literal
 
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from pydantic.alias_generators import to_camel
 
 from mlpromote import records
 from mlpromote.aws import dynamodb, events, sessions, sns, stepfunctions
@@ -31,6 +30,7 @@ from mlpromote.errors import (
     PromotionError,
     PromotionNotFound,
 )
+from mlpromote.models import CamelModel
 from mlpromote.plan import PromotionPlan
 
 AWAITING, APPROVED, REJECTED, TIMED_OUT = "awaiting", "approved", "rejected", "timed-out"
@@ -51,10 +51,10 @@ def approval_key(promotion_id: str) -> dict[str, str]:
     return {"pk": f"APPROVAL#{promotion_id.rsplit(':', 1)[-1]}", "sk": "APPROVAL"}
 
 
-class Approval(BaseModel):
+class Approval(CamelModel):
     """One promotion's approval, from the request to the decision (or the timeout)."""
 
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore", defer_build=True)
+    model_config = ConfigDict(extra="ignore")
 
     promotion_id: str
     environment: str
@@ -98,8 +98,7 @@ class Decision(BaseModel):
             ) from None
 
 
-class ApprovalRequested(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, defer_build=True)
+class ApprovalRequested(CamelModel):
     expires_at: str
     notified: bool
     announced: bool

@@ -33,7 +33,6 @@ from typing import Any, Literal
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
 
 from mlpromote import arns, promotion_metrics
 from mlpromote.aws import dynamodb, events, iam, sessions, ssm
@@ -43,6 +42,7 @@ from mlpromote.config import Config
 from mlpromote.errors import InvalidModelVersionArn, TransientAwsError, UnknownProject
 from mlpromote.fanout import for_each_account
 from mlpromote.grants import GrantPolicy
+from mlpromote.models import CamelModel
 from mlpromote.observability import logger, metrics
 from mlpromote.services import model_service
 from mlpromote.versions import RUNNING, ModelVersionArn
@@ -82,10 +82,8 @@ class Finding(BaseModel):
     detail: str
 
 
-class DriftRun(BaseModel):
+class DriftRun(CamelModel):
     """What a run found (and repaired); the DetectDrift function's result."""
-
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
 
     findings: list[Finding]
     counts: dict[str, int]
