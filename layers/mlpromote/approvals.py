@@ -16,14 +16,14 @@ from datetime import UTC, datetime, timedelta
 from fnmatch import fnmatchcase
 from typing import Any, Literal
 
-from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mlpromote import records
-from mlpromote.aws import dynamodb, events, sessions, sns, stepfunctions
+from mlpromote.aws import dynamodb, events, sns, stepfunctions
 from mlpromote.config import Environment, describe_validation_error
 from mlpromote.errors import (
     ApproverIsRequester,
+    AwsError,
     InvalidApprovalDecision,
     NotAnApprover,
     NotAwaitingApproval,
@@ -213,8 +213,8 @@ def decide(promotion_id: str, decision: Decision, approver: str, rules: Environm
             stepfunctions.send_task_success(approval.task_token, json.dumps(outcome(decided)))
         else:
             stepfunctions.send_task_failure(approval.task_token, "PromotionRejected", _rejection(decided))
-    except ClientError as error:
-        if sessions.error_code(error) in _TOKEN_GONE:
+    except AwsError as error:
+        if error.code in _TOKEN_GONE:
             expired = _now() >= datetime.fromisoformat(approval.expires_at) - _TIMEOUT_MARGIN
             if not expired and stepfunctions.find_execution_status(promotion_id) == "RUNNING":
                 # The task this token belonged to failed and Step Functions is retrying it: the
