@@ -27,6 +27,7 @@ BASE = frozenset(
         "mlpromote.errors",
         "mlpromote.grants",
         "mlpromote.history",
+        "mlpromote.models",
         "mlpromote.observability",
         "mlpromote.versions",
     }
@@ -208,3 +209,61 @@ def test_relative_and_package_imports_resolve_to_the_module(tmp_path: Path) -> N
     )
     known = {"mlpromote.phases.access", "mlpromote.phases.lock", "mlpromote.aws.ssm"}
     assert _imports(source, "mlpromote.phases", known) == known
+
+
+def camel_configs(source: str) -> list[int]:
+    """Lines that set a pydantic alias_generator: camelCase is CamelModel's one job (mlpromote.models)."""
+    return sorted(
+        node.lineno
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.keyword) and node.arg == "alias_generator"
+    )
+
+
+def test_camel_case_models_share_one_base() -> None:
+    found = {
+        _module_name(path): camel_configs(path.read_text()) for path in sorted((LIBRARY / "mlpromote").rglob("*.py"))
+    }
+    assert {module for module, lines in found.items() if lines} == {"mlpromote.models"}
+
+
+def test_a_model_with_its_own_alias_generator_is_found() -> None:
+    source = "class A(BaseModel):\n    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)\n"
+    assert camel_configs(source) == [2]
+    assert camel_configs("class A(CamelModel):\n    model_config = ConfigDict(extra='forbid')\n") == []
+
+
+def client_error_uses(source: str) -> list[int]:
+    """Lines that name botocore's ClientError (imported by any route) or botocore.exceptions itself."""
+    lines = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("botocore"):
+            lines += [node.lineno for alias in node.names if alias.name in ("ClientError", "exceptions")]
+        elif isinstance(node, ast.Import):
+            lines += [node.lineno for alias in node.names if alias.name == "botocore.exceptions"]
+        elif isinstance(node, ast.Attribute) and node.attr == "ClientError":
+            lines.append(node.lineno)
+    return sorted(lines)
+
+
+def test_only_the_adapters_see_botocore_client_errors() -> None:
+    """AWS errors are translated once, where the call is made (mlpromote.aws.sessions.translated): the
+    domain, the phases and the handlers see TransientAwsError, AwsCallFailed or a specific named error."""
+    files = sorted((LIBRARY / "mlpromote").rglob("*.py")) + sorted(HANDLERS.glob("*/app.py"))
+    users = {
+        _module_name(path) if path.is_relative_to(LIBRARY) else f"handler:{path.parent.name}"
+        for path in files
+        if client_error_uses(path.read_text())
+    }
+    # Not vacuous: the adapters that tell AWS's codes apart are found.
+    assert {"mlpromote.aws.sessions", "mlpromote.aws.dynamodb", "mlpromote.aws.ssm"} <= users
+    assert {module for module in users if layer(module) != "adapter"} == set()
+
+
+def test_a_client_error_outside_the_adapters_is_found_however_it_is_imported() -> None:
+    assert client_error_uses("from botocore.exceptions import ClientError\n") == [1]
+    assert client_error_uses("import botocore.exceptions\nx = botocore.exceptions.ClientError\n") == [1, 2]
+    assert client_error_uses("from botocore import exceptions\n") == [1]
+    assert (
+        client_error_uses("from botocore.exceptions import BotoCoreError\nfrom botocore.config import Config\n") == []
+    )

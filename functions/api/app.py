@@ -12,12 +12,12 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from botocore.exceptions import ClientError
 
 from mlpromote import abandoned, approvals, arns, promotions
 from mlpromote.aws import sessions
 from mlpromote.errors import (
     ApproverIsRequester,
+    AwsCallFailed,
     InvalidPromotionRequest,
     NotAnApprover,
     NotAwaitingApproval,
@@ -145,13 +145,12 @@ def list_promotions() -> dict[str, Any]:
     return promotions.recent(environment, int(limit_text), app.current_event.get_query_string_value("nextToken"))
 
 
-@app.exception_handler(ClientError)
-def aws_refused(error: ClientError) -> Response:
-    code = error.response.get("Error", {}).get("Code", "")
-    if code in ("ExecutionDoesNotExist", "InvalidArn"):
+@app.exception_handler(AwsCallFailed)
+def aws_refused(error: AwsCallFailed) -> Response:
+    """Step Functions knows no such execution: the promotion id is wrong. Any other refusal is the
+    function's failure (a 5xx), not a bad request."""
+    if error.code in ("ExecutionDoesNotExist", "InvalidArn"):
         return Response(404, content_types.APPLICATION_JSON, {"error": "NotFound", "message": "no such promotion"})
-    if sessions.is_transient(error):
-        return busy(TransientAwsError(f"{error.operation_name}: {code}"))
     raise error
 
 
@@ -160,7 +159,8 @@ def busy(error: TransientAwsError) -> Response:
     """AWS throttled or failed a call for a moment: 503, which clients (botocore's retries, the CLI)
     retry; a 400 would tell them not to. Nothing was decided or started."""
     metrics.add_metric(name="ApiTransientFailure", unit=MetricUnit.Count, value=1)
-    body = {"error": "TransientAwsError", "message": f"{error}; nothing changed, send the same request again"}
+    what = f"{error.operation}: {error.code}" if error.operation else str(error)
+    body = {"error": "TransientAwsError", "message": f"{what}; nothing changed, send the same request again"}
     return Response(503, content_types.APPLICATION_JSON, body, headers={"Retry-After": "1"})
 
 

@@ -14,10 +14,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from mlpromote.aws import lambdas, sessions, stepfunctions
+from mlpromote.aws import lambdas, stepfunctions
 from mlpromote.errors import (
+    AwsCallFailed,
     InvalidPromotionRequest,
     PromotionAborted,
     PromotionNotFound,
@@ -52,9 +51,7 @@ def compensate_ended(execution: str) -> dict[str, Any] | None:
         # The state Compensate gets in the workflow: the plan, the error, and the grant if it was made.
         state = {"plan": plan, "error": ending, "grant": _output_of(events, GRANT_ACCESS, "grant")}
         result, failed = lambdas.invoke(resource, {"execution": execution, "state": state})
-    except ClientError as failure:
-        if sessions.is_transient(failure):
-            raise TransientAwsError(f"lambda Invoke: {sessions.error_code(failure)}") from failure
+    except AwsCallFailed as failure:
         result, failed = {"errorType": "AwsCallFailed", "errorMessage": str(failure)}, True
     if failed:
         if result.get("errorType") == "TransientAwsError":

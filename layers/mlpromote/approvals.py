@@ -16,21 +16,21 @@ from datetime import UTC, datetime, timedelta
 from fnmatch import fnmatchcase
 from typing import Any, Literal
 
-from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from pydantic.alias_generators import to_camel
 
 from mlpromote import records
-from mlpromote.aws import dynamodb, events, sessions, sns, stepfunctions
+from mlpromote.aws import dynamodb, events, sns, stepfunctions
 from mlpromote.config import Environment, describe_validation_error
 from mlpromote.errors import (
     ApproverIsRequester,
+    AwsError,
     InvalidApprovalDecision,
     NotAnApprover,
     NotAwaitingApproval,
     PromotionError,
     PromotionNotFound,
 )
+from mlpromote.models import CamelModel
 from mlpromote.plan import PromotionPlan
 
 AWAITING, APPROVED, REJECTED, TIMED_OUT = "awaiting", "approved", "rejected", "timed-out"
@@ -51,10 +51,10 @@ def approval_key(promotion_id: str) -> dict[str, str]:
     return {"pk": f"APPROVAL#{promotion_id.rsplit(':', 1)[-1]}", "sk": "APPROVAL"}
 
 
-class Approval(BaseModel):
+class Approval(CamelModel):
     """One promotion's approval, from the request to the decision (or the timeout)."""
 
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore", defer_build=True)
+    model_config = ConfigDict(extra="ignore")
 
     promotion_id: str
     environment: str
@@ -98,8 +98,7 @@ class Decision(BaseModel):
             ) from None
 
 
-class ApprovalRequested(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, defer_build=True)
+class ApprovalRequested(CamelModel):
     expires_at: str
     notified: bool
     announced: bool
@@ -214,8 +213,8 @@ def decide(promotion_id: str, decision: Decision, approver: str, rules: Environm
             stepfunctions.send_task_success(approval.task_token, json.dumps(outcome(decided)))
         else:
             stepfunctions.send_task_failure(approval.task_token, "PromotionRejected", _rejection(decided))
-    except ClientError as error:
-        if sessions.error_code(error) in _TOKEN_GONE:
+    except AwsError as error:
+        if error.code in _TOKEN_GONE:
             expired = _now() >= datetime.fromisoformat(approval.expires_at) - _TIMEOUT_MARGIN
             if not expired and stepfunctions.find_execution_status(promotion_id) == "RUNNING":
                 # The task this token belonged to failed and Step Functions is retrying it: the

@@ -25,10 +25,10 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic.alias_generators import to_camel
 
 from mlpromote import arns, quotas
 from mlpromote.errors import InvalidConfig, PromotionError, UnknownEnvironment, UnknownProject
+from mlpromote.models import CamelModel
 
 CONFIG_FILE_ENV = "MLPROMOTE_CONFIG_FILE"
 MAX_FILE_BYTES = 1024 * 1024
@@ -116,16 +116,8 @@ def _organization_id(value: str | None) -> str | None:
     return value
 
 
-class _Model(BaseModel):
-    # defer_build: a function that never validates a config pays nothing for its schema at import.
-    model_config = ConfigDict(
-        alias_generator=to_camel,
-        populate_by_name=True,
-        extra="forbid",
-        frozen=True,
-        str_strip_whitespace=True,
-        defer_build=True,
-    )
+class _Model(CamelModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
 
 class SmokeTest(_Model):

@@ -31,18 +31,17 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
-from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
 
 from mlpromote import arns, promotion_metrics
-from mlpromote.aws import dynamodb, events, iam, sessions, ssm
+from mlpromote.aws import dynamodb, events, iam, ssm
 from mlpromote.aws.rekognition import VersionDescription
 from mlpromote.clock import now
 from mlpromote.config import Config
-from mlpromote.errors import InvalidModelVersionArn, TransientAwsError, UnknownProject
+from mlpromote.errors import AwsError, InvalidModelVersionArn, UnknownProject
 from mlpromote.fanout import for_each_account
 from mlpromote.grants import GrantPolicy
+from mlpromote.models import CamelModel
 from mlpromote.observability import logger, metrics
 from mlpromote.services import model_service
 from mlpromote.versions import RUNNING, ModelVersionArn
@@ -82,10 +81,8 @@ class Finding(BaseModel):
     detail: str
 
 
-class DriftRun(BaseModel):
+class DriftRun(CamelModel):
     """What a run found (and repaired); the DetectDrift function's result."""
-
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
 
     findings: list[Finding]
     counts: dict[str, int]
@@ -363,9 +360,8 @@ def repair(config: Config, findings: list[Finding], observed: Observed) -> tuple
 
         try:
             iam.update_grants(role, revoke)
-        except (ClientError, TransientAwsError) as error:
-            cause = error.__cause__ if isinstance(error.__cause__, ClientError) else error
-            code = sessions.error_code(cause) or type(error).__name__
+        except AwsError as error:
+            code = error.code or type(error).__name__
             logger.warning("stale grants not revoked", extra={"environment": environment, "error": str(error)})
             outcome[environment] = f"not repaired: revoking from {role} failed ({code}); the next run tries again"
             continue

@@ -83,11 +83,28 @@ class ModelNotServing(PromotionError):
     """DetectCustomLabels said the version is not running."""
 
 
-class AwsCallFailed(PromotionError):
+class AwsError(PromotionError):
+    """An AWS call refused, as the adapter that made it translated it (mlpromote.aws.sessions.translated).
+    Raised as one of the two below, whose names the ASL matches; `operation` (DetectCustomLabels),
+    `code` (AccessDeniedException) and `said` (AWS's message) are there for callers that tell cases apart."""
+
+    def __init__(self, message: str, operation: str = "", code: str = "", said: str = "") -> None:
+        super().__init__(message)
+        self.operation = operation
+        self.code = code
+        self.said = said
+
+    @property
+    def brief(self) -> str:
+        """`Operation: Code: message`, shorter than botocore's sentence (for causes kept in a Map's results)."""
+        return f"{self.operation}: {self.code}: {self.said}" if self.operation else str(self)
+
+
+class AwsCallFailed(AwsError):
     """An AWS call failed with an error that retrying will not fix."""
 
 
-class TransientAwsError(PromotionError):
+class TransientAwsError(AwsError):
     """Throttling or a service-side error; the ASL retries this with backoff."""
 
 

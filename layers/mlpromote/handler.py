@@ -13,11 +13,10 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from botocore.exceptions import ClientError
 
 from mlpromote import config
 from mlpromote.aws import dynamodb, sessions
-from mlpromote.errors import AwsCallFailed, PromotionError, TransientAwsError
+from mlpromote.errors import AwsError, PromotionError, TransientAwsError
 from mlpromote.history import DEFAULT_TABLE, TABLE_ENV
 from mlpromote.observability import logger, metrics, tracer
 
@@ -58,10 +57,10 @@ def failed_iteration(key: str) -> FailureResult:
 
 
 def step_handler(step: str, failure_result: FailureResult | None = None) -> Callable[[Handler], Handler]:
-    """Observability with the execution ARN as correlation id, and AWS errors turned into named ones.
+    """Observability with the execution ARN as correlation id, and the step's named error reported.
 
-    A ClientError's class name says nothing to the state machine, so it becomes TransientAwsError
-    (retried by the ASL) or AwsCallFailed (caught and compensated), with the call in the message.
+    AWS errors arrive named: the adapters translate every ClientError (TransientAwsError, retried by
+    the ASL; AwsCallFailed, caught and compensated; mlpromote.aws.sessions.translated).
     With `failure_result`, a failure that no retry would mend is returned, with a short cause, instead
     of raised: a Map keeps every iteration's result, and a raised error's cause is the whole stack.
     """
@@ -76,21 +75,14 @@ def step_handler(step: str, failure_result: FailureResult | None = None) -> Call
                 result = handler(event, context)
             except PromotionError as error:
                 metrics.add_metric(name=f"{step}Failed", unit=MetricUnit.Count, value=1)
-                logger.warning("step failed", extra={"error": type(error).__name__, "cause": str(error)})
+                code = {"code": error.code} if isinstance(error, AwsError) else {}
+                logger.warning("step failed", extra={"error": type(error).__name__, "cause": str(error), **code})
                 if failure_result is not None and not isinstance(error, TransientAwsError):
                     return failure_result(event, _reported(error))
+                if isinstance(error, AwsError) and len(str(error)) > CAUSE_CHARACTERS:
+                    # AWS's message (an IAM denial quotes ARNs and policies) kept within the cause's bound.
+                    raise type(error)(short(str(error)), error.operation, error.code, error.said) from error
                 raise
-            except ClientError as error:
-                metrics.add_metric(name=f"{step}Failed", unit=MetricUnit.Count, value=1)
-                logger.warning("AWS call failed", extra={"error": sessions.error_code(error)})
-                if sessions.is_transient(error):
-                    raise TransientAwsError(short(str(error))) from error
-                if failure_result is not None:
-                    # botocore's "An error occurred (...) when calling the ... operation" says it at length.
-                    message = error.response.get("Error", {}).get("Message", "")
-                    said = f"{error.operation_name}: {sessions.error_code(error)}: {message}"
-                    return failure_result(event, _reported(AwsCallFailed(said)))
-                raise AwsCallFailed(short(str(error))) from error
             metrics.add_metric(name=f"{step}Succeeded", unit=MetricUnit.Count, value=1)
             return result
 
@@ -109,5 +101,7 @@ def _requested_by(event: dict[str, Any]) -> str | None:
     return None
 
 
-def _reported(error: Exception) -> dict[str, str]:
-    return {"Error": type(error).__name__, "Cause": short(str(error), RESULT_CAUSE_CHARACTERS)}
+def _reported(error: PromotionError) -> dict[str, str]:
+    # botocore's "An error occurred (...) when calling the ... operation" says an AWS error at length.
+    cause = error.brief if isinstance(error, AwsError) else str(error)
+    return {"Error": type(error).__name__, "Cause": short(cause, RESULT_CAUSE_CHARACTERS)}

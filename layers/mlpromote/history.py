@@ -20,9 +20,9 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from pydantic.alias_generators import to_camel
 
 from mlpromote.errors import HistoryRecordUnreadable
+from mlpromote.models import CamelModel
 
 TABLE_ENV = "MLPROMOTE_TABLE"
 DEFAULT_TABLE = "mlpromote-promotions"
@@ -49,10 +49,10 @@ class AccountChange(BaseModel):
     to_version: str = Field(alias="to")
 
 
-class PromotionRecord(BaseModel):
+class PromotionRecord(CamelModel):
     """One promotion, as the history keeps it."""
 
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore", defer_build=True)
+    model_config = ConfigDict(extra="ignore")
 
     promotion_id: str  # the execution ARN
     environment: str

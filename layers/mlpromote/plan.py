@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, model_validator
-from pydantic.alias_generators import to_camel
+from pydantic import ConfigDict, Field, StrictBool, ValidationError, model_validator
 
 from mlpromote import arns
 from mlpromote.config import SmokeTest, TargetRoles, describe_validation_error
 from mlpromote.errors import InvalidPromotionRequest, PlanSchemaUnsupported
+from mlpromote.models import CamelModel
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True, defer_build=True
-    )
+class _Model(CamelModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     def dump(self) -> dict[str, object]:
         return self.model_dump(mode="json", by_alias=True)

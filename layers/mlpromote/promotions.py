@@ -14,10 +14,8 @@ import json
 from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from mlpromote import approvals
-from mlpromote.aws import dynamodb, sessions, stepfunctions
+from mlpromote.aws import dynamodb, stepfunctions
 from mlpromote.config import Config
 from mlpromote.errors import InvalidPromotionRequest, PromotionInProgress, VersionOutsideMlAccount
 from mlpromote.executions import readable_cause, step_names, steps_from_history
@@ -113,7 +111,7 @@ def retry_of(
     for attempt in range(1, _MAX_REPEATS + 1):
         name = base if idempotency_key or attempt == 1 else f"{base[:74]}-{attempt}"
         existing = execution_arn(state_machine_arn, name)
-        description = _find(existing)
+        description = stepfunctions.find_execution(existing)
         if description is None:
             return None
         if idempotency_key:
@@ -122,16 +120,6 @@ def retry_of(
         if not _promoted_since(request.environment, existing, description["startDate"], table):
             return existing
     return None
-
-
-def _find(execution: str) -> dict[str, Any] | None:
-    try:
-        return dict(sessions.client("stepfunctions").describe_execution(executionArn=execution))
-    except ClientError as error:
-        if sessions.error_code(error) in ("ExecutionDoesNotExist", "InvalidArn"):
-            return None
-        sessions.raise_if_transient(error, "states DescribeExecution")
-        raise
 
 
 def _require_same_request(idempotency_key: str, description: dict[str, Any], document: dict[str, Any]) -> None:
@@ -161,21 +149,15 @@ def start(
     rollback, then v2 again is a new intent, and starts a new execution (named after the first,
     with a counter, so a retry of it finds it in turn).
     """
-    sfn = sessions.client("stepfunctions")
     base = execution_name(request, now, idempotency_key)
     document = _document(request)
     for attempt in range(1, _MAX_REPEATS + 1):
         name = base if idempotency_key or attempt == 1 else f"{base[:74]}-{attempt}"
-        try:
-            return str(
-                sfn.start_execution(stateMachineArn=state_machine_arn, name=name, input=document)["executionArn"]
-            )
-        except ClientError as error:
-            if sessions.error_code(error) != "ExecutionAlreadyExists":
-                sessions.raise_if_transient(error, "states StartExecution")
-                raise
+        started = stepfunctions.start_execution(state_machine_arn, name, document)
+        if started is not None:
+            return started
         existing = execution_arn(state_machine_arn, name)
-        description = sfn.describe_execution(executionArn=existing)
+        description = stepfunctions.describe_execution(existing)
         if idempotency_key:
             _require_same_request(idempotency_key, description, json.loads(document))
             return existing
@@ -202,7 +184,7 @@ def _promoted_since(environment: str, execution: str, started: datetime, table: 
 def status_of(execution: str) -> dict[str, Any]:
     """What a 202 says of a promotion: its execution's status now, and its approval if it has one
     (RUNNING with an approval `awaiting` is a promotion waiting at the gate)."""
-    description = sessions.client("stepfunctions").describe_execution(executionArn=execution)
+    description = stepfunctions.describe_execution(execution)
     approval = approvals.read(execution)
     return {
         "promotionId": execution.rsplit(":", 1)[-1],
@@ -218,12 +200,9 @@ def execution_arn(state_machine_arn: str, name: str) -> str:
 
 def describe(state_machine_arn: str, execution: str) -> dict[str, Any]:
     """A promotion as a person wants it: status, request, steps, summary or error."""
-    sfn = sessions.client("stepfunctions")
-    description = sfn.describe_execution(executionArn=execution)
-    definition = json.loads(sfn.describe_state_machine(stateMachineArn=state_machine_arn)["definition"])
-    events: list[dict[str, Any]] = []
-    for page in sfn.get_paginator("get_execution_history").paginate(executionArn=execution):
-        events.extend(page["events"])
+    description = stepfunctions.describe_execution(execution)
+    definition = stepfunctions.state_machine_definition(state_machine_arn)
+    events = stepfunctions.history(execution)
     steps = [{"name": s.name, "status": s.status} for s in steps_from_history(events, step_names(definition))]
     if description["status"] == "RUNNING" and steps:
         steps[-1]["status"] = "RUNNING"

@@ -7,13 +7,13 @@ the smoke test reads the grant, the status check the start, the summary all of t
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
 
 from mlpromote.clock import stamp
+from mlpromote.models import CamelModel
 
 
-class StepResult(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", defer_build=True)
+class StepResult(CamelModel):
+    model_config = ConfigDict(extra="forbid")
     ended_at: str = Field(default_factory=stamp)
 
     def dump(self) -> dict[str, object]:

@@ -5,18 +5,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, field_validator
-from pydantic.alias_generators import to_camel
+from pydantic import ConfigDict, field_validator
 
+from mlpromote.models import CamelModel
 from mlpromote.plan import PromotionPlan
 from mlpromote.records import changes_document
 from mlpromote.results import Grant, ModelStart, Retirement, Rotation, SmokeTestResult, Watch
 
 
-class PromotionState(BaseModel):
+class PromotionState(CamelModel):
     """The state machine's data after the last change: what each step returned."""
 
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
+    model_config = ConfigDict(extra="ignore")
     plan: PromotionPlan
     model_start: ModelStart | None = None
     grant: Grant

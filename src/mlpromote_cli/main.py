@@ -197,6 +197,7 @@ def _deployed(arguments: argparse.Namespace) -> int:
     from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
     from mlpromote.errors import (
+        AwsCallFailed,
         NotAwaitingApproval,
         PromotionError,
         PromotionNotFound,
@@ -271,6 +272,10 @@ def _deployed(arguments: argparse.Namespace) -> int:
         return EXIT_FAILED
     except TransientAwsError as error:
         print(f"TransientAwsError: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    except AwsCallFailed as error:
+        # AWS refused a call the library made (translated from its ClientError): not the input's fault.
+        print(f"AWS: {error}", file=sys.stderr)
         return EXIT_FAILED
     except PromotionError as error:
         print(f"{type(error).__name__}: {error}", file=sys.stderr)

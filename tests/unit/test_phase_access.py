@@ -8,8 +8,10 @@ import pytest
 from botocore.exceptions import ClientError
 from phase_fakes import PROD_A, V1, V2, V3, FakeWorld, config, locked_plan, standard_world
 
+from mlpromote.aws import sessions
 from mlpromote.clock import now
 from mlpromote.errors import (
+    AwsError,
     GrantNotYetEffective,
     ModelNotServing,
     SmokeTestAccessDenied,
@@ -63,8 +65,11 @@ def test_a_model_that_misses_an_expected_label_fails_the_smoke_test_with_what_it
         smoke_test(locked_plan(config(), "prod", V2), PROD_A, granted(None))
 
 
-def denied(operation: str, code: str = "AccessDeniedException") -> ClientError:
-    return ClientError({"Error": {"Code": code, "Message": "not authorized"}}, operation)
+def denied(operation: str, code: str = "AccessDeniedException") -> AwsError:
+    """What the adapter raises for AWS's refusal: the ClientError, translated."""
+    return sessions.translated(
+        ClientError({"Error": {"Code": code, "Message": "not authorized"}}, operation), operation
+    )
 
 
 def test_access_denied_right_after_the_grant_is_propagation_and_retried(world: FakeWorld) -> None:

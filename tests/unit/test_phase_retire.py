@@ -7,6 +7,7 @@ import pytest
 from botocore.exceptions import ClientError
 from phase_fakes import OTHER, PROD_A, PROD_B, QA, V1, V2, FakeWorld, config, locked_plan, standard_world
 
+from mlpromote.aws import sessions
 from mlpromote.errors import TransientAwsError
 from mlpromote.phases.pointers import rotate_pointer
 from mlpromote.phases.retire import retire_superseded
@@ -71,7 +72,8 @@ def test_a_stop_that_fails_leaves_the_version_with_why(world: FakeWorld, monkeyp
     from mlpromote.aws import rekognition
 
     def refuse(arn: str) -> None:
-        raise ClientError({"Error": {"Code": "ValidationException", "Message": "no"}}, "StopProjectVersion")
+        error = ClientError({"Error": {"Code": "ValidationException", "Message": "no"}}, "StopProjectVersion")
+        raise sessions.translated(error, "rekognition StopProjectVersion")
 
     monkeypatch.setattr(rekognition, "stop_version", refuse)
     retirement = retire_superseded(switched(world), config())
@@ -83,7 +85,8 @@ def test_a_throttled_stop_is_retried_by_the_workflow(world: FakeWorld, monkeypat
     from mlpromote.aws import rekognition
 
     def throttled(arn: str) -> None:
-        raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "StopProjectVersion")
+        error = ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "StopProjectVersion")
+        raise sessions.translated(error, "rekognition StopProjectVersion")
 
     monkeypatch.setattr(rekognition, "stop_version", throttled)
     with pytest.raises(TransientAwsError):

@@ -113,3 +113,32 @@ def test_a_warm_container_assumes_again_for_the_next_promotion(sts: _RecordingSt
         ("mlpromote-prod-1", "alice"),
         ("mlpromote-prod-2", "bob"),
     ]
+
+
+def test_a_client_error_is_translated_to_the_names_the_state_machine_matches() -> None:
+    from botocore.exceptions import ClientError
+
+    from mlpromote.errors import AwsCallFailed, TransientAwsError
+
+    def refusal(code: str) -> ClientError:
+        return ClientError({"Error": {"Code": code, "Message": "no way"}}, "PutParameter")
+
+    throttled = sessions.translated(refusal("ThrottlingException"), "ssm PutParameter /p")
+    assert type(throttled) is TransientAwsError
+    assert str(throttled).startswith("ssm PutParameter /p: ThrottlingException (")
+    failed = sessions.translated(refusal("ParameterLimitExceeded"), "ssm PutParameter /p")
+    assert type(failed) is AwsCallFailed
+    assert (failed.operation, failed.code, failed.said) == ("PutParameter", "ParameterLimitExceeded", "no way")
+    assert str(failed) == str(refusal("ParameterLimitExceeded"))  # botocore's sentence, which names the call
+    assert failed.brief == "PutParameter: ParameterLimitExceeded: no way"
+
+
+def test_a_call_in_translating_raises_the_named_error_with_the_client_error_as_cause() -> None:
+    from botocore.exceptions import ClientError
+
+    from mlpromote.errors import AwsCallFailed
+
+    refused = ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "AssumeRole")
+    with pytest.raises(AwsCallFailed) as caught, sessions.translating("sts AssumeRole"):
+        raise refused
+    assert caught.value.code == "AccessDenied" and caught.value.__cause__ is refused

@@ -22,8 +22,7 @@ def _alarms(role_arn: str, names: list[str]) -> list[dict[str, Any]]:
         for page in cloudwatch.get_paginator("describe_alarms").paginate(AlarmNames=names, AlarmTypes=_ALARM_TYPES):
             alarms += page.get("MetricAlarms", []) + page.get("CompositeAlarms", [])
     except ClientError as error:
-        sessions.raise_if_transient(error, "cloudwatch DescribeAlarms")
-        raise
+        raise sessions.translated(error, "cloudwatch DescribeAlarms") from error
     return alarms
 
 

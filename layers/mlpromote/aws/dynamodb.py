@@ -37,18 +37,13 @@ def _plain(item: dict[str, Any]) -> dict[str, Any]:
     return {key: _deserializer.deserialize(value) for key, value in item.items()}
 
 
-def _raise_if_transient(error: ClientError, what: str) -> None:
-    sessions.raise_if_transient(error, f"dynamodb {what}")
-
-
 def lock_holder(environment: str) -> dict[str, Any] | None:
     try:
         answer = sessions.client("dynamodb").get_item(
             TableName=table_name(), Key=_dynamo(lock_key(environment)), ConsistentRead=True
         )
     except ClientError as error:
-        _raise_if_transient(error, "GetItem")
-        raise
+        raise sessions.translated(error, "dynamodb GetItem") from error
     return _plain(answer["Item"]) if "Item" in answer else None
 
 
@@ -85,8 +80,7 @@ def _transact(items: list[dict[str, Any]]) -> bool:
         if sessions.error_code(error) == "TransactionCanceledException":
             raise_if_cancelled_for_a_moment(error)  # a conflict or a throttle is not a failed condition
             return False
-        _raise_if_transient(error, "TransactWriteItems")
-        raise
+        raise sessions.translated(error, "dynamodb TransactWriteItems") from error
     return True
 
 
@@ -163,8 +157,7 @@ def lease(version: str) -> dict[str, Any]:
             TableName=table_name(), Key=_dynamo(lease_key(version)), ConsistentRead=True
         )
     except ClientError as error:
-        _raise_if_transient(error, "GetItem")
-        raise
+        raise sessions.translated(error, "dynamodb GetItem") from error
     return _plain(answer["Item"]) if "Item" in answer else {}
 
 
@@ -186,8 +179,7 @@ def claim_stop(version: str, execution: str) -> bool:
     except ClientError as error:
         if sessions.error_code(error) == "ConditionalCheckFailedException":
             return False
-        _raise_if_transient(error, "UpdateItem")
-        raise
+        raise sessions.translated(error, "dynamodb UpdateItem") from error
     return True
 
 
@@ -204,8 +196,7 @@ def end_stop(version: str, execution: str) -> None:
     except ClientError as error:
         if sessions.error_code(error) == "ConditionalCheckFailedException":
             return
-        _raise_if_transient(error, "UpdateItem")
-        raise
+        raise sessions.translated(error, "dynamodb UpdateItem") from error
 
 
 def drop_lease(version: str, execution: str) -> None:
@@ -223,13 +214,11 @@ def drop_lease(version: str, execution: str) -> None:
         return
     except ClientError as error:
         if sessions.error_code(error) != "ConditionalCheckFailedException":
-            _raise_if_transient(error, "UpdateItem")
-            raise
+            raise sessions.translated(error, "dynamodb UpdateItem") from error
     try:
         client.update_item(**_release_lease(version, execution)["Update"])
     except ClientError as error:
-        _raise_if_transient(error, "UpdateItem")
-        raise
+        raise sessions.translated(error, "dynamodb UpdateItem") from error
 
 
 # Why DynamoDB cancels a transaction for a moment (a retry succeeds), as CancellationReasons names it:
@@ -275,8 +264,7 @@ def mark_ended(
     except ClientError as error_:
         if sessions.error_code(error_) == "ConditionalCheckFailedException":
             return False
-        _raise_if_transient(error_, "UpdateItem")
-        raise
+        raise sessions.translated(error_, "dynamodb UpdateItem") from error_
     return True
 
 
@@ -295,8 +283,7 @@ def note_compensation(environment: str, record_sk: str, compensation: dict[str, 
     except ClientError as error:
         if sessions.error_code(error) == "ConditionalCheckFailedException":
             return False
-        _raise_if_transient(error, "UpdateItem")
-        raise
+        raise sessions.translated(error, "dynamodb UpdateItem") from error
     return True
 
 
@@ -313,8 +300,7 @@ def records(environment: str, table: str | None = None) -> list[PromotionRecord]
         ):
             out.extend(PromotionRecord.from_item(_plain(item)) for item in page["Items"])
     except ClientError as error:
-        _raise_if_transient(error, "Query")
-        raise
+        raise sessions.translated(error, "dynamodb Query") from error
     return out
 
 
@@ -330,8 +316,7 @@ def release(environment: str, execution: str) -> bool:
     except ClientError as error:
         if sessions.error_code(error) == "ConditionalCheckFailedException":
             return False
-        _raise_if_transient(error, "DeleteItem")
-        raise
+        raise sessions.translated(error, "dynamodb DeleteItem") from error
     return True
 
 
@@ -347,8 +332,7 @@ def create_approval(item: dict[str, Any]) -> bool:
     except ClientError as error:
         if sessions.error_code(error) == "ConditionalCheckFailedException":
             return False
-        _raise_if_transient(error, "PutItem")
-        raise
+        raise sessions.translated(error, "dynamodb PutItem") from error
     return True
 
 
@@ -356,8 +340,7 @@ def approval(key: dict[str, str]) -> dict[str, Any] | None:
     try:
         answer = sessions.client("dynamodb").get_item(TableName=table_name(), Key=_dynamo(key), ConsistentRead=True)
     except ClientError as error:
-        _raise_if_transient(error, "GetItem")
-        raise
+        raise sessions.translated(error, "dynamodb GetItem") from error
     return _plain(answer["Item"]) if "Item" in answer else None
 
 
@@ -378,8 +361,7 @@ def add_approval_refusal(key: dict[str, str], refusal: dict[str, str]) -> None:
     except ClientError as error:
         if sessions.error_code(error) == "ConditionalCheckFailedException":
             return
-        _raise_if_transient(error, "UpdateItem")
-        raise
+        raise sessions.translated(error, "dynamodb UpdateItem") from error
 
 
 def settle_approval(
@@ -410,6 +392,5 @@ def settle_approval(
     except ClientError as error:
         if sessions.error_code(error) == "ConditionalCheckFailedException":
             return False
-        _raise_if_transient(error, "UpdateItem")
-        raise
+        raise sessions.translated(error, "dynamodb UpdateItem") from error
     return True

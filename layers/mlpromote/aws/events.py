@@ -23,7 +23,8 @@ def publish(detail_type: str, detail: dict[str, Any]) -> bool:
     try:
         answer = sessions.client("events").put_events(Entries=[entry])
     except ClientError as error:
-        sessions.raise_if_transient(error, "events PutEvents")
+        if sessions.is_transient(error):
+            raise sessions.translated(error, "events PutEvents") from error
         logger.warning("event not published", extra={"detailType": detail_type, "error": str(error)})
         return False
     if answer.get("FailedEntryCount"):

@@ -31,8 +31,7 @@ def _inline_policy(role_name: str, policy_name: str) -> dict[str, Any] | None:
     except ClientError as error:
         if sessions.error_code(error) == "NoSuchEntity":
             return None
-        sessions.raise_if_transient(error, f"iam GetRolePolicy {role_name}")
-        raise
+        raise sessions.translated(error, f"iam GetRolePolicy {role_name}") from error
     document = answer["PolicyDocument"]
     if isinstance(document, str):  # boto3 decodes it; some emulators do not
         document = json.loads(unquote(document))
@@ -45,8 +44,7 @@ def _inline_policy_names(role_name: str) -> list[str]:
         for page in sessions.client("iam").get_paginator("list_role_policies").paginate(RoleName=role_name):
             names.extend(page["PolicyNames"])
     except ClientError as error:
-        sessions.raise_if_transient(error, f"iam ListRolePolicies {role_name}")
-        raise
+        raise sessions.translated(error, f"iam ListRolePolicies {role_name}") from error
     return names
 
 
@@ -63,8 +61,7 @@ def write_grants(role_name: str, policy: GrantPolicy) -> None:
     except ClientError as error:
         if sessions.error_code(error) == "NoSuchEntity" and not policy.statements:
             return
-        sessions.raise_if_transient(error, f"iam PutRolePolicy {role_name}")
-        raise
+        raise sessions.translated(error, f"iam PutRolePolicy {role_name}") from error
 
 
 def update_grants(

@@ -17,7 +17,6 @@ def invoke(function_arn: str, payload: dict[str, Any]) -> tuple[dict[str, Any], 
             FunctionName=function_arn, InvocationType="RequestResponse", Payload=json.dumps(payload).encode()
         )
     except ClientError as error:
-        sessions.raise_if_transient(error, "lambda Invoke")
-        raise
+        raise sessions.translated(error, "lambda Invoke") from error
     body = json.loads(answer["Payload"].read() or b"null")
     return (body if isinstance(body, dict) else {"result": body}), "FunctionError" in answer

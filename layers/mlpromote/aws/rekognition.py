@@ -26,8 +26,7 @@ def project_arn(project: str) -> str:
     try:
         projects = rekognition.describe_projects(ProjectNames=[project])["ProjectDescriptions"]
     except ClientError as error:
-        sessions.raise_if_transient(error, "rekognition DescribeProjects")
-        raise
+        raise sessions.translated(error, "rekognition DescribeProjects") from error
     if not projects:
         raise UnknownProject(
             f"project {project!r} is in the config but not in Rekognition Custom Labels in the ML account; "
@@ -41,8 +40,7 @@ def describe_version(project_arn: str, version_name: str, version_arn: str) -> V
     try:
         answer = rekognition.describe_project_versions(ProjectArn=project_arn, VersionNames=[version_name])
     except ClientError as error:
-        sessions.raise_if_transient(error, "rekognition DescribeProjectVersions")
-        raise
+        raise sessions.translated(error, "rekognition DescribeProjectVersions") from error
     for description in answer["ProjectVersionDescriptions"]:
         if description["ProjectVersionArn"] == version_arn:
             return VersionDescription(
@@ -73,8 +71,7 @@ def list_versions(project_arn: str) -> list[VersionDescription]:
                 for description in page["ProjectVersionDescriptions"]
             )
     except ClientError as error:
-        sessions.raise_if_transient(error, "rekognition DescribeProjectVersions")
-        raise
+        raise sessions.translated(error, "rekognition DescribeProjectVersions") from error
     return out
 
 
@@ -88,16 +85,14 @@ def start_version(version_arn: str, min_units: int, max_units: int | None) -> No
         # Another promotion (or a person) started it meanwhile: it is starting, which is what we want.
         if sessions.error_code(error) == "ResourceInUseException":
             return
-        sessions.raise_if_transient(error, "rekognition StartProjectVersion")
-        raise
+        raise sessions.translated(error, "rekognition StartProjectVersion") from error
 
 
 def stop_version(version_arn: str) -> None:
     try:
         sessions.client("rekognition").stop_project_version(ProjectVersionArn=version_arn)
     except ClientError as error:
-        sessions.raise_if_transient(error, "rekognition StopProjectVersion")
-        raise
+        raise sessions.translated(error, "rekognition StopProjectVersion") from error
 
 
 def detect_custom_labels(
@@ -109,13 +104,15 @@ def detect_custom_labels(
     external_id: str | None = None,
 ) -> dict[str, float]:
     """Labels and their confidence, seen by the last role of the chain (assumed with `external_id`,
-    if its trust policy asks for one). AWS errors propagate."""
+    if its trust policy asks for one). A refusal is the AwsError of the call refused (AssumeRole or
+    DetectCustomLabels), with its code, for the smoke test to explain."""
     rekognition = sessions.assumed_client("rekognition", role_chain, external_id=external_id)
-    answer = rekognition.detect_custom_labels(
-        ProjectVersionArn=version_arn,
-        Image={"S3Object": {"Bucket": bucket, "Name": key}},
-        MinConfidence=min_confidence,
-    )
+    with sessions.translating("rekognition DetectCustomLabels"):
+        answer = rekognition.detect_custom_labels(
+            ProjectVersionArn=version_arn,
+            Image={"S3Object": {"Bucket": bucket, "Name": key}},
+            MinConfidence=min_confidence,
+        )
     labels: dict[str, float] = {}
     for label in answer.get("CustomLabels", []):
         labels[label["Name"]] = max(labels.get(label["Name"], 0.0), float(label["Confidence"]))

@@ -25,13 +25,16 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
-from mlpromote.errors import TransientAwsError
+from mlpromote.errors import AwsCallFailed, AwsError, TransientAwsError
 
 _NO_RETRIES = Config(retries={"mode": "standard", "total_max_attempts": 1})
 # A synchronous Lambda invoke answers when the function ends: up to its timeout (900 s at most),
@@ -159,7 +162,8 @@ def _chain_credentials(role_arns: tuple[str, ...], region: str, external_id: str
             arguments["SourceIdentity"] = _source_identity
         if last and external_id:
             arguments["ExternalId"] = external_id
-        answer = sts.assume_role(**arguments)["Credentials"]
+        with translating(f"sts AssumeRole {role_arn}"):
+            answer = sts.assume_role(**arguments)["Credentials"]
         credentials = {k: answer[k] for k in ("AccessKeyId", "SecretAccessKey", "SessionToken")}
         expiration = answer["Expiration"]
         if expiration.tzinfo is None:
@@ -210,10 +214,28 @@ def error_code(error: Exception) -> str:
     return str(response.get("Error", {}).get("Code", ""))
 
 
-def is_transient(error: Exception) -> bool:
+def is_transient(error: ClientError) -> bool:
     return error_code(error) in TRANSIENT_ERROR_CODES
 
 
-def raise_if_transient(error: Exception, what: str) -> None:
-    if is_transient(error):
-        raise TransientAwsError(f"{what}: {error_code(error)} ({error}); the workflow retries this") from error
+def translated(error: ClientError, what: str) -> AwsError:
+    """The domain's named error for an AWS call's ClientError: TransientAwsError (the ASL retries it,
+    the API answers 503) or AwsCallFailed (caught and compensated), each with AWS's operation, code
+    and message. The one place that reads a ClientError: adapters raise what this returns, and
+    nothing above them sees botocore's exceptions (tests/test_import_graph.py)."""
+    code = error_code(error)
+    said = str(error.response.get("Error", {}).get("Message", ""))
+    if code in TRANSIENT_ERROR_CODES:
+        message = f"{what}: {code} ({error}); the workflow retries this"
+        return TransientAwsError(message, operation=error.operation_name, code=code, said=said)
+    # botocore's own text ("An error occurred (Code) when calling the Operation operation: ...") names the call.
+    return AwsCallFailed(str(error), operation=error.operation_name, code=code, said=said)
+
+
+@contextmanager
+def translating(what: str) -> Iterator[None]:
+    """Calls made in this block raise the domain's named errors (`translated`), not ClientError."""
+    try:
+        yield
+    except ClientError as error:
+        raise translated(error, what) from error

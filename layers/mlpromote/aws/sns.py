@@ -18,7 +18,8 @@ def publish(topic_arn: str, subject: str, message: str) -> bool:
         # SNS subjects are at most 100 characters of printable ASCII.
         sessions.client("sns").publish(TopicArn=topic_arn, Subject=subject[:100], Message=message)
     except ClientError as error:
-        sessions.raise_if_transient(error, "sns Publish")
+        if sessions.is_transient(error):
+            raise sessions.translated(error, "sns Publish") from error
         logger.warning("notification not sent", extra={"topic": topic_arn, "error": str(error)})
         return False
     return True

@@ -21,8 +21,7 @@ def read_pointer(role_arn: str, name: str) -> str | None:
     except ClientError as error:
         if sessions.error_code(error) == "ParameterNotFound":
             return None
-        sessions.raise_if_transient(error, f"ssm GetParameter {name}")
-        raise
+        raise sessions.translated(error, f"ssm GetParameter {name}") from error
     return str(answer["Parameter"]["Value"])
 
 
@@ -46,5 +45,4 @@ def write_pointer(writer_role_arn: str, name: str, value: str | None) -> int | N
         )
         return version
     except ClientError as error:
-        sessions.raise_if_transient(error, f"ssm PutParameter {name}")
-        raise
+        raise sessions.translated(error, f"ssm PutParameter {name}") from error

@@ -5,11 +5,15 @@ ASL Tasks: "Grant access" (grant_access), "Smoke-test the model" (smoke_test, on
 
 from __future__ import annotations
 
-from botocore.exceptions import ClientError
-
-from mlpromote.aws import iam, sessions
+from mlpromote.aws import iam
 from mlpromote.clock import seconds_since, stamp
-from mlpromote.errors import GrantNotYetEffective, ModelNotServing, SmokeTestAccessDenied, SmokeTestFailed
+from mlpromote.errors import (
+    AwsCallFailed,
+    GrantNotYetEffective,
+    ModelNotServing,
+    SmokeTestAccessDenied,
+    SmokeTestFailed,
+)
 from mlpromote.grants import GrantPolicy
 from mlpromote.plan import AccountPlan, PromotionPlan
 from mlpromote.results import Grant, SmokeTestResult
@@ -38,7 +42,7 @@ def smoke_test(plan: AccountPlan, account: str, grant: Grant) -> SmokeTestResult
     chain = (plan.smoke_test_role_arn(account), plan.access_role_arn)
     try:
         seen = model_service().smoke_test(chain, plan.version_arn, plan.smoke_test, plan.external_id)
-    except ClientError as error:
+    except AwsCallFailed as error:
         _explain_smoke_test_error(error, plan, account, grant)
         raise
     missing = [
@@ -53,9 +57,9 @@ def smoke_test(plan: AccountPlan, account: str, grant: Grant) -> SmokeTestResult
     return SmokeTestResult(account=account)
 
 
-def _explain_smoke_test_error(error: ClientError, plan: AccountPlan, account: str, grant: Grant) -> None:
-    code = sessions.error_code(error)
-    operation = error.operation_name
+def _explain_smoke_test_error(error: AwsCallFailed, plan: AccountPlan, account: str, grant: Grant) -> None:
+    """The smoke test's refusals by name; any other AwsCallFailed is raised as it is."""
+    code, operation = error.code, error.operation
     if code in _ACCESS_DENIED and operation == "DetectCustomLabels":
         if grant.granted_at and seconds_since(grant.granted_at) < plan.grant_propagation_seconds:
             raise GrantNotYetEffective(
@@ -64,15 +68,14 @@ def _explain_smoke_test_error(error: ClientError, plan: AccountPlan, account: st
             ) from error
         raise SmokeTestAccessDenied(
             f"account {account}: {plan.access_role_name} may not call {plan.version_label} "
-            f"({error.response['Error'].get('Message', code)}); check its {iam.POLICY_NAME} policy (with "
+            f"({error.said or code}); check its {iam.POLICY_NAME} policy (with "
             "vpcEndpointIds, the smoke test must call through one of them: docs/security.md)"
         ) from error
     if code in _ACCESS_DENIED:
         raise SmokeTestAccessDenied(
-            f"account {account}: {operation} was denied ({error.response['Error'].get('Message', code)}); "
+            f"account {account}: {operation} was denied ({error.said or code}); "
             f"deploy the target-account stack in {account} and check that {plan.access_role_name} trusts it "
             "(the environment's accounts, consumerRoleArns, organizationId, externalId)"
         ) from error
     if code == "ResourceNotReadyException":
         raise ModelNotServing(f"account {account}: {plan.version_label} is not running") from error
-    sessions.raise_if_transient(error, f"rekognition {operation} from {account}")

@@ -9,10 +9,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from mlpromote import abandoned, approvals, history, leases, records
-from mlpromote.aws import dynamodb, events, iam, sessions, stepfunctions
+from mlpromote.aws import dynamodb, events, iam, stepfunctions
 from mlpromote.clock import stamp
 from mlpromote.errors import (
     EnvironmentChanged,
@@ -60,8 +58,8 @@ def take_environment(plan: PromotionPlan) -> PromotionPlan:
                     f"which {', '.join(sorted(set(stopping.values())))} is stopping right now; promote again "
                     "in a minute"
                 )
-    except (PromotionError, ClientError) as error:
-        if isinstance(error, TransientAwsError) or (isinstance(error, ClientError) and sessions.is_transient(error)):
+    except PromotionError as error:
+        if isinstance(error, TransientAwsError):
             raise  # retried by the state machine: this step finds the lock its own, and carries on
         _give_back(plan, error)
         raise
@@ -131,9 +129,9 @@ def _read_under_lock(plan: PromotionPlan) -> PromotionPlan:
     )
 
 
-def _give_back(plan: PromotionPlan, error: Exception) -> None:
+def _give_back(plan: PromotionPlan, error: PromotionError) -> None:
     """Refused under the lock: close the record with the reason, release the lock and the leases."""
-    name = type(error).__name__ if isinstance(error, PromotionError) else "AwsCallFailed"
+    name = type(error).__name__
     record = records.record(plan).model_copy(
         update={"status": "FAILED", "ended_at": stamp(), "error": name, "cause": str(error)}
     )

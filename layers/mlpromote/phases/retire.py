@@ -5,11 +5,10 @@ ASL Task: "Retire the superseded version" (retire_superseded).
 
 from __future__ import annotations
 
-from botocore.exceptions import ClientError
-
 from mlpromote import leases
-from mlpromote.aws import iam, sessions
+from mlpromote.aws import iam
 from mlpromote.config import Config
+from mlpromote.errors import AwsCallFailed
 from mlpromote.grant_reads import read_grants_after
 from mlpromote.grants import GrantPolicy
 from mlpromote.plan import PromotionPlan
@@ -38,8 +37,7 @@ def retire_superseded(plan: PromotionPlan, config: Config, grant: Grant | None =
         if revoke(policy):
             iam.write_grants(plan.access_role_name, policy)
         retirement.revoked = superseded
-    except ClientError as error:
-        sessions.raise_if_transient(error, "iam revoke superseded grants")
+    except AwsCallFailed as error:
         why = f"could not revoke: {error}"
         retirement.left = [LeftBehind(version=v, granted=True, running=True, why=why) for v in superseded]
         return retirement
@@ -47,8 +45,7 @@ def retire_superseded(plan: PromotionPlan, config: Config, grant: Grant | None =
     def stop(version: str) -> str | None:
         try:
             model_service().stop(version)
-        except ClientError as error:
-            sessions.raise_if_transient(error, "rekognition StopProjectVersion")
+        except AwsCallFailed as error:
             return f"could not stop: {error}"
         return None
 
