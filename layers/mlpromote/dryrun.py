@@ -35,7 +35,8 @@ def refused(
         "start": [],
         "stop": [],
         "costPerHourUsd": {"before": before, "after": before},
-        "refusal": {"error": type(refusal).__name__, "message": str(refusal)},
+        "refusal": type(refusal).__name__,
+        "refusalMessage": str(refusal),
     }
 
 
@@ -68,6 +69,7 @@ def changes(config: Config, plan: PromotionPlan, observed: drift.Observed) -> di
             "after": cost_per_hour(config, observed, stopped, started),
         },
         "refusal": None,
+        "refusalMessage": None,
     }
 
 

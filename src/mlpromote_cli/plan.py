@@ -115,7 +115,7 @@ def plans_text(plans: list[dict[str, Any]]) -> str:
     for plan in plans:
         lines.append(f"{plan['environment']} <- {plan.get('version') or '?'} ({plan['kind']})")
         if plan["refusal"]:
-            lines.append(f"  REFUSED {plan['refusal']['error']}: {plan['refusal']['message']}")
+            lines.append(f"  REFUSED {plan['refusal']}: {plan['refusalMessage']}")
             continue
         lines += [f"  {a['account']}: {a['from'] or '(nothing)'} -> {a['to']}" for a in plan["accounts"]]
         for change in ("grant", "revoke", "start", "stop"):

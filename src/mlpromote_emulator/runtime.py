@@ -747,7 +747,8 @@ class Emulator:
                 "start": [],
                 "stop": [],
                 "costPerHourUsd": {"before": None, "after": None},
-                "refusal": {"error": refused.error, "message": refused.message},
+                "refusal": refused.error,
+                "refusalMessage": refused.message,
             }
 
     def _started(self, spec: PromotionSpec) -> str | PromotionResult:

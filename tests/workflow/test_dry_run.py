@@ -53,6 +53,7 @@ def test_local_plan_prints_one_plan_per_promotion_against_the_starting_world(tmp
         "stop": ["tools/v1"],  # qa serves v2: nothing points at v1 afterwards
         "costPerHourUsd": {"before": round(2 * unit, 4), "after": round(unit, 4)},
         "refusal": None,
+        "refusalMessage": None,
     }
     assert (qa_v3["accounts"], qa_v3["grant"], qa_v3["revoke"]) == (
         [{"account": QA, "from": "tools/v2", "to": "tools/v3"}],
@@ -62,10 +63,10 @@ def test_local_plan_prints_one_plan_per_promotion_against_the_starting_world(tmp
     assert (qa_v3["start"], qa_v3["stop"], qa_v3["refusal"]) == (["tools/v3"], ["tools/v2"], None)
     assert qa_v3["costPerHourUsd"] == {"before": round(2 * unit, 4), "after": round(2 * unit, 4)}
     # Planned against the starting world, not after the qa plan: v3 is not live in qa there.
-    assert prod_v3["refusal"]["error"] == "NotVerifiedUpstream"
-    assert "promote it to qa first" in prod_v3["refusal"]["message"]
+    assert prod_v3["refusal"] == "NotVerifiedUpstream"
+    assert "promote it to qa first" in prod_v3["refusalMessage"]
     assert (prod_v3["accounts"], prod_v3["grant"], prod_v3["start"]) == ([], [], [])
-    assert rollback["refusal"]["error"] == "NothingToRollBackTo"
+    assert rollback["refusal"] == "NothingToRollBackTo"
 
 
 def test_the_dry_run_changes_nothing(worlds: Any) -> None:
@@ -98,7 +99,7 @@ def test_the_dry_run_changes_nothing(worlds: Any) -> None:
         plans = [emu.plan(spec) for spec in specs]
         after = snapshot()
 
-    assert [p["refusal"] and p["refusal"]["error"] for p in plans] == [
+    assert [p["refusal"] for p in plans] == [
         None,
         None,
         "NotVerifiedUpstream",
@@ -135,9 +136,9 @@ def test_the_api_dry_run_answers_a_bad_body_with_400_and_plans_what_checks_refus
         emu.wait(holder)
 
     assert (bad[0], bad[1]["error"]) == (400, "InvalidPromotionRequest")
-    assert (unknown[0], unknown[1]["refusal"]["error"]) == (200, "UnknownEnvironment")
-    assert (held[0], held[1]["refusal"]["error"]) == (200, "PromotionInProgress")
-    assert holder.rsplit(":", 1)[-1] in held[1]["refusal"]["message"]
+    assert (unknown[0], unknown[1]["refusal"]) == (200, "UnknownEnvironment")
+    assert (held[0], held[1]["refusal"]) == (200, "PromotionInProgress")
+    assert holder.rsplit(":", 1)[-1] in held[1]["refusalMessage"]
 
 
 def test_the_deployed_plan_refuses_a_bad_arn_before_aws(capsys: Any) -> None:
