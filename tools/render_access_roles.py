@@ -86,18 +86,11 @@ def render(config: Config, source: str) -> str:
             )
         name = config.access_role_name(environment)
         trust = iam_model.access_role_trust(config, environment)
-        size = iam_model.policy_size(trust)
-        if size > iam_model.TRUST_POLICY_MAX_LIMIT:
-            raise InvalidConfig(
-                f"the trust policy of {name} would be {size} characters, over IAM's {iam_model.TRUST_POLICY_MAX_LIMIT} "
-                f"even with a raised quota: split environment {environment!r} or list fewer consumerRoleArns"
-            )
-        if size > iam_model.TRUST_POLICY_DEFAULT_LIMIT:
-            print(
-                f"warning: the trust policy of {name} is {size} characters, over IAM's default "
-                f"{iam_model.TRUST_POLICY_DEFAULT_LIMIT}: raise the 'Role trust policy length' quota before deploying",
-                file=sys.stderr,
-            )
+        too_large, large = iam_model.trust_policy_findings(config, environment)
+        if too_large:
+            raise InvalidConfig(too_large)
+        if large:
+            print(f"warning: {large}", file=sys.stderr)
         resources[logical] = {
             "Type": "AWS::IAM::Role",
             "Metadata": {"checkov": {"skip": [{"id": "CKV_AWS_61", "comment": _why_accounts(trust)}]}},

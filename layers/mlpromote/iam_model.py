@@ -261,3 +261,24 @@ def smoke_test_images_policy(config: Config) -> dict[str, Any]:
         "Version": "2012-10-17",
         "Statement": [{"Sid": "ReadSmokeTestImages", "Effect": "Allow", "Action": "s3:GetObject", "Resource": objects}],
     }
+
+
+def trust_policy_findings(config: Config, environment: str) -> tuple[str | None, str | None]:
+    """(error, warning) about the size of the environment's access-role trust policy: over IAM's
+    4,096 characters it cannot be deployed at all; over the default 2,048 it needs the account's
+    "Role trust policy length" quota raised first (IAM quotas, IAM User Guide)."""
+    name = config.access_role_name(environment)
+    size = policy_size(access_role_trust(config, environment))
+    if size > TRUST_POLICY_MAX_LIMIT:
+        return (
+            f"environments.{environment}: the trust policy of {name} would be {size} characters, over IAM's "
+            f"{TRUST_POLICY_MAX_LIMIT} even with a raised quota: split the environment, or list fewer "
+            "accounts or consumerRoleArns",
+            None,
+        )
+    if size > TRUST_POLICY_DEFAULT_LIMIT:
+        return None, (
+            f"the trust policy of {name} is {size} characters, over IAM's default {TRUST_POLICY_DEFAULT_LIMIT}: "
+            "raise the 'Role trust policy length' quota before deploying"
+        )
+    return None, None

@@ -448,10 +448,16 @@ def _list_text(page: dict[str, Any]) -> str:
 
 
 def _check_config(path: Path, as_json: bool = False) -> int:
+    from mlpromote import iam_model
     from mlpromote.config import load_config
 
     try:
         config = load_config(path)
+        # What the config cannot deploy: an access role's trust policy past IAM's largest quota.
+        findings = {name: iam_model.trust_policy_findings(config, name) for name in config.environments}
+        too_large = [error for error, _ in findings.values() if error]
+        if too_large:
+            raise InvalidConfig("\n".join([f"{path}: {len(too_large)} problem(s)", *too_large]))
     except InvalidConfig as error:
         if as_json:
             # One problem per line in the message (after a heading line when there are several).
@@ -466,10 +472,13 @@ def _check_config(path: Path, as_json: bool = False) -> int:
         "accounts": sum(len(e.accounts) for e in config.environments.values()),
         "projects": len(config.projects),
     }
+    warnings = [warning for _, warning in findings.values() if warning]
     if as_json:
-        print(json.dumps({"config": str(path), "valid": True, **counts}))
+        print(json.dumps({"config": str(path), "valid": True, **counts, "warnings": warnings}))
     else:
         print(f"{path}: valid ({', '.join(_count(n, what) for what, n in counts.items())})")
+        for warning in warnings:
+            print(f"warning: {warning}", file=sys.stderr)
     return EXIT_OK
 
 

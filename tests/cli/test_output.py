@@ -103,7 +103,9 @@ def test_a_rollback_reports_rolled_back(report: tuple[int, str, str], document: 
 def test_verbose_shows_the_handlers_log_lines_not_metrics(report: tuple[int, str, str]) -> None:
     _, _, err = report
     assert '{"_aws"' not in err
-    assert re.search(r"WARNING RotatePointerFunction promotion-2: AWS call failed \(error: AccessDenied\)", err)
+    assert re.search(
+        r"WARNING RotatePointerFunction promotion-2: step failed \(error: AwsCallFailed; .*; code: AccessDenied\)", err
+    )
 
 
 def test_the_approval_timeout_is_told_in_hours(tmp_path: Path) -> None:
@@ -142,7 +144,14 @@ def test_check_config_json(tmp_path: Path) -> None:
     )
     code, out, _ = run("check-config", "--json", str(good))
     assert code == 0
-    assert json.loads(out) == {"config": str(good), "valid": True, "environments": 2, "accounts": 3, "projects": 1}
+    assert json.loads(out) == {
+        "config": str(good),
+        "valid": True,
+        "environments": 2,
+        "accounts": 3,
+        "projects": 1,
+        "warnings": [],
+    }
     code, out, err = run("check-config", "--json", str(bad))
     assert code == 2 and err == ""
     assert json.loads(out) == {
