@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from mlpromote import quotas
+from mlpromote import iam_model, quotas
 from mlpromote_emulator import moto_adaptations, runtime
 from mlpromote_emulator.runtime import Emulator, PromotionResult, largest_state_bytes
 from mlpromote_emulator.scenario import PromotionSpec, parse_scenario
@@ -27,7 +27,9 @@ RESULTS = REPO / "bench" / "results.json"
 IMPORT_RUNS = 7
 FANOUT = (1, 10, 50, 100)
 # Step Functions' quotas: at 1 and 100 accounts and at the environment cap (config: at most 500).
-QUOTA_ACCOUNTS = (1, 100, 500)
+# 1, 100, and the environment cap: the most accounts whose access-role trust policy IAM holds (with
+# the raised 4,096 quota), below the config's 500 (mlpromote.iam_model.trust_policy_findings).
+QUOTA_SIZES = (1, 100)
 STATE_QUOTA_BYTES = 256 * 1024
 
 # Published prices, us-east-1, 2026 (USD).
@@ -183,10 +185,25 @@ def longest_polling(accounts: int) -> dict[str, Any]:
     }
 
 
+def environment_cap() -> int:
+    """The most accounts one environment can have today: the access role's trust policy lists each."""
+    config = scenario(1, 0).config
+    for accounts in range(2, 501):
+        prod = config.environments["prod"].model_copy(
+            update={"accounts": [f"{500_000_000_000 + i}" for i in range(accounts)]}
+        )
+        wider = config.model_copy(update={"environments": {**config.environments, "prod": prod}})
+        if iam_model.trust_policy_findings(wider, "prod")[0]:
+            return accounts - 1
+    return 500
+
+
 def quota_results() -> dict[str, Any]:
+    sizes = (*QUOTA_SIZES, environment_cap())
     return {
-        "promotions": [promote_measured(n, fails) for n in QUOTA_ACCOUNTS for fails in (False, True)],
-        "longestPolling": [longest_polling(n) for n in QUOTA_ACCOUNTS],
+        "environmentCap": sizes[-1],
+        "promotions": [promote_measured(n, fails) for n in sizes for fails in (False, True)],
+        "longestPolling": [longest_polling(n) for n in sizes],
     }
 
 
