@@ -618,6 +618,16 @@ class Emulator:
             )["executionArn"]
         )
 
+    def wait_at_the_gate(self, execution_arn: str) -> None:
+        """Until the execution waits at the approval gate (its approval is awaiting a decision)."""
+        from mlpromote import approvals
+
+        deadline = time.monotonic() + EXECUTION_DEADLINE_SECONDS
+        while (approval := approvals.read(execution_arn)) is None or approval.status != approvals.AWAITING:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{execution_arn} never reached the approval gate")
+            time.sleep(0.01)
+
     def wait(self, execution_arn: str, on_step: Callable[[StepReport], None] | None = None) -> dict[str, Any]:
         """Until the execution ends; `on_step` hears of each top-level step as it finishes."""
         sfn = boto3.client("stepfunctions", region_name=self.config.region)

@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 
-from mlpromote import approvals
 from mlpromote.plan import PromotionRequest
 from mlpromote_cli import deployed
 from mlpromote_cli.main import main
@@ -48,10 +47,7 @@ def start_and_reach_the_gate(emu: Any, stack: deployed.Stack, version: str) -> s
     request = PromotionRequest.parse({"environment": "prod", "modelVersionArn": emu.names.arn(version, emu.config)})
     emu.approvals_by_hand = True  # the test decides: the simulated timeout must not run out first
     execution = deployed.start(stack, request)
-    deadline = time.monotonic() + 60
-    while (approval := approvals.read(execution)) is None or approval.status != approvals.AWAITING:
-        assert time.monotonic() < deadline, "the promotion never reached the approval gate"
-        time.sleep(0.01)
+    emu.wait_at_the_gate(execution)
     return execution
 
 

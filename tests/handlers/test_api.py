@@ -97,17 +97,6 @@ def test_the_idempotency_key_decides_what_a_retry_is(worlds: Any) -> None:
 GATED = {"environments": {"prod": {"requiresApproval": True, "approvalTimeoutHours": 2}}}
 
 
-def _await_gate(execution: str) -> None:
-    import time
-
-    from mlpromote import approvals
-
-    deadline = time.monotonic() + 60
-    while (approval := approvals.read(execution)) is None or approval.status != approvals.AWAITING:
-        assert time.monotonic() < deadline, "the promotion never reached the approval gate"
-        time.sleep(0.01)
-
-
 @pytest.mark.parametrize("keyed", [True, False], ids=["idempotency-key", "same-body"])
 def test_a_retry_gets_its_first_promotion_in_every_state_and_a_reused_key_is_refused_in_every_state(
     worlds: Any, keyed: bool
@@ -125,7 +114,7 @@ def test_a_retry_gets_its_first_promotion_in_every_state_and_a_reused_key_is_ref
 
         first_status, first = call(emu, "POST", "/promotions", body, headers=key)
         retry("running")
-        _await_gate(first["executionArn"])
+        emu.wait_at_the_gate(first["executionArn"])
         retry("gate")
         assert emu.decide(first["executionArn"], "approve").status == 200
         emu.wait(first["executionArn"])
@@ -208,7 +197,7 @@ def test_a_promotion_of_a_busy_environment_is_409_naming_the_running_one(worlds:
         v2, v3 = emu.names.arn("tools/v2", emu.config), emu.names.arn("tools/v3", emu.config)
         _, first = call(emu, "POST", "/promotions", {"environment": "prod", "modelVersionArn": v2})
         holder = first["executionArn"]
-        _await_gate(holder)
+        emu.wait_at_the_gate(holder)
         status, answer = call(emu, "POST", "/promotions", {"environment": "prod", "modelVersionArn": v3})
         rollback_status, rollback = call(emu, "POST", "/environments/prod/rollback", {"reason": "errors"})
         count = len(executions(emu))

@@ -16,17 +16,12 @@ CALLER = "arn:aws:iam::111111111111:user/operator"
 
 
 def _at_the_gate(emu: Any, version: str = "tools/v3") -> str:
-    import time
 
-    from mlpromote import approvals
     from mlpromote_emulator.scenario import PromotionSpec
 
     emu.approvals_by_hand = True  # nobody decides: the execution waits at the gate until stopped
     execution = str(emu.start(emu.request_for(PromotionSpec(environment="prod", version=version))))
-    deadline = time.monotonic() + 60
-    while (approval := approvals.read(execution)) is None or approval.status != approvals.AWAITING:
-        assert time.monotonic() < deadline, "the promotion never reached the approval gate"
-        time.sleep(0.01)
+    emu.wait_at_the_gate(execution)
     return execution
 
 

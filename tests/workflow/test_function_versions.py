@@ -40,16 +40,11 @@ def _checkout(path: Path, unqualified: bool = False, broken: bool = True) -> Pat
 
 
 def _at_the_gate(emu: Any, version: str) -> str:
-    import time
 
-    from mlpromote import approvals
     from mlpromote_emulator.scenario import PromotionSpec
 
     execution = str(emu.start(emu.request_for(PromotionSpec(environment="prod", version=version))))
-    deadline = time.monotonic() + 60
-    while (approval := approvals.read(execution)) is None or approval.status != approvals.AWAITING:
-        assert time.monotonic() < deadline, "the promotion never reached the approval gate"
-        time.sleep(0.01)
+    emu.wait_at_the_gate(execution)
     return execution
 
 
