@@ -81,24 +81,13 @@ def test_an_environment_without_the_gate_never_waits(worlds: Any) -> None:
     assert world["parameters"]["qa"] == {"tools": {QA: "tools/v3"}}
 
 
-def _await_gate(emu: Any, execution: str) -> None:
-    import time
-
-    from mlpromote import approvals
-
-    deadline = time.monotonic() + 60
-    while (approval := approvals.read(execution)) is None or approval.status != approvals.AWAITING:
-        assert time.monotonic() < deadline, "the promotion never reached the approval gate"
-        time.sleep(0.01)
-
-
 def test_the_approval_route_refuses_what_it_cannot_do_and_changes_nothing(worlds: Any) -> None:
     from mlpromote_emulator.scenario import PromotionSpec
 
     with worlds.emulator(config=GATED) as emu:
         emu.approvals_by_hand = True  # the test decides: the simulated timeout must not run out first
         execution = emu.start(emu.request_for(PromotionSpec(environment="prod", version="tools/v2")))
-        _await_gate(emu, execution)
+        emu.wait_at_the_gate(execution)
         name = execution.rsplit(":", 1)[-1]
 
         def post(path: str, body: Any) -> tuple[int, dict[str, Any]]:
@@ -179,7 +168,7 @@ def test_a_promotion_stopped_at_the_gate_abandons_its_approval_and_releases_the_
     with worlds.emulator(config=GATED) as emu:
         emu.approvals_by_hand = True
         execution = emu.start(emu.request_for(PromotionSpec(environment="prod", version="tools/v2")))
-        _await_gate(emu, execution)
+        emu.wait_at_the_gate(execution)
         sfn = boto3.client("stepfunctions")
         sfn.stop_execution(executionArn=execution, error="Operator", cause="wrong release")
         # Step Functions' status-change event reaches ReleaseAbandoned through the template's rule.
