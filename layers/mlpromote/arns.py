@@ -92,12 +92,23 @@ def rekognition_version(partition: str, region: str, account: str, project: str,
     return f"arn:{partition}:rekognition:{region}:{account}:project/{project}/version/{version}/{created}"
 
 
+def copy_output_bucket(account: str, region: str) -> str:
+    """The bucket templates/target-account.yaml creates in each target account for CopyProjectVersion's
+    OutputConfig (a required parameter: where the copy's training output goes)."""
+    return f"mlpromote-copies-{account}-{region}"
+
+
 def lambda_function(partition: str, region: str, account: str, name: str) -> str:
     return f"arn:{partition}:lambda:{region}:{account}:function:{name}"
 
 
 def state_machine(partition: str, region: str, account: str, name: str) -> str:
     return f"arn:{partition}:states:{region}:{account}:stateMachine:{name}"
+
+
+def account_of(arn: str) -> str:
+    """The account an ARN names (its fifth field)."""
+    return arn.split(":", 5)[4]
 
 
 def region_of_arn(arn: str) -> str:

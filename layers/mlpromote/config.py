@@ -11,7 +11,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 from types import UnionType
-from typing import Annotated, Any, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import (
     AfterValidator,
@@ -210,6 +210,35 @@ class Environment(_Model):
     # Private connectivity: the grants hold only for DetectCustomLabels calls through these interface
     # endpoints (aws:SourceVpce), including the one the smoke test calls through.
     vpc_endpoint_ids: list[Annotated[str, AfterValidator(_vpc_endpoint_id)]] = Field(default=[], max_length=50)
+    # How the accounts get the model (README "Share or copy"): `share` calls the ML account's version
+    # through the access role; `copy` runs a copy of it in each account (CopyProjectVersion), called there.
+    strategy: Literal["share", "copy"] = "share"
+    # A copy environment's retirement stops the superseded copies; with this, it deletes them too.
+    delete_superseded_copies: StrictBool = False
+
+    @model_validator(mode="after")
+    def _copies_need_the_copy_strategy(self) -> Environment:
+        if self.delete_superseded_copies and self.strategy != "copy":
+            raise ValueError(
+                "deleteSupersededCopies deletes the copies a copy environment's accounts ran; this environment "
+                "shares the ML account's versions: set strategy: copy, or leave deleteSupersededCopies out"
+            )
+        if self.strategy == "copy":
+            hardening = [
+                key
+                for key, value in (
+                    ("consumerRoleArns", self.consumer_role_arns),
+                    ("externalId", self.external_id),
+                    ("vpcEndpointIds", self.vpc_endpoint_ids),
+                )
+                if value
+            ]
+            if hardening:
+                raise ValueError(
+                    f"{', '.join(hardening)} harden the access role, which a copy environment does not use (each "
+                    "account calls its own copy): leave them out, or use strategy: share"
+                )
+        return self
 
     @field_validator("organization_id")
     @classmethod
@@ -292,6 +321,11 @@ class TargetRoles(_Model):
     parameter_writer: str = Field(default="mlpromote-parameter-writer", pattern=_ROLE_NAME)
     # Reads the rollback alarms' states (the bake).
     alarm_reader: str = Field(default="mlpromote-alarm-reader", pattern=_ROLE_NAME)
+    # Copy environments (strategy: copy): create the project, copy the version and start the copy (the
+    # model phase); describe the copies (the switch, drift); stop and delete them (retire, compensate).
+    model_copier: str = Field(default="mlpromote-model-copier", pattern=_ROLE_NAME)
+    model_reader: str = Field(default="mlpromote-model-reader", pattern=_ROLE_NAME)
+    model_retirer: str = Field(default="mlpromote-model-retirer", pattern=_ROLE_NAME)
 
     @model_validator(mode="after")
     def _one_role_per_job(self) -> TargetRoles:
@@ -353,6 +387,27 @@ class Config(_Model):
                 f"parameter's name, so the prefix may have at most {SSM_MAX_LEVELS - 1}"
             )
         return prefix
+
+    @model_validator(mode="after")
+    def _copies_fit_the_project_policy(self) -> Config:
+        """A copy environment's accounts are named in one project policy on the source project, which holds
+        2,000 characters (mlpromote.project_policy): checked with the longest version ARN a project may have."""
+        from mlpromote import project_policy
+
+        for name, env in self.environments.items():
+            if env.strategy != "copy":
+                continue
+            for project in self.projects:
+                name = "v" * project_policy.LONGEST_VERSION_NAME
+                longest = arns.rekognition_version(self.partition, self.region, self.ml_account, project, name, 10**13)
+                if not project_policy.fits(longest, env.accounts):
+                    raise ValueError(
+                        f"environments.{name}: a copy environment's accounts are named in a project policy on the "
+                        f"source project, which Rekognition limits to {project_policy.MAX_CHARS} characters; "
+                        f"{len(env.accounts)} accounts do not fit with project {project!r}'s version ARNs: "
+                        "split the environment, or use strategy: share"
+                    )
+        return self
 
     @model_validator(mode="after")
     def _names_fit_the_templates(self) -> Config:

@@ -185,3 +185,15 @@ class NotAnApprover(PromotionError):
 
 class ApproverIsRequester(PromotionError):
     """`separateApprover`: the requester may not decide their own promotion; someone else must."""
+
+
+# --- copy environments (strategy: copy) ---------------------------------------------------
+
+
+class CopyConflict(PromotionError):
+    """A target account's project has a version of the promoted version's name that is not a copy of it."""
+
+
+class CopiesBusy(PromotionError):
+    """Copies to delete are still STOPPING or COPYING_IN_PROGRESS (DeleteProjectVersion takes neither): the
+    state machine runs the step again once they may have stopped; everything before the deletion is idempotent."""

@@ -16,6 +16,7 @@ One DynamoDB table, three kinds of item:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -111,14 +112,17 @@ def live_at(records: list[PromotionRecord], at: datetime) -> PromotionRecord | N
     return max(done, key=lambda r: r.ended_at or "", default=None)
 
 
-def rollback_target(records: list[PromotionRecord], current: str) -> str | None:
+def rollback_target(
+    records: list[PromotionRecord], current: str, key: Callable[[str], str] = lambda arn: arn
+) -> str | None:
     """What a rollback goes back to: the version the current one replaced when it was promoted,
-    else the last other version promoted successfully. None when the history knows no other."""
+    else the last other version promoted successfully. None when the history knows no other.
+    Versions are compared by `key` (a copy environment's: "project/version", the same in every account)."""
     done = sorted((r for r in records if r.status == "SUCCEEDED"), key=lambda r: r.ended_at or "", reverse=True)
     for record in done:
-        if record.version != current:
+        if key(record.version) != current:
             return record.version
-        replaced = {change.from_version for change in record.accounts} - {None, current}
+        replaced = {key(change.from_version) for change in record.accounts if change.from_version} - {current}
         if len(replaced) == 1:
             return replaced.pop()
         # A no-op (it already served `current`) or a split environment: look further back.

@@ -43,12 +43,22 @@ PARAMETER_WRITER_CALLERS = ("rotate-pointer", "compensate")
 # Read the rollback alarms: the plan (does each exist in every account?), the bake, the API's dry
 # run (the plan's checks).
 ALARM_READER_CALLERS = ("plan", "watch-alarms", "api")
+# Copy environments (strategy: copy). Copy the version into the account and start the copy: the model
+# phase (start, then check). Find the account's copy: the check before the switch, the rotation (the
+# pointer names the copy), drift detection. Stop and delete superseded or failed copies: the retirement
+# and the compensation.
+MODEL_COPIER_CALLERS = ("start-model", "check-model")
+MODEL_READER_CALLERS = ("confirm-serving", "rotate-pointer", "detect-drift")
+MODEL_RETIRER_CALLERS = ("retire", "compensate")
 # TargetRoles field -> the control-plane roles (short names) its role trusts.
 TARGET_ROLE_CALLERS: dict[str, tuple[str, ...]] = {
     "smoke_test": SMOKE_TEST_CALLERS,
     "parameter_reader": PARAMETER_READER_CALLERS,
     "parameter_writer": PARAMETER_WRITER_CALLERS,
     "alarm_reader": ALARM_READER_CALLERS,
+    "model_copier": MODEL_COPIER_CALLERS,
+    "model_reader": MODEL_READER_CALLERS,
+    "model_retirer": MODEL_RETIRER_CALLERS,
 }
 
 
@@ -131,9 +141,10 @@ def policy_size(document: dict[str, Any]) -> int:
     return len(json.dumps(document, separators=(",", ":")))
 
 
-def smoke_test_role_policy(config: Config) -> dict[str, Any]:
+def smoke_test_role_policy(config: Config, account: str = "*") -> dict[str, Any]:
     """In a target account: may assume the access roles of the ML account (accessRolePrefix*, as
-    templates/target-account.yaml's AccessRolePrefix), nothing else."""
+    templates/target-account.yaml's AccessRolePrefix), and call its own account's copies (copy
+    environments: find the copy, call it on the ML account's smoke-test images), nothing else."""
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -142,7 +153,86 @@ def smoke_test_role_policy(config: Config) -> dict[str, Any]:
                 "Effect": "Allow",
                 "Action": "sts:AssumeRole",
                 "Resource": arns.role(config.partition, config.ml_account, f"{config.access_role_prefix}*"),
-            }
+            },
+            *_describe_copies(config, account),
+            {
+                "Sid": "CallTheLocalCopies",
+                "Effect": "Allow",
+                "Action": "rekognition:DetectCustomLabels",
+                "Resource": _local_versions(config, account),
+            },
+        ],
+    }
+
+
+def _local_projects(config: Config, account: str) -> str:
+    return f"arn:{config.partition}:rekognition:{config.region}:{account}:project/*"
+
+
+def _local_versions(config: Config, account: str) -> str:
+    return f"arn:{config.partition}:rekognition:{config.region}:{account}:project/*/version/*/*"
+
+
+def _describe_copies(config: Config, account: str) -> list[dict[str, Any]]:
+    """Find the account's copies: DescribeProjects is authorized on "*" (Service Authorization Reference),
+    DescribeProjectVersions on the project."""
+    return [
+        {"Sid": "FindProjects", "Effect": "Allow", "Action": "rekognition:DescribeProjects", "Resource": "*"},
+        {
+            "Sid": "FindCopies",
+            "Effect": "Allow",
+            "Action": "rekognition:DescribeProjectVersions",
+            "Resource": _local_projects(config, account),
+        },
+    ]
+
+
+def model_copier_policy(config: Config, account: str) -> dict[str, Any]:
+    """In a target account: create the project, copy a version of the ML account into it, start the copy."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            *_describe_copies(config, account),
+            {
+                "Sid": "CopyIntoLocalProjects",
+                "Effect": "Allow",
+                "Action": ["rekognition:CreateProject", "rekognition:CopyProjectVersion"],
+                "Resource": _local_projects(config, account),
+            },
+            {
+                # The source's project policy must allow it too (mlpromote.project_policy).
+                "Sid": "CopyFromTheMlAccount",
+                "Effect": "Allow",
+                "Action": "rekognition:CopyProjectVersion",
+                "Resource": _local_versions(config, config.ml_account),
+            },
+            {
+                "Sid": "StartLocalCopies",
+                "Effect": "Allow",
+                "Action": "rekognition:StartProjectVersion",
+                "Resource": _local_versions(config, account),
+            },
+        ],
+    }
+
+
+def model_reader_policy(config: Config, account: str) -> dict[str, Any]:
+    """In a target account: find the copies and read their status, nothing else."""
+    return {"Version": "2012-10-17", "Statement": _describe_copies(config, account)}
+
+
+def model_retirer_policy(config: Config, account: str) -> dict[str, Any]:
+    """In a target account: stop and delete copies (the retirement, the compensation)."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            *_describe_copies(config, account),
+            {
+                "Sid": "StopAndDeleteLocalCopies",
+                "Effect": "Allow",
+                "Action": ["rekognition:StopProjectVersion", "rekognition:DeleteProjectVersion"],
+                "Resource": _local_versions(config, account),
+            },
         ],
     }
 
@@ -208,7 +298,13 @@ def alarm_reader_policy() -> dict[str, Any]:
 def target_role_policy(config: Config, role: str, account: str) -> dict[str, Any]:
     """The policy of the TargetRoles field `role`'s role in `account`."""
     if role == "smoke_test":
-        return smoke_test_role_policy(config)
+        return smoke_test_role_policy(config, account)
+    if role == "model_copier":
+        return model_copier_policy(config, account)
+    if role == "model_reader":
+        return model_reader_policy(config, account)
+    if role == "model_retirer":
+        return model_retirer_policy(config, account)
     if role == "parameter_reader":
         return parameter_reader_policy(config, account)
     if role == "parameter_writer":

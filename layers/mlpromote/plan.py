@@ -88,6 +88,10 @@ class AccountPlan(_Model):
     external_id: str | None = None
     # Who asked (PromotionRequest.requested_by): the source identity of the roles the steps assume.
     requested_by: str | None = None
+    # "share": the accounts call the ML account's version through the access role; "copy": each account
+    # runs its own copy of it (mlpromote.copies), found through the account's model-reader role.
+    strategy: Literal["share", "copy"] = "share"
+    model_reader_role_name: str = TargetRoles.model_fields["model_reader"].default
 
     @property
     def partition(self) -> str:
@@ -102,6 +106,9 @@ class AccountPlan(_Model):
 
     def smoke_test_role_arn(self, account: str) -> str:
         return arns.role(self.partition, account, self.smoke_test_role_name)
+
+    def model_reader_role_arn(self, account: str) -> str:
+        return arns.role(self.partition, account, self.model_reader_role_name)
 
 
 # The plan's schema. Raise it when a change to PromotionPlan would make a plan written before it mean
@@ -161,6 +168,11 @@ class PromotionPlan(AccountPlan):
     # compensation) and the rollback alarms (the bake). The defaults are the config's.
     parameter_reader_role_name: str = TargetRoles.model_fields["parameter_reader"].default
     alarm_reader_role_name: str = TargetRoles.model_fields["alarm_reader"].default
+    # Copy environments: the target roles that copy, start, stop and delete the copies, and whether the
+    # retirement deletes the superseded copies after stopping them.
+    model_copier_role_name: str = TargetRoles.model_fields["model_copier"].default
+    model_retirer_role_name: str = TargetRoles.model_fields["model_retirer"].default
+    delete_superseded_copies: bool = False
 
     @model_validator(mode="before")
     @classmethod
@@ -196,6 +208,12 @@ class PromotionPlan(AccountPlan):
 
     def alarm_reader_role_arn(self, account: str) -> str:
         return arns.role(self.partition, account, self.alarm_reader_role_name)
+
+    def model_copier_role_arn(self, account: str) -> str:
+        return arns.role(self.partition, account, self.model_copier_role_name)
+
+    def model_retirer_role_arn(self, account: str) -> str:
+        return arns.role(self.partition, account, self.model_retirer_role_name)
 
     def superseded(self) -> list[str]:
         """Versions the environment's accounts pointed at before, other than the promoted one."""

@@ -155,6 +155,9 @@ class Authorizer:
             target = adapt.role_documents(request.resource)
             # A role that does not exist trusts nobody: AWS answers AccessDenied, as for a refusing trust.
             return (_document(target.trust) if target else EMPTY_RESOURCE_POLICY), owner
+        if request.action == "rekognition:CopyProjectVersion" and owner and owner != role.account:
+            # A project policy on the source project is CopyProjectVersion's resource policy.
+            return adapt.copy_policy_of(request.resource) or EMPTY_RESOURCE_POLICY, owner
         if owner and owner != role.account:
             # The services the handlers call across accounts here (Rekognition, SSM, IAM, DynamoDB, ...) have
             # no resource policy on these resources: across accounts, nothing allows it.
@@ -284,6 +287,15 @@ def _resources(
     """(action, or None for the call's own; resource ARN; condition keys) of each authorization."""
     at = f"{region}:{account}"
     if prefix == "rekognition":
+        if operation == "CreateProject":
+            # Authorized on the project it creates (Service Authorization Reference: CreateProject, project).
+            return [(None, f"arn:{partition}:rekognition:{at}:project/{params.get('ProjectName')}/*", {})]
+        if operation == "CopyProjectVersion":
+            # On the source version (across accounts, its project policy must allow it too) and the destination.
+            return [
+                (None, str(params.get("SourceProjectVersionArn") or "*"), {}),
+                (None, str(params.get("DestinationProjectArn") or "*"), {}),
+            ]
         return [(None, str(params.get("ProjectVersionArn") or params.get("ProjectArn") or "*"), {})]
     if prefix == "ssm":
         names = params.get("Names") or [params.get("Name") or params.get("Path") or ""]

@@ -791,29 +791,40 @@ class CustomLabelsVersion:
     # A stop passes through STOPPING for this long (world.stopSeconds) before STOPPED.
     stop_seconds: float = 120
     stopping_since: datetime | None = None
+    # A copy (CopyProjectVersion) is COPYING_IN_PROGRESS for this long (world.copySeconds), then
+    # COPYING_COMPLETED; `source_arn` is the version it copies (DescribeProjectVersions' SourceProjectVersionArn).
+    copy_seconds: float = 300
+    copying_since: datetime | None = None
+    source_arn: str | None = None
+    created: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def current_status(self) -> str:
         end = self.transition_ends()
         if end is not None and datetime.now(UTC) >= end:
             if self.status == "STARTING":
                 self.status, self.starting_since = ("FAILED" if self.fails_on_start else "RUNNING"), None
+            elif self.status == "COPYING_IN_PROGRESS":
+                self.status, self.copying_since = "COPYING_COMPLETED", None
             else:
                 self.status, self.stopping_since = "STOPPED", None
         return self.status
 
     def transition_ends(self) -> datetime | None:
-        """When the start or stop under way ends (None: none is under way)."""
+        """When the start, stop or copy under way ends (None: none is under way)."""
         if self.status == "STARTING" and self.starting_since is not None:
             return self.starting_since + timedelta(seconds=self.start_seconds)
         if self.status == "STOPPING" and self.stopping_since is not None:
             return self.stopping_since + timedelta(seconds=self.stop_seconds)
+        if self.status == "COPYING_IN_PROGRESS" and self.copying_since is not None:
+            return self.copying_since + timedelta(seconds=self.copy_seconds)
         return None
 
 
 def _custom_labels(self: RekognitionBackend) -> dict[str, Any]:
     """Per account and region: {"projects": {name: arn}, "versions": {arn: CustomLabelsVersion}}."""
     if not hasattr(self, "_mlpromote_custom_labels"):
-        self._mlpromote_custom_labels = {"projects": {}, "versions": {}}  # type: ignore[attr-defined]
+        # "policies": {project ARN: {policy name: ProjectPolicy}}
+        self._mlpromote_custom_labels = {"projects": {}, "versions": {}, "policies": {}}  # type: ignore[attr-defined]
     return self._mlpromote_custom_labels  # type: ignore[attr-defined]
 
 
@@ -848,7 +859,13 @@ def _describe_project_versions(self: RekognitionResponse) -> str:
     found = []
     for version in store["versions"].values():
         if project_arn.split("/")[1] == version.project and (not names or version.name in names):
-            description = {"ProjectVersionArn": version.arn, "Status": version.current_status()}
+            description = {
+                "ProjectVersionArn": version.arn,
+                "Status": version.current_status(),
+                "CreationTimestamp": version.created.timestamp(),
+            }
+            if version.source_arn:
+                description["SourceProjectVersionArn"] = version.source_arn
             if version.status == "FAILED":
                 description["StatusMessage"] = "The model failed to start (emulated)."
             if version.min_units:
@@ -901,7 +918,8 @@ def _detect_custom_labels(self: RekognitionResponse) -> str:
     s3_object = self._get_param("Image", {}).get("S3Object", {})
     bucket, key = s3_object.get("Bucket"), s3_object.get("Name")
     try:
-        s3_backends[self.current_account][self.partition].get_object(bucket, key)
+        # Bucket names are global: a copy in a target account reads the ML account's smoke-test images.
+        _bucket_owner_backend(bucket, self.partition, self.current_account).get_object(bucket, key)
     except Exception:
         raise CustomLabelsError(
             "InvalidS3ObjectException", f"Unable to get object metadata from S3: s3://{bucket}/{key}"
@@ -915,10 +933,23 @@ def _detect_custom_labels(self: RekognitionResponse) -> str:
     return json.dumps({"CustomLabels": labels})
 
 
+def _bucket_owner_backend(bucket: str, partition: str, default_account: str) -> Any:
+    for backends in s3_backends.values():
+        backend = backends[partition]
+        if bucket in backend.buckets:
+            return backend
+    return s3_backends[default_account][partition]
+
+
 def _may_detect(caller_account: str, caller_role: str | None, version_arn: str, model_account: str) -> bool:
-    """The caller must be a role of the model's account whose inline grant is old enough to have propagated."""
+    """The caller must be a role of the model's account whose inline grant is old enough to have propagated.
+    A copy (CopyProjectVersion) is called in its own account by that account's roles, whose permission is
+    their deployed identity policy, which the rehearsal's IAM (mlpromote_emulator.authorization) checks."""
     if caller_role is None or caller_account != model_account:
         return False
+    copy = _custom_labels(rekognition_backends[model_account][version_arn.split(":")[3]])["versions"].get(version_arn)
+    if copy is not None and copy.source_arn:
+        return True
     role_name = caller_role.split("/")[-1]
     backend = iam_backends[model_account][version_arn.split(":")[1]]
     if role_named(backend, role_name) is None:
@@ -930,6 +961,261 @@ def _may_detect(caller_account: str, caller_role: str | None, version_arn: str, 
             if granted is not None and granted <= cutoff:
                 return True
     return False
+
+
+# --- Rekognition Custom Labels: projects, project policies and copies ---------------------------
+# CreateProject, PutProjectPolicy / DeleteProjectPolicy / ListProjectPolicies, CopyProjectVersion and
+# DeleteProjectVersion, as the Rekognition API reference describes them:
+# https://docs.aws.amazon.com/rekognition/latest/APIReference/API_CopyProjectVersion.html (same region; the
+# destination project must exist; COPYING_IN_PROGRESS, then COPYING_COMPLETED; across accounts only
+# with a project policy on the source project that allows the caller), API_PutProjectPolicy.html
+# (PolicyRevisionId: a policy is replaced only with its current revision id; a document of at most
+# 2,000 characters whose only action is rekognition:CopyProjectVersion, with Effect, Principal, Action and
+# Resource and no NotAction/NotResource/NotPrincipal: Custom Labels guide, "Creating a project policy
+# document"), and the Custom Labels guide's quotas (at most 5 project policies per project; ListProjectPolicies
+# pages hold at most 5).
+
+PROJECT_POLICIES_PER_PROJECT = 5
+PROJECT_POLICY_MAX_CHARS = 2000
+_POLICY_NAME = re.compile(r"^[a-zA-Z0-9_.\-]{1,128}$")
+
+
+@dataclass
+class ProjectPolicy:
+    name: str
+    document: str
+    revision: str
+    created: datetime
+    updated: datetime
+
+
+def _project_arn_from(backend: RekognitionBackend, arn: str) -> str:
+    if arn not in _custom_labels(backend)["projects"].values():
+        raise CustomLabelsError("ResourceNotFoundException", f"The resource {arn} cannot be found")
+    return arn
+
+
+def _create_project(self: RekognitionResponse) -> str:
+    name = self._get_param("ProjectName")
+    store = _custom_labels(self.rekognition_backend)
+    if name in store["projects"]:
+        raise CustomLabelsError("ResourceInUseException", f"A project named {name} already exists")
+    created = int(datetime.now(UTC).timestamp() * 1000)
+    arn = f"arn:{self.partition}:rekognition:{self.region}:{self.current_account}:project/{name}/{created}"
+    store["projects"][name] = arn
+    return json.dumps({"ProjectArn": arn})
+
+
+def _policy_document_problem(text: str) -> str | None:
+    """Why Rekognition refuses a project policy document (MalformedPolicyDocumentException), or None."""
+    try:
+        document = json.loads(text)
+    except ValueError:
+        return "the policy document is not JSON"
+    statements = _statements(document) if isinstance(document, dict) else []
+    if not statements:
+        return "the policy document has no Statement"
+    for statement in statements:
+        if any(key in statement for key in ("NotAction", "NotResource", "NotPrincipal")):
+            return "NotAction, NotResource and NotPrincipal are not allowed in a project policy"
+        if not all(key in statement for key in ("Effect", "Principal", "Action", "Resource")):
+            return "every statement needs Effect, Principal, Action and Resource"
+        if any(action.lower() != "rekognition:copyprojectversion" for action in _as_list(statement["Action"])):
+            return "the only action a project policy may name is rekognition:CopyProjectVersion"
+    return None
+
+
+def _put_project_policy(self: RekognitionResponse) -> str:
+    store = _custom_labels(self.rekognition_backend)
+    project = _project_arn_from(self.rekognition_backend, self._get_param("ProjectArn"))
+    name, document = self._get_param("PolicyName"), self._get_param("PolicyDocument")
+    revision = self._get_param("PolicyRevisionId")
+    if not isinstance(name, str) or not _POLICY_NAME.match(name):
+        raise CustomLabelsError("InvalidParameterException", f"PolicyName {name!r} is not 1-128 of a-z A-Z 0-9 _ . -")
+    if not isinstance(document, str) or not 1 <= len(document) <= PROJECT_POLICY_MAX_CHARS:
+        raise CustomLabelsError(
+            "InvalidParameterException",
+            f"PolicyDocument is {len(document or '')} characters; it must be 1 to {PROJECT_POLICY_MAX_CHARS}",
+        )
+    problem = _policy_document_problem(document)
+    if problem:
+        raise CustomLabelsError("MalformedPolicyDocumentException", problem)
+    policies: dict[str, ProjectPolicy] = store["policies"].setdefault(project, {})
+    existing = policies.get(name)
+    if existing is None and revision is not None:
+        raise CustomLabelsError("InvalidPolicyRevisionIdException", f"{project} has no policy {name} to revise")
+    if existing is not None and revision is None:
+        raise CustomLabelsError(
+            "ResourceAlreadyExistsException", f"{project} has a policy {name}; give its PolicyRevisionId to replace it"
+        )
+    if existing is not None and revision != existing.revision:
+        raise CustomLabelsError(
+            "InvalidPolicyRevisionIdException", f"{revision} is not the current revision of {name} on {project}"
+        )
+    if existing is None and len(policies) >= PROJECT_POLICIES_PER_PROJECT:
+        raise CustomLabelsError(
+            "LimitExceededException", f"{project} has {len(policies)} project policies, the most it may have"
+        )
+    now = datetime.now(UTC)
+    new_revision = f"{(existing.revision if existing else '0')}{len(policies)}{int(now.timestamp() * 1000):x}"[-32:]
+    policies[name] = ProjectPolicy(name, document, new_revision, existing.created if existing else now, now)
+    return json.dumps({"PolicyRevisionId": new_revision})
+
+
+def _delete_project_policy(self: RekognitionResponse) -> str:
+    store = _custom_labels(self.rekognition_backend)
+    project = _project_arn_from(self.rekognition_backend, self._get_param("ProjectArn"))
+    name, revision = self._get_param("PolicyName"), self._get_param("PolicyRevisionId")
+    policies: dict[str, ProjectPolicy] = store["policies"].setdefault(project, {})
+    existing = policies.get(name)
+    if existing is None:
+        raise CustomLabelsError("ResourceNotFoundException", f"{project} has no project policy {name}")
+    if revision is not None and revision != existing.revision:
+        raise CustomLabelsError(
+            "InvalidPolicyRevisionIdException", f"{revision} is not the current revision of {name} on {project}"
+        )
+    del policies[name]
+    return "{}"
+
+
+def _list_project_policies(self: RekognitionResponse) -> str:
+    store = _custom_labels(self.rekognition_backend)
+    project = _project_arn_from(self.rekognition_backend, self._get_param("ProjectArn"))
+    limit = self._get_param("MaxResults") or PROJECT_POLICIES_PER_PROJECT
+    if not 1 <= int(limit) <= PROJECT_POLICIES_PER_PROJECT:
+        raise CustomLabelsError("InvalidParameterException", "MaxResults must be 1 to 5")
+    policies = sorted(store["policies"].get(project, {}).values(), key=lambda p: p.name)
+    start = int(self._get_param("NextToken") or 0)
+    page = policies[start : start + int(limit)]
+    answer: dict[str, Any] = {
+        "ProjectPolicies": [
+            {
+                "ProjectArn": project,
+                "PolicyName": policy.name,
+                "PolicyRevisionId": policy.revision,
+                "PolicyDocument": policy.document,
+                "CreationTimestamp": policy.created.timestamp(),
+                "LastUpdatedTimestamp": policy.updated.timestamp(),
+            }
+            for policy in page
+        ]
+    }
+    if start + int(limit) < len(policies):
+        answer["NextToken"] = str(start + int(limit))
+    return json.dumps(answer)
+
+
+def project_policy_document(project_arn: str) -> dict[str, Any] | None:
+    """Every statement of the project's policies, as one resource policy (None: the project has none).
+    A version's project is its ARN up to `/version/`, with the project's creation time after it."""
+    parts = project_arn.split(":")
+    if len(parts) < 6:
+        return None
+    store = _custom_labels(rekognition_backends[parts[4]][parts[3]])
+    statements = [
+        statement
+        for policy in store["policies"].get(project_arn, {}).values()
+        for statement in _statements(json.loads(policy.document))
+    ]
+    return {"Version": "2012-10-17", "Statement": statements} if statements else None
+
+
+def copy_policy_of(version_arn: str) -> dict[str, Any] | None:
+    """The project policies of the project a version belongs to, as one resource policy (None: none)."""
+    parts = version_arn.split(":")
+    if len(parts) < 6 or parts[4] not in rekognition_backends:
+        return None
+    store = _custom_labels(rekognition_backends[parts[4]][parts[3]])
+    version = store["versions"].get(version_arn)
+    project = store["projects"].get(version.project) if version else None
+    return project_policy_document(project) if project else None
+
+
+def _project_policy_allows(project_arn: str, version_arn: str, caller_account: str, caller_role: str | None) -> bool:
+    """A project policy statement allows this caller (its account, the account's root, or its role) to
+    copy this version, and none denies it."""
+    document = project_policy_document(project_arn) or {"Statement": []}
+    principals = {caller_account, f"arn:{version_arn.split(':')[1]}:iam::{caller_account}:root"}
+    if caller_role:
+        principals.add(caller_role)
+
+    def matches(statement: dict[str, Any]) -> bool:
+        principal = statement.get("Principal")
+        named = _as_list(principal.get("AWS")) if isinstance(principal, dict) else _as_list(principal)
+        return (
+            (principal == "*" or any(p == "*" or p in principals for p in named))
+            and _action_matches(statement.get("Action"), "rekognition:CopyProjectVersion")
+            and any(fnmatch.fnmatchcase(version_arn, r) for r in _as_list(statement.get("Resource")))
+        )
+
+    effects = {str(s.get("Effect", "")).lower() for s in _statements(document) if matches(s)}
+    return "allow" in effects and "deny" not in effects
+
+
+# A trained version can be copied whether or not it runs.
+_COPYABLE = frozenset({"TRAINING_COMPLETED", "RUNNING", "STOPPED", "STARTING", "STOPPING", "COPYING_COMPLETED"})
+
+
+def _copy_project_version(self: RekognitionResponse) -> str:
+    source_project = self._get_param("SourceProjectArn")
+    source_arn = self._get_param("SourceProjectVersionArn")
+    destination = _project_arn_from(self.rekognition_backend, self._get_param("DestinationProjectArn"))
+    name = self._get_param("VersionName")
+    parts = str(source_arn).split(":")
+    if len(parts) < 6 or parts[3] != self.region:
+        raise CustomLabelsError(
+            "InvalidParameterException", "the source and destination projects must be in the same AWS Region"
+        )
+    source_backend = rekognition_backends[parts[4]][parts[3]]
+    source = _custom_labels(source_backend)["versions"].get(source_arn)
+    if source is None or _custom_labels(source_backend)["projects"].get(source.project) != source_project:
+        raise CustomLabelsError("ResourceNotFoundException", f"The resource {source_arn} cannot be found")
+    caller_account, caller_role = _caller(self.get_access_key())
+    allowed = _project_policy_allows(source_project, source_arn, caller_account, caller_role)
+    if caller_account != parts[4] and not allowed:
+        raise CustomLabelsError(
+            "AccessDeniedException",
+            f"User: {caller_role or caller_account} is not authorized to perform: rekognition:CopyProjectVersion "
+            f"on resource: {source_arn} because no project policy on {source_project} allows it",
+        )
+    if source.current_status() not in _COPYABLE:
+        raise CustomLabelsError("InvalidParameterException", f"{source_arn} is {source.status} and cannot be copied")
+    bucket = (self._get_param("OutputConfig") or {}).get("S3Bucket")
+    if not bucket or bucket not in s3_backends[self.current_account][self.partition].buckets:
+        raise CustomLabelsError(
+            "InvalidParameterException",
+            f"OutputConfig.S3Bucket {bucket!r} is not a bucket of account {self.current_account}",
+        )
+    store = _custom_labels(self.rekognition_backend)
+    project_name = destination.split("/")[1]
+    if any(v.project == project_name and v.name == name for v in store["versions"].values()):
+        raise CustomLabelsError("ResourceInUseException", f"{destination} already has a version named {name}")
+    now = datetime.now(UTC)
+    arn = f"{destination.rsplit('/', 1)[0]}/version/{name}/{int(now.timestamp() * 1000)}"
+    store["versions"][arn] = CustomLabelsVersion(
+        arn=arn,
+        project=project_name,
+        name=name,
+        status="COPYING_IN_PROGRESS",
+        labels=dict(source.labels),
+        start_seconds=source.start_seconds,
+        stop_seconds=source.stop_seconds,
+        copy_seconds=source.copy_seconds,
+        copying_since=now,
+        source_arn=source_arn,
+        created=now,
+    )
+    return json.dumps({"ProjectVersionArn": arn})
+
+
+def _delete_project_version(self: RekognitionResponse) -> str:
+    """A RUNNING, STARTING, STOPPING or copying version cannot be deleted (ResourceInUseException): stop it first."""
+    version = _version(self.rekognition_backend, self._get_param("ProjectVersionArn"))
+    status = version.current_status()
+    if status in ("RUNNING", "STARTING", "STOPPING", "COPYING_IN_PROGRESS", "TRAINING_IN_PROGRESS"):
+        raise CustomLabelsError("ResourceInUseException", f"{version.arn} is {status}; stop it before deleting it")
+    del _custom_labels(self.rekognition_backend)["versions"][version.arn]
+    return json.dumps({"Status": "DELETING"})
 
 
 # --- EventBridge: a rule whose target is a state machine starts an execution ----------------
@@ -1229,6 +1515,12 @@ def install() -> None:
     RekognitionResponse.start_project_version = _start_project_version  # type: ignore[attr-defined]
     RekognitionResponse.stop_project_version = _stop_project_version  # type: ignore[attr-defined]
     RekognitionResponse.detect_custom_labels = _detect_custom_labels  # type: ignore[method-assign]
+    RekognitionResponse.create_project = _create_project  # type: ignore[attr-defined]
+    RekognitionResponse.put_project_policy = _put_project_policy  # type: ignore[attr-defined]
+    RekognitionResponse.delete_project_policy = _delete_project_policy  # type: ignore[attr-defined]
+    RekognitionResponse.list_project_policies = _list_project_policies  # type: ignore[attr-defined]
+    RekognitionResponse.copy_project_version = _copy_project_version  # type: ignore[attr-defined]
+    RekognitionResponse.delete_project_version = _delete_project_version  # type: ignore[attr-defined]
     EventsRule.send_to_targets = _send_to_targets  # type: ignore[method-assign]
     SimpleSystemManagerResponse.put_parameter = _put_parameter  # type: ignore[method-assign]
     SimpleSystemManagerResponse.get_parameter = _get_parameter  # type: ignore[method-assign]

@@ -844,7 +844,9 @@ class Emulator:
 
     def settle(self) -> None:
         """Let the simulated time pass until no model start or stop is under way."""
-        end = adapt.transitions_end(self.config.ml_account, self.config.region)
+        accounts = {self.config.ml_account, *(a for env in self.config.environments.values() for a in env.accounts)}
+        ends = [e for account in sorted(accounts) if (e := adapt.transitions_end(account, self.config.region))]
+        end = max(ends, default=None)
         if end is not None:
             self.clock.advance((end - self.clock.now()).total_seconds())
 

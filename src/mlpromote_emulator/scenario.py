@@ -76,12 +76,18 @@ class AlarmSpec(_Model):
     alarm_at: float | None = Field(default=None, ge=0, alias="alarmAt")
 
 
+# What a copy can be in when a scenario starts (DescribeProjectVersions' statuses of a copied version).
+CopyStatus = Literal["COPYING_IN_PROGRESS", "COPYING_COMPLETED", "COPYING_FAILED", "RUNNING", "STOPPED", "FAILED"]
+
+
 class World(_Model):
     versions: dict[VersionLabel, VersionSpec] = Field(min_length=1)
     live: dict[str, list[VersionLabel]] = {}
     start_seconds: float = Field(default=300, ge=0, le=86400, alias="startSeconds")
     # A stopped version is STOPPING this long before it is STOPPED (a seeded STOPPING one too, from the start).
     stop_seconds: float = Field(default=120, ge=0, le=86400, alias="stopSeconds")
+    # A copy (CopyProjectVersion, `strategy: copy` environments) is COPYING_IN_PROGRESS this long.
+    copy_seconds: float = Field(default=300, ge=0, le=86400, alias="copySeconds")
     iam_propagation_seconds: float = Field(default=5, ge=0, le=3600, alias="iamPropagationSeconds")
     # IAM is eventually consistent: for this long after a write, GetRolePolicy answers with the
     # document as it was before (0: reads are fresh).
@@ -100,6 +106,9 @@ class World(_Model):
     # ...and what the parameters point at, per environment, project and account (an account left
     # out: its environment's live version; null: no parameter).
     parameters: dict[str, dict[str, dict[str, VersionLabel | None]]] = {}
+    # Copies in target accounts besides the RUNNING ones `live` seeds in a copy environment's accounts:
+    # account -> {"project/version": status}, e.g. a STOPPED copy, or a RUNNING one nobody points at.
+    copies: dict[str, dict[VersionLabel, CopyStatus]] = {}
 
 
 # The services the control plane calls (the clients layers/mlpromote/aws/ makes), by botocore name; a
@@ -291,6 +300,18 @@ class Scenario(_Model):
                     "LimitExceeded); with the account's 'Role trust policy length' quota raised, set "
                     "trustPolicyMaxChars (at most 4096), or list fewer accounts in the environment"
                 )
+        for account, copies in self.world.copies.items():
+            if account not in targets:
+                raise ValueError(f"world.copies.{account}: not a target account of any environment")
+            environment = next(n for n, e in self.config.environments.items() if account in e.accounts)
+            if self.config.environments[environment].strategy != "copy":
+                raise ValueError(
+                    f"world.copies.{account}: {environment} (its environment) shares the ML account's versions; "
+                    "copies belong to environments with strategy: copy"
+                )
+            for label in copies:
+                if label not in self.world.versions:
+                    raise ValueError(f"world.copies.{account}: {label} is not in world.versions")
         for label in self.world.start_fails:
             if label not in self.world.versions:
                 raise ValueError(f"world.startFails: {label} is not in world.versions")
@@ -337,7 +358,18 @@ class Scenario(_Model):
         """The versions the environment's access role grants when the scenario starts."""
         if environment in self.world.grants:
             return list(self.world.grants[environment])
+        if self.config.environments[environment].strategy == "copy":
+            return []  # each account runs its own copy: nothing is granted across accounts
         return list(self.world.live.get(environment, []))
+
+    def copies(self, environment: str, account: str) -> dict[str, str]:
+        """ "project/version" -> status of each copy in a copy environment's account when the scenario
+        starts: RUNNING copies of what it points at, and `world.copies`."""
+        if self.config.environments[environment].strategy != "copy":
+            return {}
+        out = {label: "RUNNING" for label in self.pointers(environment, account).values() if label}
+        out.update(self.world.copies.get(account, {}))
+        return out
 
     def pointers(self, environment: str, account: str) -> dict[str, str | None]:
         """Project -> the version the account's parameter points at when the scenario starts (None: no parameter)."""

@@ -11,7 +11,9 @@ import boto3
 
 from mlpromote import arns, iam_model
 from mlpromote.config import Config
+from mlpromote.errors import PromotionError
 from mlpromote.grants import POLICY_NAME, GrantPolicy
+from mlpromote.versions import ModelVersionArn
 from mlpromote_emulator import moto_adaptations as adapt
 from mlpromote_emulator.cfn import NO_VALUE, Stack
 from mlpromote_emulator.iam_policy import aws_managed_policy
@@ -27,8 +29,18 @@ def version_arn(config: Config, label: str, index: int = 0) -> str:
     return arns.rekognition_version(config.partition, config.region, config.ml_account, project, version, created)
 
 
-def project_arn(config: Config, project: str) -> str:
-    return arns.rekognition_project(config.partition, config.region, config.ml_account, project, PROJECT_CREATED)
+def project_arn(config: Config, project: str, account: str | None = None) -> str:
+    """The project in the ML account, or of that name in a target account (a copy environment's)."""
+    return arns.rekognition_project(
+        config.partition, config.region, account or config.ml_account, project, PROJECT_CREATED
+    )
+
+
+def copy_arn(config: Config, account: str, source_arn: str) -> str:
+    """A copy a scenario seeds in a target account: the source's names, its own creation time."""
+    source = ModelVersionArn.parse(source_arn)
+    created = int(source_arn.rsplit("/", 1)[1]) + 500_000
+    return arns.rekognition_version(config.partition, config.region, account, source.project, source.version, created)
 
 
 class WorldMap:
@@ -38,6 +50,7 @@ class WorldMap:
         config = scenario.config
         self.arn_of = {label: version_arn(config, label, i) for i, label in enumerate(scenario.world.versions)}
         self.label_of = {arn: label for label, arn in self.arn_of.items()}
+        self.ml_account = config.ml_account
 
     def arn(self, label: str, config: Config) -> str:
         # A version the world does not have still gets a well-formed ARN: promoting it must fail cleanly.
@@ -46,6 +59,12 @@ class WorldMap:
     def label(self, arn: str | None) -> str | None:
         if arn is None:
             return None
+        if arn not in self.label_of and arn.startswith("arn:") and arn.split(":")[4] != self.ml_account:
+            # A copy in a target account (strategy: copy) keeps its source's project and version names.
+            try:
+                return ModelVersionArn.parse(arn).label
+            except PromotionError:
+                return arn
         return self.label_of.get(arn, arn)
 
 
@@ -199,6 +218,7 @@ def seed(scenario: Scenario, names: WorldMap, stacks: IamStacks) -> None:
                 fails_on_start=label in world.start_fails,
                 stop_seconds=world.stop_seconds,
                 stopping_since=datetime.now(UTC) if spec.status == "STOPPING" else None,
+                copy_seconds=world.copy_seconds,
             ),
         )
 
@@ -224,13 +244,53 @@ def seed(scenario: Scenario, names: WorldMap, stacks: IamStacks) -> None:
                         ComparisonOperator="GreaterThanOrEqualToThreshold",
                     )
                     cloudwatch.set_alarm_state(AlarmName=alarm.name, StateValue="OK", StateReason="seeded")
+            # The bucket templates/target-account.yaml creates for CopyProjectVersion's output.
+            _in_account(account, region, "s3").create_bucket(
+                Bucket=arns.copy_output_bucket(account, region), **_bucket_location(region)
+            )
+            _seed_copies(scenario, names, environment, account)
             ssm = _in_account(account, region, "ssm")
             for project_name, pointed in scenario.pointers(environment, account).items():
                 if pointed is None:
                     continue
                 name = config.projects[project_name].parameter_name
-                put = ssm.put_parameter(Name=name, Value=names.arn(pointed, config), Type="String", Overwrite=True)
+                value = names.arn(pointed, config)
+                if env.strategy == "copy":
+                    value = copy_arn(config, account, value)  # a copy environment points at the account's copy
+                put = ssm.put_parameter(Name=name, Value=value, Type="String", Overwrite=True)
                 ssm.label_parameter_version(Name=name, ParameterVersion=put["Version"], Labels=["current"])
+
+
+def _seed_copies(scenario: Scenario, names: WorldMap, environment: str, account: str) -> None:
+    """A copy environment's account: RUNNING copies of what it points at, and `world.copies`, made a day
+    before the scenario starts (a compensation deletes only copies made after its promotion's lock)."""
+    config, world = scenario.config, scenario.world
+    made = datetime.now(UTC) - timedelta(days=1)
+    for label, status in scenario.copies(environment, account).items():
+        source = names.arn(label, config)
+        project_name, version_name = label.split("/", 1)
+        arn = copy_arn(config, account, source)
+        names.label_of[arn] = label
+        spec = world.versions[label]
+        adapt.seed_custom_labels(
+            account,
+            config.region,
+            project_name,
+            project_arn(config, project_name, account),
+            adapt.CustomLabelsVersion(
+                arn=arn,
+                project=project_name,
+                name=version_name,
+                status=status,
+                labels=spec.label_confidences(),
+                start_seconds=world.start_seconds,
+                stop_seconds=world.stop_seconds,
+                copy_seconds=world.copy_seconds,
+                copying_since=datetime.now(UTC) if status == "COPYING_IN_PROGRESS" else None,
+                source_arn=source,
+                created=made,
+            ),
+        )
 
 
 def schedule_alarms(scenario: Scenario) -> None:
@@ -256,7 +316,19 @@ def observe(scenario: Scenario, names: WorldMap) -> dict[str, Any]:
     """The world as the report shows it: pointers, grants and version states, by scenario name."""
     config = scenario.config
     parameters: dict[str, dict[str, dict[str, str | None]]] = {}
+    copies: dict[str, dict[str, str]] = {}
     for environment, env in config.environments.items():
+        if env.strategy == "copy":
+            for account in env.accounts:
+                found = adapt.custom_labels_versions(account, config.region)
+                for version in found.values():
+                    if version.source_arn:
+                        names.label_of.setdefault(version.arn, str(names.label(version.source_arn)))
+                copies[account] = {
+                    str(names.label(v.source_arn)): v.current_status()
+                    for v in sorted(found.values(), key=lambda v: v.arn)
+                    if v.source_arn
+                }
         for project_name, project in config.projects.items():
             per_account: dict[str, str | None] = {}
             for account in env.accounts:
@@ -275,4 +347,8 @@ def observe(scenario: Scenario, names: WorldMap) -> dict[str, Any]:
         str(names.label(arn)): version.current_status()
         for arn, version in adapt.custom_labels_versions(config.ml_account, config.region).items()
     }
-    return {"parameters": parameters, "grants": grants, "versions": dict(sorted(versions.items()))}
+    world = {"parameters": parameters, "grants": grants, "versions": dict(sorted(versions.items()))}
+    if any(env.strategy == "copy" for env in config.environments.values()):
+        # "project/version" -> status of each copy in each account of a copy environment.
+        world["copies"] = copies
+    return world

@@ -17,12 +17,15 @@ from mlpromote.errors import (
 from mlpromote.grants import GrantPolicy
 from mlpromote.plan import AccountPlan, PromotionPlan
 from mlpromote.results import Grant, SmokeTestResult
-from mlpromote.services import model_service
+from mlpromote.services import copying_service, model_service
 
 _ACCESS_DENIED = frozenset({"AccessDenied", "AccessDeniedException"})
 
 
 def grant_access(plan: PromotionPlan) -> Grant:
+    if plan.strategy == "copy":
+        # Each account calls its own copy: no cross-account role, nothing to grant.
+        return Grant(added_by_this_execution=False, granted_at=None)
     added = False
 
     def add(policy: GrantPolicy) -> bool:
@@ -38,10 +41,18 @@ def grant_access(plan: PromotionPlan) -> Grant:
 
 
 def smoke_test(plan: AccountPlan, account: str, grant: Grant) -> SmokeTestResult:
-    """Call the model the way the account's applications will: through its role and the access role."""
-    chain = (plan.smoke_test_role_arn(account), plan.access_role_arn)
+    """Call the model the way the account's applications will: through its role and the access role; in
+    a copy environment, the account's own copy, with its smoke-test role alone."""
+    chain: tuple[str, ...] = (plan.smoke_test_role_arn(account), plan.access_role_arn)
+    version_arn, external_id = plan.version_arn, plan.external_id
+    if plan.strategy == "copy":
+        chain, external_id = (plan.smoke_test_role_arn(account),), None
+        _, copy = copying_service().find_copy(chain[0], plan.version_arn)
+        if copy is None:
+            raise ModelNotServing(f"account {account}: it has no copy of {plan.version_label}")
+        version_arn = copy.arn
     try:
-        seen = model_service().smoke_test(chain, plan.version_arn, plan.smoke_test, plan.external_id)
+        seen = model_service().smoke_test(chain, version_arn, plan.smoke_test, external_id)
     except AwsCallFailed as error:
         _explain_smoke_test_error(error, plan, account, grant)
         raise

@@ -5,18 +5,20 @@ ASL Task: "Compensate" (compensate).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from mlpromote import leases
 from mlpromote.aws import iam, ssm
 from mlpromote.config import Config
+from mlpromote.errors import CopiesBusy
 from mlpromote.fanout import for_each_account
 from mlpromote.grant_reads import read_grants_after
 from mlpromote.plan import PromotionPlan
 from mlpromote.results import Compensation, Grant
-from mlpromote.services import model_service
+from mlpromote.services import copying_service, model_service
 from mlpromote.serving import references
-from mlpromote.versions import SERVING_STATES, STARTING
+from mlpromote.versions import RUNNING, SERVING_STATES, STARTING, STOPPING
 
 
 def original_error(error: dict[str, Any]) -> dict[str, str]:
@@ -50,6 +52,15 @@ def compensate(plan: PromotionPlan, config: Config, error: dict[str, Any], grant
     put = for_each_account(list(current), put_back, plan.max_concurrency)
     restored = [account for account, changed in put.items() if changed]
 
+    if plan.strategy == "copy":
+        stopped, left_running_why = _undo_copies(plan)
+        return Compensation(
+            error=original_error(error),
+            restored=restored,
+            revoked=False,
+            stopped=stopped,
+            left_running_why=left_running_why,
+        )
     revoked = False
     if not any(target.current == plan.version_arn for target in plan.accounts):
         policy = read_grants_after(plan, grant)
@@ -95,3 +106,39 @@ def compensate(plan: PromotionPlan, config: Config, error: dict[str, Any], grant
         stopped=stopped,
         left_running_why=left_running_why,
     )
+
+
+def _undo_copies(plan: PromotionPlan) -> tuple[bool, str | None]:
+    """A copy environment: take back the project policy, stop the copies of the promoted version that no
+    account pointed at before, and delete those this promotion made (created after it took the lock).
+    Copies still STOPPING or COPYING cannot be deleted yet: CopiesBusy, and the state machine runs the
+    compensation again (it compares before it writes). (whether any copy was stopped, why one was left)"""
+    service = copying_service()
+    service.unshare(plan.project_arn, plan.environment)
+    current = {target.account: target.current for target in plan.accounts}
+    locked = datetime.fromisoformat(plan.locked_at).timestamp() if plan.locked_at else None
+
+    def undo(account: str) -> tuple[bool, str | None]:
+        role = plan.model_retirer_role_arn(account)
+        _, copy = service.find_copy(role, plan.version_arn)
+        if copy is None or current[account] == copy.arn:
+            return False, None  # none, or the account served it before: it stays
+        stopped, status = False, copy.status
+        if status == RUNNING:
+            service.stop_copy(role, copy.arn)
+            stopped, status = True, STOPPING
+        if status == STARTING:
+            return False, (
+                f"the copy in {account} is still STARTING, and StopProjectVersion stops only a running model: "
+                "stop it once it is RUNNING (drift detection reports it running with nothing pointing at it)"
+            )
+        if locked is None or copy.created < locked:
+            return stopped, None  # made before this promotion: stopped, kept
+        if status in (STOPPING, "COPYING_IN_PROGRESS"):
+            raise CopiesBusy(f"account {account}: the copy of {plan.version_label} is {status}; deleted once it is not")
+        service.delete_copy(role, copy.arn)
+        return stopped, None
+
+    undone = for_each_account(sorted(current), undo, plan.max_concurrency)
+    why = next((why for _, why in undone.values() if why), None)
+    return any(stopped for stopped, _ in undone.values()), why

@@ -114,7 +114,8 @@ def _read_under_lock(plan: PromotionPlan) -> PromotionPlan:
     accounts = [TargetAccount(account=t.account, current=pointers[t.account]) for t in plan.accounts]
     # Served means: every pointer on it, RUNNING, and granted as the environment grants now.
     # Pointing at a version that is not running, or not granted, is drift: the workflow repairs it.
-    served = status == RUNNING and all(t.current == plan.version_arn for t in accounts)
+    # A copy environment's pointers name each account's copy: the copy phase finds what is done already.
+    served = plan.strategy == "share" and status == RUNNING and all(t.current == plan.version_arn for t in accounts)
     if served:
         wanted = service.grant_statement(plan.version_arn, plan.vpc_endpoint_ids)
         served = wanted in iam.read_grants(plan.access_role_name).statements
@@ -123,7 +124,7 @@ def _read_under_lock(plan: PromotionPlan) -> PromotionPlan:
             "accounts": accounts,
             "status_at_plan": status,
             "already_served": served,
-            "already_running": status == RUNNING,
+            "already_running": status == RUNNING and plan.strategy == "share",
             "locked_at": stamp(),
         }
     )

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from mlpromote.clock import seconds_since, stamp
 from mlpromote.errors import ModelStartFailed, ModelStartTimedOut
+from mlpromote.fanout import for_each_account
 from mlpromote.plan import PromotionPlan
 from mlpromote.results import ModelStart
-from mlpromote.services import model_service
+from mlpromote.services import copying_service, model_service
 from mlpromote.versions import FAILED, RUNNING, SERVING_STATES, STARTABLE_STATES, STARTING, STOPPING
 
 
@@ -26,7 +27,10 @@ def poll_delay(elapsed: float, poll_seconds: int, timeout_seconds: int) -> int:
 def start_model(plan: PromotionPlan) -> ModelStart:
     """Start the version, unless it serves already. A STOPPING one (a rollback right after the promotion
     that stopped it) cannot be started until it is STOPPED (StartProjectVersion: ResourceInUseException):
-    status STOPPING, and check_model_status starts it once the stop has ended."""
+    status STOPPING, and check_model_status starts it once the stop has ended.
+    A copy environment copies the version into each account instead (`_start_copies`)."""
+    if plan.strategy == "copy":
+        return _start_copies(plan)
     started = plan.status_at_plan not in SERVING_STATES
     status = STARTING
     if started:
@@ -54,6 +58,8 @@ def _start_once_stopped(plan: PromotionPlan, status: str) -> str:
 
 
 def check_model_status(plan: PromotionPlan, start: ModelStart) -> ModelStart:
+    if plan.strategy == "copy":
+        return _check_copies(plan, start)
     elapsed = seconds_since(start.started_at)
     if start.status == STOPPING:
         # Waiting for a stop to end before starting the version again; the same cap bounds both.
@@ -95,6 +101,91 @@ def check_model_status(plan: PromotionPlan, start: ModelStart) -> ModelStart:
     return start.model_copy(
         update={
             "status": description.status,
+            "wait_seconds": poll_delay(elapsed, plan.start_poll_seconds, plan.start_timeout_seconds),
+            "ended_at": stamp(),
+        }
+    )
+
+
+# --- copy environments (strategy: copy) -------------------------------------------------------
+# "Start" shares the version with the environment's accounts (a project policy on the source project) and
+# copies it into each account's project of the same name (created if missing), through the account's
+# model-copier role; "check" waits for COPYING_COMPLETED, starts each copy, waits for RUNNING, and takes
+# the project policy back once no copy is in progress. The state says only where the whole environment
+# is (COPYING, then STARTING, then RUNNING): each account's copy is found again by its name.
+
+COPYING = "COPYING"
+_COPY_IN_PROGRESS = "COPYING_IN_PROGRESS"
+_READY_TO_START = frozenset({"COPYING_COMPLETED", "STOPPED"})
+
+
+def _start_copies(plan: PromotionPlan) -> ModelStart:
+    service = copying_service()
+    accounts = [t.account for t in plan.accounts]
+    found = for_each_account(
+        accounts,
+        lambda account: service.find_copy(plan.model_copier_role_arn(account), plan.version_arn, create_project=True),
+        plan.max_concurrency,
+    )
+    missing = {account: str(project) for account, (project, copy) in found.items() if copy is None}
+    if missing:
+        # Scoped to the environment's accounts and the one version; taken back by _check_copies once no
+        # copy is in progress, or by the compensation.
+        service.share_for_copy(plan.project_arn, plan.version_arn, plan.environment, accounts)
+        for_each_account(
+            list(missing),
+            lambda account: service.copy(
+                plan.model_copier_role_arn(account), plan.version_arn, plan.project_arn, missing[account]
+            ),
+            plan.max_concurrency,
+        )
+    return ModelStart(
+        started_by_this_execution=bool(missing),
+        started_at=stamp(),
+        status=COPYING,
+        wait_seconds=poll_delay(0, plan.start_poll_seconds, plan.start_timeout_seconds),
+    )
+
+
+def _check_copies(plan: PromotionPlan, start: ModelStart) -> ModelStart:
+    service = copying_service()
+    elapsed = seconds_since(start.started_at)
+
+    def advance(account: str) -> str:
+        """Where this account's copy is now, started once it may be."""
+        role = plan.model_copier_role_arn(account)
+        _, copy = service.find_copy(role, plan.version_arn)
+        if copy is None:
+            raise ModelStartFailed(
+                f"account {account}: the copy of {plan.version_label} is gone (deleted outside this promotion)"
+            )
+        if copy.status in _READY_TO_START:
+            service.start_copy(role, copy.arn, plan.min_inference_units, plan.max_inference_units)
+            return STARTING
+        if copy.status in (_COPY_IN_PROGRESS, STARTING, STOPPING, RUNNING):
+            return copy.status
+        raise ModelStartFailed(
+            f"account {account}: the copy of {plan.version_label} is {copy.status}"
+            f"{': ' + copy.status_message if copy.status_message else ''}; see it in that account's Rekognition console"
+        )
+
+    states = for_each_account([t.account for t in plan.accounts], advance, plan.max_concurrency)
+    status = start.status
+    if status == COPYING and _COPY_IN_PROGRESS not in states.values():
+        service.unshare(plan.project_arn, plan.environment)  # every copy is done: nobody needs the policy
+        status = STARTING
+    if status != COPYING and all(state == RUNNING for state in states.values()):
+        return start.model_copy(update={"status": RUNNING, "wait_seconds": 0, "ended_at": stamp()})
+    if elapsed >= plan.start_timeout_seconds:
+        waiting = sorted(account for account, state in states.items() if state != RUNNING)
+        raise ModelStartTimedOut(
+            f"the copies of {plan.version_label} in {', '.join(waiting[:5])}{' ...' if len(waiting) > 5 else ''} "
+            f"are not RUNNING after {elapsed / 60:.0f} minutes, past the {plan.start_timeout_seconds // 60}-minute "
+            "cap; raise workflow.startTimeoutMinutes or check them in those accounts"
+        )
+    return start.model_copy(
+        update={
+            "status": status,
             "wait_seconds": poll_delay(elapsed, plan.start_poll_seconds, plan.start_timeout_seconds),
             "ended_at": stamp(),
         }

@@ -46,7 +46,10 @@ def validate_and_plan(request_input: object, execution: str, requested_at: str, 
             config.workflow.max_concurrency,
             partition=config.partition,
         )
-        version = service.parse_version(_rollback_target(request.environment, project_name, pointers))
+        target = _rollback_target(request.environment, project_name, pointers, environment.strategy == "copy")
+        if environment.strategy == "copy":
+            target = _source_version(target, project_name, config)
+        version = service.parse_version(target)
     else:
         version = service.parse_version(request.model_version_arn)
     require_ml_account(version, config)
@@ -86,10 +89,15 @@ def validate_and_plan(request_input: object, execution: str, requested_at: str, 
         parameter_writer_role_name=config.target_roles.parameter_writer,
         parameter_reader_role_name=reader,
         alarm_reader_role_name=config.target_roles.alarm_reader,
+        model_reader_role_name=config.target_roles.model_reader,
+        model_copier_role_name=config.target_roles.model_copier,
+        model_retirer_role_name=config.target_roles.model_retirer,
+        strategy=environment.strategy,
+        delete_superseded_copies=environment.delete_superseded_copies,
         accounts=accounts,
         # Decided under the lock, from what take_environment reads there.
         already_served=False,
-        already_running=description.status == RUNNING,
+        already_running=description.status == RUNNING and environment.strategy == "share",
         min_inference_units=project.min_inference_units,
         max_inference_units=project.max_inference_units,
         smoke_test=project.smoke_test,
@@ -132,20 +140,47 @@ def _project_to_roll_back(request: PromotionRequest, config: Config) -> str:
     )
 
 
-def _rollback_target(environment: str, project: str, pointers: dict[str, str | None]) -> str:
-    serving = set(pointers.values())
+def _rollback_target(environment: str, project: str, pointers: dict[str, str | None], copies: bool) -> str:
+    """The version to roll back to. A copy environment's accounts each point at their own copy: compared by
+    "project/version" (a copy keeps its source's names), the target is then a label (see _source_version)."""
+    key = _label if copies else (lambda arn: arn)
+    serving = {key(value) if value else None for value in pointers.values()}
     if len(serving) != 1 or None in serving:
         raise NothingToRollBackTo(
             f"{environment}'s accounts do not all serve one version of {project} ({len(serving)} different "
             "values); promote the version you want instead"
         )
     current = str(serving.pop())
-    target = history.rollback_target([r for r in dynamodb.records(environment) if r.project == project], current)
+    records = [r for r in dynamodb.records(environment) if r.project == project]
+    target = history.rollback_target(records, current, key)
     if target is None:
         raise NothingToRollBackTo(
             f"the history of {environment} has no version of {project} before {current}; promote one explicitly"
         )
     return target
+
+
+def _label(arn: str) -> str:
+    try:
+        return ModelVersionArn.parse(arn).label
+    except PromotionError:
+        return arn  # not a version ARN (a drifted pointer): compared as it is
+
+
+def _source_version(target: str, project: str, config: Config) -> str:
+    """The ML account's version a rollback target names: an ARN there as it is; a copy's ARN, or a
+    "project/version" label, by its version name in the ML account's project."""
+    if target.startswith("arn:") and target.split(":")[4] == config.ml_account:
+        return target
+    name = _label(target).split("/", 1)[-1]
+    service = model_service()
+    for version in service.list_versions(service.project_arn(project)):
+        if ModelVersionArn.parse(version.arn).version == name:
+            return version.arn
+    raise NothingToRollBackTo(
+        f"the history names {_label(target)} as the version to roll back to, and the ML account's project {project} "
+        "has no version of that name any more; promote a version explicitly"
+    )
 
 
 def _require_verified_upstream(config: Config, upstream: str, parameter: str, version: ModelVersionArn) -> None:

@@ -16,7 +16,7 @@ from mlpromote.fanout import for_each_account
 from mlpromote.grant_reads import read_grants_after
 from mlpromote.plan import AccountPlan, PromotionPlan
 from mlpromote.results import Grant, Rotation, Serving, Watch
-from mlpromote.services import model_service
+from mlpromote.services import copying_service, model_service
 from mlpromote.versions import RUNNING, ModelVersionArn
 
 
@@ -29,6 +29,8 @@ def confirm_serving(plan: PromotionPlan, grant: Grant | None = None) -> Serving:
     one, at two calls per account. Whatever acts outside mlpromote can act between any check and a
     write; drift detection reports that.
     """
+    if plan.strategy == "copy":
+        return _confirm_copies_serve(plan)
     status = model_service().status(plan.project_arn, plan.version_arn)
     # A read right after the grant may not show it yet (IAM is eventually consistent): read again.
     granted = read_grants_after(plan, grant).grants(plan.version_arn)
@@ -41,10 +43,35 @@ def confirm_serving(plan: PromotionPlan, grant: Grant | None = None) -> Serving:
     return Serving(status=status)
 
 
+def _confirm_copies_serve(plan: PromotionPlan) -> Serving:
+    """A copy environment: every account's copy is RUNNING (there is no grant to check)."""
+    service = copying_service()
+
+    def status(account: str) -> str:
+        _, copy = service.find_copy(plan.model_reader_role_arn(account), plan.version_arn)
+        return copy.status if copy else "missing"
+
+    statuses = for_each_account([t.account for t in plan.accounts], status, plan.max_concurrency)
+    down = {account: state for account, state in statuses.items() if state != RUNNING}
+    if down:
+        account, state = sorted(down.items())[0]
+        raise VersionNoLongerServing(
+            f"the copy of {plan.version_label} in {account} is {state} after its smoke test ({len(down)} account(s) "
+            f"in all), before any pointer of {plan.environment} moved; something outside this promotion changed "
+            "it. Nothing was switched; promote again"
+        )
+    return Serving(status=RUNNING)
+
+
 def rotate_pointer(plan: AccountPlan, account: str) -> Rotation:
-    parameter_version = ssm.write_pointer(
-        plan.parameter_writer_role_arn(account), plan.parameter_name, plan.version_arn
-    )
+    """Point the account at the version: the ML account's (share), or the account's own copy of it (copy)."""
+    value = plan.version_arn
+    if plan.strategy == "copy":
+        _, copy = copying_service().find_copy(plan.model_reader_role_arn(account), plan.version_arn)
+        if copy is None:
+            raise VersionNoLongerServing(f"account {account} has no copy of {plan.version_label} to point at")
+        value = copy.arn
+    parameter_version = ssm.write_pointer(plan.parameter_writer_role_arn(account), plan.parameter_name, value)
     return Rotation(account=account, parameter_version=parameter_version)
 
 

@@ -5,19 +5,23 @@ ASL Task: "Retire the superseded version" (retire_superseded).
 
 from __future__ import annotations
 
-from mlpromote import leases
+from mlpromote import arns, leases
 from mlpromote.aws import iam
 from mlpromote.config import Config
-from mlpromote.errors import AwsCallFailed
+from mlpromote.errors import AwsCallFailed, CopiesBusy
+from mlpromote.fanout import for_each_account
 from mlpromote.grant_reads import read_grants_after
 from mlpromote.grants import GrantPolicy
 from mlpromote.plan import PromotionPlan
 from mlpromote.results import Grant, LeftBehind, Retirement
-from mlpromote.services import model_service
+from mlpromote.services import copying_service, model_service
 from mlpromote.serving import references
+from mlpromote.versions import RUNNING, STARTING, STOPPING, ModelVersionArn
 
 
 def retire_superseded(plan: PromotionPlan, config: Config, grant: Grant | None = None) -> Retirement:
+    if plan.strategy == "copy":
+        return _retire_copies(plan)
     superseded = plan.superseded()
     retirement = Retirement()
     if not superseded:
@@ -59,5 +63,61 @@ def retire_superseded(plan: PromotionPlan, config: Config, grant: Grant | None =
     )
     retirement.left = [
         LeftBehind(version=version, granted=False, running=True, why=why) for version, why in sorted(left.items())
+    ]
+    return retirement
+
+
+def _retire_copies(plan: PromotionPlan) -> Retirement:
+    """A copy environment: stop each account's superseded copy (and delete it, with deleteSupersededCopies).
+    No lease or other environment is in the way: a copy lives in one account, of this environment, whose
+    pointer has just moved off it. A copy still STOPPING cannot be deleted yet: CopiesBusy, and the state
+    machine runs this again (everything before the deletion is idempotent)."""
+    service = copying_service()
+    superseded = {t.account: t.current for t in plan.accounts if t.current}
+    retirement = Retirement()
+    if not superseded:
+        return retirement
+    if not plan.retire_superseded:
+        why = f"retireSuperseded is false for {plan.environment}"
+        labels = sorted({ModelVersionArn.parse(arn).label for arn in superseded.values()})
+        retirement.left = [LeftBehind(version=label, granted=False, running=True, why=why) for label in labels]
+        return retirement
+
+    def retire(account: str) -> tuple[str, str] | None:
+        """(the superseded version's label, what was done to its copy here), or None: nothing to do."""
+        arn = superseded[account]
+        if arns.account_of(arn) != account:
+            return None  # not a copy: the environment shared the ML account's version before
+        role = plan.model_retirer_role_arn(account)
+        copy = service.describe_copy(role, arn)
+        if copy is None or copy.source_arn == plan.version_arn:
+            return None  # gone already, or a copy of the promoted version itself
+        label, status = ModelVersionArn.parse(arn).label, copy.status
+        if status == RUNNING:
+            service.stop_copy(role, arn)
+            status = STOPPING
+        if not plan.delete_superseded_copies:
+            return label, "stopped"
+        if status in (STOPPING, "COPYING_IN_PROGRESS"):
+            raise CopiesBusy(f"account {account}: the copy of {label} is {status}; it is deleted once stopped")
+        if status == STARTING:
+            return label, "left STARTING (StopProjectVersion stops a running model only)"
+        service.delete_copy(role, arn)
+        return label, "deleted"
+
+    done = for_each_account(sorted(superseded), retire, plan.max_concurrency)
+    counts: dict[tuple[str, str], int] = {}
+    for outcome in done.values():
+        if outcome is not None:
+            counts[outcome] = counts.get(outcome, 0) + 1
+    retirement.stopped = [
+        f"{label}: copy {what} in {n} account{'s' if n != 1 else ''}"
+        for (label, what), n in sorted(counts.items())
+        if not what.startswith("left")
+    ]
+    retirement.left = [
+        LeftBehind(version=label, granted=False, running=True, why=f"copy {what} in {n} account(s)")
+        for (label, what), n in sorted(counts.items())
+        if what.startswith("left")
     ]
     return retirement

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from mlpromote.aws.rekognition import VersionDescription
+from mlpromote.aws.rekognition import CopyDescription, VersionDescription
 from mlpromote.config import SmokeTest
 from mlpromote.versions import ModelVersionArn
 
@@ -60,6 +60,53 @@ class ModelService(Protocol):
     def unit_hour_price(self, region: str) -> float | None:
         """USD per inference unit and hour while a version runs, or None when mlpromote has no price there."""
         ...
+
+
+class CopyingService(Protocol):
+    """What copy environments (strategy: copy) need of a service: share one version with an environment's
+    accounts, copy it into each (through a role there), and run, stop and delete the copies there.
+    A copy keeps its source's project and version names in its account, so (account, version) names it;
+    its ARN carries its own creation time, so it is read in the account (`find_copy`), never carried."""
+
+    name: str
+
+    def share_for_copy(self, project_arn: str, version_arn: str, environment: str, accounts: list[str]) -> None:
+        """Let exactly these accounts copy exactly this version (a resource policy on the source)."""
+        ...
+
+    def unshare(self, project_arn: str, environment: str) -> bool:
+        """Take back what share_for_copy allowed; False when there was nothing to take back."""
+        ...
+
+    def find_copy(
+        self, role_arn: str, version_arn: str, create_project: bool = False
+    ) -> tuple[str | None, CopyDescription | None]:
+        """(the account's project of the version's name, its copy of the version), either None when missing;
+        CopyConflict when the account has a version of that name that is not a copy of this one."""
+        ...
+
+    def copy(self, role_arn: str, version_arn: str, source_project_arn: str, destination_project_arn: str) -> str:
+        """Start copying the version into the account's project; the copy's ARN."""
+        ...
+
+    def describe_copy(self, role_arn: str, copy_arn: str) -> CopyDescription | None:
+        """The version a pointer names, in its own account (None: no such version)."""
+        ...
+
+    def list_copies(self, role_arn: str, project: str) -> list[CopyDescription]: ...
+
+    def start_copy(self, role_arn: str, copy_arn: str, min_units: int, max_units: int | None) -> None: ...
+
+    def stop_copy(self, role_arn: str, copy_arn: str) -> None: ...
+
+    def delete_copy(self, role_arn: str, copy_arn: str) -> None: ...
+
+
+def copying_service(name: str = "rekognition") -> CopyingService:
+    from mlpromote.services.rekognition import CUSTOM_LABELS
+
+    services: dict[str, CopyingService] = {CUSTOM_LABELS.name: CUSTOM_LABELS}
+    return services[name]
 
 
 def model_service(name: str = "rekognition") -> ModelService:

@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from mlpromote import grants
+from mlpromote import arns, grants, project_policy
 from mlpromote.aws import rekognition
-from mlpromote.aws.rekognition import VersionDescription
+from mlpromote.aws.rekognition import CopyDescription, VersionDescription
 from mlpromote.config import SmokeTest
+from mlpromote.errors import CopyConflict
 from mlpromote.versions import ModelVersionArn
 
 # USD per inference unit and hour while RUNNING, traffic or not, by region. Source: the Amazon
@@ -66,6 +67,59 @@ class RekognitionCustomLabels:
 
     def unit_hour_price(self, region: str) -> float | None:
         return INFERENCE_UNIT_HOUR_USD.get(region)
+
+    # --- copies (strategy: copy) -----------------------------------------------------------------
+
+    def share_for_copy(self, project_arn: str, version_arn: str, environment: str, accounts: list[str]) -> None:
+        rekognition.put_project_policy(
+            project_arn, project_policy.policy_name(environment), project_policy.text(version_arn, accounts)
+        )
+
+    def unshare(self, project_arn: str, environment: str) -> bool:
+        return rekognition.delete_project_policy(project_arn, project_policy.policy_name(environment))
+
+    def find_copy(
+        self, role_arn: str, version_arn: str, create_project: bool = False
+    ) -> tuple[str | None, CopyDescription | None]:
+        version = ModelVersionArn.parse(version_arn)
+        chain = (role_arn,)
+        project = rekognition.find_project(chain, version.project)
+        if project is None:
+            return (rekognition.create_project(chain, version.project) if create_project else None), None
+        copy = rekognition.describe_named(chain, project, version.version)
+        if copy is not None and copy.source_arn != version_arn:
+            raise CopyConflict(
+                f"account {arns.account_of(role_arn)}: project {version.project} has a version {version.version} "
+                f"that is not a copy of {version_arn} ({copy.source_arn or 'not a copy at all'}); rename or "
+                "delete that version, then promote again"
+            )
+        return project, copy
+
+    def copy(self, role_arn: str, version_arn: str, source_project_arn: str, destination_project_arn: str) -> str:
+        version = ModelVersionArn.parse(version_arn)
+        bucket = arns.copy_output_bucket(arns.account_of(role_arn), version.region)
+        return rekognition.copy_version(
+            (role_arn,), source_project_arn, version_arn, destination_project_arn, version.version, bucket
+        )
+
+    def describe_copy(self, role_arn: str, copy_arn: str) -> CopyDescription | None:
+        version = ModelVersionArn.parse(copy_arn)
+        project = rekognition.find_project((role_arn,), version.project)
+        found = rekognition.describe_named((role_arn,), project, version.version) if project else None
+        return found if found is not None and found.arn == copy_arn else None
+
+    def list_copies(self, role_arn: str, project: str) -> list[CopyDescription]:
+        project_arn = rekognition.find_project((role_arn,), project)
+        return rekognition.list_copies((role_arn,), project_arn) if project_arn else []
+
+    def start_copy(self, role_arn: str, copy_arn: str, min_units: int, max_units: int | None) -> None:
+        rekognition.start_version_as((role_arn,), copy_arn, min_units, max_units)
+
+    def stop_copy(self, role_arn: str, copy_arn: str) -> None:
+        rekognition.stop_version_as((role_arn,), copy_arn)
+
+    def delete_copy(self, role_arn: str, copy_arn: str) -> None:
+        rekognition.delete_version_as((role_arn,), copy_arn)
 
 
 CUSTOM_LABELS = RekognitionCustomLabels()
