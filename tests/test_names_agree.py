@@ -65,7 +65,7 @@ def test_iam_models_target_role_policies_are_the_templates_with_the_configs_name
     resources = load_template(REPO / "templates" / "target-account.yaml")["Resources"]
 
     def template_resource(logical: str) -> str:
-        [statement] = resources[logical]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+        [statement, *_] = resources[logical]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
         sub = statement["Resource"]["Fn::Sub"]
         return str(
             sub.replace("${AWS::Partition}", "aws")
@@ -79,5 +79,5 @@ def test_iam_models_target_role_policies_are_the_templates_with_the_configs_name
     for logical, field in (("ParameterReaderRole", "parameter_reader"), ("ParameterWriterRole", "parameter_writer")):
         [statement] = iam_model.target_role_policy(config, field, "333333333333")["Statement"]
         assert statement["Resource"] == [template_resource(logical)], logical
-    [assume] = iam_model.smoke_test_role_policy(config)["Statement"]
+    [assume, *_] = iam_model.smoke_test_role_policy(config)["Statement"]
     assert assume["Resource"] == template_resource("SmokeTestRole")

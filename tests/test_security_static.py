@@ -23,6 +23,9 @@ TARGET_ROLE_NAMES = {
     "parameter_reader": "mlpromote-parameter-reader",
     "parameter_writer": "mlpromote-parameter-writer",
     "alarm_reader": "mlpromote-alarm-reader",
+    "model_copier": "mlpromote-model-copier",
+    "model_reader": "mlpromote-model-reader",
+    "model_retirer": "mlpromote-model-retirer",
 }
 TEMPLATES = [REPO / "template.yaml", *sorted((REPO / "templates").glob("*.yaml"))]
 
@@ -86,10 +89,19 @@ def _denies(document: dict[str, Any], action: str) -> list[dict[str, Any]]:
 
 
 def test_consumer_accounts_cannot_start_stop_or_delete_any_version() -> None:
+    """Nobody there, whatever the model, but the roles that copy, start, stop and delete a copy environment's
+    copies (templates/target-account.yaml; trusted only by the control plane's model and retirement steps)."""
     scp = _scp("consumer-accounts.json")
-    for action in ("StartProjectVersion", "StopProjectVersion", "DeleteProjectVersion"):
+    for action in (
+        "CreateProject", "CopyProjectVersion", "StartProjectVersion", "StopProjectVersion", "DeleteProjectVersion"
+    ):  # fmt: skip
         [statement] = _denies(scp, f"rekognition:{action}")
-        assert statement["Resource"] == "*" and "Condition" not in statement  # nobody there, whatever the model
+        assert statement["Resource"] == "*"
+        assert statement["Condition"] == {
+            "ArnNotLike": {
+                "aws:PrincipalArn": ["arn:*:iam::*:role/mlpromote-model-copier", "arn:*:iam::*:role/mlpromote-model-retirer"]
+            }
+        }
 
 
 def test_consumer_accounts_cannot_assume_or_change_mlpromotes_roles_there() -> None:

@@ -14,6 +14,9 @@ behind mlpromote's back; this module finds where, once per scheduled run:
   holds the environment (its new grant is legitimately not pointed at yet).
 - IdleVersion: a version is RUNNING but no environment's parameter points at it: it costs its
   inference units every hour for nobody.
+Copy environments (strategy: copy) point each account at its own copy: a pointer to a copy that is not
+RUNNING is PointerToNotRunning, a RUNNING copy nobody points at is IdleVersion (its detail names the
+account), and nothing is granted there, so PointerWithoutGrant does not apply.
 - SplitEnvironment: the accounts of one environment point at different versions (or some have
   no parameter at all). An environment none of whose accounts has the parameter was never
   promoted: that is not drift.
@@ -43,7 +46,7 @@ from mlpromote.fanout import for_each_account
 from mlpromote.grants import GrantPolicy
 from mlpromote.models import CamelModel
 from mlpromote.observability import logger, metrics
-from mlpromote.services import model_service
+from mlpromote.services import copying_service, model_service
 from mlpromote.versions import RUNNING, ModelVersionArn
 
 Kind = Literal["PointerToNotRunning", "PointerWithoutGrant", "StaleGrant", "IdleVersion", "SplitEnvironment"]
@@ -107,6 +110,8 @@ class Observed:
     pointers: dict[str, dict[str, dict[str, str | None]]]
     # Environments a promotion holds now: environment -> the execution holding it.
     holders: dict[str, str] = field(default_factory=dict)
+    # The ML account: a pointer to another account's version names a copy (strategy: copy).
+    ml_account: str | None = None
 
 
 # --- reading the world ------------------------------------------------------------------------
@@ -120,11 +125,31 @@ def observe(config: Config) -> Observed:
         except UnknownProject:
             continue  # no versions: whatever points at one of them points at nothing that runs
         versions.update((description.arn, description) for description in model_service().list_versions(project_arn))
+    versions.update(read_all_copies(config))
     grants = {
         environment: iam.read_grants(config.access_role_name(environment)).granted_versions()
         for environment in config.environments
     }
-    return Observed(versions=versions, grants=grants, pointers=read_all_pointers(config))
+    return Observed(versions=versions, grants=grants, pointers=read_all_pointers(config), ml_account=config.ml_account)
+
+
+def read_all_copies(config: Config) -> dict[str, VersionDescription]:
+    """Every version of the configured projects in the accounts of copy environments (strategy: copy),
+    through each account's model-reader role: what their pointers name, and what runs there."""
+    reader = config.target_roles.model_reader
+    service = copying_service()
+
+    def read(account: str) -> list[VersionDescription]:
+        role = arns.role(config.partition, account, reader)
+        return [
+            VersionDescription(arn=copy.arn, status=copy.status, status_message=copy.status_message)
+            for project in config.projects
+            for copy in service.list_copies(role, project)
+        ]
+
+    accounts = [a for env in config.environments.values() if env.strategy == "copy" for a in env.accounts]
+    found = for_each_account(accounts, read, config.workflow.max_concurrency)
+    return {description.arn: description for descriptions in found.values() for description in descriptions}
 
 
 def read_all_pointers(config: Config) -> dict[str, dict[str, dict[str, str | None]]]:
@@ -187,7 +212,8 @@ def find_drift(config: Config, observed: Observed) -> list[Finding]:
                             detail=f"{where}, which {not_running}; applications there cannot call it",
                         )
                     )
-                if value not in granted:
+                # A copy environment's accounts call their own copies: nothing is granted across accounts.
+                if value not in granted and config.environments[environment].strategy == "share":
                     findings.append(
                         Finding(
                             kind="PointerWithoutGrant",
@@ -217,7 +243,8 @@ def find_drift(config: Config, observed: Observed) -> list[Finding]:
                 kind="IdleVersion",
                 project=_project(arn),
                 version=arn,
-                detail=f"{_label(arn)} is RUNNING but no environment's parameter points at it: "
+                detail=f"{_label(arn)}{_in_account(config, arn)} is RUNNING but no environment's parameter points "
+                "at it: "
                 + _cost_text(config, description)
                 + _granted_by(observed, arn),
             )
@@ -274,9 +301,21 @@ def _not_running(observed: Observed, value: str) -> str | None:
     except InvalidModelVersionArn:
         return "is not a model version ARN"
     description = observed.versions.get(version.arn)
+    if description is None and version.account != _ml_account(observed):
+        return f"does not exist in account {version.account}'s project {version.project}"
     if description is None:
         return f"does not exist in the ML account's project {version.project}"
     return None if description.status == RUNNING else f"is {description.status}"
+
+
+def _ml_account(observed: Observed) -> str | None:
+    return observed.ml_account
+
+
+def _in_account(config: Config, arn: str) -> str:
+    """' (the copy in account X)' for a copy environment's copy; '' for the ML account's versions."""
+    account = arns.account_of(arn)
+    return f" (the copy in account {account})" if account != config.ml_account else ""
 
 
 def _label(value: str) -> str:

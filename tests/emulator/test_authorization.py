@@ -157,8 +157,9 @@ def test_a_trust_policy_refuses_assume_role(worlds: Any, tmp_path: Path) -> None
     # The parameter writers trust the compensation only, not the rotation.
     _edit(
         stack / "templates" / "target-account.yaml",
-        "                - !Sub arn:${AWS::Partition}:iam::${MlAccountId}:role/mlpromote-control-rotate-pointer\n",
-        "",
+        "                - !Sub arn:${AWS::Partition}:iam::${MlAccountId}:role/mlpromote-control-rotate-pointer\n"
+        "                - !Sub arn:${AWS::Partition}:iam::${MlAccountId}:role/mlpromote-control-compensate\n",
+        "                - !Sub arn:${AWS::Partition}:iam::${MlAccountId}:role/mlpromote-control-compensate\n",
     )
 
     [result], before, after, authorizer = _run(worlds, stack, ("prod", "tools/v2"))

@@ -117,8 +117,9 @@ def test_the_drift_role_is_deployed_scheduled_and_trusted_by_the_parameter_reade
         "Type": "Schedule",
         "Properties": {"Schedule": {"Ref": "DriftSchedule"}, "Description": "mlpromote drift detection"},
     }
-    # It reads the pointers, nothing more (tests/test_security_static.py: the templates follow iam_model).
-    assert iam_model.target_roles_of("detect-drift") == ["parameter_reader"]
+    # It reads the pointers and the copies, nothing more (tests/test_security_static.py: the templates follow
+    # iam_model).
+    assert iam_model.target_roles_of("detect-drift") == ["parameter_reader", "model_reader"]
 
 
 def test_an_idle_version_in_a_region_without_a_price_counts_units_and_says_the_price_is_unknown() -> None:

@@ -211,6 +211,9 @@ def test_target_role_defaults_and_one_name_per_job() -> None:
         "parameterReader": "mlpromote-parameter-reader",
         "parameterWriter": "mlpromote-parameter-writer",
         "alarmReader": "mlpromote-alarm-reader",
+        "modelCopier": "mlpromote-model-copier",
+        "modelReader": "mlpromote-model-reader",
+        "modelRetirer": "mlpromote-model-retirer",
     }
     with pytest.raises(InvalidConfig, match=r"targetRoles: .*parameterReader and parameterWriter are both"):
         parse_config({**CONFIG, "targetRoles": {"parameterReader": "mlpromote-parameter-writer"}})

@@ -112,7 +112,8 @@ def _undo_copies(plan: PromotionPlan) -> tuple[bool, str | None]:
     """A copy environment: take back the project policy, stop the copies of the promoted version that no
     account pointed at before, and delete those this promotion made (created after it took the lock).
     Copies still STOPPING or COPYING cannot be deleted yet: CopiesBusy, and the state machine runs the
-    compensation again (it compares before it writes). (whether any copy was stopped, why one was left)"""
+    compensation again (it compares before it writes). (whether any copy was stopped or deleted, why one was
+    left)"""
     service = copying_service()
     service.unshare(plan.project_arn, plan.environment)
     current = {target.account: target.current for target in plan.accounts}
@@ -137,7 +138,7 @@ def _undo_copies(plan: PromotionPlan) -> tuple[bool, str | None]:
         if status in (STOPPING, "COPYING_IN_PROGRESS"):
             raise CopiesBusy(f"account {account}: the copy of {plan.version_label} is {status}; deleted once it is not")
         service.delete_copy(role, copy.arn)
-        return stopped, None
+        return True, None  # stopped by this run or an earlier one (CopiesBusy), and now gone
 
     undone = for_each_account(sorted(current), undo, plan.max_concurrency)
     why = next((why for _, why in undone.values() if why), None)
