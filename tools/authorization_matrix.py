@@ -476,6 +476,9 @@ def consumer_cells(world: World) -> list[Cell]:
         is_reader = who.name == config.target_roles.parameter_reader
         is_writer = who.name == config.target_roles.parameter_writer
         is_alarm_reader = who.name == config.target_roles.alarm_reader
+        is_copier = who.name == config.target_roles.model_copier
+        is_model_reader = who.name == config.target_roles.model_reader
+        is_retirer = who.name == config.target_roles.model_retirer
 
         def cell(
             what: str, request: Request, expected: bool, note: str = "", finding: str = "", who: Role = who
@@ -534,6 +537,44 @@ def consumer_cells(world: World) -> list[Cell]:
             False,
         )
         if home is not None:
+            # Copy environments (strategy: copy): a copy in the account, run by mlpromote's copy roles only.
+            local = f"arn:aws:rekognition:{config.region}:{who.account}:project/{plot.project}"
+            copy = f"{local}/version/{plot.never_promoted}/1700000009000"
+            cell(
+                "find the copies in its account",
+                Request("rekognition:DescribeProjectVersions", f"{local}/1700000000000"),
+                is_admin or is_copier or is_model_reader or is_retirer or is_smoke,
+                "its job" if is_copier or is_model_reader or is_retirer or is_smoke else "",
+            )
+            cell(
+                "copy the ML account's version into its account",
+                Request("rekognition:CopyProjectVersion", world.version(plot.never_promoted)),
+                False,
+                # At rest no project policy exists: the model phase writes one for the copy's time.
+                "its job, only while the source project's policy allows it (during a copy)" if is_copier else "",
+            )
+            for action, what, job in (
+                ("StartProjectVersion", "start a copy in its account", is_copier),
+                ("StopProjectVersion", "stop a copy in its account", is_retirer),
+                ("DeleteProjectVersion", "delete a copy in its account", is_retirer),
+            ):
+                if job:
+                    cell(what, Request(f"rekognition:{action}", copy), True, "its job")
+                elif is_admin:
+                    cell(
+                        what,
+                        Request(f"rekognition:{action}", copy),
+                        not scp,
+                        "the account's own admin: only an SCP stops it" if not scp else "denied by the SCPs",
+                    )
+                else:
+                    cell(what, Request(f"rekognition:{action}", copy), False)
+            cell(
+                "call a copy in its account",
+                Request("rekognition:DetectCustomLabels", copy),
+                is_admin or is_smoke,
+                "the smoke test's job (copy environments)" if is_smoke else "",
+            )
             pointer = world.parameter_arn(who.account)
             alarms = f"arn:aws:cloudwatch:{config.region}:{who.account}:alarm:HighErrorRate"
             # The applications read their pointer; of mlpromote's roles, only the pointer roles may.
@@ -628,6 +669,31 @@ def capabilities(world: World) -> list[Capability]:
             "assume a target alarm reader",
             Request("sts:AssumeRole", f"arn:aws:iam::{account}:role/{config.target_roles.alarm_reader}"),
         ),
+        Capability(
+            "assume-copier",
+            "assume a target model copier",
+            Request("sts:AssumeRole", f"arn:aws:iam::{account}:role/{config.target_roles.model_copier}"),
+        ),
+        Capability(
+            "assume-model-reader",
+            "assume a target model reader",
+            Request("sts:AssumeRole", f"arn:aws:iam::{account}:role/{config.target_roles.model_reader}"),
+        ),
+        Capability(
+            "assume-retirer",
+            "assume a target model retirer",
+            Request("sts:AssumeRole", f"arn:aws:iam::{account}:role/{config.target_roles.model_retirer}"),
+        ),
+        Capability(
+            "share-for-copy",
+            "let accounts copy a version (project policy)",
+            Request("rekognition:PutProjectPolicy", world.story.project_arn),
+        ),
+        Capability(
+            "unshare",
+            "take a project policy back",
+            Request("rekognition:DeleteProjectPolicy", world.story.project_arn),
+        ),
         Capability("read-pointer", "read a pointer", Request("ssm:GetParameter", world.parameter_arn(account))),
         Capability("write-pointer", "write a pointer", Request("ssm:PutParameter", world.parameter_arn(account))),
         Capability(
@@ -703,13 +769,27 @@ JOBS: dict[str, set[str]] = {
         "history",
     },
     # A version that was STOPPING at plan time: start-model reads it again, check-model starts it once stopped.
-    "start-model": {"start", "describe"},
-    "check-model": {"describe", "start"},
-    "confirm-serving": {"describe", "read-grants"},
+    # Copy environments: start-model shares the version (project policy) and copies it through the target
+    # accounts' model copiers; check-model starts the copies through them, then takes the policy back.
+    # Every step that finds a copy in a target account (through that account's role) starts with
+    # DescribeProjects there: find-projects.
+    "start-model": {"start", "describe", "share-for-copy", "assume-copier", "find-projects"},
+    "check-model": {"describe", "start", "unshare", "assume-copier", "find-projects"},
+    "confirm-serving": {"describe", "read-grants", "assume-model-reader", "find-projects"},
     "grant-access": {"read-grants", "grants"},
-    "smoke-test": {"assume-smoke", "assume-access", "call"},
-    "rotate-pointer": {"assume-writer", "read-pointer", "write-pointer"},
-    "retire": {"read-grants", "grants", "stop", "assume-reader", "read-pointer", "lease", "read-execution"},
+    "smoke-test": {"assume-smoke", "assume-access", "call", "find-projects"},
+    "rotate-pointer": {"assume-writer", "read-pointer", "write-pointer", "assume-model-reader", "find-projects"},
+    "retire": {
+        "read-grants",
+        "grants",
+        "stop",
+        "assume-reader",
+        "read-pointer",
+        "lease",
+        "read-execution",
+        "assume-retirer",
+        "find-projects",
+    },
     "compensate": {
         "read-grants",
         "grants",
@@ -717,6 +797,9 @@ JOBS: dict[str, set[str]] = {
         "stop",
         "assume-reader",
         "assume-writer",
+        "assume-retirer",
+        "unshare",
+        "find-projects",
         "read-pointer",
         "write-pointer",
         "lease",
@@ -752,7 +835,16 @@ JOBS: dict[str, set[str]] = {
     "release-abandoned": {"read-execution", "lease"},
     # A retried request hands a recorded decision to its own task (SendTaskSuccess/Failure).
     "request-approval": {"approval", "notify", "announce", "approve"},
-    "detect-drift": {"find-projects", "describe", "read-grants", "grants", "assume-reader", "read-pointer", "announce"},
+    "detect-drift": {
+        "find-projects",
+        "describe",
+        "read-grants",
+        "grants",
+        "assume-reader",
+        "read-pointer",
+        "announce",
+        "assume-model-reader",
+    },
 }
 # The only control-plane allows beyond a role's job that mlpromote accepts, each with its reason
 # (docs/security.md lists them under "Allowed beyond the job (known)"): capability -> role -> why.

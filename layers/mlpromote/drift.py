@@ -301,7 +301,8 @@ def _not_running(observed: Observed, value: str) -> str | None:
     except InvalidModelVersionArn:
         return "is not a model version ARN"
     description = observed.versions.get(version.arn)
-    if description is None and version.account != _ml_account(observed):
+    ml_account = _ml_account(observed)
+    if description is None and ml_account is not None and version.account != ml_account:
         return f"does not exist in account {version.account}'s project {version.project}"
     if description is None:
         return f"does not exist in the ML account's project {version.project}"

@@ -14,8 +14,9 @@ import pytest
 from mlpromote import drift, iam_model
 from mlpromote.aws import cloudwatch, dynamodb, events, iam, rekognition, ssm
 from mlpromote.aws.rekognition import VersionDescription
+from mlpromote.clock import stamp
 from mlpromote.config import Config, TargetRoles, parse_config
-from mlpromote.errors import InvalidConfig
+from mlpromote.errors import CopiesBusy, InvalidConfig
 from mlpromote.grants import GrantPolicy
 from mlpromote.phases.access import smoke_test
 from mlpromote.phases.compensate import compensate
@@ -24,7 +25,7 @@ from mlpromote.phases.plan import dry_run, validate_and_plan
 from mlpromote.phases.pointers import rotate_pointer, watch_alarms
 from mlpromote.phases.retire import retire_superseded
 from mlpromote.plan import PromotionPlan, PromotionRequest, TargetAccount
-from mlpromote.results import Grant
+from mlpromote.results import Grant, ModelStart
 
 ML, QA, PROD_A, PROD_B = "111111111111", "222222222222", "333333333333", "444444444444"
 PARAMETER = "/mlpromote/tools/model-arn"
@@ -168,13 +169,127 @@ def test_each_step_goes_through_exactly_the_target_roles_that_trust_it(recorder:
         "detect-drift": {("read a pointer", reader)},
         "api": {("read a pointer", reader), ("check alarms exist", alarms)},
     }
-    # The IAM model trusts each step in exactly the target roles it goes through, and no other.
+    # The IAM model trusts each step in exactly the target roles it goes through, and no other (the copy
+    # environments' roles: test_each_copy_step_goes_through_exactly_the_model_roles_that_trust_it).
     for short, calls in used.items():
         names = {name for _, name in calls}
-        trusted_by = {role(field) for field in iam_model.target_roles_of(short)}
+        trusted_by = {role(field) for field in iam_model.target_roles_of(short) if field not in COPY_ROLES}
         assert names == trusted_by, f"{short} goes through {sorted(names)}, is trusted by {sorted(trusted_by)}"
-    trusted = {short for callers in iam_model.TARGET_ROLE_CALLERS.values() for short in callers}
+    trusted = {
+        short
+        for field, callers in iam_model.TARGET_ROLE_CALLERS.items()
+        if field not in COPY_ROLES
+        for short in callers
+    }
     assert trusted == set(used), "a control-plane role that a target role trusts was not exercised here"
+
+
+COPY_ROLES = ("model_copier", "model_reader", "model_retirer")
+COPY_RENAMED = {"modelCopier": "acme-copier", "modelReader": "acme-copy-reader", "modelRetirer": "acme-retirer"}
+
+
+def test_each_copy_step_goes_through_exactly_the_model_roles_that_trust_it(
+    recorder: Recorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A copy environment (strategy: copy): which target role each step finds, copies, starts, stops and
+    deletes the copies through."""
+    from mlpromote.aws.rekognition import CopyDescription
+    from mlpromote.phases.model import check_model_status, start_model
+    from mlpromote.phases.pointers import confirm_serving
+
+    copies: dict[str, str] = {}  # account -> status of its copy of v2; v1's copies run
+
+    def copy_of(account: str, name: str) -> CopyDescription | None:
+        if name == "v1":
+            arn = f"arn:aws:rekognition:us-east-1:{account}:project/tools/version/v1/1"
+            return CopyDescription(arn, "RUNNING", "", V1, 0.0)
+        if account not in copies:
+            return None
+        arn = f"arn:aws:rekognition:us-east-1:{account}:project/tools/version/v2/2"
+        return CopyDescription(arn, copies[account], "", V2, 4102444800.0)
+
+    def find_project(chain: tuple[str, ...], project: str) -> str:
+        recorder.note("find a copy", chain[0])
+        return f"arn:aws:rekognition:us-east-1:{chain[0].split(':')[4]}:project/{project}/1"
+
+    def describe_named(chain: tuple[str, ...], project: str, name: str) -> CopyDescription | None:
+        return copy_of(chain[0].split(":")[4], name)
+
+    def copy_version(chain: tuple[str, ...], *args: Any) -> str:
+        recorder.note("copy", chain[0])
+        copies[chain[0].split(":")[4]] = "COPYING_COMPLETED"
+        return "copied"
+
+    def start(chain: tuple[str, ...], arn: str, *args: Any) -> None:
+        recorder.note("start a copy", chain[0])
+        copies[chain[0].split(":")[4]] = "RUNNING"
+
+    def stop(chain: tuple[str, ...], arn: str) -> None:
+        recorder.note("stop a copy", chain[0])
+
+    def delete(chain: tuple[str, ...], arn: str) -> None:
+        recorder.note("delete a copy", chain[0])
+
+    def list_copies(chain: tuple[str, ...], project: str) -> list[CopyDescription]:
+        recorder.note("find a copy", chain[0])
+        return []
+
+    monkeypatch.setattr(rekognition, "find_project", find_project)
+    monkeypatch.setattr(rekognition, "describe_named", describe_named)
+    monkeypatch.setattr(rekognition, "copy_version", copy_version)
+    monkeypatch.setattr(rekognition, "start_version_as", start)
+    monkeypatch.setattr(rekognition, "stop_version_as", stop)
+    monkeypatch.setattr(rekognition, "delete_version_as", delete)
+    monkeypatch.setattr(rekognition, "list_copies", list_copies)
+    monkeypatch.setattr(rekognition, "put_project_policy", lambda *args: None)
+    monkeypatch.setattr(rekognition, "delete_project_policy", lambda *args: True)
+    data = {
+        **CONFIG,
+        "environments": {**CONFIG["environments"], "prod": {"accounts": [PROD_A, PROD_B], "strategy": "copy"}},
+        "targetRoles": {**RENAMED, **COPY_RENAMED},
+    }
+    cfg = parse_config(data)
+    for account in (PROD_A, PROD_B):  # prod's accounts point at their copies of v1
+        monkeypatch.setitem(POINTERS, account, f"arn:aws:rekognition:us-east-1:{account}:project/tools/version/v1/1")
+    plan = validate_and_plan({"environment": "prod", "modelVersionArn": V2}, "exec-1", "2024-01-01T00:00:00+00:00", cfg)
+    plan = take_environment(plan).model_copy(update={"locked_at": "2024-01-01T00:00:00+00:00"})
+    recorder.take()
+    used: dict[str, set[tuple[str, str]]] = {}
+    start_model(plan)
+    used["start-model"] = recorder.take()
+    copying = ModelStart(started_by_this_execution=True, started_at=stamp(), status="COPYING", wait_seconds=1)
+    check_model_status(plan, copying)
+    used["check-model"] = recorder.take()
+    confirm_serving(plan)
+    used["confirm-serving"] = recorder.take()
+    rotate_pointer(plan, PROD_A)
+    used["rotate-pointer"] = {call for call in recorder.take() if call[0] != "write a pointer"}
+    with pytest.raises(CopiesBusy):  # v1's copies ran: stopped now, deleted by the retry once stopped
+        retire_superseded(plan.model_copy(update={"delete_superseded_copies": True}), cfg)
+    used["retire"] = recorder.take()
+    copies.update({PROD_A: "STOPPED", PROD_B: "STOPPED"})  # this promotion's copies, stopped: deleted
+    compensate(plan, cfg, {"Error": "SmokeTestFailed", "Cause": ""})
+    used["compensate"] = {call for call in recorder.take() if "pointer" not in call[0]}
+    drift.read_all_copies(cfg)
+    used["detect-drift"] = recorder.take()
+
+    name = dict(zip(COPY_ROLES, COPY_RENAMED.values(), strict=True))
+    copier, reader, retirer = name["model_copier"], name["model_reader"], name["model_retirer"]
+    assert used == {
+        "start-model": {("find a copy", copier), ("copy", copier)},
+        "check-model": {("find a copy", copier), ("start a copy", copier)},
+        "confirm-serving": {("find a copy", reader)},
+        "rotate-pointer": {("find a copy", reader)},
+        "retire": {("find a copy", retirer), ("stop a copy", retirer)},
+        "compensate": {("find a copy", retirer), ("delete a copy", retirer)},
+        "detect-drift": {("find a copy", reader)},
+    }
+    for short, calls in used.items():
+        names = {who for _, who in calls}
+        trusted_by = {name[field] for field in iam_model.target_roles_of(short) if field in COPY_ROLES}
+        assert names == trusted_by, f"{short} goes through {sorted(names)}, is trusted by {sorted(trusted_by)}"
+    trusted = {short for field in COPY_ROLES for short in iam_model.TARGET_ROLE_CALLERS[field]}
+    assert trusted == set(used)
 
 
 def test_the_plan_carries_the_roles_the_later_steps_use() -> None:
