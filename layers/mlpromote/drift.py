@@ -186,7 +186,9 @@ def find_drift(config: Config, observed: Observed) -> list[Finding]:
             if not values:
                 continue  # never promoted here
             pointed |= values
-            if len(set(pointers.values())) > 1:
+            # A copy environment's accounts point at their own copies: they agree when the copies have one source.
+            same: Any = _label if config.environments[environment].strategy == "copy" else (lambda value: value)
+            if len({same(v) if v is not None else None for v in pointers.values()}) > 1:
                 findings.append(
                     Finding(
                         kind="SplitEnvironment",

@@ -9,7 +9,7 @@ from typing import Any
 
 from mlpromote_emulator import moto_adaptations as adapt
 from mlpromote_emulator.scenario import PromotionSpec
-from mlpromote_emulator.world import project_arn
+from mlpromote_emulator.world import copy_arn, project_arn
 
 COPY = {"environments": {"prod": {"strategy": "copy"}}}
 A, B = "333333333333", "444444444444"
@@ -231,3 +231,26 @@ def test_project_policies_follow_rekognitions_revision_ids_and_limits(worlds: An
         assert code(lambda: ml.delete_project_policy(ProjectArn=project, PolicyName="p0")) == (
             "ResourceNotFoundException"
         )
+
+
+def test_drift_reports_a_pointer_to_a_stopped_copy_and_an_idle_copy(worlds: Any) -> None:
+    """Drift understands copies: a pointer to a copy that is not RUNNING, and a RUNNING copy nobody points at
+    (it costs its inference units); a copy environment is granted nothing, so no PointerWithoutGrant."""
+    world = {
+        "versions": {"tools/v1": {"status": "STOPPED"}},  # the ML account's v1 runs nowhere: not idle
+        "copies": {A: {"tools/v1": "STOPPED", "tools/v2": "RUNNING"}},
+    }
+    with worlds.emulator(config=COPY, world=world) as emu:
+        payload, failed = emu.invoke("DetectDriftFunction", json.dumps({"source": "test"}).encode())
+        assert not failed, payload
+        findings = json.loads(payload)["findings"]
+        copy_v1 = adapt.parameter_value(A, emu.config.region, "/mlpromote/tools/model-arn")
+        assert [(f["kind"], f["environment"], f["account"], f["version"]) for f in findings] == [
+            ("PointerToNotRunning", "prod", A, copy_v1),
+            ("IdleVersion", None, None, copy_arn(emu.config, A, emu.names.arn("tools/v2", emu.config))),
+        ]
+        assert findings[0]["detail"] == (
+            f"/mlpromote/tools/model-arn in {A} points at tools/v1, which is STOPPED; applications there cannot call it"
+        )
+        assert findings[1]["detail"].startswith(f"tools/v2 (the copy in account {A}) is RUNNING but no environment's")
+        assert "USD 4.00 per hour" in findings[1]["detail"]
