@@ -830,6 +830,7 @@ JOBS: dict[str, set[str]] = {
         "assume-alarm-reader",
         "read-pointer",
         "read-alarms",
+        "assume-model-reader",
     },
     # Closes a record with the execution's real error (DescribeExecution), drops its leases.
     "release-abandoned": {"read-execution", "lease"},

@@ -246,9 +246,7 @@ def find_drift(config: Config, observed: Observed) -> list[Finding]:
                 project=_project(arn),
                 version=arn,
                 detail=f"{_label(arn)}{_in_account(config, arn)} is RUNNING but no environment's parameter points "
-                "at it: "
-                + _cost_text(config, description)
-                + _granted_by(observed, arn),
+                "at it: " + _cost_text(config, description) + _granted_by(observed, arn),
             )
         )
     return sorted(findings, key=_order)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlpromote import drift
+from mlpromote import arns, drift
 from mlpromote.aws.rekognition import VersionDescription
 from mlpromote.config import Config
 from mlpromote.errors import InvalidModelVersionArn, PromotionError
@@ -48,6 +48,8 @@ def changes(config: Config, plan: PromotionPlan, observed: drift.Observed) -> di
     plan = plan.model_copy(
         update={"accounts": [TargetAccount(account=a.account, current=serving.get(a.account)) for a in plan.accounts]}
     )
+    if plan.strategy == "copy":
+        return _copy_changes(config, plan, observed)
     state = observed.versions.get(plan.version_arn)
     started = [] if state is not None and state.status == RUNNING else [plan.version_arn]
     granted = observed.grants.get(plan.environment, [])
@@ -64,6 +66,57 @@ def changes(config: Config, plan: PromotionPlan, observed: drift.Observed) -> di
         "revoke": [_label(v) for v in superseded if v in granted],
         "start": [_label(v) for v in started],
         "stop": [_label(v) for v in stopped],
+        "costPerHourUsd": {
+            "before": cost_per_hour(config, observed, []),
+            "after": cost_per_hour(config, observed, stopped, started),
+        },
+        "refusal": None,
+        "refusalMessage": None,
+    }
+
+
+def _copy_changes(config: Config, plan: PromotionPlan, observed: drift.Observed) -> dict[str, Any]:
+    """A copy environment (strategy: copy), per account: copy the version there (unless the account has a
+    copy of it), start the copy (unless it runs), stop the superseded copy (retireSuperseded); nothing is
+    granted or revoked. Each entry names the account: "tools/v2 in 333333333333"."""
+    by_account: dict[str, dict[str, str]] = {}  # account -> label -> a copy's ARN there
+    for arn in observed.versions:
+        label = _label(arn)
+        if label and arn.split(":")[4] != config.ml_account:
+            by_account.setdefault(arn.split(":")[4], {})[label] = arn
+    copied, started, stopped = [], [], []
+    for target in plan.accounts:
+        account, have = target.account, by_account.get(target.account, {})
+        copy = have.get(plan.version_label)
+        if copy is None:
+            copied.append(account)
+        if copy is None or observed.versions[copy].status != RUNNING:
+            # Priced as the project's minimum inference units in that account.
+            version = ModelVersionArn.parse(plan.version_arn)
+            started.append(
+                arns.rekognition_version(plan.partition, plan.region, account, plan.project, version.version, 0)
+            )
+        current = target.current
+        if (
+            plan.retire_superseded
+            and current
+            and _label(current) != plan.version_label
+            and (state := observed.versions.get(current)) is not None
+            and state.status == RUNNING
+        ):
+            stopped.append(current)
+    return {
+        "environment": plan.environment,
+        "version": plan.version_label,
+        "kind": plan.kind,
+        "accounts": [
+            {"account": a.account, "from": _label(a.current), "to": plan.version_label} for a in plan.accounts
+        ],
+        "grant": [],
+        "revoke": [],
+        "copy": [f"{plan.version_label} into {account}" for account in copied],
+        "start": [f"{_label(v)} in {v.split(':')[4]}" for v in started],
+        "stop": [f"{_label(v)} in {v.split(':')[4]}" for v in stopped],
         "costPerHourUsd": {
             "before": cost_per_hour(config, observed, []),
             "after": cost_per_hour(config, observed, stopped, started),

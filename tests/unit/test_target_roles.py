@@ -272,6 +272,8 @@ def test_each_copy_step_goes_through_exactly_the_model_roles_that_trust_it(
     used["compensate"] = {call for call in recorder.take() if "pointer" not in call[0]}
     drift.read_all_copies(cfg)
     used["detect-drift"] = recorder.take()
+    dry_run(PromotionRequest(environment="prod", model_version_arn=V2), cfg, "2024-01-01T00:00:00+00:00")
+    used["api"] = {call for call in recorder.take() if call[1] in COPY_RENAMED.values()}
 
     name = dict(zip(COPY_ROLES, COPY_RENAMED.values(), strict=True))
     copier, reader, retirer = name["model_copier"], name["model_reader"], name["model_retirer"]
@@ -283,6 +285,7 @@ def test_each_copy_step_goes_through_exactly_the_model_roles_that_trust_it(
         "retire": {("find a copy", retirer), ("stop a copy", retirer)},
         "compensate": {("find a copy", retirer), ("delete a copy", retirer)},
         "detect-drift": {("find a copy", reader)},
+        "api": {("find a copy", reader)},  # the dry run observes what drift detection does
     }
     for short, calls in used.items():
         names = {who for _, who in calls}

@@ -145,3 +145,36 @@ def test_the_deployed_plan_refuses_a_bad_arn_before_aws(capsys: Any) -> None:
     code = main(["plan", "--environment", "prod", "--model-version-arn", "v2", "--stack", "mlpromote"])
     assert code == 2
     assert "InvalidModelVersionArn" in capsys.readouterr().err
+
+
+def test_the_plan_of_a_copy_environment_copies_starts_and_stops_per_account(tmp_path: Path, capsys: Any) -> None:
+    """strategy: copy: per account, the copy to make, the copy to start, the superseded copy to stop; no grant."""
+    from mlpromote.drift import unit_hour_price
+
+    world = {"versions": {"tools/v1": {"status": "STOPPED"}}, "copies": {PROD_B: {"tools/v2": "STOPPED"}}}
+    data = scenario_data(config={"environments": {"prod": {"strategy": "copy"}}}, world=world)
+    path = tmp_path / "scenario.yaml"
+    path.write_text(yaml.safe_dump({**data, "promotions": [{"environment": "prod", "version": "tools/v2"}]}))
+
+    assert main(["local", "plan", "--scenario", str(path), "--json"]) == 0
+    [plan] = json.loads(capsys.readouterr().out)["plans"]
+    unit = unit_hour_price("us-east-1")
+    assert unit is not None
+    assert plan == {
+        "environment": "prod",
+        "version": "tools/v2",
+        "kind": "promotion",
+        "accounts": [
+            {"account": PROD_A, "from": "tools/v1", "to": "tools/v2"},
+            {"account": PROD_B, "from": "tools/v1", "to": "tools/v2"},
+        ],
+        "grant": [],
+        "revoke": [],
+        "copy": [f"tools/v2 into {PROD_A}"],  # PROD_B has a (stopped) copy of v2 already
+        "start": [f"tools/v2 in {PROD_A}", f"tools/v2 in {PROD_B}"],
+        "stop": [f"tools/v1 in {PROD_A}", f"tools/v1 in {PROD_B}"],
+        # Before: the ML account's v2 (qa's) and the two copies of v1; after: v2 and the two copies of v2.
+        "costPerHourUsd": {"before": 3 * unit, "after": 3 * unit},
+        "refusal": None,
+        "refusalMessage": None,
+    }
