@@ -49,6 +49,23 @@ REFERENCE_OPERATIONS = frozenset(
         ("rekognition", "StopProjectVersion"),  # retire
     }
 )
+# The copy strategy's reference run (--strategy copy): prod a copy environment that deletes superseded
+# copies; the same promotion copies v3 into each account, starts the copies, smoke-tests and points
+# there, stops and deletes v1's copies. These calls prove it reached every kind of copy step.
+COPY_CONFIG = {"environments": {ENVIRONMENT: {"strategy": "copy", "deleteSupersededCopies": True}}}
+COPY_REFERENCE_OPERATIONS = frozenset(
+    {
+        ("rekognition", "PutProjectPolicy"),  # share v3 with prod's accounts
+        ("rekognition", "CopyProjectVersion"),  # copy it into each
+        ("rekognition", "DeleteProjectPolicy"),  # the copies are done
+        ("rekognition", "StartProjectVersion"),  # start each copy
+        ("rekognition", "DetectCustomLabels"),  # smoke-test each copy where it runs
+        ("ssm", "PutParameter"),  # point each account at its copy
+        ("rekognition", "StopProjectVersion"),  # retire v1's copies
+        ("rekognition", "DeleteProjectVersion"),  # and delete them (deleteSupersededCopies)
+    }
+)
+STRATEGIES = ("share", "copy")
 # iam and sts speak the query protocol (error codes without the Exception suffix); the rest JSON.
 QUERY_SERVICES = frozenset({"iam", "sts"})
 FATAL, TRANSIENT = "non-retryable", "transient"
@@ -62,6 +79,8 @@ INVARIANTS = {
     "d": "a failed promotion leaves every parameter as it was before",
     "e": "a transient fault never fails the promotion",
     "f": "a successful promotion leaves every account of the environment on the promoted version",
+    "g": "no copy runs in an account of a copy environment but the one its parameter points at",
+    "h": "no project policy is left on the source project once the promotion has ended",
 }
 STOPPED_STATES = frozenset({"STOPPED", "STOPPING"})
 
@@ -95,6 +114,8 @@ def check_invariants(
     environment: str | None = None,
     version: str | None = None,
     reported_granted: frozenset[str] = frozenset(),
+    reported_running: frozenset[str] = frozenset(),
+    policies_left: Sequence[str] = (),
 ) -> list[Violation]:
     """Every invariant the world `after` an ended promotion breaks (empty: all held).
 
@@ -103,24 +124,38 @@ def check_invariants(
     `transient` says the injected fault was a transient one; `environment` and `version` name the
     promotion (for f). `reported_granted`: versions the promotion's output lists as left granted
     in `environment`, with why: the retirement never undoes a promotion (README, step 6), so a
-    revoke that failed is reported rather than hidden, and (b) accepts exactly those.
+    revoke that failed is reported rather than hidden, and (b) accepts exactly those; `reported_running`
+    the same for copies left running (g). `policies_left`: the project policies on the source project.
     """
     out: list[Violation] = []
     versions: dict[str, str] = after.get("versions", {})
     grants: dict[str, list[str]] = after.get("grants", {})
+    # A copy environment's accounts ("copies": {account: {label: status}}) serve their own copies, granted nothing.
+    copies: dict[str, dict[str, str]] = after.get("copies", {})
     pointed: dict[str, set[str]] = {}
     for env, project, account, label in _pointers(after):
         where = f"{env}/{project}/{account}"
         if label is None:
             continue  # no parameter: nothing to serve (d and f catch a parameter that went missing)
         pointed.setdefault(env, set()).add(label)
-        state = versions.get(label)
+        if account in copies:
+            state = copies[account].get(label)
+            what = f"its copy of {label}, which is {state or 'missing'}"
+        else:
+            state = versions.get(label)
+            what = f"{label}, which is {state or 'unknown'}"
         if state != "RUNNING":
-            out.append(Violation("a", f"{where} points at {label}, which is {state or 'unknown'}"))
-        if label not in grants.get(env, []):
+            out.append(Violation("a", f"{where} points at {what}"))
+        if account not in copies and label not in grants.get(env, []):
             out.append(Violation("a", f"{where} points at {label}, which the {env} access role does not grant"))
         if state in STOPPED_STATES:
             out.append(Violation("c", f"{label} is {state} while {where} references it"))
+    served = {account: label for _, _, account, label in _pointers(after)}
+    for account, held in sorted(copies.items()):
+        for label, state in sorted(held.items()):
+            if state in ("RUNNING", "STARTING") and label != served.get(account) and label not in reported_running:
+                out.append(Violation("g", f"the copy of {label} in {account} is {state}; {account} points at "
+                                          f"{served.get(account)}"))  # fmt: skip
     for env, granted in sorted(grants.items()):
         for label in granted:
             if label not in pointed.get(env, set()) and not (env == environment and label in reported_granted):
@@ -135,6 +170,7 @@ def check_invariants(
         out.append(Violation("d", f"the promotion ended {status} but changed {', '.join(changed) or 'parameters'}"))
     if transient and not succeeded:
         out.append(Violation("e", f"a transient fault ended the promotion {status}"))
+    out += [Violation("h", f"project policy {name} is left on the source project") for name in policies_left]
     if succeeded and environment is not None and version is not None:
         for env, project, account, label in _pointers(after):
             if env == environment and project == version.split("/", 1)[0] and label != version:
@@ -247,8 +283,9 @@ def _install_loader_cache() -> None:
         botocore.session.create_loader = functools.lru_cache(maxsize=None)(botocore.loaders.create_loader)
 
 
-def run_promotion(injection: Injection | None = None) -> Outcome:
-    """One fresh emulator on the standard world, the fault injected, the promotion run, the world checked."""
+def run_promotion(injection: Injection | None = None, strategy: str = "share") -> Outcome:
+    """One fresh emulator on the standard world (prod a copy environment with strategy "copy"), the fault
+    injected, the promotion run, the world checked."""
     _install_loader_cache()
     from mlpromote_emulator import moto_adaptations as adapt
     from mlpromote_emulator.runtime import Emulator
@@ -258,7 +295,7 @@ def run_promotion(injection: Injection | None = None) -> Outcome:
     # (position of the next call, function) each time a handler is invoked: which step made each call.
     marks: list[tuple[int, str]] = []
     try:
-        scenario = parse_scenario(_scenario_data(), base=Path("."))
+        scenario = parse_scenario(_scenario_data(strategy), base=Path("."))
         with Emulator(scenario) as emu:
             before = emu.world()
             invoke = adapt.hooks.invoke
@@ -284,6 +321,9 @@ def run_promotion(injection: Injection | None = None) -> Outcome:
             result = emu.promote(PromotionSpec(environment=ENVIRONMENT, version=VERSION))
             after = emu.world()
             calls = list(adapt.hooks.calls)
+            # The source project's policies (a copy environment's share of the version), as one document.
+            source = adapt.copy_policy_of(emu.names.arn(VERSION, emu.config)) or {}
+            policies_left = [str(s.get("Sid", "a statement")) for s in source.get("Statement", [])]
     except Exception:
         outcome.crash = traceback.format_exc()
         return outcome
@@ -302,17 +342,22 @@ def run_promotion(injection: Injection | None = None) -> Outcome:
         reported_granted=frozenset(
             left["version"] for left in ((result.output or {}).get("left") or []) if left.get("granted")
         ),
+        reported_running=frozenset(
+            left["version"] for left in ((result.output or {}).get("left") or []) if left.get("running")
+        )
+        | (frozenset({VERSION}) if (result.compensation or {}).get("leftRunningWhy") else frozenset()),
+        policies_left=policies_left,
     )
     return outcome
 
 
-def _scenario_data() -> dict[str, Any]:
-    """tests/conftest.py's standard scenario with the reference promotion."""
+def _scenario_data(strategy: str = "share") -> dict[str, Any]:
+    """tests/conftest.py's standard scenario with the reference promotion (prod a copy environment for "copy")."""
     try:
         conftest = importlib.import_module("tests.conftest")  # python -m tests.faults.campaign, from the root
     except ImportError:
         conftest = importlib.import_module("conftest")  # under pytest, tests/ itself is on sys.path
-    data: dict[str, Any] = conftest.scenario_data()
+    data: dict[str, Any] = conftest.scenario_data(config=COPY_CONFIG if strategy == "copy" else None)
     return data
 
 
@@ -320,15 +365,15 @@ def _step_at(marks: list[tuple[int, str]], position: int) -> str:
     return next((function for start, function in reversed(marks) if start <= position), "?")
 
 
-def run_point(injection: Injection) -> Outcome:
+def run_point(injection: Injection, strategy: str = "share") -> Outcome:
     """Run an injection point until its fault fires. Accounts are read, tested and rotated side by
     side, so their calls may come in another order than in the reference run: a call that came
     before its reference position is never faulted (the fault only matches from that position on)."""
-    outcome = run_promotion(injection)
+    outcome = run_promotion(injection, strategy)
     for attempt in range(2, MAX_ATTEMPTS + 1):
         if not outcome.held or outcome.fired:
             break
-        outcome = run_promotion(injection)
+        outcome = run_promotion(injection, strategy)
         outcome.attempts = attempt
     return outcome
 
@@ -341,14 +386,15 @@ def injections(calls: Sequence[tuple[str, str, str, str]]) -> list[Injection]:
     ]
 
 
-def reference_problems(outcome: Outcome) -> list[str]:
+def reference_problems(outcome: Outcome, strategy: str = "share") -> list[str]:
     """Why the reference run cannot serve as the campaign's baseline (empty: it can)."""
     if outcome.crash:
         return [f"the reference run crashed:\n{outcome.crash}"]
     problems = []
     if outcome.status != "SUCCEEDED":
         problems.append(f"the reference promotion ended {outcome.status}: {outcome.error}: {outcome.cause}")
-    missing = REFERENCE_OPERATIONS - {(s, o) for s, o, _, _ in outcome.calls}
+    expected = COPY_REFERENCE_OPERATIONS if strategy == "copy" else REFERENCE_OPERATIONS
+    missing = expected - {(s, o) for s, o, _, _ in outcome.calls}
     if missing:
         problems.append(f"the reference run never called {sorted(missing)}: not every kind of step ran")
     problems += [f"the reference run broke an invariant: {v}" for v in outcome.violations]
@@ -373,31 +419,45 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make faults", description=__doc__.split("\n\n")[0])
     parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1), help="processes (default 2)")
     parser.add_argument("--only", type=int, nargs="*", help="only these call positions (to reproduce one)")
+    parser.add_argument(
+        "--strategy",
+        choices=[*STRATEGIES, "all"],
+        default="all",
+        help="the share reference run (prod shares the ML account's version), the copy one (prod copies it "
+        "into each account), or both (default)",
+    )
     arguments = parser.parse_args(argv)
-    started = time.perf_counter()
+    passed = True
+    for strategy in STRATEGIES if arguments.strategy == "all" else (arguments.strategy,):
+        passed = _campaign(strategy, arguments.workers, arguments.only) and passed
+    return 0 if passed else 1
 
-    reference = run_promotion()
-    problems = reference_problems(reference)
+
+def _campaign(strategy: str, workers: int, only: list[int] | None) -> bool:
+    started = time.perf_counter()
+    reference = run_promotion(strategy=strategy)
+    problems = reference_problems(reference, strategy)
     if problems:
-        print("make faults: no baseline\n" + "\n".join(problems), file=sys.stderr)
-        return 1
+        print(f"make faults ({strategy}): no baseline\n" + "\n".join(problems), file=sys.stderr)
+        return False
     points = injections(reference.calls)
-    if arguments.only is not None:
-        points = [p for p in points if p.position in arguments.only]
+    if only is not None:
+        points = [p for p in points if p.position in only]
     print(
-        f"reference: {VERSION} to {ENVIRONMENT}, {len(reference.calls)} control-plane calls; "
-        f"{len(points)} injection points on {arguments.workers} worker(s)",
+        f"reference ({strategy}): {VERSION} to {ENVIRONMENT}, {len(reference.calls)} control-plane calls; "
+        f"{len(points)} injection points on {workers} worker(s)",
         flush=True,
     )
-    if arguments.workers > 1:
+    run = functools.partial(run_point, strategy=strategy)
+    if workers > 1:
         # spawn: each worker imports moto afresh and runs one emulator at a time.
-        with multiprocessing.get_context("spawn").Pool(arguments.workers) as pool:
-            outcomes = list(pool.imap(run_point, points, chunksize=1))
+        with multiprocessing.get_context("spawn").Pool(workers) as pool:
+            outcomes = list(pool.imap(run, points, chunksize=1))
     else:
-        outcomes = [run_point(p) for p in points]
-    print(report(outcomes, check_known=arguments.only is None))
-    print(f"({time.perf_counter() - started:.0f} s)")
-    return 0 if campaign_passed(outcomes, check_known=arguments.only is None) else 1
+        outcomes = [run(p) for p in points]
+    print(report(outcomes, check_known=only is None))
+    print(f"({strategy}: {time.perf_counter() - started:.0f} s)")
+    return campaign_passed(outcomes, check_known=only is None)
 
 
 def unexplained(outcomes: Sequence[Outcome]) -> list[Outcome]:
