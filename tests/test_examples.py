@@ -86,3 +86,17 @@ def test_bad_input_fails_the_job_before_aws(
     monkeypatch.setattr("botocore.endpoint.Endpoint._send", refuse)
     assert main([values.get(a.lstrip("$"), a) for a in argv[1:]]) == exit_status
     assert capsys.readouterr().err.split(":")[0] in ("UnknownEnvironment", "VersionOutsideMlAccount")
+
+
+def test_the_copy_example_promotes_and_rolls_back_a_copy_environment(capsys: Any) -> None:
+    """examples/copy.yaml: prod copies v2 into both accounts (v1's copies deleted), then rolls back to v1."""
+    assert main(["local", "promote", "--scenario", str(EXAMPLES / "copy.yaml"), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert [(p["environment"], p["version"], p["status"]) for p in report["promotions"]] == [
+        ("prod", "tools/v2", "SUCCEEDED"),
+        ("prod", "tools/v1", "SUCCEEDED"),  # the rollback, to the version v2 replaced
+    ]
+    world = report["world"]
+    assert world["parameters"]["prod"] == {"tools": {"333333333333": "tools/v1", "444444444444": "tools/v1"}}
+    assert world["grants"] == {"qa": ["tools/v2"], "prod": []}
+    assert world["copies"] == {"333333333333": {"tools/v1": "RUNNING"}, "444444444444": {"tools/v1": "RUNNING"}}

@@ -99,7 +99,10 @@ def test_consumer_accounts_cannot_start_stop_or_delete_any_version() -> None:
         assert statement["Resource"] == "*"
         assert statement["Condition"] == {
             "ArnNotLike": {
-                "aws:PrincipalArn": ["arn:*:iam::*:role/mlpromote-model-copier", "arn:*:iam::*:role/mlpromote-model-retirer"]
+                "aws:PrincipalArn": [
+                    "arn:*:iam::*:role/mlpromote-model-copier",
+                    "arn:*:iam::*:role/mlpromote-model-retirer",
+                ]
             }
         }
 
