@@ -45,8 +45,8 @@ PARAMETER_WRITER_CALLERS = ("rotate-pointer", "compensate")
 ALARM_READER_CALLERS = ("plan", "watch-alarms", "api")
 # Copy environments (strategy: copy). Copy the version into the account and start the copy: the model
 # phase (start, then check). Find the account's copy: the check before the switch, the rotation (the
-# pointer names the copy), drift detection, the API's dry run. Stop and delete superseded or failed copies: the retirement
-# and the compensation.
+# pointer names the copy), drift detection, the API's dry run. Stop and delete superseded or failed
+# copies: the retirement and the compensation.
 MODEL_COPIER_CALLERS = ("start-model", "check-model")
 MODEL_READER_CALLERS = ("confirm-serving", "rotate-pointer", "detect-drift", "api")
 MODEL_RETIRER_CALLERS = ("retire", "compensate")
