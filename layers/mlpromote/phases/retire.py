@@ -88,21 +88,28 @@ def _retire_copies(plan: PromotionPlan) -> Retirement:
         arn = superseded[account]
         if arns.account_of(arn) != account:
             return None  # not a copy: the environment shared the ML account's version before
-        role = plan.model_retirer_role_arn(account)
-        copy = service.describe_copy(role, arn)
-        if copy is None or copy.source_arn == plan.version_arn:
-            return None  # gone already, or a copy of the promoted version itself
-        label, status = ModelVersionArn.parse(arn).label, copy.status
-        if status == RUNNING:
-            service.stop_copy(role, arn)
-            status = STOPPING
+        role, label = plan.model_retirer_role_arn(account), ModelVersionArn.parse(arn).label
+        try:
+            copy = service.describe_copy(role, arn)
+            if copy is None or copy.source_arn == plan.version_arn:
+                return None  # gone already, or a copy of the promoted version itself
+            status = copy.status
+            if status == RUNNING:
+                service.stop_copy(role, arn)
+                status = STOPPING
+        except AwsCallFailed as error:
+            # Never undoes the promotion: the copy is left, and the output says why (drift reports it idle).
+            return label, f"left running: could not stop it ({error.operation}: {error.code})"
         if not plan.delete_superseded_copies:
             return label, "stopped"
         if status in (STOPPING, "COPYING_IN_PROGRESS"):
             raise CopiesBusy(f"account {account}: the copy of {label} is {status}; it is deleted once stopped")
         if status == STARTING:
             return label, "left STARTING (StopProjectVersion stops a running model only)"
-        service.delete_copy(role, arn)
+        try:
+            service.delete_copy(role, arn)
+        except AwsCallFailed as error:
+            return label, f"stopped, not deleted ({error.operation}: {error.code})"
         return label, "deleted"
 
     done = for_each_account(sorted(superseded), retire, plan.max_concurrency)
@@ -113,11 +120,11 @@ def _retire_copies(plan: PromotionPlan) -> Retirement:
     retirement.stopped = [
         f"{label}: copy {what} in {n} account{'s' if n != 1 else ''}"
         for (label, what), n in sorted(counts.items())
-        if not what.startswith("left")
+        if what in ("stopped", "deleted")
     ]
     retirement.left = [
-        LeftBehind(version=label, granted=False, running=True, why=f"copy {what} in {n} account(s)")
+        LeftBehind(version=label, granted=False, running=what.startswith("left"), why=f"copy {what} in {n} account(s)")
         for (label, what), n in sorted(counts.items())
-        if what.startswith("left")
+        if what.startswith(("left", "stopped, not deleted"))
     ]
     return retirement
