@@ -53,6 +53,9 @@ REFERENCE_OPERATIONS = frozenset(
 # copies; the same promotion copies v3 into each account, starts the copies, smoke-tests and points
 # there, stops and deletes v1's copies. These calls prove it reached every kind of copy step.
 COPY_CONFIG = {"environments": {ENVIRONMENT: {"strategy": "copy", "deleteSupersededCopies": True}}}
+# Short copies and starts: fewer status polls (each a few calls per account), so fewer injection points
+# that only repeat a poll; every kind of call is still made.
+COPY_WORLD = {"copySeconds": 60, "startSeconds": 60}
 COPY_REFERENCE_OPERATIONS = frozenset(
     {
         ("rekognition", "PutProjectPolicy"),  # share v3 with prod's accounts
@@ -357,7 +360,10 @@ def _scenario_data(strategy: str = "share") -> dict[str, Any]:
         conftest = importlib.import_module("tests.conftest")  # python -m tests.faults.campaign, from the root
     except ImportError:
         conftest = importlib.import_module("conftest")  # under pytest, tests/ itself is on sys.path
-    data: dict[str, Any] = conftest.scenario_data(config=COPY_CONFIG if strategy == "copy" else None)
+    copy = strategy == "copy"
+    data: dict[str, Any] = conftest.scenario_data(
+        config=COPY_CONFIG if copy else None, world=COPY_WORLD if copy else None
+    )
     return data
 
 
