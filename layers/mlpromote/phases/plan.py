@@ -144,7 +144,7 @@ def _rollback_target(environment: str, project: str, pointers: dict[str, str | N
     """The version to roll back to. A copy environment's accounts each point at their own copy: compared by
     "project/version" (a copy keeps its source's names), the target is then a label (see _source_version)."""
     key = _label if copies else (lambda arn: arn)
-    serving = {key(value) if value else None for value in pointers.values()}
+    serving = {key(value) if value is not None else None for value in pointers.values()}
     if len(serving) != 1 or None in serving:
         raise NothingToRollBackTo(
             f"{environment}'s accounts do not all serve one version of {project} ({len(serving)} different "
