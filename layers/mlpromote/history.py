@@ -122,9 +122,8 @@ def rollback_target(
     for record in done:
         if key(record.version) != current:
             return record.version
-        replaced = {key(change.from_version) for change in record.accounts if change.from_version is not None} - {
-            current
-        }
+        replaced = {key(change.from_version) for change in record.accounts if change.from_version is not None}
+        replaced.discard(current)
         if len(replaced) == 1:
             return replaced.pop()
         # A no-op (it already served `current`) or a split environment: look further back.
