@@ -37,6 +37,8 @@ DEFAULT_CONFIG_FILE = "/opt/mlpromote.yaml"
 # The templates' defaults for their ParameterPathPrefix (without the leading slash) and AccessRolePrefix.
 DEFAULT_PARAMETER_PATH_PREFIX = "/mlpromote"
 DEFAULT_ACCESS_ROLE_PREFIX = "mlpromote-access-"
+# templates/organization-reader.yaml's role: template.yaml lets the control plane assume it by this name.
+ORGANIZATION_READER_ROLE_NAME = "mlpromote-organization-reader"
 
 AccountId = Annotated[str, Field(pattern=r"^[0-9]{12}$", description="a 12-digit AWS account id")]
 _NAME = r"^[a-zA-Z0-9_.\-]{1,255}$"
@@ -78,6 +80,14 @@ _CONSUMER_ROLE_ARN = re.compile(
     r"^arn:(?P<partition>aws|aws-cn|aws-us-gov):iam::(?P<account>[0-9]{12}):role/[\w+=,.@/*?-]{1,512}$", re.ASCII
 )
 _ORGANIZATION_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
+# An OU id (Organizations API Reference, OrganizationalUnit.Id): ou-, the 4-32 characters of its
+# root's id, -, and 8-32 more.
+_OU_ID = re.compile(r"^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$")
+# The role drift detection and the plan list the OUs through, in the management account or a
+# delegated administrator (templates/organization-reader.yaml).
+_READER_ROLE_ARN = re.compile(
+    r"^arn:(?P<partition>aws|aws-cn|aws-us-gov):iam::(?P<account>[0-9]{12}):role/[\w+=,.@/-]{1,512}$"
+)
 # sts:AssumeRole's ExternalId: 2 to 1224 characters of [\w+=,.@:/-].
 _EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}$", re.ASCII)
 _VPC_ENDPOINT_ID = re.compile(r"^vpce-[0-9a-f]{8,17}$")
@@ -112,6 +122,24 @@ def _organization_id(value: str | None) -> str | None:
         raise ValueError(
             f"{_shorten(repr(value))} is not an AWS Organizations id: it is o- and 10 to 32 lowercase letters or "
             "digits (aws organizations describe-organization --query Organization.Id)"
+        )
+    return value
+
+
+def _ou_id(value: str) -> str:
+    if not _OU_ID.match(value):
+        raise ValueError(
+            f"{_shorten(repr(value))} is not an organizational unit id: ou-, 4 to 32 lowercase letters or digits, "
+            "-, and 8 to 32 more, e.g. ou-ab12-cd34ef56 (aws organizations list-organizational-units-for-parent)"
+        )
+    return value
+
+
+def _reader_role_arn(value: str | None) -> str | None:
+    if value is not None and not _READER_ROLE_ARN.match(value):
+        raise ValueError(
+            f"{_shorten(repr(value))} is not an IAM role ARN; write arn:aws:iam::<management account>:role/<name>, "
+            "the role templates/organization-reader.yaml creates (arn:aws-cn: in China, arn:aws-us-gov: in GovCloud)"
         )
     return value
 
@@ -181,7 +209,10 @@ def _approver_pattern(value: str) -> str:
 
 class Environment(_Model):
     # The execution's state carries one small record per account: 500 keeps it far below 256 KB.
-    accounts: list[AccountId] = Field(min_length=1, max_length=500)
+    # An environment lists its accounts, or names organizational units whose accounts (recursively)
+    # the plan resolves at promotion time (mlpromote.environments): one or the other.
+    accounts: list[AccountId] = Field(default=[], max_length=500)
+    organizational_units: list[Annotated[str, AfterValidator(_ou_id)]] = Field(default=[], max_length=100)
     access_role_name: str | None = Field(default=None, pattern=_ROLE_NAME)
     retire_superseded: StrictBool = True
     # A version reaches this environment only after it was live in (or promoted to) this one.
@@ -235,6 +266,26 @@ class Environment(_Model):
         return ids
 
     @model_validator(mode="after")
+    def _accounts_or_units(self) -> Environment:
+        if self.accounts and self.organizational_units:
+            raise ValueError(
+                "give accounts or organizationalUnits, not both: an environment is a list of accounts, or the "
+                "accounts of its organizational units"
+            )
+        if not self.accounts and not self.organizational_units:
+            raise ValueError(
+                "no accounts: list the target accounts in accounts, or name organizational units in organizationalUnits"
+            )
+        if len(set(self.organizational_units)) != len(self.organizational_units):
+            raise ValueError("organizationalUnits lists an OU twice; list each OU once")
+        return self
+
+    @property
+    def by_organization(self) -> bool:
+        """The environment's accounts are those of its OUs, resolved at promotion time."""
+        return bool(self.organizational_units)
+
+    @model_validator(mode="after")
     def _four_eyes_need_the_gate(self) -> Environment:
         if (self.approvers or self.separate_approver) and not self.requires_approval:
             raise ValueError(
@@ -248,7 +299,9 @@ class Environment(_Model):
         for index, arn in enumerate(self.consumer_role_arns):
             match = _CONSUMER_ROLE_ARN.match(arn)
             assert match is not None  # checked item by item
-            if match["account"] not in self.accounts:
+            # An OU environment's accounts are known at promotion time only; its trust admits the OUs'
+            # accounts alone (aws:PrincipalOrgPaths), whatever consumerRoleArns says.
+            if self.accounts and match["account"] not in self.accounts:
                 listed = ", ".join(self.accounts[:3]) + (", ..." if len(self.accounts) > 3 else "")
                 raise ValueError(
                     f"consumerRoleArns[{index}] is a role of account {match['account']}, not of this "
@@ -327,6 +380,9 @@ class Config(_Model):
     # The organization every environment's access role is restricted to (aws:PrincipalOrgID), unless
     # the environment names its own.
     organization_id: str | None = None
+    # The read-only role in the management (or a delegated administrator) account that lists the
+    # accounts of the environments' organizational units (templates/organization-reader.yaml).
+    organization_reader_role_arn: str | None = None
     # Names the config shares with the templates, which take them as parameters: the target accounts'
     # parameter roles may touch only parameters under ParameterPathPrefix (written there without the
     # leading slash), and the control plane may write grants only on AccessRolePrefix* roles.
@@ -339,6 +395,45 @@ class Config(_Model):
     @classmethod
     def _organization(cls, value: str | None) -> str | None:
         return _organization_id(value)
+
+    @field_validator("organization_reader_role_arn")
+    @classmethod
+    def _reader(cls, value: str | None) -> str | None:
+        return _reader_role_arn(value)
+
+    @model_validator(mode="after")
+    def _units_need_the_organization(self) -> Config:
+        for name, env in self.environments.items():
+            if not env.by_organization:
+                continue
+            if self.organization_reader_role_arn is None:
+                raise ValueError(
+                    f"environments.{name}.organizationalUnits: set organizationReaderRoleArn, the role "
+                    "(templates/organization-reader.yaml, in the management or a delegated administrator account) "
+                    "the plan lists the OUs' accounts through"
+                )
+            if self.organization_of(name) is None:
+                raise ValueError(
+                    f"environments.{name}.organizationalUnits: set organizationId (the top-level one or the "
+                    "environment's): the access role admits the OUs' accounts by aws:PrincipalOrgID and "
+                    "aws:PrincipalOrgPaths (aws organizations describe-organization --query Organization.Id)"
+                )
+        reader = self.organization_reader_role_arn
+        if reader is not None:
+            match = _READER_ROLE_ARN.match(reader)
+            assert match is not None  # checked by the field validator
+            name = match[0].rsplit("/", 1)[-1]
+            if name != ORGANIZATION_READER_ROLE_NAME:
+                raise ValueError(
+                    f"organizationReaderRoleArn names {name!r}; the control plane (template.yaml) may assume only "
+                    f"{ORGANIZATION_READER_ROLE_NAME}, the role templates/organization-reader.yaml creates"
+                )
+            if match["partition"] != self.partition:
+                raise ValueError(
+                    f"organizationReaderRoleArn is a role of the {match['partition']} partition, but region "
+                    f"{self.region} is in {self.partition}: write arn:{self.partition}:iam::<account>:role/<name>"
+                )
+        return self
 
     @field_validator("parameter_path_prefix")
     @classmethod
@@ -394,8 +489,9 @@ class Config(_Model):
         events (mlpromote.quotas): past them an execution fails where no Catch compensates it."""
         flow = self.workflow
         for name, env in self.environments.items():
+            # An OU environment's size is known at promotion time: the plan checks it then (mlpromote.environments).
             budget = quotas.history_budget(
-                len(env.accounts),
+                len(env.accounts) or 1,
                 env.bake_minutes,
                 flow.alarm_poll_seconds,
                 flow.start_timeout_minutes,

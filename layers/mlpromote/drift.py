@@ -17,6 +17,9 @@ behind mlpromote's back; this module finds where, once per scheduled run:
 - SplitEnvironment: the accounts of one environment point at different versions (or some have
   no parameter at all). An environment none of whose accounts has the parameter was never
   promoted: that is not drift.
+- AccountNotServed: an account of an OU environment (organizationalUnits) has no parameter while
+  the environment's other accounts point at a version: an account that joined the OU after the
+  last promotion. The next promotion serves it.
 
 Reads are one DescribeProjects and a paginated DescribeProjectVersions per project, one
 GetRolePolicy per environment, one GetParameter per account and project (through the account's
@@ -33,7 +36,7 @@ from typing import Any, Literal
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from pydantic import BaseModel, ConfigDict, Field
 
-from mlpromote import arns, promotion_metrics
+from mlpromote import arns, environments, promotion_metrics
 from mlpromote.aws import dynamodb, events, iam, ssm
 from mlpromote.aws.rekognition import VersionDescription
 from mlpromote.clock import now
@@ -46,13 +49,16 @@ from mlpromote.observability import logger, metrics
 from mlpromote.services import model_service
 from mlpromote.versions import RUNNING, ModelVersionArn
 
-Kind = Literal["PointerToNotRunning", "PointerWithoutGrant", "StaleGrant", "IdleVersion", "SplitEnvironment"]
+Kind = Literal[
+    "PointerToNotRunning", "PointerWithoutGrant", "StaleGrant", "IdleVersion", "SplitEnvironment", "AccountNotServed"
+]
 KINDS: tuple[Kind, ...] = (
     "PointerToNotRunning",
     "PointerWithoutGrant",
     "StaleGrant",
     "IdleVersion",
     "SplitEnvironment",
+    "AccountNotServed",
 )
 # What an idle version costs is the service's price (mlpromote.services; for Custom Labels, with its
 # source, in mlpromote.services.rekognition). A region without a price gets no figure: its
@@ -136,8 +142,10 @@ def read_all_pointers(config: Config) -> dict[str, dict[str, dict[str, str | Non
         return {name: ssm.read_pointer(role, project.parameter_name) for name, project in config.projects.items()}
 
     out: dict[str, dict[str, dict[str, str | None]]] = {}
-    for environment, env in config.environments.items():
-        per_account = for_each_account(env.accounts, read, config.workflow.max_concurrency)
+    for environment in config.environments:
+        # An OU environment's accounts as they are now (an account that joined since is AccountNotServed).
+        accounts = environments.accounts_of(config, environment)
+        per_account = for_each_account(accounts, read, config.workflow.max_concurrency)
         out[environment] = {
             project: {account: values[project] for account, values in per_account.items()}
             for project in config.projects
@@ -161,7 +169,23 @@ def find_drift(config: Config, observed: Observed) -> list[Finding]:
             if not values:
                 continue  # never promoted here
             pointed |= values
-            if len(set(pointers.values())) > 1:
+            unserved: list[str] = []
+            if config.environment(environment).by_organization:
+                # An account without the parameter in an OU environment joined the OU after the last
+                # promotion: its own kind, and not a split (the next promotion serves it).
+                unserved = [account for account, value in pointers.items() if value is None]
+                for account in unserved:
+                    findings.append(
+                        Finding(
+                            kind="AccountNotServed",
+                            environment=environment,
+                            project=project_name,
+                            account=account,
+                            detail=f"{account} is in the organizational units of {environment} but has no "
+                            f"{project.parameter_name}: it joined after the last promotion; promote again to serve it",
+                        )
+                    )
+            if len({value for account, value in pointers.items() if account not in unserved}) > 1:
                 findings.append(
                     Finding(
                         kind="SplitEnvironment",

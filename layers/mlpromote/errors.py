@@ -185,3 +185,23 @@ class NotAnApprover(PromotionError):
 
 class ApproverIsRequester(PromotionError):
     """`separateApprover`: the requester may not decide their own promotion; someone else must."""
+
+
+# --- environments by organizational unit (mlpromote.environments) ---------------------------
+
+
+class OrganizationalUnitNotFound(PromotionError):
+    """An OU the environment names does not exist in the organization the reader role reads."""
+
+
+class EnvironmentHasNoAccounts(PromotionError):
+    """The environment's OUs hold no ACTIVE account: there is nothing to promote to."""
+
+
+class EnvironmentTooLarge(PromotionError):
+    """The environment's OUs hold more accounts than a promotion serves (the config's cap, or the
+    history quota with the environment's bake and polling)."""
+
+
+class EnvironmentsOverlap(PromotionError):
+    """An account of the environment's OUs is the ML account or an account of another environment."""

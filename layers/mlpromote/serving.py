@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mlpromote import arns
+from mlpromote import arns, environments
 from mlpromote.aws import ssm
 from mlpromote.config import Config
 from mlpromote.fanout import for_each_account
@@ -33,11 +33,11 @@ def references(config: Config, plan: PromotionPlan, after_promotion: bool) -> di
         value = plan.version_arn if after_promotion else target.current
         if value:
             found.setdefault(value, []).append(f"{plan.environment}/{target.account}")
-    for name, environment in sorted(config.environments.items()):
+    for name in sorted(config.environments):
         if name == plan.environment:
             continue
         pointers = read_pointers(
-            environment.accounts,
+            environments.accounts_of(config, name),
             plan.parameter_reader_role_name,
             plan.parameter_name,
             plan.max_concurrency,

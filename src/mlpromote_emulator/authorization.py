@@ -112,11 +112,15 @@ class Authorizer:
         boundary = None
         if documents.boundary_arn:
             boundary = (documents.boundary_arn, _boundary(documents.boundary_arn))
+        account = arn.split(":")[4]
+        # The world's organization (world.organization) knows accounts that joined an OU during the run.
+        member = adapt.organization_of_account(account)
         return Role(
             arn=documents.arn,
             trust=_document(documents.trust),
             policies=policies,
-            org=self.organizations.get(arn.split(":")[4], ""),
+            org=self.organizations.get(account) or (member.id if member else ""),
+            org_paths=tuple(adapt.organization_paths(account)),
             boundary=boundary,
         )
 

@@ -56,6 +56,7 @@ from moto.events.models import events_backends
 from moto.iam.exceptions import LimitExceededException, NotFoundException
 from moto.iam.models import IAMBackend, iam_backends
 from moto.iam.responses import IamResponse
+from moto.organizations.responses import OrganizationsResponse
 from moto.rekognition.models import RekognitionBackend, rekognition_backends
 from moto.rekognition.responses import RekognitionResponse
 from moto.s3.models import s3_backends
@@ -1166,6 +1167,164 @@ def _delete_parameter(self: SimpleSystemManagerResponse) -> Any:
 _original_describe_alarms = CloudWatchResponse.describe_alarms
 
 
+# --- AWS Organizations: the world's OUs, served to the management account ----------------------
+# moto's backend makes up its own OU and account ids; a scenario names real-looking ones
+# (world.organization), so the emulator keeps the tree itself and answers the read calls the control
+# plane makes. Organizations API Reference: ListAccountsForParent lists the accounts directly in the
+# parent (not in child OUs), ListOrganizationalUnitsForParent the child OUs; both at most 20 per page
+# (MaxResults 1-20), both only from the management account (or a delegated administrator).
+
+ORGANIZATIONS_PAGE_MAX = 20
+
+
+@dataclass
+class Organization:
+    """One organization: its id, its management account and its OUs (OU id -> accounts and child OUs)."""
+
+    id: str
+    management_account: str
+    units: dict[str, list[str]] = field(default_factory=dict)  # OU -> accounts directly in it
+    children: dict[str, list[str]] = field(default_factory=dict)  # OU -> child OUs
+
+    def root(self) -> str:
+        """The root's id: an OU id carries it (ou-<root suffix>-...)."""
+        first = next(iter(self.units), "ou-root-00000000")
+        return "r-" + first.split("-")[1]
+
+    def parent_of(self, unit: str) -> str | None:
+        return next((parent for parent, children in self.children.items() if unit in children), None)
+
+    def paths(self, account: str) -> list[str]:
+        """aws:PrincipalOrgPaths of a principal in `account`: o-.../r-.../ou-.../.../ (IAM User Guide,
+        "Understand the AWS Organizations entity path"); the root's path for an account in no OU."""
+        unit = next((u for u, accounts in self.units.items() if account in accounts), None)
+        chain: list[str] = []
+        while unit is not None:
+            chain.insert(0, unit)
+            unit = self.parent_of(unit)
+        return ["/".join([self.id, self.root(), *chain]) + "/"]
+
+
+_organizations: dict[str, Organization] = {}
+
+
+def seed_organization(organization: Organization) -> None:
+    _organizations[organization.management_account] = organization
+
+
+def forget_organizations() -> None:
+    _organizations.clear()
+
+
+def organization_of_account(account: str) -> Organization | None:
+    """The organization an account is a member of (its management account, or an account of one of its OUs)."""
+    for organization in _organizations.values():
+        if account == organization.management_account or any(account in a for a in organization.units.values()):
+            return organization
+    return None
+
+
+def unit_accounts(units: list[str]) -> list[str]:
+    """The accounts of `units` and their child OUs, recursively, sorted, in whichever organization has them."""
+    found: set[str] = set()
+    for organization in _organizations.values():
+        pending = [unit for unit in units if unit in organization.units]
+        while pending:
+            unit = pending.pop()
+            found.update(organization.units[unit])
+            pending.extend(organization.children.get(unit, []))
+    return sorted(found)
+
+
+def organization_paths(account: str) -> list[str]:
+    """aws:PrincipalOrgPaths of a principal in `account` ([] outside every organization)."""
+    organization = organization_of_account(account)
+    return organization.paths(account) if organization is not None else []
+
+
+def move_account(account: str, unit: str) -> None:
+    """Put `account` into `unit` (out of any other OU), as MoveAccount does."""
+    for organization in _organizations.values():
+        if unit in organization.units:
+            for accounts in organization.units.values():
+                if account in accounts:
+                    accounts.remove(account)
+            organization.units[unit].append(account)
+            return
+    raise ValueError(f"no organization has the OU {unit}")
+
+
+class OrganizationsError(JsonRESTError):
+    pass
+
+
+def _organization_for(response: OrganizationsResponse) -> Organization:
+    organization = _organizations.get(response.current_account)
+    if organization is not None:
+        return organization
+    if organization_of_account(response.current_account) is not None:
+        raise OrganizationsError("AccessDeniedException", "You don't have permissions to access this resource.")
+    raise OrganizationsError("AWSOrganizationsNotInUseException", "Your account is not a member of an organization.")
+
+
+def _page(response: OrganizationsResponse, items: list[dict[str, Any]], key: str) -> str:
+    size = int(response._get_param("MaxResults") or ORGANIZATIONS_PAGE_MAX)
+    if not 1 <= size <= ORGANIZATIONS_PAGE_MAX:
+        raise OrganizationsError("InvalidInputException", f"MaxResults must be 1-{ORGANIZATIONS_PAGE_MAX}.")
+    start = int(response._get_param("NextToken") or 0)
+    answer: dict[str, Any] = {key: items[start : start + size]}
+    if start + size < len(items):
+        answer["NextToken"] = str(start + size)
+    return json.dumps(answer)
+
+
+def _parent(response: OrganizationsResponse, organization: Organization) -> str:
+    parent = str(response._get_param("ParentId"))
+    if parent != organization.root() and parent not in organization.units:
+        raise OrganizationsError(
+            "ParentNotFoundException", "We can't find a root or OU with the ParentId that you specified."
+        )
+    return parent
+
+
+def _list_accounts_for_parent(self: OrganizationsResponse) -> str:
+    organization = _organization_for(self)
+    parent = _parent(self, organization)
+    accounts = organization.units.get(parent, [])
+    listed = [
+        {
+            "Id": account,
+            "Arn": f"arn:aws:organizations::{organization.management_account}:account/{organization.id}/{account}",
+            "Name": f"account-{account}",
+            "Email": f"{account}@example.com",
+            "Status": "ACTIVE",
+            "State": "ACTIVE",
+            "JoinedMethod": "CREATED",
+            "JoinedTimestamp": 1.7e9,
+        }
+        for account in sorted(accounts)
+    ]
+    return _page(self, listed, "Accounts")
+
+
+def _list_organizational_units_for_parent(self: OrganizationsResponse) -> str:
+    organization = _organization_for(self)
+    parent = _parent(self, organization)
+    if parent == organization.root():
+        children = [unit for unit in organization.units if organization.parent_of(unit) is None]
+    else:
+        children = organization.children.get(parent, [])
+    listed = [
+        {
+            "Id": unit,
+            "Arn": f"arn:aws:organizations::{organization.management_account}:ou/{organization.id}/{unit}",
+            "Name": unit,
+        }
+        for unit in children
+    ]
+    return _page(self, listed, "OrganizationalUnits")
+
+
 def _describe_alarms(self: CloudWatchResponse) -> ActionResult:
     """Only the alarm types asked for: without AlarmTypes, DescribeAlarms returns metric alarms only, even
     when composite alarms have the names asked for (CloudWatch API reference, DescribeAlarms). moto
@@ -1235,6 +1394,8 @@ def install() -> None:
     SimpleSystemManagerResponse.label_parameter_version = _label_parameter_version  # type: ignore[method-assign]
     SimpleSystemManagerResponse.delete_parameter = _delete_parameter  # type: ignore[method-assign]
     CloudWatchResponse.describe_alarms = _describe_alarms  # type: ignore[method-assign]
+    OrganizationsResponse.list_accounts_for_parent = _list_accounts_for_parent  # type: ignore[method-assign]
+    OrganizationsResponse.list_organizational_units_for_parent = _list_organizational_units_for_parent  # type: ignore[method-assign]
     _name_step_functions_errors()
     # moto's PutMetricAlarm reads AlarmRule "to re-use this method for composite alarms", but does not
     # route PutCompositeAlarm to it.

@@ -39,10 +39,24 @@ from mlpromote_emulator import moto_adaptations as adapt
 from mlpromote_emulator.apigateway import LocalGateway, local_caller
 from mlpromote_emulator.cfn import Stack, load_template, load_template_text
 from mlpromote_emulator.clock import SimulatedClock
-from mlpromote_emulator.project import ACCESS_ROLES_RENDERER, SCP_DIR, TARGET_TEMPLATE, project_dir
+from mlpromote_emulator.project import (
+    ACCESS_ROLES_RENDERER,
+    ORGANIZATION_READER_TEMPLATE,
+    SCP_DIR,
+    TARGET_TEMPLATE,
+    project_dir,
+)
 from mlpromote_emulator.scenario import FaultSpec, PromotionSpec, Scenario
 from mlpromote_emulator.scheduler import Scheduler
-from mlpromote_emulator.world import STATE_MACHINE_ROLE, IamStacks, WorldMap, observe, schedule_alarms, seed
+from mlpromote_emulator.world import (
+    STATE_MACHINE_ROLE,
+    IamStacks,
+    WorldMap,
+    deploy_target_account,
+    observe,
+    schedule_alarms,
+    seed,
+)
 
 STATE_MACHINE_RESOURCE = "PromoteModelStateMachine"
 # Lambda's Timeout when neither the function nor Globals sets one (AWS::Serverless::Function).
@@ -156,6 +170,7 @@ class Emulator:
         # Each function's role (template.yaml's Role), which its handler's calls are authorized as.
         self.function_roles: dict[str, str] = {}
         self.authorizer: authorization.Authorizer | None = None
+        self._stacks: IamStacks | None = None
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -187,6 +202,7 @@ class Emulator:
         adapt.set_default_account(self.config.ml_account)
         adapt.grant_times.clear()
         adapt.forget_sessions()
+        adapt.forget_organizations()
         adapt.hooks.invoke = self.invoke
         adapt.hooks.sleep = self.clock.sleep
         adapt.hooks.activity = self.clock.activity
@@ -211,6 +227,7 @@ class Emulator:
         self.clock.start()
         self._template = load_template(self.repo_root / "template.yaml")
         stacks = self._iam_stacks()
+        self._stacks = stacks
         seed(self.scenario, self.names, stacks)
         adapt.forget_policy_writes()  # the world was deployed long before the run
         self._deploy()
@@ -256,7 +273,20 @@ class Emulator:
         renderer = _load_module("mlpromote_render_access_roles", self.repo_root / ACCESS_ROLES_RENDERER)
         access = load_template_text(renderer.render(config, "the emulator's config"))
         target = load_template(self.repo_root / TARGET_TEMPLATE)
-        accounts = dict.fromkeys(a for env in config.environments.values() for a in env.accounts)
+        accounts = self.scenario.target_accounts()
+        # Every account of the organization's OUs: one may join an OU environment during the run.
+        accounts += [
+            a for spec in self.scenario.world.organization.values() for a in spec.accounts if a not in accounts
+        ]
+        reader = None
+        if config.organization_reader_role_arn is not None:
+            reader = Stack(
+                load_template(self.repo_root / ORGANIZATION_READER_TEMPLATE),
+                config.organization_reader_role_arn.split(":")[4],
+                config.region,
+                name="mlpromote-organization-reader",
+                parameters=parameters,
+            )
         return IamStacks(
             control=self.stack(),
             access_roles=Stack(access, config.ml_account, config.region, name="mlpromote-AccessRoles"),
@@ -264,13 +294,14 @@ class Emulator:
                 account: Stack(target, account, config.region, name="mlpromote-target", parameters=parameters)
                 for account in accounts
             },
+            organization_reader=reader,
         )
 
     def _authorizer(self, stacks: IamStacks) -> authorization.Authorizer:
         config = self.config
         organizations = {config.ml_account: config.organization_id or ""}
-        for environment, env in config.environments.items():
-            for account in env.accounts:
+        for environment in config.environments:
+            for account in self.scenario.accounts_of(environment):
                 organizations.setdefault(account, config.organization_of(environment) or "")
         resources = self._template["Resources"]
         tables = {
@@ -285,7 +316,7 @@ class Emulator:
         listed = [env.vpc_endpoint_ids for env in config.environments.values() if env.vpc_endpoint_ids]
         common = [e for e in listed[0] if all(e in others for others in listed)] if listed else []
         return authorization.Authorizer(
-            scps=iam_policy.load_scps(config, self.repo_root / SCP_DIR),
+            scps=iam_policy.load_scps(config, self.repo_root / SCP_DIR, self._organization_accounts()),
             aws_managed=stacks.aws_managed,
             organizations=organizations,
             table_keys=tables,
@@ -296,6 +327,32 @@ class Emulator:
             ),
             vpc_endpoint=common[0] if common else None,
         )
+
+    def _organization_accounts(self) -> list[str]:
+        """Every target account, and every account of the world's OUs (one may join an OU environment)."""
+        accounts = self.scenario.target_accounts()
+        return accounts + [
+            a for spec in self.scenario.world.organization.values() for a in spec.accounts if a not in accounts
+        ]
+
+    def join_organizational_unit(self, account: str, unit: str) -> None:
+        """Move `account` into the OU `unit` of the world's organization (MoveAccount), with the target
+        account's roles deployed there as the StackSet's automatic deployment would: an account that
+        joins an OU environment after a promotion."""
+        assert self._stacks is not None, "join_organizational_unit inside `with Emulator(...)`"
+        if account not in self._stacks.targets:
+            parameters = template_parameters(self.config)
+            target = load_template(self.repo_root / TARGET_TEMPLATE)
+            self._stacks.targets[account] = Stack(
+                target, account, self.config.region, name="mlpromote-target", parameters=parameters
+            )
+        deploy_target_account(self.scenario, self._stacks, account)
+        adapt.move_account(account, unit)
+        if self.authorizer is not None:
+            # The SCPs attached to the target accounts apply to it from now on.
+            others = [a for a in self.scenario.target_accounts() if a in self.authorizer.scps]
+            if others:
+                self.authorizer.scps.setdefault(account, list(self.authorizer.scps[others[0]]))
 
     def _deploy(self) -> None:
         template = self._template

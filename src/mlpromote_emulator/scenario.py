@@ -76,6 +76,28 @@ class AlarmSpec(_Model):
     alarm_at: float | None = Field(default=None, ge=0, alias="alarmAt")
 
 
+OuId = Annotated[str, Field(pattern=r"^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$", description="an OU id")]
+
+
+class OrganizationalUnitSpec(_Model):
+    """An OU of the world's organization: the accounts directly in it, and its child OUs."""
+
+    accounts: list[Annotated[str, Field(pattern=r"^\d{12}$")]] = []
+    children: list[OuId] = []
+
+
+def unit_accounts(organization: dict[str, OrganizationalUnitSpec], units: list[str]) -> list[str]:
+    """The accounts of `units` and their child OUs, recursively, sorted (an OU the organization lacks: none)."""
+    found: set[str] = set()
+    pending = list(units)
+    while pending:
+        unit = organization.get(pending.pop())
+        if unit is not None:
+            found.update(unit.accounts)
+            pending.extend(unit.children)
+    return sorted(found)
+
+
 class World(_Model):
     versions: dict[VersionLabel, VersionSpec] = Field(min_length=1)
     live: dict[str, list[VersionLabel]] = {}
@@ -100,12 +122,44 @@ class World(_Model):
     # ...and what the parameters point at, per environment, project and account (an account left
     # out: its environment's live version; null: no parameter).
     parameters: dict[str, dict[str, dict[str, VersionLabel | None]]] = {}
+    # The organization's OUs (OU id -> its accounts and child OUs), served by Organizations to the
+    # management account (organizationReaderRoleArn's) for environments given as organizationalUnits.
+    organization: dict[OuId, OrganizationalUnitSpec] = {}
+
+    @model_validator(mode="after")
+    def _one_tree(self) -> World:
+        parents: dict[str, str] = {}
+        owners: dict[str, str] = {}
+        for unit, spec in self.organization.items():
+            for child in spec.children:
+                if child not in self.organization:
+                    raise ValueError(f"organization.{unit}.children: {child} is not an OU of world.organization")
+                if child in parents:
+                    raise ValueError(
+                        f"organization: {child} is a child of both {parents[child]} and {unit}; an OU has one parent"
+                    )
+                parents[child] = unit
+            for account in spec.accounts:
+                if account in owners:
+                    raise ValueError(
+                        f"organization: account {account} is in both {owners[account]} and {unit}; "
+                        "an account is in one OU"
+                    )
+                owners[account] = unit
+        for unit in self.organization:
+            seen = [unit]
+            while seen[-1] in parents:
+                seen.append(parents[seen[-1]])
+                if seen[-1] == unit:
+                    raise ValueError(f"organization: {' -> '.join(reversed(seen))} is a cycle; OUs form a tree")
+        return self
 
 
 # The services the control plane calls (the clients layers/mlpromote/aws/ makes), by botocore name; a
 # fault on any other service would never fire. A test keeps this equal to the adapters' clients.
 CONTROL_PLANE_SERVICES = (
-    "cloudwatch", "dynamodb", "events", "iam", "lambda", "rekognition", "sns", "ssm", "stepfunctions", "sts",
+    "cloudwatch", "dynamodb", "events", "iam", "lambda", "organizations", "rekognition", "sns", "ssm",
+    "stepfunctions", "sts",
 )  # fmt: skip
 # Error codes any AWS API may answer with, besides its modelled ones: AWS's common errors
 # (https://docs.aws.amazon.com/IAM/latest/APIReference/CommonErrors.html) ...
@@ -278,7 +332,7 @@ class Scenario(_Model):
             for label in labels:
                 if label not in self.world.versions:
                     raise ValueError(f"world.live.{environment}: {label} is not in world.versions")
-        targets = {a for env in self.config.environments.values() for a in env.accounts}
+        targets = set(self.target_accounts())
         for alarm in self.world.alarms:
             if alarm.account not in targets:
                 raise ValueError(f"world.alarms: {alarm.account} is not a target account of any environment")
@@ -325,13 +379,25 @@ class Scenario(_Model):
                 if project not in self.config.projects:
                     raise ValueError(f"{where}.{project}: no such project in the config")
                 for account, pointed in accounts.items():
-                    if account not in self.config.environments[environment].accounts:
+                    if account not in self.accounts_of(environment):
                         raise ValueError(f"{where}.{project}.{account}: not an account of {environment}")
                     if pointed is not None and pointed not in self.world.versions:
                         raise ValueError(f"{where}.{project}.{account}: {pointed} is not in world.versions")
                     if pointed is not None and pointed.split("/", 1)[0] != project:
                         raise ValueError(f"{where}.{project}.{account}: {pointed} is not a version of {project}")
         return self
+
+    def accounts_of(self, environment: str) -> list[str]:
+        """The environment's accounts when the scenario starts: as listed, or those of its OUs in
+        world.organization (sorted, as mlpromote.environments resolves them)."""
+        env = self.config.environments[environment]
+        if env.by_organization:
+            return unit_accounts(self.world.organization, env.organizational_units)
+        return list(env.accounts)
+
+    def target_accounts(self) -> list[str]:
+        """Every environment's accounts, once each, in the config's order."""
+        return list(dict.fromkeys(a for environment in self.config.environments for a in self.accounts_of(environment)))
 
     def granted(self, environment: str) -> list[str]:
         """The versions the environment's access role grants when the scenario starts."""

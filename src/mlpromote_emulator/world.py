@@ -90,6 +90,8 @@ class IamStacks:
     control: Stack
     access_roles: Stack
     targets: dict[str, Stack]
+    # templates/organization-reader.yaml in the management account, with environments given as OUs.
+    organization_reader: Stack | None = None
     # Filled by `deploy_roles`: role ARN -> the AWS managed policies attached to it (moto loads none).
     aws_managed: dict[str, list[tuple[str, dict[str, Any]]]] = field(default_factory=dict)
 
@@ -202,10 +204,12 @@ def seed(scenario: Scenario, names: WorldMap, stacks: IamStacks) -> None:
             ),
         )
 
+    seed_organization(scenario, stacks, org_admin_trust)
+
     # Target accounts: what templates/target-account.yaml creates, and the live pointers.
     deployed: set[str] = set()
-    for environment, env in config.environments.items():
-        for account in env.accounts:
+    for environment in config.environments:
+        for account in scenario.accounts_of(environment):
             _admin_role(account, region, org_admin_trust)
             if account not in deployed:
                 deploy_roles(_in_account(account, region, "iam"), stacks.targets[account], stacks.aws_managed)
@@ -233,6 +237,48 @@ def seed(scenario: Scenario, names: WorldMap, stacks: IamStacks) -> None:
                 ssm.label_parameter_version(Name=name, ParameterVersion=put["Version"], Labels=["current"])
 
 
+def seed_organization(scenario: Scenario, stacks: IamStacks, org_admin_trust: dict[str, Any]) -> None:
+    """The world's organization (world.organization), served by Organizations to the management account,
+    whose reader role (templates/organization-reader.yaml) the config names."""
+    config = scenario.config
+    reader = config.organization_reader_role_arn
+    if reader is None or stacks.organization_reader is None:
+        return
+    management = reader.split(":")[4]
+    organization = config.organization_id or next(
+        (config.organization_of(e) for e, env in config.environments.items() if env.by_organization), None
+    )
+    adapt.seed_organization(
+        adapt.Organization(
+            id=organization or "o-emulated000",
+            management_account=management,
+            units={unit: list(spec.accounts) for unit, spec in scenario.world.organization.items()},
+            children={unit: list(spec.children) for unit, spec in scenario.world.organization.items()},
+        )
+    )
+    if management != config.ml_account:
+        _admin_role(management, config.region, org_admin_trust)
+    iam = boto3.client("iam") if management == config.ml_account else _in_account(management, config.region, "iam")
+    deploy_roles(iam, stacks.organization_reader, stacks.aws_managed)
+
+
+def deploy_target_account(scenario: Scenario, stacks: IamStacks, account: str) -> None:
+    """What templates/target-account.yaml creates in an account that joins an OU environment (the
+    StackSet's automatic deployment does it on AWS)."""
+    config = scenario.config
+    _admin_role(account, config.region, iam_model.trust_accounts(config.partition, [config.ml_account]))
+    deploy_roles(_in_account(account, config.region, "iam"), stacks.targets[account], stacks.aws_managed)
+
+
+def environment_accounts(scenario: Scenario, environment: str) -> list[str]:
+    """The environment's accounts now: as listed, or those of its OUs in the emulated organization
+    (accounts may have joined since the scenario started)."""
+    env = scenario.config.environments[environment]
+    if not env.by_organization:
+        return list(env.accounts)
+    return adapt.unit_accounts(env.organizational_units)
+
+
 def schedule_alarms(scenario: Scenario) -> None:
     """Raise each alarm with an `alarmAt` that many simulated seconds from now."""
     start = datetime.now(UTC)
@@ -256,10 +302,10 @@ def observe(scenario: Scenario, names: WorldMap) -> dict[str, Any]:
     """The world as the report shows it: pointers, grants and version states, by scenario name."""
     config = scenario.config
     parameters: dict[str, dict[str, dict[str, str | None]]] = {}
-    for environment, env in config.environments.items():
+    for environment in config.environments:
         for project_name, project in config.projects.items():
             per_account: dict[str, str | None] = {}
-            for account in env.accounts:
+            for account in environment_accounts(scenario, environment):
                 per_account[account] = names.label(
                     adapt.parameter_value(account, config.region, project.parameter_name)
                 )

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlpromote import arns, drift, dryrun, history, promotions
+from mlpromote import arns, drift, dryrun, environments, history, promotions
 from mlpromote.aws import cloudwatch, dynamodb
 from mlpromote.clock import stamp
 from mlpromote.config import Config
@@ -35,12 +35,15 @@ def validate_and_plan(request_input: object, execution: str, requested_at: str, 
     service = model_service()
     request = PromotionRequest.parse(request_input)
     environment = config.environment(request.environment)
+    # An OU environment's accounts are resolved here, once (sorted ids): the plan and the history
+    # record them, and every later step works from the plan's list.
+    target_accounts = environments.accounts_of(config, request.environment)
     reader = config.target_roles.parameter_reader
     pointers: dict[str, str | None] | None = None
     if request.rollback:
         project_name = _project_to_roll_back(request, config)
         pointers = read_pointers(
-            environment.accounts,
+            target_accounts,
             reader,
             config.project(project_name).parameter_name,
             config.workflow.max_concurrency,
@@ -60,9 +63,9 @@ def validate_and_plan(request_input: object, execution: str, requested_at: str, 
     # What each account serves is read under the lock (take_environment): read here, it could be
     # stale by then. A rollback reads it here too (its target depends on it), and is refused with
     # EnvironmentChanged if it moved before the lock.
-    _require_rollback_alarms(config, request.environment)
+    _require_rollback_alarms(config, request.environment, target_accounts)
     known = pointers or {}
-    accounts = [TargetAccount(account=account, current=known.get(account)) for account in environment.accounts]
+    accounts = [TargetAccount(account=account, current=known.get(account)) for account in target_accounts]
     return PromotionPlan(
         execution=execution,
         requested_at=requested_at,
@@ -150,7 +153,7 @@ def _rollback_target(environment: str, project: str, pointers: dict[str, str | N
 
 def _require_verified_upstream(config: Config, upstream: str, parameter: str, version: ModelVersionArn) -> None:
     """The version is live in every account of the upstream environment, or was promoted there before."""
-    accounts = config.environment(upstream).accounts
+    accounts = environments.accounts_of(config, upstream)
     reader = config.target_roles.parameter_reader
     live = read_pointers(accounts, reader, parameter, config.workflow.max_concurrency, config.partition)
     if all(value == version.arn for value in live.values()):
@@ -163,7 +166,7 @@ def _require_verified_upstream(config: Config, upstream: str, parameter: str, ve
     )
 
 
-def _require_rollback_alarms(config: Config, name: str) -> None:
+def _require_rollback_alarms(config: Config, name: str, accounts: list[str]) -> None:
     """Every rollback alarm exists in every account of the environment: the bake reads a missing one
     as not in ALARM, so it would watch nothing there."""
     environment = config.environment(name)
@@ -171,7 +174,7 @@ def _require_rollback_alarms(config: Config, name: str) -> None:
         return
     reader = config.target_roles.alarm_reader
     missing = for_each_account(
-        environment.accounts,
+        accounts,
         lambda account: cloudwatch.missing_alarms(
             arns.role(config.partition, account, reader), environment.rollback_alarms
         ),
