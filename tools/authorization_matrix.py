@@ -36,7 +36,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO / "layers") not in sys.path:
     sys.path.insert(0, str(REPO / "layers"))
 
-from mlpromote.config import Config, load_config, parse_config  # noqa: E402
+from mlpromote.config import ORGANIZATION_READER_ROLE_NAME, Config, load_config, parse_config  # noqa: E402
 from mlpromote_emulator import iam_policy  # noqa: E402
 from mlpromote_emulator.cfn import STACK_NAME, Stack, load_template, load_template_text  # noqa: E402
 from mlpromote_emulator.iam_policy import (  # noqa: E402
@@ -49,6 +49,7 @@ from mlpromote_emulator.iam_policy import (  # noqa: E402
 CONFIG_FILE = REPO / "config" / "mlpromote.yaml"
 CONTROL_PLANE_TEMPLATE = REPO / "template.yaml"
 TARGET_TEMPLATE = REPO / "templates" / "target-account.yaml"
+ORGANIZATION_READER_TEMPLATE = REPO / "templates" / "organization-reader.yaml"
 ACCESS_ROLES_TEMPLATE = REPO / "templates" / "access-roles.yaml"
 SCP_DIR = REPO / "policies" / "scp"
 DOC = REPO / "docs" / "security.md"
@@ -58,6 +59,7 @@ MAX_HOPS = 3
 # The sample organization: the ML account, every target account and OUTSIDER are members.
 SAMPLE_ORG = "o-mlpromote0sample"
 OUTSIDER = "999999999999"  # an account of the organization that is in no environment
+MANAGEMENT = "101010101010"  # the organization's management account: templates/organization-reader.yaml
 # Private connectivity in the hardened sample: the consumers' interface endpoint, and the one the
 # smoke test calls through (the config must list both: docs/security.md).
 CONSUMER_ENDPOINT = "vpce-0a1b2c3d4e5f60001"
@@ -369,6 +371,15 @@ def build_world(
             for arn in env.consumer_role_arns:
                 if arn.split(":")[4] == account and "*" not in arn and "?" not in arn:
                     roles[arn] = admin(account, arn.rsplit("/", 1)[-1], label=f"{arn.rsplit('/', 1)[-1]}@{account}")
+    reader = Stack(
+        load_template(ORGANIZATION_READER_TEMPLATE),
+        MANAGEMENT,
+        region,
+        name="mlpromote-organization-reader",
+        parameters={"MlAccountId": ml},
+    )
+    for role in sampled(template_roles(reader)):
+        roles[role.arn] = role
     for role in (admin(ml, label=f"admin@{ml} (ML)"), admin(OUTSIDER, label=f"admin@{OUTSIDER} (no environment)")):
         roles[role.arn] = role
     for arn, role in list(roles.items()):
@@ -628,6 +639,16 @@ def capabilities(world: World) -> list[Capability]:
             "assume a target alarm reader",
             Request("sts:AssumeRole", f"arn:aws:iam::{account}:role/{config.target_roles.alarm_reader}"),
         ),
+        Capability(
+            "assume-org-reader",
+            "assume the organization reader",
+            Request("sts:AssumeRole", f"arn:aws:iam::{MANAGEMENT}:role/{ORGANIZATION_READER_ROLE_NAME}"),
+        ),
+        Capability(
+            "list-ous",
+            "list an OU's accounts",
+            Request("organizations:ListAccountsForParent", "*"),
+        ),
         Capability("read-pointer", "read a pointer", Request("ssm:GetParameter", world.parameter_arn(account))),
         Capability("write-pointer", "write a pointer", Request("ssm:PutParameter", world.parameter_arn(account))),
         Capability(
@@ -701,6 +722,9 @@ JOBS: dict[str, set[str]] = {
         "assume-alarm-reader",
         "read-alarms",
         "history",
+        # Environments given as organizationalUnits: their accounts, through the management account's reader.
+        "assume-org-reader",
+        "list-ous",
     },
     # A version that was STOPPING at plan time: start-model reads it again, check-model starts it once stopped.
     "start-model": {"start", "describe"},
@@ -709,7 +733,19 @@ JOBS: dict[str, set[str]] = {
     "grant-access": {"read-grants", "grants"},
     "smoke-test": {"assume-smoke", "assume-access", "call"},
     "rotate-pointer": {"assume-writer", "read-pointer", "write-pointer"},
-    "retire": {"read-grants", "grants", "stop", "assume-reader", "read-pointer", "lease", "read-execution"},
+    # Retire and compensate read every other environment's pointers (is the version live there?): an OU
+    # environment's accounts through the organization reader.
+    "retire": {
+        "read-grants",
+        "grants",
+        "stop",
+        "assume-reader",
+        "read-pointer",
+        "lease",
+        "read-execution",
+        "assume-org-reader",
+        "list-ous",
+    },
     "compensate": {
         "read-grants",
         "grants",
@@ -721,6 +757,8 @@ JOBS: dict[str, set[str]] = {
         "write-pointer",
         "lease",
         "read-execution",
+        "assume-org-reader",
+        "list-ous",
     },
     "take-environment": {
         "lock",
@@ -747,12 +785,24 @@ JOBS: dict[str, set[str]] = {
         "assume-alarm-reader",
         "read-pointer",
         "read-alarms",
+        "assume-org-reader",
+        "list-ous",
     },
     # Closes a record with the execution's real error (DescribeExecution), drops its leases.
     "release-abandoned": {"read-execution", "lease"},
     # A retried request hands a recorded decision to its own task (SendTaskSuccess/Failure).
     "request-approval": {"approval", "notify", "announce", "approve"},
-    "detect-drift": {"find-projects", "describe", "read-grants", "grants", "assume-reader", "read-pointer", "announce"},
+    "detect-drift": {
+        "find-projects",
+        "describe",
+        "read-grants",
+        "grants",
+        "assume-reader",
+        "read-pointer",
+        "announce",
+        "assume-org-reader",
+        "list-ous",
+    },
 }
 # The only control-plane allows beyond a role's job that mlpromote accepts, each with its reason
 # (docs/security.md lists them under "Allowed beyond the job (known)"): capability -> role -> why.
