@@ -144,7 +144,7 @@ def read_all_pointers(config: Config) -> dict[str, dict[str, dict[str, str | Non
     out: dict[str, dict[str, dict[str, str | None]]] = {}
     for environment in config.environments:
         # An OU environment's accounts as they are now (an account that joined since is AccountNotServed).
-        accounts = environments.accounts_of(config, environment)
+        accounts = environments.accounts_of(config, environment, empty_ok=True)
         per_account = for_each_account(accounts, read, config.workflow.max_concurrency)
         out[environment] = {
             project: {account: values[project] for account, values in per_account.items()}

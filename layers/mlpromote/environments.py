@@ -24,11 +24,13 @@ def max_accounts() -> int:
     return next(item.max_length for item in field.metadata if isinstance(item, MaxLen))
 
 
-def accounts_of(config: Config, name: str) -> list[str]:
+def accounts_of(config: Config, name: str, empty_ok: bool = False) -> list[str]:
     """The environment's accounts: as listed (in the config's order), or the ACTIVE accounts of its
     OUs and their child OUs, sorted. Named errors for an OU that does not exist
-    (OrganizationalUnitNotFound), none left (EnvironmentHasNoAccounts), too many (EnvironmentTooLarge)
-    and an account that is the ML account or another environment's (EnvironmentsOverlap)."""
+    (OrganizationalUnitNotFound), none left (EnvironmentHasNoAccounts, unless `empty_ok`: a reader that
+    only looks at what the accounts serve, such as drift detection, finds nothing there), too many
+    (EnvironmentTooLarge) and an account that is the ML account or another environment's
+    (EnvironmentsOverlap)."""
     env = config.environment(name)
     if not env.by_organization:
         return list(env.accounts)
@@ -39,6 +41,8 @@ def accounts_of(config: Config, name: str) -> list[str]:
         found.update(organizations.accounts_in_unit(reader, unit).accounts)
     accounts = sorted(found)
     units = ", ".join(env.organizational_units)
+    if not accounts and empty_ok:
+        return []
     if not accounts:
         raise EnvironmentHasNoAccounts(
             f"environment {name}'s organizational units ({units}) hold no ACTIVE account: move the accounts "

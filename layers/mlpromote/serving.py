@@ -37,7 +37,7 @@ def references(config: Config, plan: PromotionPlan, after_promotion: bool) -> di
         if name == plan.environment:
             continue
         pointers = read_pointers(
-            environments.accounts_of(config, name),
+            environments.accounts_of(config, name, empty_ok=True),
             plan.parameter_reader_role_name,
             plan.parameter_name,
             plan.max_concurrency,

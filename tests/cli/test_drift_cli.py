@@ -29,7 +29,8 @@ def write(tmp_path: Path, world: dict[str, Any]) -> Path:
 
 CLEAN = {
     "versions": {"tools/v1": {"status": "RUNNING"}, "tools/v2": {"status": "RUNNING"}},
-    "live": {"qa": ["tools/v2"], "prod": ["tools/v1"]},
+    "live": {"qa": ["tools/v2"], "prod": ["tools/v1"], "fleet": ["tools/v1"]},
+    "organization": {"ou-ab12-fleet001": {"accounts": ["555555555555", "666666666666"]}},
 }
 
 

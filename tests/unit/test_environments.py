@@ -133,3 +133,8 @@ def test_a_bad_ou_config_is_refused_with_what_to_fix(changes: dict[str, Any], pr
             data[key] = value
     with pytest.raises(InvalidConfig, match=problem):
         parse_config(data)
+
+
+def test_a_reader_that_only_looks_finds_no_accounts_in_an_empty_ou(units: dict[str, Any]) -> None:
+    """Drift detection and the retirement's look at other environments: an empty OU serves nothing."""
+    assert environments.accounts_of(config(), "prod", empty_ok=True) == []
