@@ -118,3 +118,27 @@ def test_an_ou_without_accounts_is_refused_by_name_and_changes_nothing(worlds: A
 
     assert result.status == "FAILED" and result.error == "EnvironmentHasNoAccounts", result.as_json()
     assert after == before
+
+
+def test_a_throttled_organizations_call_is_retried_and_a_refusal_is_named(worlds: Any) -> None:
+    """Organizations' calls go through the adapters' one translation: throttling is retried by the
+    plan's Retry; a refusal fails the plan with AwsCallFailed naming the call, and changes nothing."""
+    from mlpromote_emulator.scenario import FaultSpec
+
+    throttled = FaultSpec(service="organizations", operation="ListAccountsForParent", error="TooManyRequestsException")
+    denied = FaultSpec(
+        service="organizations", operation="ListOrganizationalUnitsForParent", error="AccessDeniedException"
+    )
+    with ou_emulator(worlds) as emu:
+        emu.inject([throttled])
+        retried = promote(emu, environment="prod", version="tools/v2")
+        served = emu.world()
+        emu.inject([denied])
+        refused = promote(emu, environment="prod", version="tools/v3")
+        after = emu.world()
+
+    assert retried.status == "SUCCEEDED", retried.as_json()
+    assert served["parameters"]["prod"]["tools"] == dict.fromkeys([PROD_A, PROD_B, PROD_EU], "tools/v2")
+    assert refused.status == "FAILED" and refused.error == "AwsCallFailed", refused.as_json()
+    assert "ListOrganizationalUnitsForParent" in (refused.cause or "")
+    assert after == served
