@@ -14,7 +14,12 @@ from annotated_types import MaxLen
 from mlpromote import quotas
 from mlpromote.aws import organizations
 from mlpromote.config import Config, Environment
-from mlpromote.errors import EnvironmentHasNoAccounts, EnvironmentsOverlap, EnvironmentTooLarge
+from mlpromote.errors import (
+    EnvironmentHasNoAccounts,
+    EnvironmentsOverlap,
+    EnvironmentTooLarge,
+    OrganizationalUnitNotFound,
+)
 
 
 def max_accounts() -> int:
@@ -34,12 +39,7 @@ def accounts_of(config: Config, name: str, empty_ok: bool = False) -> list[str]:
     env = config.environment(name)
     if not env.by_organization:
         return list(env.accounts)
-    reader = config.organization_reader_role_arn
-    assert reader is not None  # the config requires it with organizationalUnits
-    found: set[str] = set()
-    for unit in env.organizational_units:
-        found.update(organizations.accounts_in_unit(reader, unit).accounts)
-    accounts = sorted(found)
+    accounts = _unit_accounts(config, name)
     units = ", ".join(env.organizational_units)
     if not accounts and empty_ok:
         return []
@@ -66,12 +66,23 @@ def accounts_of(config: Config, name: str, empty_ok: bool = False) -> list[str]:
     problem = quotas.history_quota_problem(budget, env.bake_minutes, flow.start_timeout_minutes)
     if problem:
         raise EnvironmentTooLarge(f"environment {name} ({len(accounts)} accounts in {units}): {problem}")
-    _refuse_overlap(config, name, accounts)
+    _refuse_overlap(config, name, accounts, other_units=not empty_ok)
     return accounts
 
 
-def _refuse_overlap(config: Config, name: str, accounts: list[str]) -> None:
-    """A project's parameter has one name in every environment, so an account belongs to one."""
+def _unit_accounts(config: Config, name: str) -> list[str]:
+    reader = config.organization_reader_role_arn
+    assert reader is not None  # the config requires it with organizationalUnits
+    found: set[str] = set()
+    for unit in config.environment(name).organizational_units:
+        found.update(organizations.accounts_in_unit(reader, unit).accounts)
+    return sorted(found)
+
+
+def _refuse_overlap(config: Config, name: str, accounts: list[str], other_units: bool) -> None:
+    """A project's parameter has one name in every environment, so an account belongs to one. With
+    `other_units` (the plan), the other OU environments are resolved too: one may name a child OU of
+    this one's."""
     if config.ml_account in accounts:
         raise EnvironmentsOverlap(
             f"the ML account {config.ml_account} is in environment {name}'s organizational units: target "
@@ -83,4 +94,21 @@ def _refuse_overlap(config: Config, name: str, accounts: list[str]) -> None:
             raise EnvironmentsOverlap(
                 f"account {account} is in environment {name}'s organizational units and listed in "
                 f"environments.{listed[account]}.accounts; an account belongs to one environment: take it out of one"
+            )
+    if not other_units:
+        return
+    mine = set(accounts)
+    for other, env in sorted(config.environments.items()):
+        if other == name or not env.by_organization:
+            continue
+        try:
+            theirs = _unit_accounts(config, other)
+        except OrganizationalUnitNotFound:
+            continue  # that environment's promotions are refused by name; this one's accounts are not its
+        shared = sorted(mine.intersection(theirs))
+        if shared:
+            raise EnvironmentsOverlap(
+                f"account {shared[0]} is in the organizational units of both {name} and {other}"
+                + (f" ({len(shared) - 1} more)" if len(shared) > 1 else "")
+                + "; an account belongs to one environment: name OUs that do not contain each other"
             )

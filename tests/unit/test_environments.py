@@ -138,3 +138,20 @@ def test_a_bad_ou_config_is_refused_with_what_to_fix(changes: dict[str, Any], pr
 def test_a_reader_that_only_looks_finds_no_accounts_in_an_empty_ou(units: dict[str, Any]) -> None:
     """Drift detection and the retirement's look at other environments: an empty OU serves nothing."""
     assert environments.accounts_of(config(), "prod", empty_ok=True) == []
+
+
+def test_two_ou_environments_sharing_an_account_are_refused_at_the_plan_not_by_drift(units: dict[str, Any]) -> None:
+    """One environment names an OU, another its child OU: the child's accounts would be in both."""
+    fleet = "ou-ab12-fleet001"
+    both = config(
+        environments={
+            "qa": {"accounts": [QA]},
+            "prod": {"organizationalUnits": [OU]},
+            "fleet": {"organizationalUnits": [fleet]},
+        }
+    )
+    units[OU] = ["333333333333", "555555555555"]
+    units[fleet] = ["555555555555"]
+    with pytest.raises(EnvironmentsOverlap, match="555555555555 is in the organizational units of both prod and fleet"):
+        environments.accounts_of(both, "prod")
+    assert environments.accounts_of(both, "prod", empty_ok=True) == ["333333333333", "555555555555"]
