@@ -19,6 +19,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictBool,
+    StrictFloat,
     StrictInt,
     Tag,
     ValidationError,
@@ -26,7 +27,7 @@ from pydantic import (
     model_validator,
 )
 
-from mlpromote import arns, quotas
+from mlpromote import arns, quotas, waves
 from mlpromote.errors import InvalidConfig, PromotionError, UnknownEnvironment, UnknownProject
 from mlpromote.models import CamelModel
 
@@ -179,6 +180,19 @@ def _approver_pattern(value: str) -> str:
     return value
 
 
+class Wave(_Model):
+    """One wave of an environment's rollout (mlpromote.waves): a cumulative target, in accounts or
+    percent of the environment, an optional bake after it, and an optional approval before it."""
+
+    accounts: StrictInt | None = Field(default=None, ge=1)
+    percent: StrictInt | StrictFloat | None = Field(default=None, gt=0, le=100)
+    # After this wave switched: watch the environment's rollbackAlarms this long, in this wave's
+    # accounts and the ones switched before. The last wave's default is the environment's bakeMinutes.
+    bake_minutes: StrictInt | None = Field(default=None, ge=0, le=1440)
+    # Wait for a person's decision (the approval gate's machinery) before this wave starts.
+    approve: StrictBool = False
+
+
 class Environment(_Model):
     # The execution's state carries one small record per account: 500 keeps it far below 256 KB.
     accounts: list[AccountId] = Field(min_length=1, max_length=500)
@@ -210,6 +224,8 @@ class Environment(_Model):
     # Private connectivity: the grants hold only for DetectCustomLabels calls through these interface
     # endpoints (aws:SourceVpce), including the one the smoke test calls through.
     vpc_endpoint_ids: list[Annotated[str, AfterValidator(_vpc_endpoint_id)]] = Field(default=[], max_length=50)
+    # Switch the accounts in waves (mlpromote.waves); absent, one wave of every account.
+    rollout: list[Wave] = Field(default=[], max_length=20)
 
     @field_validator("organization_id")
     @classmethod
@@ -236,12 +252,41 @@ class Environment(_Model):
 
     @model_validator(mode="after")
     def _four_eyes_need_the_gate(self) -> Environment:
-        if (self.approvers or self.separate_approver) and not self.requires_approval:
+        if (self.approvers or self.separate_approver) and not (self.requires_approval or self.wave_approvals):
             raise ValueError(
                 "approvers and separateApprover say who decides at the approval gate; "
-                "set requiresApproval: true, or leave them out"
+                "set requiresApproval: true (or approve: true on a wave of the rollout), or leave them out"
             )
         return self
+
+    @property
+    def wave_approvals(self) -> bool:
+        return any(wave.approve for wave in self.rollout)
+
+    @model_validator(mode="after")
+    def _rollout(self) -> Environment:
+        problem = waves.rollout_problem(self.rollout, len(self.accounts))
+        if problem:
+            raise ValueError(problem)
+        for index, wave in enumerate(self.rollout):
+            if wave.bake_minutes and not self.rollback_alarms:
+                raise ValueError(
+                    f"rollout[{index}].bakeMinutes ({wave.bake_minutes}) watches the environment's rollbackAlarms "
+                    "after that wave, and none are listed: list the CloudWatch alarms to watch in rollbackAlarms, "
+                    "or leave the wave's bakeMinutes out"
+                )
+        return self
+
+    @property
+    def bakes(self) -> list[int]:
+        """The bake after each wave of the rollout, in minutes (one wave without a rollout)."""
+        if not self.rollout:
+            return [self.bake_minutes]
+        last = len(self.rollout) - 1
+        return [
+            w.bake_minutes if w.bake_minutes is not None else (self.bake_minutes if i == last else 0)
+            for i, w in enumerate(self.rollout)
+        ]
 
     @model_validator(mode="after")
     def _consumers_in_accounts(self) -> Environment:
@@ -260,8 +305,11 @@ class Environment(_Model):
 
     @model_validator(mode="after")
     def _bake_needs_alarms(self) -> Environment:
-        if self.rollback_alarms and not self.bake_minutes:
-            raise ValueError("rollbackAlarms are watched for bakeMinutes after the switch: set bakeMinutes too")
+        if self.rollback_alarms and not any(self.bakes):
+            raise ValueError(
+                "rollbackAlarms are watched for bakeMinutes after the switch: set bakeMinutes too"
+                + (" (or a wave's bakeMinutes)" if self.rollout else "")
+            )
         if self.bake_minutes and not self.rollback_alarms:
             raise ValueError(
                 f"bakeMinutes ({self.bake_minutes}) watches rollbackAlarms after the switch, and none are listed: "
@@ -396,13 +444,13 @@ class Config(_Model):
         for name, env in self.environments.items():
             budget = quotas.history_budget(
                 len(env.accounts),
-                env.bake_minutes,
+                env.bakes,
                 flow.alarm_poll_seconds,
                 flow.start_timeout_minutes,
                 flow.start_poll_seconds,
                 flow.grant_propagation_seconds,
             )
-            problem = quotas.history_quota_problem(budget, env.bake_minutes, flow.start_timeout_minutes)
+            problem = quotas.history_quota_problem(budget, sum(env.bakes), flow.start_timeout_minutes)
             if problem:
                 raise ValueError(f"environments.{name}: {problem}")
         return self

@@ -35,6 +35,7 @@ def refused(
         "start": [],
         "stop": [],
         "costPerHourUsd": {"before": before, "after": before},
+        "waves": [],
         "refusal": type(refusal).__name__,
         "refusalMessage": str(refusal),
     }
@@ -68,9 +69,18 @@ def changes(config: Config, plan: PromotionPlan, observed: drift.Observed) -> di
             "before": cost_per_hour(config, observed, []),
             "after": cost_per_hour(config, observed, stopped, started),
         },
+        "waves": waves_document(plan),
         "refusal": None,
         "refusalMessage": None,
     }
+
+
+def waves_document(plan: PromotionPlan) -> list[dict[str, Any]]:
+    """The rollout as the dry run shows it: each wave's accounts (sorted by id), bake and approval."""
+    return [
+        {"accounts": wave.accounts, "bakeMinutes": wave.bake_seconds // 60, "approve": wave.approve}
+        for wave in plan.waves
+    ]
 
 
 def _stopped(config: Config, plan: PromotionPlan, observed: drift.Observed, superseded: list[str]) -> list[str]:

@@ -10,6 +10,7 @@ from mlpromote import arns
 from mlpromote.config import SmokeTest, TargetRoles, describe_validation_error
 from mlpromote.errors import InvalidPromotionRequest, PlanSchemaUnsupported
 from mlpromote.models import CamelModel
+from mlpromote.waves import PlannedWave
 
 
 class _Model(CamelModel):
@@ -148,7 +149,11 @@ class PromotionPlan(AccountPlan):
     start_poll_seconds: int
     start_timeout_seconds: int
     max_concurrency: int
+    # The environment's bakeMinutes in seconds: the last wave's bake, unless its rollout says otherwise.
     bake_seconds: int = 0
+    # The rollout (mlpromote.waves), fixed in Validate and plan: each wave's accounts, bake and approval.
+    # A plan written before waves existed is one wave of every account.
+    waves: list[PlannedWave] = []
     rollback_alarms: list[str] = []
     alarm_poll_seconds: int = 60
     # The grant holds only for calls through these VPC endpoints (none: from anywhere).
@@ -178,6 +183,15 @@ class PromotionPlan(AccountPlan):
 
     @model_validator(mode="before")
     @classmethod
+    def _one_wave_unless_planned(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or data.get("waves") or not isinstance(data.get("accounts"), list):
+            return data
+        accounts = sorted(str(t.get("account")) if isinstance(t, dict) else t.account for t in data["accounts"])
+        bake = data.get("bakeSeconds", data.get("bake_seconds", 0))
+        return {**data, "waves": [{"accounts": accounts, "bakeSeconds": bake}]}
+
+    @model_validator(mode="before")
+    @classmethod
     def _older_schemas(cls, data: object) -> object:
         """A plan of an older schema reads as this one; one of a newer schema (written by code deployed
         after this version) is refused by name rather than misread."""
@@ -196,6 +210,10 @@ class PromotionPlan(AccountPlan):
 
     def alarm_reader_role_arn(self, account: str) -> str:
         return arns.role(self.partition, account, self.alarm_reader_role_name)
+
+    def switched_by(self, wave: int) -> list[str]:
+        """The accounts of waves 0..`wave` (0-based): what has switched once that wave has."""
+        return [account for planned in self.waves[: wave + 1] for account in planned.accounts]
 
     def superseded(self) -> list[str]:
         """Versions the environment's accounts pointed at before, other than the promoted one."""

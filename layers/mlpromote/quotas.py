@@ -17,6 +17,7 @@ at a sensible interval.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 HISTORY_EVENT_QUOTA = 25_000
@@ -28,6 +29,9 @@ EVENTS_OUTSIDE_LOOPS = 120
 EVENTS_PER_POLL = 9
 # Each account's iteration of the two Map states: iteration started and succeeded, and the task's five.
 EVENTS_PER_ACCOUNT = 14
+# Each wave of a rollout beyond the first: its Pass and Choice states, the Map's own events, the
+# check for another wave (mlpromote.waves); measured at 16 on the emulator, rounded up.
+EVENTS_PER_WAVE = 20
 # A Lambda retry adds the failure, the new scheduling and its start.
 EVENTS_PER_RETRY = 3
 # Kept free for transient errors' retries (throttling, Lambda service errors), which no config bounds.
@@ -67,10 +71,13 @@ class HistoryBudget:
     start_polls: int
     bake_polls: int
     grant_retries: int
+    waves: int = 1
 
     @property
     def fan_out_events(self) -> int:
-        return self.accounts * (EVENTS_PER_ACCOUNT + EVENTS_PER_RETRY * self.grant_retries)
+        return self.accounts * (EVENTS_PER_ACCOUNT + EVENTS_PER_RETRY * self.grant_retries) + EVENTS_PER_WAVE * (
+            self.waves - 1
+        )
 
     @property
     def events(self) -> int:
@@ -90,17 +97,20 @@ class HistoryBudget:
 
 def history_budget(
     accounts: int,
-    bake_minutes: int,
+    bake_minutes: int | Sequence[int],
     alarm_poll_seconds: int,
     start_timeout_minutes: int,
     start_poll_seconds: int,
     grant_propagation_seconds: int,
 ) -> HistoryBudget:
+    """`bake_minutes`: the environment's bake, or each wave's (a rollout bakes after each wave)."""
+    bakes = [bake_minutes] if isinstance(bake_minutes, int) else list(bake_minutes)
     return HistoryBudget(
         accounts=accounts,
         start_polls=start_polls(start_timeout_minutes * 60, start_poll_seconds),
-        bake_polls=bake_polls(bake_minutes * 60, alarm_poll_seconds),
+        bake_polls=sum(bake_polls(bake * 60, alarm_poll_seconds) for bake in bakes),
         grant_retries=grant_retries(grant_propagation_seconds),
+        waves=max(1, len(bakes)),
     )
 
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlpromote.history import AccountChange, PromotionRecord
+from mlpromote import waves
+from mlpromote.history import AccountChange, PromotionRecord, WaveRecord
 from mlpromote.plan import PromotionPlan
 
 
@@ -32,12 +33,17 @@ def record(plan: PromotionPlan) -> PromotionRecord:
         version=plan.version_arn,
         kind=plan.kind,
         accounts=account_changes(plan),
+        waves=wave_records(plan, [waves.NOT_STARTED] * len(plan.waves)),
         reason=plan.reason,
         forced=plan.forced,
         entry_point=plan.entry_point,
         requested_by=plan.requested_by or plan.entry_point,
         started_at=plan.requested_at,
     )
+
+
+def wave_records(plan: PromotionPlan, statuses: list[str]) -> list[WaveRecord]:
+    return [WaveRecord.model_validate(wave) for wave in waves.report(plan.waves, statuses)]
 
 
 def event_detail(plan: PromotionPlan, **extra: Any) -> dict[str, Any]:

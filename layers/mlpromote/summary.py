@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import ConfigDict, field_validator
 
+from mlpromote import waves
 from mlpromote.models import CamelModel
 from mlpromote.plan import PromotionPlan
 from mlpromote.records import changes_document
@@ -49,12 +50,17 @@ def summarize(state: PromotionState, retirement: Retirement) -> dict[str, Any]:
     ]
     if state.approval and state.approval.get("decidedAt"):
         ends.append(("Wait for approval", state.approval["decidedAt"]))
-    ends += [
-        ("Point each account at the new version", max(r.ended_at for r in state.rotations)),
-    ]
-    if state.watch:
-        # Its own step: the bake's minutes are not the retirement's.
-        ends.append(("Bake: watch the rollback alarms", state.watch.ended_at))
+    switched = max(r.ended_at for r in state.rotations)  # the last wave's
+    if len(plan.waves) > 1:
+        # The waves' switches and bakes alternate: one step, from the first switch to the last bake.
+        ends.append(
+            ("Roll out wave by wave: switch, then bake", max(switched, state.watch.ended_at if state.watch else ""))
+        )
+    else:
+        ends.append(("Point each account at the new version", switched))
+        if state.watch:
+            # Its own step: the bake's minutes are not the retirement's.
+            ends.append(("Bake: watch the rollback alarms", state.watch.ended_at))
     ends.append(("Retire the superseded version", retirement.ended_at))
     steps, previous = [], _at(plan.requested_at)
     for name, ended in ends:
@@ -67,6 +73,7 @@ def summarize(state: PromotionState, retirement: Retirement) -> dict[str, Any]:
         "version": plan.version_arn,
         "reason": plan.reason,
         "accounts": changes_document(plan),
+        "waves": waves.report(plan.waves, [waves.SWITCHED] * len(plan.waves)),
         "started": [plan.version_arn] if state.model_start and state.model_start.started_by_this_execution else [],
         "granted": [plan.version_arn] if state.grant.added_by_this_execution else [],
         "revoked": retirement.revoked,

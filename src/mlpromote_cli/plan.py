@@ -122,7 +122,24 @@ def plans_text(plans: list[dict[str, Any]]) -> str:
             lines.append(f"  {change + ':':8}{', '.join(plan[change]) or '-'}")
         cost = plan["costPerHourUsd"]
         lines.append(f"  cost:   {_usd(cost['before'])} -> {_usd(cost['after'])} per hour")
+        waves = plan.get("waves") or []
+        if len(waves) > 1:
+            lines.append(f"  waves:  {len(waves)}, accounts by id")
+            lines += [f"    {line}" for line in wave_lines(waves)]
     return "\n".join(lines)
+
+
+def wave_lines(waves: list[dict[str, Any]]) -> list[str]:
+    """One line per wave: its number, approval, accounts and bake (and its status, in a report)."""
+    lines = []
+    for number, wave in enumerate(waves, 1):
+        accounts = wave["accounts"]
+        shown = ", ".join(accounts[:5]) + (f" and {len(accounts) - 5} more" if len(accounts) > 5 else "")
+        gate = "approve, then " if wave.get("approve") else ""
+        bake = f"; bake {wave['bakeMinutes']} min" if wave.get("bakeMinutes") else ""
+        status = f": {wave['status']}" if wave.get("status") else ""
+        lines.append(f"{number}. {gate}{len(accounts)} account(s) ({shown}){bake}{status}")
+    return lines
 
 
 def _usd(value: float | None) -> str:

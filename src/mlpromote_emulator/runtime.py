@@ -72,6 +72,8 @@ class PromotionResult:
     via: str = "console"
     # approved, rejected, timed-out; None where the environment needs no approval.
     approval: str | None = None
+    # The rollout's waves, [{accounts, status}] (mlpromote.waves), as the history records them.
+    waves: list[dict[str, Any]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -85,6 +87,7 @@ class PromotionResult:
             "compensation": self.compensation,
             "via": self.via,
             "approval": self.approval,
+            "waves": self.waves,
             "promotionId": self.execution_arn.rsplit(":", 1)[-1] if self.execution_arn else None,
         }
 
@@ -757,6 +760,7 @@ class Emulator:
                 "start": [],
                 "stop": [],
                 "costPerHourUsd": {"before": None, "after": None},
+                "waves": [],
                 "refusal": refused.error,
                 "refusalMessage": refused.message,
             }
@@ -768,7 +772,15 @@ class Emulator:
         except (entry_points.ApiRefused, entry_points.EventNotDelivered) as refused:
             label = self._version_label(spec, {})
             return PromotionResult(
-                spec.environment, label, "FAILED", refused.error, refused.message, [], "", via=spec.via
+                spec.environment,
+                label,
+                "FAILED",
+                refused.error,
+                refused.message,
+                [],
+                "",
+                via=spec.via,
+                waves=self._waves_not_started(spec.environment),
             )
         if spec.approve is not None:
             decision = "approve" if spec.approve else "reject"
@@ -780,7 +792,28 @@ class Emulator:
         result = self.result(execution_arn, description, spec.environment, label)
         result.via = spec.via
         result.approval = self.approval_status(execution_arn)
+        result.waves = self._waves(execution_arn, spec.environment)
         return result
+
+    def _waves(self, execution_arn: str, environment: str) -> list[dict[str, Any]]:
+        """The waves as the promotion's history record says they ended; a promotion refused before it
+        took the environment (no record) started none of them."""
+        from mlpromote.aws import dynamodb
+
+        if environment in self.config.environments:
+            for record in dynamodb.records(environment):
+                if record.promotion_id == execution_arn and record.waves is not None:
+                    return [wave.model_dump() for wave in record.waves]
+        return self._waves_not_started(environment)
+
+    def _waves_not_started(self, environment: str) -> list[dict[str, Any]]:
+        from mlpromote import waves
+
+        if environment not in self.config.environments:
+            return []  # refused as an unknown environment: it has no waves
+        env = self.config.environments[environment]
+        planned = waves.plan_waves(env.accounts, env.rollout, env.bake_minutes)
+        return waves.report(planned, [waves.NOT_STARTED] * len(planned))
 
     def promote(self, spec: PromotionSpec, on_step: Callable[[StepReport], None] | None = None) -> PromotionResult:
         started = self._started(spec)

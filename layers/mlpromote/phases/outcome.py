@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlpromote import approvals, records
+from mlpromote import approvals, records, waves
 from mlpromote.aws import dynamodb, events
 from mlpromote.clock import stamp
 from mlpromote.plan import PromotionPlan
@@ -37,6 +37,7 @@ def record_outcome(plan: PromotionPlan, state: dict[str, Any]) -> Outcome:
             "approver": approval.approver if approval else None,
             "approval_comment": approval.comment if approval else None,
             "approval_refusals": (approval.refusals or None) if approval else None,
+            "waves": records.wave_records(plan, waves.statuses(plan.waves, state, plan.already_served)),
         }
     )
     dynamodb.finish(record, _leased(plan))

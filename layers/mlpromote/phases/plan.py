@@ -24,6 +24,7 @@ from mlpromote.promotions import require_ml_account
 from mlpromote.services import model_service
 from mlpromote.serving import read_pointers
 from mlpromote.versions import RUNNING, ModelVersionArn, require_promotable
+from mlpromote.waves import plan_waves
 
 
 def validate_and_plan(request_input: object, execution: str, requested_at: str, config: Config) -> PromotionPlan:
@@ -63,6 +64,8 @@ def validate_and_plan(request_input: object, execution: str, requested_at: str, 
     _require_rollback_alarms(config, request.environment)
     known = pointers or {}
     accounts = [TargetAccount(account=account, current=known.get(account)) for account in environment.accounts]
+    # Decided once, here: the lock, the bakes and the compensation all follow these waves.
+    waves = plan_waves(environment.accounts, environment.rollout, environment.bake_minutes)
     return PromotionPlan(
         execution=execution,
         requested_at=requested_at,
@@ -99,6 +102,7 @@ def validate_and_plan(request_input: object, execution: str, requested_at: str, 
         grant_propagation_seconds=config.workflow.grant_propagation_seconds,
         max_concurrency=config.workflow.max_concurrency,
         bake_seconds=environment.bake_minutes * 60,
+        waves=waves,
         rollback_alarms=environment.rollback_alarms,
         alarm_poll_seconds=config.workflow.alarm_poll_seconds,
         external_id=environment.external_id,

@@ -48,28 +48,39 @@ def rotate_pointer(plan: AccountPlan, account: str) -> Rotation:
     return Rotation(account=account, parameter_version=parameter_version)
 
 
-def watch_alarms(plan: PromotionPlan, watch: Watch | None) -> Watch:
-    """Look at the environment's rollback alarms in every account; RolledBackOnAlarm if one is in ALARM.
+def watch_alarms(plan: PromotionPlan, watch: Watch | None, wave: int | None = None) -> Watch:
+    """Look at the environment's rollback alarms in the accounts switched so far (waves 0..`wave`, 0-based;
+    None: every account); RolledBackOnAlarm if one is in ALARM.
 
-    The first look starts the bake; the state machine waits `waitSeconds` between looks until `until`.
+    The first look starts the wave's bake; the state machine waits `waitSeconds` between looks until `until`.
     """
     started = now()
-    until = datetime.fromisoformat(watch.until) if watch else started + timedelta(seconds=plan.bake_seconds)
+    bake = plan.waves[wave].bake_seconds if wave is not None else plan.bake_seconds
+    until = datetime.fromisoformat(watch.until) if watch else started + timedelta(seconds=bake)
+    switched = plan.switched_by(wave) if wave is not None else [t.account for t in plan.accounts]
 
     def alarming(account: str) -> list[str]:
         if not plan.rollback_alarms:  # DescribeAlarms without names would list every alarm
             return []
         return cloudwatch.alarms_in_alarm(plan.alarm_reader_role_arn(account), plan.rollback_alarms)
 
-    found = for_each_account([t.account for t in plan.accounts], alarming, plan.max_concurrency)
+    found = for_each_account(switched, alarming, plan.max_concurrency)
     firing = [f"{name} in {account}" for account, names in found.items() for name in names]
     if firing:
+        back = set(switched)
         back_to = ", ".join(
-            sorted({ModelVersionArn.parse(t.current).label if t.current else "none" for t in plan.accounts})
+            sorted(
+                {
+                    ModelVersionArn.parse(t.current).label if t.current else "none"
+                    for t in plan.accounts
+                    if t.account in back
+                }
+            )
         )
+        took = plan.environment if len(plan.waves) == 1 or wave is None else f"wave {wave + 1} of {plan.environment}"
         raise RolledBackOnAlarm(
             f"{', '.join(firing)} went to ALARM during the bake after {plan.version_label} took over "
-            f"{plan.environment}; putting it back on {back_to}"
+            f"{took}; putting it back on {back_to}"
         )
     remaining = (until - now()).total_seconds()
     return Watch(
