@@ -55,6 +55,8 @@ class WaveRecord(BaseModel):
     model_config = ConfigDict(defer_build=True)
     accounts: list[str]
     status: str
+    # A wave with approve: true: the decision at its gate (decision, approver, comment, decidedAt).
+    approval: dict[str, Any] | None = None
 
 
 class PromotionRecord(CamelModel):

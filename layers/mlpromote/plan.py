@@ -211,6 +211,11 @@ class PromotionPlan(AccountPlan):
     def alarm_reader_role_arn(self, account: str) -> str:
         return arns.role(self.partition, account, self.alarm_reader_role_name)
 
+    @property
+    def gated(self) -> bool:
+        """A person decides somewhere: at the environment's gate, or before a wave."""
+        return self.requires_approval or any(wave.approve for wave in self.waves)
+
     def switched_by(self, wave: int) -> list[str]:
         """The accounts of waves 0..`wave` (0-based): what has switched once that wave has."""
         return [account for planned in self.waves[: wave + 1] for account in planned.accounts]

@@ -42,8 +42,14 @@ def record(plan: PromotionPlan) -> PromotionRecord:
     )
 
 
-def wave_records(plan: PromotionPlan, statuses: list[str]) -> list[WaveRecord]:
-    return [WaveRecord.model_validate(wave) for wave in waves.report(plan.waves, statuses)]
+def wave_records(
+    plan: PromotionPlan, statuses: list[str], decisions: dict[int, dict[str, Any]] | None = None
+) -> list[WaveRecord]:
+    """The waves as the history keeps them; `decisions`: the decision at a wave's gate, by its number."""
+    return [
+        WaveRecord.model_validate({**wave, "approval": (decisions or {}).get(number)})
+        for number, wave in enumerate(waves.report(plan.waves, statuses), 1)
+    ]
 
 
 def event_detail(plan: PromotionPlan, **extra: Any) -> dict[str, Any]:

@@ -117,3 +117,67 @@ def test_a_failure_before_the_first_wave_starts_none(promote: Any, worlds: Any) 
     assert result.error == "SmokeTestFailed", result.as_json()
     assert [w["status"] for w in result.waves] == ["notStarted"] * 3
     assert (after["parameters"], after["grants"]) == (promote.before["parameters"], promote.before["grants"])
+
+
+GATED = {
+    "environments": {
+        "prod": {
+            "accounts": PROD,
+            "rollout": [{"accounts": 1}, {"accounts": 2, "approve": True}, {"percent": 100, "approve": True}],
+        }
+    }
+}
+
+
+def test_a_wave_with_approve_waits_for_a_decision_and_a_rejection_puts_the_earlier_waves_back(worlds: Any) -> None:
+    from mlpromote import approvals
+    from mlpromote_emulator.scenario import PromotionSpec
+
+    # Wave 2's gate approved, wave 3's rejected: waves 1 and 2 are put back, wave 3 never starts.
+    spec = {"environment": "prod", "version": "tools/v2", "approve": [True, False], "approvalComment": "not today"}
+    with worlds.emulator(config=GATED) as emu:
+        before = emu.world()
+        result = emu.promote(PromotionSpec.model_validate(spec))
+        after, history = emu.world(), emu.history_records()
+        approval = approvals.read(result.execution_arn)
+
+    assert (result.status, result.error) == ("FAILED", "PromotionRejected"), result.as_json()
+    assert "not today" in result.cause
+    assert [w["status"] for w in result.waves] == ["putBack", "putBack", "notStarted"]
+    assert after == before
+    assert approval is not None and (approval.wave, approval.status) == (3, "rejected")
+    assert [(d["wave"], d["decision"]) for d in approval.earlier] == [(2, "approved")]
+    (record,) = history["prod"]
+    assert [(w["status"], (w.get("approval") or {}).get("decision")) for w in record["waves"]] == [
+        ("putBack", None),
+        ("putBack", "approved"),
+        ("notStarted", "rejected"),
+    ]
+    assert record["approval"] == "rejected"
+
+
+def test_a_rejection_at_the_first_gated_wave_puts_wave_1_back(promote: Any, worlds: Any) -> None:
+    (result,), after = promote({"environment": "prod", "version": "tools/v2", "approve": False}, config=GATED)
+
+    assert result.error == "PromotionRejected", result.as_json()
+    assert [w["status"] for w in result.waves] == ["putBack", "notStarted", "notStarted"]
+    assert after == promote.before
+    writes = [c.account for c in promote.calls if c.operation == "PutParameter"]
+    assert sorted(writes) == [PROD_A, PROD_A]  # switched, then put back; no other account touched
+
+
+def test_every_gate_approved_switches_every_wave(promote: Any, worlds: Any) -> None:
+    (result,), after = promote({"environment": "prod", "version": "tools/v2", "approve": [True, True]}, config=GATED)
+
+    assert result.status == "SUCCEEDED", result.as_json()
+    assert [w["status"] for w in result.waves] == ["switched"] * 3
+    assert after["parameters"]["prod"]["tools"] == {account: "tools/v2" for account in PROD}
+    assert result.approval == "approved"
+
+
+def test_a_wave_gate_nobody_decides_times_out_and_puts_back(promote: Any, worlds: Any) -> None:
+    (result,), after = promote({"environment": "prod", "version": "tools/v2", "approve": [True]}, config=GATED)
+
+    assert result.error == "ApprovalTimedOut", result.as_json()
+    assert [w["status"] for w in result.waves] == ["putBack", "putBack", "notStarted"]
+    assert after == promote.before

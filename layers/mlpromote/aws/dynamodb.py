@@ -336,6 +336,23 @@ def create_approval(item: dict[str, Any]) -> bool:
     return True
 
 
+def replace_approval(item: dict[str, Any], requested_at: str) -> bool:
+    """Write the approval of a promotion's next gate over the decided one of its previous gate (the one
+    requested at `requested_at`); False (nothing written) if that is no longer the one in the table."""
+    try:
+        sessions.client("dynamodb").put_item(
+            TableName=table_name(),
+            Item=_dynamo(item),
+            ConditionExpression="requestedAt = :requested",
+            ExpressionAttributeValues={":requested": _serializer.serialize(requested_at)},
+        )
+    except ClientError as error:
+        if sessions.error_code(error) == "ConditionalCheckFailedException":
+            return False
+        raise sessions.translated(error, "dynamodb PutItem") from error
+    return True
+
+
 def approval(key: dict[str, str]) -> dict[str, Any] | None:
     try:
         answer = sessions.client("dynamodb").get_item(TableName=table_name(), Key=_dynamo(key), ConsistentRead=True)
