@@ -152,3 +152,16 @@ def statuses(waves: Sequence[PlannedWave], state: dict[str, Any], already_served
 def report(waves: Sequence[PlannedWave], wave_statuses: Sequence[str]) -> list[dict[str, Any]]:
     """`[{accounts, status}]`: the waves as the history and the report give them."""
     return [{"accounts": wave.accounts, "status": status} for wave, status in zip(waves, wave_statuses, strict=True)]
+
+
+def wave_lines(waves: list[dict[str, Any]]) -> list[str]:
+    """One line per wave: its number, approval, accounts and bake (and its status, in a report)."""
+    lines = []
+    for number, wave in enumerate(waves, 1):
+        accounts = wave["accounts"]
+        shown = ", ".join(accounts[:5]) + (f" and {len(accounts) - 5} more" if len(accounts) > 5 else "")
+        gate = "approve, then " if wave.get("approve") else ""
+        bake = f"; bake {wave['bakeMinutes']} min" if wave.get("bakeMinutes") else ""
+        status = f": {wave['status']}" if wave.get("status") else ""
+        lines.append(f"{number}. {gate}{len(accounts)} account(s) ({shown}){bake}{status}")
+    return lines

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from mlpromote.errors import InvalidConfig, InvalidModelVersionArn, InvalidPromotionRequest
+from mlpromote.waves import wave_lines
 
 EXIT_OK, EXIT_REFUSED, EXIT_BAD_INPUT = 0, 1, 2
 API_URL_OUTPUT = "PromotionsApiUrl"
@@ -127,19 +128,6 @@ def plans_text(plans: list[dict[str, Any]]) -> str:
             lines.append(f"  waves:  {len(waves)}, accounts by id")
             lines += [f"    {line}" for line in wave_lines(waves)]
     return "\n".join(lines)
-
-
-def wave_lines(waves: list[dict[str, Any]]) -> list[str]:
-    """One line per wave: its number, approval, accounts and bake (and its status, in a report)."""
-    lines = []
-    for number, wave in enumerate(waves, 1):
-        accounts = wave["accounts"]
-        shown = ", ".join(accounts[:5]) + (f" and {len(accounts) - 5} more" if len(accounts) > 5 else "")
-        gate = "approve, then " if wave.get("approve") else ""
-        bake = f"; bake {wave['bakeMinutes']} min" if wave.get("bakeMinutes") else ""
-        status = f": {wave['status']}" if wave.get("status") else ""
-        lines.append(f"{number}. {gate}{len(accounts)} account(s) ({shown}){bake}{status}")
-    return lines
 
 
 def _usd(value: float | None) -> str:

@@ -3,7 +3,13 @@ accounts and bakes; a failure or an alarm in wave k puts waves 1..k back, and la
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
+
+import yaml
+
+from conftest import scenario_data
 
 PROD_A, PROD_B, PROD_C, PROD_D = "333333333333", "444444444444", "555555555555", "666666666666"
 PROD = [PROD_C, PROD_A, PROD_D, PROD_B]  # listed out of order: waves take the accounts by id
@@ -181,3 +187,30 @@ def test_a_wave_gate_nobody_decides_times_out_and_puts_back(promote: Any, worlds
     assert result.error == "ApprovalTimedOut", result.as_json()
     assert [w["status"] for w in result.waves] == ["putBack", "putBack", "notStarted"]
     assert after == promote.before
+
+
+def test_the_dry_run_and_the_reports_show_each_waves_accounts(tmp_path: Path, capsys: Any) -> None:
+    from mlpromote_cli.main import main
+
+    world = {"alarms": alarms({PROD_B: 900})}
+    path = tmp_path / "scenario.yaml"
+    promotions = [{"environment": "prod", "version": "tools/v2"}]
+    path.write_text(yaml.safe_dump(scenario_data(config=CONFIG, world=world, promotions=promotions)))
+
+    assert main(["local", "plan", "--scenario", str(path), "--json"]) == 0
+    (plan,) = json.loads(capsys.readouterr().out)["plans"]
+    assert plan["waves"] == [
+        {"accounts": [PROD_A], "bakeMinutes": 10, "approve": False},
+        {"accounts": [PROD_B], "bakeMinutes": 10, "approve": False},
+        {"accounts": [PROD_C, PROD_D], "bakeMinutes": 0, "approve": False},
+    ]
+    assert main(["local", "plan", "--scenario", str(path)]) == 0
+    text = capsys.readouterr().out
+    assert "waves:  3, accounts by id" in text
+    assert f"1. 1 account(s) ({PROD_A}); bake 10 min" in text
+    assert f"3. 2 account(s) ({PROD_C}, {PROD_D})" in text
+
+    assert main(["local", "promote", "--scenario", str(path)]) == 1
+    text = capsys.readouterr().out
+    assert f"2. 1 account(s) ({PROD_B}): putBack" in text
+    assert f"3. 2 account(s) ({PROD_C}, {PROD_D}): notStarted" in text
