@@ -172,7 +172,7 @@ def _rejection(approval: Approval) -> str:
 
 def _notification(plan: PromotionPlan, approval: Approval) -> tuple[str, str]:
     name = plan.execution.rsplit(":", 1)[-1]
-    changes = "\n".join(f"  {t.account}: {t.current or '(nothing)'} -> {plan.version_arn}" for t in plan.accounts)
+    changes = "\n".join(f"  {t.account}: {t.current or '(nothing)'} -> {plan.version_arn}" for t in plan.targets)
     message = (
         f"{plan.version_label} passed its smoke test in {plan.environment} and waits for your decision.\n\n"
         f"Reason: {plan.reason or '(none given)'}\nRequested by: {plan.requested_by or plan.entry_point}\n"

@@ -15,7 +15,7 @@ from mlpromote import drift
 from mlpromote.aws.rekognition import VersionDescription
 from mlpromote.config import Config
 from mlpromote.errors import InvalidModelVersionArn, PromotionError
-from mlpromote.plan import PromotionPlan, PromotionRequest, TargetAccount
+from mlpromote.plan import PromotionPlan, PromotionRequest
 from mlpromote.serving import references
 from mlpromote.versions import RUNNING, ModelVersionArn
 
@@ -45,9 +45,7 @@ def changes(config: Config, plan: PromotionPlan, observed: drift.Observed) -> di
     per account the pointer's from and to, the grants added and revoked, the versions started and
     stopped, the cost per hour before and after."""
     serving = observed.pointers[plan.environment][plan.project]
-    plan = plan.model_copy(
-        update={"accounts": [TargetAccount(account=a.account, current=serving.get(a.account)) for a in plan.accounts]}
-    )
+    plan = plan.with_pointers(serving)
     state = observed.versions.get(plan.version_arn)
     started = [] if state is not None and state.status == RUNNING else [plan.version_arn]
     granted = observed.grants.get(plan.environment, [])
@@ -57,9 +55,7 @@ def changes(config: Config, plan: PromotionPlan, observed: drift.Observed) -> di
         "environment": plan.environment,
         "version": plan.version_label,
         "kind": plan.kind,
-        "accounts": [
-            {"account": a.account, "from": _label(a.current), "to": plan.version_label} for a in plan.accounts
-        ],
+        "accounts": [{"account": a.account, "from": _label(a.current), "to": plan.version_label} for a in plan.targets],
         "grant": [] if plan.version_arn in granted else [plan.version_label],
         "revoke": [_label(v) for v in superseded if v in granted],
         "start": [_label(v) for v in started],

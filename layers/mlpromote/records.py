@@ -15,7 +15,7 @@ def account_changes(plan: PromotionPlan) -> list[AccountChange]:
     lock) to the promoted version."""
     return [
         AccountChange(account=target.account, from_version=target.current, to_version=plan.version_arn)
-        for target in plan.accounts
+        for target in plan.targets
     ]
 
 

@@ -9,7 +9,6 @@ from pydantic import ConfigDict, field_validator
 
 from mlpromote.models import CamelModel
 from mlpromote.plan import PromotionPlan
-from mlpromote.records import changes_document
 from mlpromote.results import Grant, ModelStart, Retirement, Rotation, SmokeTestResult, Watch
 
 
@@ -30,7 +29,7 @@ class PromotionState(CamelModel):
     @field_validator("rotations", mode="before")
     @classmethod
     def _all_rotations(cls, rotations: Any) -> Any:
-        # The rotation Map reports {"all": [...], "failed": [...]}; past the check, none failed.
+        # The rotation Map reports {"all": [one per batch], "anyFailed"}; past the check, none failed.
         return rotations["all"] if isinstance(rotations, dict) else rotations
 
 
@@ -66,7 +65,9 @@ def summarize(state: PromotionState, retirement: Retirement) -> dict[str, Any]:
         "project": plan.project,
         "version": plan.version_arn,
         "reason": plan.reason,
-        "accounts": changes_document(plan),
+        # What the accounts pointed at before, grouped by version ({version, accounts}): one entry per
+        # account, each with two ARNs, would pass the state's quota at a thousand accounts.
+        "from": [group.dump() for group in plan.pointing],
         "started": [plan.version_arn] if state.model_start and state.model_start.started_by_this_execution else [],
         "granted": [plan.version_arn] if state.grant.added_by_this_execution else [],
         "revoked": retirement.revoked,

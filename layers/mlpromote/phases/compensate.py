@@ -34,7 +34,7 @@ def original_error(error: dict[str, Any]) -> dict[str, str]:
 def compensate(plan: PromotionPlan, config: Config, error: dict[str, Any], grant: Grant | None = None) -> Compensation:
     """Put the world back as the plan found it. Idempotent: it compares before it writes.
     `grant`: what the grant step did, if it ran (a read of the grants must show its statement)."""
-    current = {target.account: target.current for target in plan.accounts}
+    current = plan.current
 
     def put_back(account: str) -> bool:
         # Read through the writer too: one role per account, which reads what it may put back.
@@ -51,7 +51,7 @@ def compensate(plan: PromotionPlan, config: Config, error: dict[str, Any], grant
     restored = [account for account, changed in put.items() if changed]
 
     revoked = False
-    if not any(target.current == plan.version_arn for target in plan.accounts):
+    if not any(group.version == plan.version_arn for group in plan.pointing):
         policy = read_grants_after(plan, grant)
         revoked = policy.revoke(plan.version_arn)
         if revoked:

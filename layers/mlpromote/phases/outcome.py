@@ -16,7 +16,7 @@ from mlpromote.results import Outcome
 
 def _leased(plan: PromotionPlan) -> list[str]:
     """The versions a promotion leased: the promoted one, and what its environment served under the lock."""
-    return sorted({plan.version_arn, *(t.current for t in plan.accounts if t.current)})
+    return sorted({plan.version_arn, *(g.version for g in plan.pointing if g.version)})
 
 
 def record_outcome(plan: PromotionPlan, state: dict[str, Any]) -> Outcome:

@@ -18,8 +18,8 @@ from mlpromote.errors import (
     PromotionError,
     RollbackAlarmNotFound,
 )
-from mlpromote.fanout import for_each_account
-from mlpromote.plan import PromotionPlan, PromotionRequest, TargetAccount
+from mlpromote.fanout import account_workers, batch_concurrency, for_each_account
+from mlpromote.plan import PromotionPlan, PromotionRequest, batches_of, grouped
 from mlpromote.promotions import require_ml_account
 from mlpromote.services import model_service
 from mlpromote.serving import read_pointers
@@ -62,7 +62,7 @@ def validate_and_plan(request_input: object, execution: str, requested_at: str, 
     # EnvironmentChanged if it moved before the lock.
     _require_rollback_alarms(config, request.environment)
     known = pointers or {}
-    accounts = [TargetAccount(account=account, current=known.get(account)) for account in environment.accounts]
+    batch_size = config.workflow.batch_size
     return PromotionPlan(
         execution=execution,
         requested_at=requested_at,
@@ -86,7 +86,8 @@ def validate_and_plan(request_input: object, execution: str, requested_at: str, 
         parameter_writer_role_name=config.target_roles.parameter_writer,
         parameter_reader_role_name=reader,
         alarm_reader_role_name=config.target_roles.alarm_reader,
-        accounts=accounts,
+        batches=batches_of(environment.accounts, batch_size),
+        pointing=grouped({account: known.get(account) for account in environment.accounts}),
         # Decided under the lock, from what take_environment reads there.
         already_served=False,
         already_running=description.status == RUNNING,
@@ -98,6 +99,8 @@ def validate_and_plan(request_input: object, execution: str, requested_at: str, 
         start_timeout_seconds=config.workflow.start_timeout_minutes * 60,
         grant_propagation_seconds=config.workflow.grant_propagation_seconds,
         max_concurrency=config.workflow.max_concurrency,
+        batch_concurrency=batch_concurrency(config.workflow.max_concurrency, batch_size),
+        account_workers=account_workers(config.workflow.max_concurrency, batch_size),
         bake_seconds=environment.bake_minutes * 60,
         rollback_alarms=environment.rollback_alarms,
         alarm_poll_seconds=config.workflow.alarm_poll_seconds,
