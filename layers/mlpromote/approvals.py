@@ -165,7 +165,7 @@ def request_approval(
         "project": plan.project,
         "version": plan.version_arn,
         "accounts": records.changes_document(plan),
-        **({"wave": wave, "waveAccounts": plan.waves[wave - 1].accounts} if wave is not None else {}),
+        **({"wave": wave, "waveAccounts": plan.wave_accounts()[wave - 1]} if wave is not None else {}),
         "reason": plan.reason,
         "requestedBy": plan.requested_by or plan.entry_point,
         "requestedAt": approval.requested_at,
@@ -195,14 +195,12 @@ def _rejection(approval: Approval) -> str:
 def _notification(plan: PromotionPlan, approval: Approval) -> tuple[str, str]:
     name = plan.execution.rsplit(":", 1)[-1]
     gate = approval.wave
-    waiting = plan.waves[gate - 1].accounts if gate is not None else [t.account for t in plan.accounts]
+    waiting = set(plan.wave_accounts()[gate - 1] if gate is not None else plan.account_ids)
     changes = "\n".join(
-        f"  {t.account}: {t.current or '(nothing)'} -> {plan.version_arn}"
-        for t in plan.accounts
-        if t.account in waiting
+        f"  {t.account}: {t.current or '(nothing)'} -> {plan.version_arn}" for t in plan.targets if t.account in waiting
     )
     what = (
-        f"Wave {gate} of {len(plan.waves)} of {plan.version_label} in {plan.environment} waits for your decision; "
+        f"Wave {gate} of {len(plan.rollout)} of {plan.version_label} in {plan.environment} waits for your decision; "
         f"waves 1 to {gate - 1} switched and baked. Rejecting it puts them back."
         if gate is not None
         else f"{plan.version_label} passed its smoke test in {plan.environment} and waits for your decision."

@@ -27,7 +27,7 @@ from pydantic import (
     model_validator,
 )
 
-from mlpromote import arns, quotas, waves
+from mlpromote import arns, fanout, quotas, waves
 from mlpromote.errors import InvalidConfig, PromotionError, UnknownEnvironment, UnknownProject
 from mlpromote.models import CamelModel
 
@@ -38,6 +38,11 @@ DEFAULT_CONFIG_FILE = "/opt/mlpromote.yaml"
 # The templates' defaults for their ParameterPathPrefix (without the leading slash) and AccessRolePrefix.
 DEFAULT_PARAMETER_PATH_PREFIX = "/mlpromote"
 DEFAULT_ACCESS_ROLE_PREFIX = "mlpromote-access-"
+# The most accounts one environment may have: what the workflow's state and history hold within half
+# of Step Functions' quotas (128 KB per state, 12,500 history events), every account failing included
+# (tests/workflow/test_thousand_accounts.py; README "Scale"). An environment that lists its accounts
+# is capped lower by its access role's trust policy (mlpromote.iam_model.trust_policy_findings).
+MAX_ACCOUNTS_PER_ENVIRONMENT = 1_500
 
 AccountId = Annotated[str, Field(pattern=r"^[0-9]{12}$", description="a 12-digit AWS account id")]
 _NAME = r"^[a-zA-Z0-9_.\-]{1,255}$"
@@ -194,8 +199,8 @@ class Wave(_Model):
 
 
 class Environment(_Model):
-    # The execution's state carries one small record per account: 500 keeps it far below 256 KB.
-    accounts: list[AccountId] = Field(min_length=1, max_length=500)
+    # Listed accounts are also capped by the access role's trust policy (iam_model.trust_policy_findings).
+    accounts: list[AccountId] = Field(min_length=1, max_length=MAX_ACCOUNTS_PER_ENVIRONMENT)
     access_role_name: str | None = Field(default=None, pattern=_ROLE_NAME)
     retire_superseded: StrictBool = True
     # A version reaches this environment only after it was live in (or promoted to) this one.
@@ -362,6 +367,28 @@ class Workflow(_Model):
     grant_propagation_seconds: int = Field(default=120, ge=0, le=900)
     max_concurrency: int = Field(default=10, ge=1, le=40)
     alarm_poll_seconds: int = Field(default=60, ge=10, le=3600)
+    # Accounts per Lambda invocation of the fan-out Maps (smoke test, rotation). Default: 25, or fewer
+    # when maxConcurrency is low, so that a batch takes at most MAX_ROUNDS_PER_BATCH rounds of calls.
+    accounts_per_batch: int | None = Field(default=None, ge=1, le=100)
+
+    @model_validator(mode="after")
+    def _batches_fit_the_timeout(self) -> Workflow:
+        if self.accounts_per_batch is None:
+            return self
+        taken = fanout.rounds(self.max_concurrency, self.accounts_per_batch)
+        if taken > fanout.MAX_ROUNDS_PER_BATCH:
+            raise ValueError(
+                f"accountsPerBatch {self.accounts_per_batch} with maxConcurrency {self.max_concurrency} makes each "
+                f"batch's Lambda call its accounts in {taken} rounds, one after another; at most "
+                f"{fanout.MAX_ROUNDS_PER_BATCH} fit its timeout. Set accountsPerBatch <= "
+                f"{fanout.MAX_ROUNDS_PER_BATCH * self.max_concurrency} or raise maxConcurrency"
+            )
+        return self
+
+    @property
+    def batch_size(self) -> int:
+        """Accounts per fan-out batch: the config's, or the default for its maxConcurrency."""
+        return self.accounts_per_batch or fanout.default_accounts_per_batch(self.max_concurrency)
 
 
 class Config(_Model):
@@ -449,6 +476,7 @@ class Config(_Model):
                 flow.start_timeout_minutes,
                 flow.start_poll_seconds,
                 flow.grant_propagation_seconds,
+                accounts_per_batch=flow.batch_size,
             )
             problem = quotas.history_quota_problem(budget, sum(env.bakes), flow.start_timeout_minutes)
             if problem:

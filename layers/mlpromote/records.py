@@ -16,7 +16,7 @@ def account_changes(plan: PromotionPlan) -> list[AccountChange]:
     lock) to the promoted version."""
     return [
         AccountChange(account=target.account, from_version=target.current, to_version=plan.version_arn)
-        for target in plan.accounts
+        for target in plan.targets
     ]
 
 
@@ -33,7 +33,7 @@ def record(plan: PromotionPlan) -> PromotionRecord:
         version=plan.version_arn,
         kind=plan.kind,
         accounts=account_changes(plan),
-        waves=wave_records(plan, [waves.NOT_STARTED] * len(plan.waves)),
+        waves=wave_records(plan, [waves.NOT_STARTED] * len(plan.rollout)),
         reason=plan.reason,
         forced=plan.forced,
         entry_point=plan.entry_point,
@@ -48,7 +48,7 @@ def wave_records(
     """The waves as the history keeps them; `decisions`: the decision at a wave's gate, by its number."""
     return [
         WaveRecord.model_validate({**wave, "approval": (decisions or {}).get(number)})
-        for number, wave in enumerate(waves.report(plan.waves, statuses), 1)
+        for number, wave in enumerate(waves.report(plan.wave_accounts(), statuses), 1)
     ]
 
 

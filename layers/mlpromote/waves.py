@@ -135,23 +135,23 @@ def rollout_problem(rollout: Sequence[WaveStep], accounts: int | None) -> str | 
     return None
 
 
-def statuses(waves: Sequence[PlannedWave], state: dict[str, Any], already_served: bool) -> list[str]:
-    """How each wave ended, from the state machine's data at "Record the outcome": the rollout's
+def statuses(waves: int, state: dict[str, Any], already_served: bool) -> list[str]:
+    """How each of the `waves` ended, from the state machine's data at "Record the outcome": the rollout's
     last wave taken up (`rollout.index`, and whether its pointers had begun to move), and whether the
     promotion succeeded (a summary) or was compensated."""
     if state.get("summary") is not None:
-        return [ALREADY_SERVED if already_served else SWITCHED] * len(waves)
+        return [ALREADY_SERVED if already_served else SWITCHED] * waves
     rollout = state.get("rollout")
     if not isinstance(rollout, dict) or not isinstance(rollout.get("index"), int):
-        return [NOT_STARTED] * len(waves)  # failed before the first wave was taken up
+        return [NOT_STARTED] * waves  # failed before the first wave was taken up
     moved = rollout["index"] if rollout.get("switching") else rollout["index"] - 1
     back = PUT_BACK if "restored" in (state.get("compensation") or {}) else COMPENSATION_FAILED
-    return [back if index <= moved else NOT_STARTED for index in range(len(waves))]
+    return [back if index <= moved else NOT_STARTED for index in range(waves)]
 
 
-def report(waves: Sequence[PlannedWave], wave_statuses: Sequence[str]) -> list[dict[str, Any]]:
-    """`[{accounts, status}]`: the waves as the history and the report give them."""
-    return [{"accounts": wave.accounts, "status": status} for wave, status in zip(waves, wave_statuses, strict=True)]
+def report(accounts: Sequence[list[str]], wave_statuses: Sequence[str]) -> list[dict[str, Any]]:
+    """`[{accounts, status}]`: the waves (each wave's accounts) as the history and the report give them."""
+    return [{"accounts": ids, "status": status} for ids, status in zip(accounts, wave_statuses, strict=True)]
 
 
 def wave_lines(waves: list[dict[str, Any]]) -> list[str]:

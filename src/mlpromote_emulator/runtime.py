@@ -819,7 +819,7 @@ class Emulator:
             return []  # refused as an unknown environment: it has no waves
         env = self.config.environments[environment]
         planned = waves.plan_waves(env.accounts, env.rollout, env.bake_minutes)
-        return waves.report(planned, [waves.NOT_STARTED] * len(planned))
+        return waves.report([wave.accounts for wave in planned], [waves.NOT_STARTED] * len(planned))
 
     def promote(self, spec: PromotionSpec, on_step: Callable[[StepReport], None] | None = None) -> PromotionResult:
         started = self._started(spec)

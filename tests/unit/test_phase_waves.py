@@ -23,10 +23,13 @@ def world(monkeypatch: pytest.MonkeyPatch) -> FakeWorld:
 
 def test_the_plan_fixes_each_waves_accounts_bake_and_approval(world: FakeWorld) -> None:
     plan = locked_plan(config(rollout=ROLLOUT), "prod", V2)
-    assert [(w.accounts, w.bake_seconds, w.approve) for w in plan.waves] == [
-        ([PROD_A], 300, False),
-        ([PROD_B], 600, False),  # the environment's bakeMinutes (10) is the last wave's
+    assert [(w.bake_seconds, w.approve) for w in plan.waves] == [
+        (300, False),
+        (600, False),  # the environment's bakeMinutes (10) is the last wave's
     ]
+    assert plan.wave_accounts() == [[PROD_A], [PROD_B]]
+    # Each wave is batched on its own, and names its batches: no account is kept twice in the state.
+    assert plan.batches == [[PROD_A], [PROD_B]] and [w.batches for w in plan.waves] == [[0], [1]]
     assert plan.switched_by(0) == [PROD_A] and plan.switched_by(1) == [PROD_A, PROD_B]
 
 

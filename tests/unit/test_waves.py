@@ -167,20 +167,20 @@ def test_the_history_quota_counts_every_waves_bake() -> None:
     # A day's bake after each of three waves: at one look a minute, 4,323 looks, past the history quota.
     rollout = [{"accounts": 1, "bakeMinutes": 1440}, {"percent": 50, "bakeMinutes": 1440}, {"percent": 100}]
     data = config(rollbackAlarms=["Errors"], bakeMinutes=1440, rollout=rollout)
-    with pytest.raises(InvalidConfig, match=r"set workflow.alarmPollSeconds >= 107 .*4,323 alarm looks"):
+    with pytest.raises(InvalidConfig, match=r"set workflow.alarmPollSeconds >= 106 .*4,323 alarm looks"):
         parse_config(data)
-    data["workflow"] = {"alarmPollSeconds": 107}
+    data["workflow"] = {"alarmPollSeconds": 106}
     parse_config(data)
 
 
 def test_statuses_follow_the_last_wave_taken_up() -> None:
     waves = plan_waves(ACCOUNTS, [Wave(accounts=1), Wave(accounts=2), Wave(percent=100)], 0)
     compensated = {"compensation": {"restored": [], "revoked": True}}
-    assert statuses(waves, {"summary": {}}, False) == [SWITCHED] * 3
-    assert statuses(waves, compensated, False) == [NOT_STARTED] * 3  # failed before the rollout
+    assert statuses(3, {"summary": {}}, False) == [SWITCHED] * 3
+    assert statuses(3, compensated, False) == [NOT_STARTED] * 3  # failed before the rollout
     failed_in_2 = {**compensated, "rollout": {"index": 1, "switching": True}}
-    assert statuses(waves, failed_in_2, False) == [PUT_BACK, PUT_BACK, NOT_STARTED]
+    assert statuses(3, failed_in_2, False) == [PUT_BACK, PUT_BACK, NOT_STARTED]
     refused_at_2 = {**compensated, "rollout": {"index": 1, "switching": False}}
-    assert statuses(waves, refused_at_2, False) == [PUT_BACK, NOT_STARTED, NOT_STARTED]
+    assert statuses(3, refused_at_2, False) == [PUT_BACK, NOT_STARTED, NOT_STARTED]
     broken = {"compensation": {"error": {"Error": "CompensationFailed"}}, "rollout": {"index": 0, "switching": True}}
-    assert statuses(waves, broken, False) == ["compensationFailed", NOT_STARTED, NOT_STARTED]
+    assert statuses(3, broken, False) == ["compensationFailed", NOT_STARTED, NOT_STARTED]

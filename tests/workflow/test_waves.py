@@ -85,7 +85,6 @@ def test_every_wave_switched_and_baked(promote: Any, worlds: Any) -> None:
 
     assert result.status == "SUCCEEDED", result.as_json()
     assert [w["status"] for w in result.waves] == ["switched"] * 3
-    assert result.output["waves"] == result.waves
     assert after["parameters"]["prod"]["tools"] == {account: "tools/v2" for account in PROD}
     assert after["grants"]["prod"] == ["tools/v2"]
     assert after["versions"]["tools/v1"] == "STOPPED"

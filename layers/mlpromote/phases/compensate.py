@@ -39,9 +39,7 @@ def compensate(
     `wave`: the last wave of the rollout that was taken up (0-based): only waves 0..`wave` can have
     moved, so only their accounts are put back (later waves never started). None: every account."""
     reached = set(plan.switched_by(wave)) if wave is not None else None
-    current = {
-        target.account: target.current for target in plan.accounts if reached is None or target.account in reached
-    }
+    current = {account: was for account, was in plan.current.items() if reached is None or account in reached}
 
     def put_back(account: str) -> bool:
         # Read through the writer too: one role per account, which reads what it may put back.
@@ -58,7 +56,7 @@ def compensate(
     restored = [account for account, changed in put.items() if changed]
 
     revoked = False
-    if not any(target.current == plan.version_arn for target in plan.accounts):
+    if not any(group.version == plan.version_arn for group in plan.pointing):
         policy = read_grants_after(plan, grant)
         revoked = policy.revoke(plan.version_arn)
         if revoked:

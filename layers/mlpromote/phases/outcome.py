@@ -16,7 +16,7 @@ from mlpromote.results import Outcome
 
 def _leased(plan: PromotionPlan) -> list[str]:
     """The versions a promotion leased: the promoted one, and what its environment served under the lock."""
-    return sorted({plan.version_arn, *(t.current for t in plan.accounts if t.current)})
+    return sorted({plan.version_arn, *(g.version for g in plan.pointing if g.version)})
 
 
 def _wave_decisions(approval: approvals.Approval | None) -> dict[int, dict[str, Any]]:
@@ -46,7 +46,7 @@ def record_outcome(plan: PromotionPlan, state: dict[str, Any]) -> Outcome:
             "approval_comment": approval.comment if approval else None,
             "approval_refusals": (approval.refusals or None) if approval else None,
             "waves": records.wave_records(
-                plan, waves.statuses(plan.waves, state, plan.already_served), _wave_decisions(approval)
+                plan, waves.statuses(len(plan.rollout), state, plan.already_served), _wave_decisions(approval)
             ),
         }
     )
