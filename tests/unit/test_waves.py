@@ -174,7 +174,6 @@ def test_the_history_quota_counts_every_waves_bake() -> None:
 
 
 def test_statuses_follow_the_last_wave_taken_up() -> None:
-    waves = plan_waves(ACCOUNTS, [Wave(accounts=1), Wave(accounts=2), Wave(percent=100)], 0)
     compensated = {"compensation": {"restored": [], "revoked": True}}
     assert statuses(3, {"summary": {}}, False) == [SWITCHED] * 3
     assert statuses(3, compensated, False) == [NOT_STARTED] * 3  # failed before the rollout

@@ -213,3 +213,28 @@ def test_the_dry_run_and_the_reports_show_each_waves_accounts(tmp_path: Path, ca
     text = capsys.readouterr().out
     assert f"2. 1 account(s) ({PROD_B}): putBack" in text
     assert f"3. 2 account(s) ({PROD_C}, {PROD_D}): notStarted" in text
+
+
+def test_a_promotion_stopped_at_a_waves_gate_is_undone_wave_by_wave(worlds: Any) -> None:
+    """No Catch runs on a stopped execution: ReleaseAbandoned compensates from its history, putting back
+    the waves taken up (only wave 1 here), and its record says how each wave ended."""
+    import boto3
+
+    from mlpromote_emulator.scenario import PromotionSpec
+
+    with worlds.emulator(config=GATED) as emu:
+        before = emu.world()
+        emu.approvals_by_hand = True  # nobody decides: it waits at wave 2's gate until stopped
+        execution = str(emu.start(emu.request_for(PromotionSpec(environment="prod", version="tools/v2"))))
+        emu.wait_at_the_gate(execution)
+        switched = emu.world()["parameters"]["prod"]["tools"]
+        boto3.client("stepfunctions").stop_execution(executionArn=execution, error="Operator", cause="not now")
+        emu.wait(execution)
+        after, history = emu.world(), emu.history_records()
+
+    assert switched == {**ALL_V1, PROD_A: "tools/v2"}  # wave 1 had switched when it stopped
+    assert after == before
+    (record,) = history["prod"]
+    assert (record["status"], record["error"]) == ("ABORTED", "Operator")
+    assert record["compensation"]["restored"] == [PROD_A]
+    assert [w["status"] for w in record["waves"]] == ["putBack", "notStarted", "notStarted"]

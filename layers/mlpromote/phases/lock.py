@@ -157,7 +157,8 @@ def release_abandoned(execution: str, status: str, execution_input: str | None) 
         # what that did on the record (mlpromote.abandoned). Nothing, if it had concluded itself.
         compensation = abandoned.compensate_ended(execution)
         if compensation is not None:
-            dynamodb.note_compensation(environment, str(holder.get("recordKey", "")), compensation)
+            statuses = compensation.pop("waves", None)
+            dynamodb.note_compensation(environment, str(holder.get("recordKey", "")), compensation, statuses)
     # The event's status is the ending; DescribeExecution adds the error and cause it ended with.
     _, error, cause = stepfunctions.execution_ending(execution)
     closed, released = _release_ended(environment, holder, status, error, cause)
