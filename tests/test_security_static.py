@@ -167,7 +167,8 @@ def test_the_state_machine_logs_its_events_without_the_task_token() -> None:
     assert machine["Logging"]["IncludeExecutionData"] is False
     asl = json.loads((REPO / machine["DefinitionUri"]).read_text())
     waits = [s for s in asl["States"].values() if str(s.get("Resource", "")).endswith(".waitForTaskToken")]
-    assert [w["Parameters"]["Payload"]["taskToken.$"] for w in waits] == ["$$.Task.Token"]
+    # The environment's gate, and each wave's (rollout approve: true).
+    assert [w["Parameters"]["Payload"]["taskToken.$"] for w in waits] == ["$$.Task.Token"] * 2
 
 
 def test_only_the_parameter_writer_moves_the_model_pointers() -> None:

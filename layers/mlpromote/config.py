@@ -19,6 +19,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictBool,
+    StrictFloat,
     StrictInt,
     Tag,
     ValidationError,
@@ -26,7 +27,7 @@ from pydantic import (
     model_validator,
 )
 
-from mlpromote import arns, quotas
+from mlpromote import arns, fanout, quotas, waves
 from mlpromote.errors import InvalidConfig, PromotionError, UnknownEnvironment, UnknownProject
 from mlpromote.models import CamelModel
 
@@ -39,6 +40,11 @@ DEFAULT_PARAMETER_PATH_PREFIX = "/mlpromote"
 DEFAULT_ACCESS_ROLE_PREFIX = "mlpromote-access-"
 # templates/organization-reader.yaml's role: template.yaml lets the control plane assume it by this name.
 ORGANIZATION_READER_ROLE_NAME = "mlpromote-organization-reader"
+# The most accounts one environment may have: what the workflow's state and history hold within half
+# of Step Functions' quotas (128 KB per state, 12,500 history events), every account failing included
+# (tests/workflow/test_thousand_accounts.py; README "Scale"). An environment that lists its accounts
+# is capped lower by its access role's trust policy (mlpromote.iam_model.trust_policy_findings).
+MAX_ACCOUNTS_PER_ENVIRONMENT = 1_500
 
 AccountId = Annotated[str, Field(pattern=r"^[0-9]{12}$", description="a 12-digit AWS account id")]
 _NAME = r"^[a-zA-Z0-9_.\-]{1,255}$"
@@ -207,11 +213,24 @@ def _approver_pattern(value: str) -> str:
     return value
 
 
+class Wave(_Model):
+    """One wave of an environment's rollout (mlpromote.waves): a cumulative target, in accounts or
+    percent of the environment, an optional bake after it, and an optional approval before it."""
+
+    accounts: StrictInt | None = Field(default=None, ge=1)
+    percent: StrictInt | StrictFloat | None = Field(default=None, gt=0, le=100)
+    # After this wave switched: watch the environment's rollbackAlarms this long, in this wave's
+    # accounts and the ones switched before. The last wave's default is the environment's bakeMinutes.
+    bake_minutes: StrictInt | None = Field(default=None, ge=0, le=1440)
+    # Wait for a person's decision (the approval gate's machinery) before this wave starts.
+    approve: StrictBool = False
+
+
 class Environment(_Model):
-    # The execution's state carries one small record per account: 500 keeps it far below 256 KB.
     # An environment lists its accounts, or names organizational units whose accounts (recursively)
-    # the plan resolves at promotion time (mlpromote.environments): one or the other.
-    accounts: list[AccountId] = Field(default=[], max_length=500)
+    # the plan resolves at promotion time (mlpromote.environments): one or the other. Listed accounts
+    # are also capped by the access role's trust policy (iam_model.trust_policy_findings).
+    accounts: list[AccountId] = Field(default=[], max_length=MAX_ACCOUNTS_PER_ENVIRONMENT)
     organizational_units: list[Annotated[str, AfterValidator(_ou_id)]] = Field(default=[], max_length=100)
     access_role_name: str | None = Field(default=None, pattern=_ROLE_NAME)
     retire_superseded: StrictBool = True
@@ -241,6 +260,8 @@ class Environment(_Model):
     # Private connectivity: the grants hold only for DetectCustomLabels calls through these interface
     # endpoints (aws:SourceVpce), including the one the smoke test calls through.
     vpc_endpoint_ids: list[Annotated[str, AfterValidator(_vpc_endpoint_id)]] = Field(default=[], max_length=50)
+    # Switch the accounts in waves (mlpromote.waves); absent, one wave of every account.
+    rollout: list[Wave] = Field(default=[], max_length=20)
 
     @field_validator("organization_id")
     @classmethod
@@ -287,12 +308,41 @@ class Environment(_Model):
 
     @model_validator(mode="after")
     def _four_eyes_need_the_gate(self) -> Environment:
-        if (self.approvers or self.separate_approver) and not self.requires_approval:
+        if (self.approvers or self.separate_approver) and not (self.requires_approval or self.wave_approvals):
             raise ValueError(
                 "approvers and separateApprover say who decides at the approval gate; "
-                "set requiresApproval: true, or leave them out"
+                "set requiresApproval: true (or approve: true on a wave of the rollout), or leave them out"
             )
         return self
+
+    @property
+    def wave_approvals(self) -> bool:
+        return any(wave.approve for wave in self.rollout)
+
+    @model_validator(mode="after")
+    def _rollout(self) -> Environment:
+        problem = waves.rollout_problem(self.rollout, len(self.accounts))
+        if problem:
+            raise ValueError(problem)
+        for index, wave in enumerate(self.rollout):
+            if wave.bake_minutes and not self.rollback_alarms:
+                raise ValueError(
+                    f"rollout[{index}].bakeMinutes ({wave.bake_minutes}) watches the environment's rollbackAlarms "
+                    "after that wave, and none are listed: list the CloudWatch alarms to watch in rollbackAlarms, "
+                    "or leave the wave's bakeMinutes out"
+                )
+        return self
+
+    @property
+    def bakes(self) -> list[int]:
+        """The bake after each wave of the rollout, in minutes (one wave without a rollout)."""
+        if not self.rollout:
+            return [self.bake_minutes]
+        last = len(self.rollout) - 1
+        return [
+            w.bake_minutes if w.bake_minutes is not None else (self.bake_minutes if i == last else 0)
+            for i, w in enumerate(self.rollout)
+        ]
 
     @model_validator(mode="after")
     def _consumers_in_accounts(self) -> Environment:
@@ -313,8 +363,11 @@ class Environment(_Model):
 
     @model_validator(mode="after")
     def _bake_needs_alarms(self) -> Environment:
-        if self.rollback_alarms and not self.bake_minutes:
-            raise ValueError("rollbackAlarms are watched for bakeMinutes after the switch: set bakeMinutes too")
+        if self.rollback_alarms and not any(self.bakes):
+            raise ValueError(
+                "rollbackAlarms are watched for bakeMinutes after the switch: set bakeMinutes too"
+                + (" (or a wave's bakeMinutes)" if self.rollout else "")
+            )
         if self.bake_minutes and not self.rollback_alarms:
             raise ValueError(
                 f"bakeMinutes ({self.bake_minutes}) watches rollbackAlarms after the switch, and none are listed: "
@@ -367,6 +420,28 @@ class Workflow(_Model):
     grant_propagation_seconds: int = Field(default=120, ge=0, le=900)
     max_concurrency: int = Field(default=10, ge=1, le=40)
     alarm_poll_seconds: int = Field(default=60, ge=10, le=3600)
+    # Accounts per Lambda invocation of the fan-out Maps (smoke test, rotation). Default: 25, or fewer
+    # when maxConcurrency is low, so that a batch takes at most MAX_ROUNDS_PER_BATCH rounds of calls.
+    accounts_per_batch: int | None = Field(default=None, ge=1, le=100)
+
+    @model_validator(mode="after")
+    def _batches_fit_the_timeout(self) -> Workflow:
+        if self.accounts_per_batch is None:
+            return self
+        taken = fanout.rounds(self.max_concurrency, self.accounts_per_batch)
+        if taken > fanout.MAX_ROUNDS_PER_BATCH:
+            raise ValueError(
+                f"accountsPerBatch {self.accounts_per_batch} with maxConcurrency {self.max_concurrency} makes each "
+                f"batch's Lambda call its accounts in {taken} rounds, one after another; at most "
+                f"{fanout.MAX_ROUNDS_PER_BATCH} fit its timeout. Set accountsPerBatch <= "
+                f"{fanout.MAX_ROUNDS_PER_BATCH * self.max_concurrency} or raise maxConcurrency"
+            )
+        return self
+
+    @property
+    def batch_size(self) -> int:
+        """Accounts per fan-out batch: the config's, or the default for its maxConcurrency."""
+        return self.accounts_per_batch or fanout.default_accounts_per_batch(self.max_concurrency)
 
 
 class Config(_Model):
@@ -492,13 +567,14 @@ class Config(_Model):
             # An OU environment's size is known at promotion time: the plan checks it then (mlpromote.environments).
             budget = quotas.history_budget(
                 len(env.accounts) or 1,
-                env.bake_minutes,
+                env.bakes,
                 flow.alarm_poll_seconds,
                 flow.start_timeout_minutes,
                 flow.start_poll_seconds,
                 flow.grant_propagation_seconds,
+                accounts_per_batch=flow.batch_size,
             )
-            problem = quotas.history_quota_problem(budget, env.bake_minutes, flow.start_timeout_minutes)
+            problem = quotas.history_quota_problem(budget, sum(env.bakes), flow.start_timeout_minutes)
             if problem:
                 raise ValueError(f"environments.{name}: {problem}")
         return self

@@ -15,7 +15,7 @@ from mlpromote import drift
 from mlpromote.aws.rekognition import VersionDescription
 from mlpromote.config import Config
 from mlpromote.errors import InvalidModelVersionArn, PromotionError
-from mlpromote.plan import PromotionPlan, PromotionRequest, TargetAccount
+from mlpromote.plan import PromotionPlan, PromotionRequest
 from mlpromote.serving import references
 from mlpromote.versions import RUNNING, ModelVersionArn
 
@@ -35,6 +35,7 @@ def refused(
         "start": [],
         "stop": [],
         "costPerHourUsd": {"before": before, "after": before},
+        "waves": [],
         "refusal": type(refusal).__name__,
         "refusalMessage": str(refusal),
     }
@@ -45,9 +46,7 @@ def changes(config: Config, plan: PromotionPlan, observed: drift.Observed) -> di
     per account the pointer's from and to, the grants added and revoked, the versions started and
     stopped, the cost per hour before and after."""
     serving = observed.pointers[plan.environment][plan.project]
-    plan = plan.model_copy(
-        update={"accounts": [TargetAccount(account=a.account, current=serving.get(a.account)) for a in plan.accounts]}
-    )
+    plan = plan.with_pointers(serving)
     state = observed.versions.get(plan.version_arn)
     started = [] if state is not None and state.status == RUNNING else [plan.version_arn]
     granted = observed.grants.get(plan.environment, [])
@@ -57,9 +56,7 @@ def changes(config: Config, plan: PromotionPlan, observed: drift.Observed) -> di
         "environment": plan.environment,
         "version": plan.version_label,
         "kind": plan.kind,
-        "accounts": [
-            {"account": a.account, "from": _label(a.current), "to": plan.version_label} for a in plan.accounts
-        ],
+        "accounts": [{"account": a.account, "from": _label(a.current), "to": plan.version_label} for a in plan.targets],
         "grant": [] if plan.version_arn in granted else [plan.version_label],
         "revoke": [_label(v) for v in superseded if v in granted],
         "start": [_label(v) for v in started],
@@ -68,9 +65,18 @@ def changes(config: Config, plan: PromotionPlan, observed: drift.Observed) -> di
             "before": cost_per_hour(config, observed, []),
             "after": cost_per_hour(config, observed, stopped, started),
         },
+        "waves": waves_document(plan),
         "refusal": None,
         "refusalMessage": None,
     }
+
+
+def waves_document(plan: PromotionPlan) -> list[dict[str, Any]]:
+    """The rollout as the dry run shows it: each wave's accounts (sorted by id), bake and approval."""
+    return [
+        {"accounts": accounts, "bakeMinutes": wave.bake_seconds // 60, "approve": wave.approve}
+        for wave, accounts in zip(plan.rollout, plan.wave_accounts(), strict=True)
+    ]
 
 
 def _stopped(config: Config, plan: PromotionPlan, observed: drift.Observed, superseded: list[str]) -> list[str]:

@@ -9,11 +9,9 @@ plan, the history, the fan-out) sees a list of accounts, as for an environment t
 
 from __future__ import annotations
 
-from annotated_types import MaxLen
-
 from mlpromote import quotas
 from mlpromote.aws import organizations
-from mlpromote.config import Config, Environment
+from mlpromote.config import MAX_ACCOUNTS_PER_ENVIRONMENT, Config
 from mlpromote.errors import (
     EnvironmentHasNoAccounts,
     EnvironmentsOverlap,
@@ -25,8 +23,7 @@ from mlpromote.errors import (
 def max_accounts() -> int:
     """The most accounts one environment may have: the config's cap on a listed environment, which an
     OU environment's resolved accounts are held to as well."""
-    field = Environment.model_fields["accounts"]
-    return next(item.max_length for item in field.metadata if isinstance(item, MaxLen))
+    return MAX_ACCOUNTS_PER_ENVIRONMENT
 
 
 def accounts_of(config: Config, name: str, empty_ok: bool = False) -> list[str]:
@@ -57,13 +54,14 @@ def accounts_of(config: Config, name: str, empty_ok: bool = False) -> list[str]:
     flow = config.workflow
     budget = quotas.history_budget(
         len(accounts),
-        env.bake_minutes,
+        env.bakes,
         flow.alarm_poll_seconds,
         flow.start_timeout_minutes,
         flow.start_poll_seconds,
         flow.grant_propagation_seconds,
+        accounts_per_batch=flow.batch_size,
     )
-    problem = quotas.history_quota_problem(budget, env.bake_minutes, flow.start_timeout_minutes)
+    problem = quotas.history_quota_problem(budget, sum(env.bakes), flow.start_timeout_minutes)
     if problem:
         raise EnvironmentTooLarge(f"environment {name} ({len(accounts)} accounts in {units}): {problem}")
     _refuse_overlap(config, name, accounts, other_units=not empty_ok)

@@ -49,6 +49,16 @@ class AccountChange(BaseModel):
     to_version: str = Field(alias="to")
 
 
+class WaveRecord(BaseModel):
+    """One wave of the promotion's rollout: its accounts, and how it ended (mlpromote.waves' statuses)."""
+
+    model_config = ConfigDict(defer_build=True)
+    accounts: list[str]
+    status: str
+    # A wave with approve: true: the decision at its gate (decision, approver, comment, decidedAt).
+    approval: dict[str, Any] | None = None
+
+
 class PromotionRecord(CamelModel):
     """One promotion, as the history keeps it."""
 
@@ -60,6 +70,9 @@ class PromotionRecord(CamelModel):
     version: str
     kind: str = "promotion"  # or "rollback"
     accounts: list[AccountChange] = []
+    # The rollout's waves, in order (one wave without a rollout); records written before waves
+    # existed have none.
+    waves: list[WaveRecord] | None = None
     requested_by: str = "console"
     entry_point: str = "console"
     reason: str | None = None

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlpromote.history import AccountChange, PromotionRecord
+from mlpromote import waves
+from mlpromote.history import AccountChange, PromotionRecord, WaveRecord
 from mlpromote.plan import PromotionPlan
 
 
@@ -15,7 +16,7 @@ def account_changes(plan: PromotionPlan) -> list[AccountChange]:
     lock) to the promoted version."""
     return [
         AccountChange(account=target.account, from_version=target.current, to_version=plan.version_arn)
-        for target in plan.accounts
+        for target in plan.targets
     ]
 
 
@@ -32,12 +33,23 @@ def record(plan: PromotionPlan) -> PromotionRecord:
         version=plan.version_arn,
         kind=plan.kind,
         accounts=account_changes(plan),
+        waves=wave_records(plan, [waves.NOT_STARTED] * len(plan.rollout)),
         reason=plan.reason,
         forced=plan.forced,
         entry_point=plan.entry_point,
         requested_by=plan.requested_by or plan.entry_point,
         started_at=plan.requested_at,
     )
+
+
+def wave_records(
+    plan: PromotionPlan, statuses: list[str], decisions: dict[int, dict[str, Any]] | None = None
+) -> list[WaveRecord]:
+    """The waves as the history keeps them; `decisions`: the decision at a wave's gate, by its number."""
+    return [
+        WaveRecord.model_validate({**wave, "approval": (decisions or {}).get(number)})
+        for number, wave in enumerate(waves.report(plan.wave_accounts(), statuses), 1)
+    ]
 
 
 def event_detail(plan: PromotionPlan, **extra: Any) -> dict[str, Any]:

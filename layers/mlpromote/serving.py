@@ -29,7 +29,7 @@ def references(config: Config, plan: PromotionPlan, after_promotion: bool) -> di
     point at the new version (`after_promotion`), after a compensation at what they held before.
     """
     found: dict[str, list[str]] = {}
-    for target in plan.accounts:
+    for target in plan.targets:
         value = plan.version_arn if after_promotion else target.current
         if value:
             found.setdefault(value, []).append(f"{plan.environment}/{target.account}")

@@ -86,6 +86,8 @@ class PromotionResult:
     via: str = "console"
     # approved, rejected, timed-out; None where the environment needs no approval.
     approval: str | None = None
+    # The rollout's waves, [{accounts, status}] (mlpromote.waves), as the history records them.
+    waves: list[dict[str, Any]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -99,6 +101,7 @@ class PromotionResult:
             "compensation": self.compensation,
             "via": self.via,
             "approval": self.approval,
+            "waves": self.waves,
             "promotionId": self.execution_arn.rsplit(":", 1)[-1] if self.execution_arn else None,
         }
 
@@ -155,11 +158,12 @@ class Emulator:
         # The approval gate: task token -> execution (seen in the payloads handed to functions),
         # and the decision each execution will get ("approve" / "reject"); absent, it times out.
         self._task_tokens: dict[str, str] = {}
-        self.decisions: dict[str, tuple[str, str | None, str | None]] = {}
+        self.decisions: dict[str, list[tuple[str, str | None, str | None]]] = {}
         # True: every approval waits for someone to decide (a test, `local serve`), never times out.
         self.approvals_by_hand = False
-        self._decided: set[str] = set()
-        self._decision_attempts: dict[str, int] = {}
+        # Per execution, the gates (by requestedAt) decided or given up on; attempts per gate.
+        self._decided: dict[str, set[str]] = {}
+        self._decision_attempts: dict[tuple[str, str], int] = {}
         # Executions whose decision the approval route refused for good, and every refusal it gave.
         self._undeliverable: set[str] = set()
         self.decision_failures: dict[str, list[str]] = {}
@@ -718,7 +722,7 @@ class Emulator:
             answered.wait(EXECUTION_DEADLINE_SECONDS)
             return
         execution = self._task_tokens.get(token)
-        if execution in self.decisions:
+        if execution is not None and len(self._decided.get(execution, ())) < len(self.decisions.get(execution, [])):
             deadline = time.monotonic() + EXECUTION_DEADLINE_SECONDS
             # The scenario's decision is on its way, unless the approval route refused it for good:
             # then nobody decides, and the approval times out on the simulated clock, never stalling.
@@ -732,22 +736,25 @@ class Emulator:
     def _hand_over_decision(self, execution_arn: str) -> None:
         """Once the execution waits for approval, decide as the scenario says, through the API, and
         send it again on a 5xx or 429 as a client of a real API would (a few times, then give up)."""
-        if execution_arn not in self.decisions or execution_arn in self._decided:
+        decided = self._decided.setdefault(execution_arn, set())
+        if len(decided) >= len(self.decisions.get(execution_arn, [])):
             return
         from mlpromote import approvals
 
         approval = approvals.read(execution_arn)
-        if approval is None or approval.status != approvals.AWAITING:
+        if approval is None or approval.status != approvals.AWAITING or approval.requested_at in decided:
             return
-        decision, comment, approver = self.decisions[execution_arn]
+        # One decision per gate, in the order the gates come (the environment's, then the waves').
+        decision, comment, approver = self.decisions[execution_arn][len(decided)]
         answer = self.decide(execution_arn, decision, comment, approver)
-        attempts = self._decision_attempts[execution_arn] = self._decision_attempts.get(execution_arn, 0) + 1
+        gate = (execution_arn, approval.requested_at)
+        attempts = self._decision_attempts[gate] = self._decision_attempts.get(gate, 0) + 1
         retryable = answer.status >= 500 or answer.status == 429
         if not retryable or attempts >= DECISION_ATTEMPTS:
-            self._decided.add(execution_arn)
+            decided.add(approval.requested_at)
         if answer.status >= 300:
             self.decision_failures.setdefault(execution_arn, []).append(f"{answer.status} {answer.body}")
-            if execution_arn in self._decided:
+            if approval.requested_at in decided:
                 self._undeliverable.add(execution_arn)
 
     @property
@@ -814,6 +821,7 @@ class Emulator:
                 "start": [],
                 "stop": [],
                 "costPerHourUsd": {"before": None, "after": None},
+                "waves": [],
                 "refusal": refused.error,
                 "refusalMessage": refused.message,
             }
@@ -825,11 +833,21 @@ class Emulator:
         except (entry_points.ApiRefused, entry_points.EventNotDelivered) as refused:
             label = self._version_label(spec, {})
             return PromotionResult(
-                spec.environment, label, "FAILED", refused.error, refused.message, [], "", via=spec.via
+                spec.environment,
+                label,
+                "FAILED",
+                refused.error,
+                refused.message,
+                [],
+                "",
+                via=spec.via,
+                waves=self._waves_not_started(spec.environment),
             )
         if spec.approve is not None:
-            decision = "approve" if spec.approve else "reject"
-            self.decisions[execution] = (decision, spec.approval_comment, spec.approver)
+            decisions = spec.approve if isinstance(spec.approve, list) else [spec.approve]
+            self.decisions[execution] = [
+                ("approve" if approve else "reject", spec.approval_comment, spec.approver) for approve in decisions
+            ]
         return execution
 
     def _ended(self, spec: PromotionSpec, execution_arn: str, description: dict[str, Any]) -> PromotionResult:
@@ -837,7 +855,28 @@ class Emulator:
         result = self.result(execution_arn, description, spec.environment, label)
         result.via = spec.via
         result.approval = self.approval_status(execution_arn)
+        result.waves = self._waves(execution_arn, spec.environment)
         return result
+
+    def _waves(self, execution_arn: str, environment: str) -> list[dict[str, Any]]:
+        """The waves as the promotion's history record says they ended; a promotion refused before it
+        took the environment (no record) started none of them."""
+        from mlpromote.aws import dynamodb
+
+        if environment in self.config.environments:
+            for record in dynamodb.records(environment):
+                if record.promotion_id == execution_arn and record.waves is not None:
+                    return [wave.model_dump(exclude_none=True) for wave in record.waves]
+        return self._waves_not_started(environment)
+
+    def _waves_not_started(self, environment: str) -> list[dict[str, Any]]:
+        from mlpromote import waves
+
+        if environment not in self.config.environments:
+            return []  # refused as an unknown environment: it has no waves
+        env = self.config.environments[environment]
+        planned = waves.plan_waves(env.accounts, env.rollout, env.bake_minutes)
+        return waves.report([wave.accounts for wave in planned], [waves.NOT_STARTED] * len(planned))
 
     def promote(self, spec: PromotionSpec, on_step: Callable[[StepReport], None] | None = None) -> PromotionResult:
         started = self._started(spec)

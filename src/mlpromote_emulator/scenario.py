@@ -267,8 +267,10 @@ class PromotionSpec(_Model):
     # event on the default bus through the template's rule and input transformer (event).
     via: Literal["console", "api", "event"] = "console"
     # In an environment with requiresApproval: approve (true) or reject (false) once the promotion
-    # waits for it, through the API's approval route; absent, nobody decides and it times out.
-    approve: bool | None = None
+    # waits for it, through the API's approval route; absent, nobody decides and it times out. A
+    # list decides the gates in the order they come: the environment's, then each wave's with
+    # approve: true (rollout); a gate past the list's end times out.
+    approve: bool | list[bool] | None = None
     approval_comment: str | None = Field(default=None, min_length=1, max_length=1024, alias="approvalComment")
     # With via: api, the Idempotency-Key header: two requests with one key are one promotion.
     idempotency_key: str | None = Field(default=None, min_length=1, max_length=255, alias="idempotencyKey")
@@ -351,11 +353,20 @@ class Scenario(_Model):
         for index, entry in enumerate(self.promotions):
             for spec in entry.batch if isinstance(entry, Batch) else [entry]:
                 gate = self.config.environments.get(spec.environment)
-                if spec.approve is not None and gate is not None and not gate.requires_approval:
-                    raise ValueError(
-                        f"promotions[{index}].approve: {spec.environment} does not require approval "
-                        "(config: requiresApproval); leave approve out"
-                    )
+                if spec.approve is not None and gate is not None:
+                    gates = int(gate.requires_approval) + sum(wave.approve for wave in gate.rollout)
+                    given = len(spec.approve) if isinstance(spec.approve, list) else 1
+                    if not gates:
+                        raise ValueError(
+                            f"promotions[{index}].approve: {spec.environment} does not require approval "
+                            "(config: requiresApproval, or approve: true on a wave of its rollout); leave approve out"
+                        )
+                    if given > gates:
+                        raise ValueError(
+                            f"promotions[{index}].approve lists {given} decisions, and {spec.environment} has "
+                            f"{gates} approval gate(s) (requiresApproval, then each wave with approve: true): "
+                            f"list at most {gates}"
+                        )
                 if spec.project is not None and spec.project not in self.config.projects:
                     raise ValueError(
                         f"promotions[{index}].project: no project {spec.project!r} in the config; "

@@ -27,7 +27,7 @@ def half_done(world: FakeWorld, environment: str = "qa", version: str = V3) -> P
     start_model(plan)
     world.versions[version] = "RUNNING"
     grant_access(plan)
-    for target in plan.accounts:
+    for target in plan.targets:
         rotate_pointer(plan, target.account)
     return plan
 

@@ -1,6 +1,7 @@
 """Give the environment access to the version, and prove it works from each account.
 
-ASL Tasks: "Grant access" (grant_access), "Smoke-test the model" (smoke_test, one per account).
+ASL Tasks: "Grant access" (grant_access), "Smoke-test a batch of accounts" (smoke_test_batch, one per
+batch of accounts).
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from mlpromote.errors import (
     ModelNotServing,
     SmokeTestAccessDenied,
     SmokeTestFailed,
+    TransientAwsError,
 )
+from mlpromote.fanout import settle_each_account
 from mlpromote.grants import GrantPolicy
 from mlpromote.plan import AccountPlan, PromotionPlan
 from mlpromote.results import Grant, SmokeTestResult
@@ -37,7 +40,21 @@ def grant_access(plan: PromotionPlan) -> Grant:
     return Grant(added_by_this_execution=added, granted_at=stamp() if added else None)
 
 
-def smoke_test(plan: AccountPlan, account: str, grant: Grant) -> SmokeTestResult:
+def smoke_test_batch(plan: AccountPlan, accounts: list[str], grant: Grant) -> SmokeTestResult:
+    """Smoke-test each account of a batch, side by side; every one is tried.
+
+    A failure no retry mends (the first failed account's, sorted) is raised before one that a retry
+    may mend (GrantNotYetEffective, a transient AWS error): the state machine then compensates at once
+    rather than retrying the batch. A retried batch tests all its accounts again (it only reads)."""
+    _, failed = settle_each_account(accounts, lambda account: smoke_test(plan, account, grant), plan.account_workers)
+    if failed:
+        retryable = (GrantNotYetEffective, TransientAwsError)
+        final = [error for error in failed.values() if not isinstance(error, retryable)]
+        raise (final or list(failed.values()))[0]
+    return SmokeTestResult(accounts=len(accounts))
+
+
+def smoke_test(plan: AccountPlan, account: str, grant: Grant) -> None:
     """Call the model the way the account's applications will: through its role and the access role."""
     chain = (plan.smoke_test_role_arn(account), plan.access_role_arn)
     try:
@@ -54,7 +71,6 @@ def smoke_test(plan: AccountPlan, account: str, grant: Grant) -> SmokeTestResult
             f"account {account}: {plan.version_label} did not find {', '.join(missing)} at "
             f">= {plan.smoke_test.min_confidence:g}% in {', '.join(plan.smoke_test.images)}; found: {found}"
         )
-    return SmokeTestResult(account=account)
 
 
 def _explain_smoke_test_error(error: AwsCallFailed, plan: AccountPlan, account: str, grant: Grant) -> None:

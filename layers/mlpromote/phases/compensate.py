@@ -31,10 +31,15 @@ def original_error(error: dict[str, Any]) -> dict[str, str]:
     return {"Error": str(error.get("Error", "States.TaskFailed")), "Cause": str(error.get("Cause", ""))}
 
 
-def compensate(plan: PromotionPlan, config: Config, error: dict[str, Any], grant: Grant | None = None) -> Compensation:
+def compensate(
+    plan: PromotionPlan, config: Config, error: dict[str, Any], grant: Grant | None = None, wave: int | None = None
+) -> Compensation:
     """Put the world back as the plan found it. Idempotent: it compares before it writes.
-    `grant`: what the grant step did, if it ran (a read of the grants must show its statement)."""
-    current = {target.account: target.current for target in plan.accounts}
+    `grant`: what the grant step did, if it ran (a read of the grants must show its statement).
+    `wave`: the last wave of the rollout that was taken up (0-based): only waves 0..`wave` can have
+    moved, so only their accounts are put back (later waves never started). None: every account."""
+    reached = set(plan.switched_by(wave)) if wave is not None else None
+    current = {account: was for account, was in plan.current.items() if reached is None or account in reached}
 
     def put_back(account: str) -> bool:
         # Read through the writer too: one role per account, which reads what it may put back.
@@ -51,7 +56,7 @@ def compensate(plan: PromotionPlan, config: Config, error: dict[str, Any], grant
     restored = [account for account, changed in put.items() if changed]
 
     revoked = False
-    if not any(target.current == plan.version_arn for target in plan.accounts):
+    if not any(group.version == plan.version_arn for group in plan.pointing):
         policy = read_grants_after(plan, grant)
         revoked = policy.revoke(plan.version_arn)
         if revoked:

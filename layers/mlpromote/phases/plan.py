@@ -18,12 +18,13 @@ from mlpromote.errors import (
     PromotionError,
     RollbackAlarmNotFound,
 )
-from mlpromote.fanout import for_each_account
-from mlpromote.plan import PromotionPlan, PromotionRequest, TargetAccount
+from mlpromote.fanout import account_workers, batch_concurrency, for_each_account
+from mlpromote.plan import PromotionPlan, PromotionRequest, batched_waves, grouped
 from mlpromote.promotions import require_ml_account
 from mlpromote.services import model_service
 from mlpromote.serving import read_pointers
 from mlpromote.versions import RUNNING, ModelVersionArn, require_promotable
+from mlpromote.waves import plan_waves
 
 
 def validate_and_plan(request_input: object, execution: str, requested_at: str, config: Config) -> PromotionPlan:
@@ -65,7 +66,12 @@ def validate_and_plan(request_input: object, execution: str, requested_at: str, 
     # EnvironmentChanged if it moved before the lock.
     _require_rollback_alarms(config, request.environment, target_accounts)
     known = pointers or {}
-    accounts = [TargetAccount(account=account, current=known.get(account)) for account in target_accounts]
+    batch_size = config.workflow.batch_size
+    # Decided once, here: the lock, the bakes and the compensation all follow these waves; each wave
+    # is batched on its own.
+    batches, waves = batched_waves(
+        plan_waves(target_accounts, environment.rollout, environment.bake_minutes), batch_size
+    )
     return PromotionPlan(
         execution=execution,
         requested_at=requested_at,
@@ -89,7 +95,8 @@ def validate_and_plan(request_input: object, execution: str, requested_at: str, 
         parameter_writer_role_name=config.target_roles.parameter_writer,
         parameter_reader_role_name=reader,
         alarm_reader_role_name=config.target_roles.alarm_reader,
-        accounts=accounts,
+        batches=batches,
+        pointing=grouped({account: known.get(account) for account in environment.accounts}),
         # Decided under the lock, from what take_environment reads there.
         already_served=False,
         already_running=description.status == RUNNING,
@@ -101,7 +108,10 @@ def validate_and_plan(request_input: object, execution: str, requested_at: str, 
         start_timeout_seconds=config.workflow.start_timeout_minutes * 60,
         grant_propagation_seconds=config.workflow.grant_propagation_seconds,
         max_concurrency=config.workflow.max_concurrency,
+        batch_concurrency=batch_concurrency(config.workflow.max_concurrency, batch_size),
+        account_workers=account_workers(config.workflow.max_concurrency, batch_size),
         bake_seconds=environment.bake_minutes * 60,
+        waves=waves,
         rollback_alarms=environment.rollback_alarms,
         alarm_poll_seconds=config.workflow.alarm_poll_seconds,
         external_id=environment.external_id,
