@@ -34,7 +34,11 @@ def original_error(error: dict[str, Any]) -> dict[str, str]:
 def compensate(plan: PromotionPlan, config: Config, error: dict[str, Any], grant: Grant | None = None) -> Compensation:
     """Put the world back as the plan found it. Idempotent: it compares before it writes.
     `grant`: what the grant step did, if it ran (a read of the grants must show its statement)."""
-    current = {target.account: target.current for target in plan.accounts}
+    service = model_service(plan.service)
+    # What each parameter held: what the applications called (the version, or its endpoint).
+    current = {
+        target.account: service.serving_arn(target.current) if target.current else None for target in plan.accounts
+    }
 
     def put_back(account: str) -> bool:
         # Read through the writer too: one role per account, which reads what it may put back.
@@ -53,13 +57,12 @@ def compensate(plan: PromotionPlan, config: Config, error: dict[str, Any], grant
     revoked = False
     if not any(target.current == plan.version_arn for target in plan.accounts):
         policy = read_grants_after(plan, grant)
-        revoked = policy.revoke(plan.version_arn)
+        revoked = policy.revoke(plan.serving_arn)
         if revoked:
             iam.write_grants(plan.access_role_name, policy)
 
     stopped, left_running_why = False, None
     if plan.status_at_plan not in SERVING_STATES:  # this promotion started it (read under the lock)
-        service = model_service()
 
         def stop(arn: str) -> str | None:
             status = service.status(plan.project_arn, arn)
