@@ -200,3 +200,32 @@ def test_a_comprehend_version_written_as_another_services_is_refused(version: di
     with pytest.raises(InvalidScenario) as refused:
         parse_scenario(data, base=Path("."))
     assert expected in str(refused.value), json.dumps(str(refused.value))
+
+
+def test_drift_reads_endpoints_as_the_versions_they_serve_and_prices_an_idle_endpoint() -> None:
+    """qa points at v2, whose endpoint nobody created (PointerToNotRunning); v3's endpoint is IN_SERVICE
+    and nothing points at it (IdleVersion, at the project's 2 inference units x USD 1.80 an hour)."""
+    changes = {
+        "world": {
+            "versions": {
+                "tickets/v1": {"status": "IN_SERVICE", "classes": ["billing"]},
+                "tickets/v2": {"status": "TRAINED", "classes": ["billing"]},
+                "tickets/v3": {"status": "IN_SERVICE", "classes": ["billing"]},
+            },
+            "live": {"qa": ["tickets/v2"], "prod": ["tickets/v1"]},
+        }
+    }
+    with _emulator(changes) as emu:
+        payload, failed = emu.invoke("DetectDriftFunction", json.dumps({"source": "test"}).encode())
+        assert not failed, payload
+        run = json.loads(payload)
+        found = sorted((f["kind"], f["environment"], f["account"], f["version"]) for f in run["findings"])
+        assert found == [
+            ("IdleVersion", None, None, _model("tickets/v3")),
+            ("PointerToNotRunning", "qa", QA, _model("tickets/v2")),
+        ]
+        idle = next(f for f in run["findings"] if f["kind"] == "IdleVersion")
+        assert "tickets/v3 is RUNNING (its endpoint is IN_SERVICE)" in idle["detail"]
+        assert "2 inference units x USD 1.80 = USD 3.60 per hour" in idle["detail"]
+        assert run["idleCostPerHourUsd"] == pytest.approx(3.6)
+        assert run["idleInferenceUnits"] == 2
