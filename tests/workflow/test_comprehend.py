@@ -229,3 +229,24 @@ def test_drift_reads_endpoints_as_the_versions_they_serve_and_prices_an_idle_end
         assert "2 inference units x USD 1.80 = USD 3.60 per hour" in idle["detail"]
         assert run["idleCostPerHourUsd"] == pytest.approx(3.6)
         assert run["idleInferenceUnits"] == 2
+
+
+def test_the_dry_run_plans_a_comprehend_promotion_with_its_endpoints_cost(capsys: Any) -> None:
+    from mlpromote_cli.main import main
+
+    assert main(["local", "plan", "--scenario", str(REPO / "examples" / "comprehend.yaml"), "--json"]) == 1
+    to_qa = json.loads(capsys.readouterr().out)["plans"][0]
+    assert to_qa == {
+        "environment": "qa",
+        "version": "tickets/v2",
+        "kind": "promotion",
+        "accounts": [{"account": QA, "from": "tickets/v1", "to": "tickets/v2"}],
+        "grant": ["tickets/v2"],
+        "revoke": ["tickets/v1"],
+        "start": ["tickets/v2"],
+        "stop": [],  # prod serves v1
+        # v1's endpoint, then v1's and v2's: 2 inference units each at USD 1.80 an hour.
+        "costPerHourUsd": {"before": 3.6, "after": 7.2},
+        "refusal": None,
+        "refusalMessage": None,
+    }
