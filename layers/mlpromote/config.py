@@ -548,6 +548,21 @@ class Config(_Model):
         return self
 
     @model_validator(mode="after")
+    def _private_calls_are_rekognition_only(self) -> Config:
+        """vpcEndpointIds make every grant hold only through those endpoints, and templates/target-account.yaml
+        creates Rekognition's (and STS's), not Comprehend's: a Comprehend smoke test would be denied."""
+        comprehend = sorted(name for name, project in self.projects.items() if project.service == "comprehend")
+        private = sorted(name for name, environment in self.environments.items() if environment.vpc_endpoint_ids)
+        if comprehend and private:
+            raise ValueError(
+                f"environments {', '.join(private)} have vpcEndpointIds, but projects {', '.join(comprehend)} are "
+                "Comprehend's: private connectivity covers Rekognition only (the target-account template creates "
+                "no Comprehend endpoint). Leave vpcEndpointIds out, or promote the Comprehend projects with a "
+                "config of their own"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _consumers_in_partition(self) -> Config:
         for name, env in self.environments.items():
             for index, arn in enumerate(env.consumer_role_arns):
