@@ -435,7 +435,24 @@ def parse_scenario(data: Any, base: Path, source: str = "scenario") -> Scenario:
     except ValidationError as error:
         raise InvalidScenario(invalid(source, error, Scenario)) from None
     require_rekognition(scenario.config.region, source)
+    if any(project.service == "comprehend" for project in scenario.config.projects.values()):
+        require_comprehend(scenario.config.region, source)
     return scenario
+
+
+def require_comprehend(region: str, source: str) -> None:
+    """As require_rekognition, for a config with Comprehend projects: Comprehend is in fewer regions
+    (Developer Guide, "Guidelines and quotas", Supported Regions; botocore's endpoint data)."""
+    import boto3
+
+    partition = arns.partition_of(region)
+    offered = boto3.session.Session().get_available_regions("comprehend", partition_name=partition)
+    if region not in offered:
+        raise InvalidConfig(
+            f"{source}: config.region: Amazon Comprehend has no endpoint in {region} (botocore's endpoint data "
+            f"lists it in {', '.join(offered) or 'no region of ' + partition}); a deployment there fails at its "
+            "first Comprehend call. Promote the Comprehend projects in a region that offers Comprehend"
+        )
 
 
 def require_rekognition(region: str, source: str) -> None:

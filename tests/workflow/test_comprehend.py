@@ -250,3 +250,13 @@ def test_the_dry_run_plans_a_comprehend_promotion_with_its_endpoints_cost(capsys
         "refusal": None,
         "refusalMessage": None,
     }
+
+
+def test_a_comprehend_project_in_a_region_without_comprehend_is_refused() -> None:
+    """sa-east-1 (São Paulo) offers Rekognition but not Comprehend (botocore's endpoint data)."""
+    from mlpromote.errors import InvalidConfig
+
+    data = copy.deepcopy(SCENARIO)
+    data["config"]["region"] = "sa-east-1"
+    with pytest.raises(InvalidConfig, match="Amazon Comprehend has no endpoint in sa-east-1"):
+        parse_scenario(data, base=Path("."))
