@@ -374,6 +374,9 @@ def _scenario_data(reference: str = "rekognition") -> dict[str, Any]:
                 "tickets/v3": {"status": "TRAINED", "classes": ["billing"]},
             },
             "live": {"qa": ["tickets/v2"], "prod": ["tickets/v1"]},
+            # Two status checks (the first after four 30 s intervals): one CREATING, one IN_SERVICE. Each
+            # further check would repeat the same calls, at two injection points each, and test nothing new.
+            "startSeconds": 150,
         }
     return data
 
