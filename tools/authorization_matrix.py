@@ -36,6 +36,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO / "layers") not in sys.path:
     sys.path.insert(0, str(REPO / "layers"))
 
+from mlpromote import arns  # noqa: E402
 from mlpromote.config import ORGANIZATION_READER_ROLE_NAME, Config, load_config, parse_config  # noqa: E402
 from mlpromote_emulator import iam_policy  # noqa: E402
 from mlpromote_emulator.cfn import STACK_NAME, Stack, load_template, load_template_text  # noqa: E402
@@ -588,6 +589,8 @@ def capabilities(world: World) -> list[Capability]:
     account = config.environment(prod).accounts[0]
     table = f"arn:aws:dynamodb:{region}:{ml}:table/mlpromote-promotions"
     machine = f"arn:aws:states:{region}:{ml}:stateMachine:mlpromote-promote-model"
+    comprehend_model = arns.comprehend_model_version("aws", region, ml, "document-classifier", "tickets", "v1")
+    comprehend_endpoint = arns.comprehend_endpoint(comprehend_model)
     return [
         Capability("find-projects", "find projects", Request("rekognition:DescribeProjects", "*")),
         Capability(
@@ -603,6 +606,19 @@ def capabilities(world: World) -> list[Capability]:
         Capability("stop", "stop a version", Request("rekognition:StopProjectVersion", world.current(prod))),
         Capability("delete", "delete a version", Request("rekognition:DeleteProjectVersion", world.current(prod))),
         Capability("call", f"call {prod}'s version", Request("rekognition:DetectCustomLabels", world.current(prod))),
+        # Comprehend custom models: a sample classifier version of the ML account and the endpoint mlpromote
+        # would create for it (mlpromote.arns.comprehend_endpoint).
+        Capability("list-comprehend", "list Comprehend models", Request("comprehend:ListDocumentClassifiers", "*")),
+        Capability(
+            "describe-comprehend",
+            "describe a Comprehend model",
+            Request("comprehend:DescribeDocumentClassifier", comprehend_model),
+        ),
+        Capability(
+            "describe-endpoint", "describe an endpoint", Request("comprehend:DescribeEndpoint", comprehend_endpoint)
+        ),
+        Capability("create-endpoint", "create an endpoint", Request("comprehend:CreateEndpoint", comprehend_endpoint)),
+        Capability("delete-endpoint", "delete an endpoint", Request("comprehend:DeleteEndpoint", comprehend_endpoint)),
         Capability("read-grants", "read grants", Request("iam:GetRolePolicy", config.access_role_arn(prod))),
         Capability("grants", "write grants", Request("iam:PutRolePolicy", config.access_role_arn(prod))),
         Capability(
@@ -715,6 +731,9 @@ def capabilities(world: World) -> list[Capability]:
 JOBS: dict[str, set[str]] = {
     "workflow": {"invoke-step"},
     "plan": {
+        "list-comprehend",
+        "describe-comprehend",
+        "describe-endpoint",
         "find-projects",
         "describe",
         "assume-reader",
@@ -727,14 +746,16 @@ JOBS: dict[str, set[str]] = {
         "list-ous",
     },
     # A version that was STOPPING at plan time: start-model reads it again, check-model starts it once stopped.
-    "start-model": {"start", "describe"},
-    "check-model": {"describe", "start"},
-    "confirm-serving": {"describe", "read-grants"},
+    # A Comprehend version is "started" by creating its endpoint, "stopped" by deleting it.
+    "start-model": {"start", "describe", "create-endpoint", "describe-comprehend", "describe-endpoint"},
+    "check-model": {"describe", "start", "create-endpoint", "describe-comprehend", "describe-endpoint"},
+    "confirm-serving": {"describe", "read-grants", "describe-comprehend", "describe-endpoint"},
     "grant-access": {"read-grants", "grants"},
     "smoke-test": {"assume-smoke", "assume-access", "call"},
     "rotate-pointer": {"assume-writer", "read-pointer", "write-pointer"},
     # Retire and compensate read every other environment's pointers (is the version live there?): an OU
     # environment's accounts through the organization reader.
+    # Comprehend pointers name endpoints: the versions listed say which version each serves.
     "retire": {
         "read-grants",
         "grants",
@@ -745,8 +766,14 @@ JOBS: dict[str, set[str]] = {
         "read-execution",
         "assume-org-reader",
         "list-ous",
+        "list-comprehend",
+        "delete-endpoint",
     },
     "compensate": {
+        "list-comprehend",
+        "describe-comprehend",
+        "describe-endpoint",
+        "delete-endpoint",
         "read-grants",
         "grants",
         "describe",
@@ -761,6 +788,9 @@ JOBS: dict[str, set[str]] = {
         "list-ous",
     },
     "take-environment": {
+        "list-comprehend",
+        "describe-comprehend",
+        "describe-endpoint",
         "lock",
         "lease",
         "read-execution",
@@ -774,6 +804,9 @@ JOBS: dict[str, set[str]] = {
     "watch-alarms": {"assume-alarm-reader", "read-alarms"},
     # The dry run (POST /promotions?dryRun=true) reads what the plan step reads, and the grants.
     "api": {
+        "list-comprehend",
+        "describe-comprehend",
+        "describe-endpoint",
         "start-promotion",
         "read-execution",
         "history",
@@ -802,6 +835,9 @@ JOBS: dict[str, set[str]] = {
         "announce",
         "assume-org-reader",
         "list-ous",
+        "list-comprehend",
+        "describe-comprehend",
+        "describe-endpoint",
     },
 }
 # The only control-plane allows beyond a role's job that mlpromote accepts, each with its reason
@@ -871,7 +907,16 @@ BOUNDARY_KEYED_ACTIONS = frozenset(
     )
 )
 
-SCP_GUARDED_IN_ML = {"start", "stop", "grants", "attach", "other-roles", "approve"}
+SCP_GUARDED_IN_ML = {
+    "start",
+    "stop",
+    "grants",
+    "attach",
+    "other-roles",
+    "approve",
+    "create-endpoint",
+    "delete-endpoint",
+}
 
 
 def hardened_cells(world: World) -> list[Cell]:

@@ -11,12 +11,13 @@ import re
 from functools import lru_cache
 from pathlib import Path
 from types import UnionType
-from typing import Annotated, Any, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
     StrictBool,
     StrictFloat,
@@ -154,6 +155,16 @@ class _Model(CamelModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
 
+def _valid_parameter_name(name: str) -> str:
+    problem = _ssm_path_problem(name, "parameterName")
+    if problem:
+        raise ValueError(problem)
+    levels = name.count("/")
+    if levels > SSM_MAX_LEVELS:
+        raise ValueError(f"{_shorten(repr(name))} has {levels} levels; SSM allows at most {SSM_MAX_LEVELS}")
+    return name
+
+
 class SmokeTest(_Model):
     images: list[str] = Field(min_length=1, max_length=10)
     expect_labels: list[Annotated[str, Field(min_length=1, max_length=128)]] = Field(min_length=1)
@@ -167,6 +178,20 @@ class SmokeTest(_Model):
                 raise ValueError(f"{image!r} is not an s3://bucket/key URI of an image in the ML account")
         return images
 
+    @property
+    def expected(self) -> list[str]:
+        """The names the model must find, each in at least one input."""
+        return list(self.expect_labels)
+
+    @property
+    def min_percent(self) -> float:
+        """The lowest score (0-100) that counts as found."""
+        return self.min_confidence
+
+    @property
+    def inputs(self) -> str:
+        return ", ".join(self.images)
+
     def image_locations(self) -> list[tuple[str, str]]:
         """(bucket, key) of each image."""
         out = []
@@ -178,6 +203,8 @@ class SmokeTest(_Model):
 
 
 class Project(_Model):
+    # A project without `service` is a Rekognition Custom Labels project, as before `service` existed.
+    service: Literal["rekognition"] = "rekognition"
     parameter_name: str = Field(min_length=1, max_length=SSM_MAX_NAME_WITH_ARN)
     min_inference_units: StrictInt = Field(default=1, ge=1, le=1000)
     max_inference_units: StrictInt | None = Field(default=None, ge=1, le=1000)
@@ -186,13 +213,11 @@ class Project(_Model):
     @field_validator("parameter_name")
     @classmethod
     def _parameter_name(cls, name: str) -> str:
-        problem = _ssm_path_problem(name, "parameterName")
-        if problem:
-            raise ValueError(problem)
-        levels = name.count("/")
-        if levels > SSM_MAX_LEVELS:
-            raise ValueError(f"{_shorten(repr(name))} has {levels} levels; SSM allows at most {SSM_MAX_LEVELS}")
-        return name
+        return _valid_parameter_name(name)
+
+    @property
+    def model_kind(self) -> str:
+        return "rekognition"
 
     @model_validator(mode="after")
     def _units(self) -> Project:
@@ -202,6 +227,107 @@ class Project(_Model):
                 f"({self.min_inference_units}); raise it or leave it out"
             )
         return self
+
+
+# ClassifyDocument and DetectEntities on a custom endpoint take at most 10,000 bytes of UTF-8 text in
+# one call (Amazon Comprehend Developer Guide, "Guidelines and quotas", real-time analysis for custom
+# classification and custom entity recognition).
+COMPREHEND_TEXT_MAX_BYTES = 10_000
+
+
+class TextSmokeTest(_Model):
+    """A Comprehend project's smoke test: texts sent to the endpoint, and the classes (a classifier) or
+    entity types (an entity recognizer) it must find, each in at least one text, at `minScore` (0-1, as
+    Comprehend scores)."""
+
+    texts: list[Annotated[str, Field(min_length=1)]] = Field(min_length=1, max_length=10)
+    expect_classes: list[Annotated[str, Field(min_length=1, max_length=5000)]] = []
+    expect_entities: list[Annotated[str, Field(min_length=1, max_length=5000)]] = []
+    min_score: float = Field(default=0.5, ge=0, le=1)
+
+    @field_validator("texts")
+    @classmethod
+    def _within_the_limit(cls, texts: list[str]) -> list[str]:
+        for index, text in enumerate(texts):
+            size = len(text.encode())
+            if size > COMPREHEND_TEXT_MAX_BYTES:
+                raise ValueError(
+                    f"text {index} is {size} bytes of UTF-8; Comprehend's real-time endpoints take at most "
+                    f"{COMPREHEND_TEXT_MAX_BYTES}: shorten it"
+                )
+        return texts
+
+    @model_validator(mode="after")
+    def _one_expectation(self) -> TextSmokeTest:
+        if bool(self.expect_classes) == bool(self.expect_entities):
+            raise ValueError(
+                "give expectClasses (a document classifier) or expectEntities (an entity recognizer): one of them"
+            )
+        return self
+
+    @property
+    def expected(self) -> list[str]:
+        return list(self.expect_classes or self.expect_entities)
+
+    @property
+    def min_percent(self) -> float:
+        return self.min_score * 100
+
+    @property
+    def inputs(self) -> str:
+        return f"{len(self.texts)} text{'s' if len(self.texts) != 1 else ''}"
+
+
+class ComprehendProject(_Model):
+    """An Amazon Comprehend custom model (a document classifier or an entity recognizer) whose versions
+    mlpromote promotes: each served by a real-time endpoint with `inferenceUnits`."""
+
+    service: Literal["comprehend"]
+    kind: Literal["classifier", "entity-recognizer"]
+    parameter_name: str = Field(min_length=1, max_length=SSM_MAX_NAME_WITH_ARN)
+    # CreateEndpoint's DesiredInferenceUnits: 1 to 10, each unit 100 characters a second (Comprehend Developer
+    # Guide, "Using Amazon Comprehend endpoints": https://docs.aws.amazon.com/comprehend/latest/dg/using-endpoints.html).
+    inference_units: StrictInt = Field(default=1, ge=1, le=10)
+    smoke_test: TextSmokeTest
+
+    _parameter_name = field_validator("parameter_name")(classmethod(lambda cls, name: _valid_parameter_name(name)))
+
+    @model_validator(mode="after")
+    def _expectation_fits_the_kind(self) -> ComprehendProject:
+        if self.kind == "classifier" and not self.smoke_test.expect_classes:
+            raise ValueError("a classifier's smokeTest names expectClasses (the classes it must find)")
+        if self.kind == "entity-recognizer" and not self.smoke_test.expect_entities:
+            raise ValueError("an entity recognizer's smokeTest names expectEntities (the entity types it must find)")
+        return self
+
+    @property
+    def model_kind(self) -> str:
+        """The kind as it appears in the model's ARN."""
+        return "document-classifier" if self.kind == "classifier" else "entity-recognizer"
+
+    @property
+    def min_inference_units(self) -> int:
+        return self.inference_units
+
+    @property
+    def max_inference_units(self) -> int | None:
+        return None
+
+
+def _project_service(value: Any) -> str:
+    if isinstance(value, dict):
+        return str(value.get("service", "rekognition"))
+    return str(getattr(value, "service", "rekognition"))
+
+
+AnyProject = Annotated[
+    Annotated[Project, Tag("rekognition")] | Annotated[ComprehendProject, Tag("comprehend")],
+    Discriminator(
+        _project_service,
+        custom_error_type="unknown_service",
+        custom_error_message="service is rekognition (the default) or comprehend",
+    ),
+]
 
 
 def _approver_pattern(value: str) -> str:
@@ -449,7 +575,7 @@ class Config(_Model):
     region: Annotated[str, Field(max_length=64), AfterValidator(_known_region)]
     ml_account: AccountId
     environments: dict[Annotated[str, Field(pattern=r"^[a-zA-Z0-9_\-]{1,40}$")], Environment] = Field(min_length=1)
-    projects: dict[Annotated[str, Field(pattern=_NAME)], Project] = Field(min_length=1)
+    projects: dict[Annotated[str, Field(pattern=_NAME)], AnyProject] = Field(min_length=1)
     target_roles: TargetRoles = Field(default_factory=TargetRoles)
     workflow: Workflow = Field(default_factory=Workflow)
     # The organization every environment's access role is restricted to (aws:PrincipalOrgID), unless
@@ -594,6 +720,21 @@ class Config(_Model):
         return self
 
     @model_validator(mode="after")
+    def _private_calls_are_rekognition_only(self) -> Config:
+        """vpcEndpointIds make every grant hold only through those endpoints, and templates/target-account.yaml
+        creates Rekognition's (and STS's), not Comprehend's: a Comprehend smoke test would be denied."""
+        comprehend = sorted(name for name, project in self.projects.items() if project.service == "comprehend")
+        private = sorted(name for name, environment in self.environments.items() if environment.vpc_endpoint_ids)
+        if comprehend and private:
+            raise ValueError(
+                f"environments {', '.join(private)} have vpcEndpointIds, but projects {', '.join(comprehend)} are "
+                "Comprehend's: private connectivity covers Rekognition only (the target-account template creates "
+                "no Comprehend endpoint). Leave vpcEndpointIds out, or promote the Comprehend projects with a "
+                "config of their own"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _consumers_in_partition(self) -> Config:
         for name, env in self.environments.items():
             for index, arn in enumerate(env.consumer_role_arns):
@@ -634,7 +775,7 @@ class Config(_Model):
                 f"environment {name!r} is not in the config; known environments: {', '.join(sorted(self.environments))}"
             ) from None
 
-    def project(self, name: str) -> Project:
+    def project(self, name: str) -> Project | ComprehendProject:
         try:
             return self.projects[name]
         except KeyError:

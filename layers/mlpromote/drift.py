@@ -63,7 +63,7 @@ KINDS: tuple[Kind, ...] = (
 # What an idle version costs is the service's price (mlpromote.services; for Custom Labels, with its
 # source, in mlpromote.services.rekognition). A region without a price gets no figure: its
 # IdleVersion findings say so and count inference units instead.
-PRICING_PAGE = model_service().pricing_page
+PRICING_PAGE = model_service().pricing_page  # Custom Labels'; each service names its own (ModelService.pricing_page)
 DETAIL_TYPE = "Model Promotion Drift Detected"
 METRIC = "DriftFindings"
 # An EventBridge entry holds at most 256 KB: the event carries the first findings that fit, and the total.
@@ -119,18 +119,34 @@ class Observed:
 
 
 def observe(config: Config) -> Observed:
+    """The world, with every pointer and grant read back as the version it serves: a Comprehend pointer
+    or grant names the endpoint (ModelService.serving_arn), which the versions listed here place."""
     versions: dict[str, VersionDescription] = {}
-    for name in config.projects:
+    serves: dict[str, str] = {}  # serving ARN -> version ARN, where they differ
+    for name, project in config.projects.items():
+        service = model_service(project.model_kind)
         try:
-            project_arn = model_service().project_arn(name)
+            project_arn = service.project_arn(name)
         except UnknownProject:
             continue  # no versions: whatever points at one of them points at nothing that runs
-        versions.update((description.arn, description) for description in model_service().list_versions(project_arn))
+        for description in service.list_versions(project_arn):
+            versions[description.arn] = description
+            if (serving := service.serving_arn(description.arn)) != description.arn:
+                serves[serving] = description.arn
     grants = {
-        environment: iam.read_grants(config.access_role_name(environment)).granted_versions()
+        environment: sorted(
+            serves.get(arn, arn) for arn in iam.read_grants(config.access_role_name(environment)).granted_versions()
+        )
         for environment in config.environments
     }
-    return Observed(versions=versions, grants=grants, pointers=read_all_pointers(config))
+    pointers = {
+        environment: {
+            project: {account: serves.get(value, value) if value else value for account, value in accounts.items()}
+            for project, accounts in per_project.items()
+        }
+        for environment, per_project in read_all_pointers(config).items()
+    }
+    return Observed(versions=versions, grants=grants, pointers=pointers)
 
 
 def read_all_pointers(config: Config) -> dict[str, dict[str, dict[str, str | None]]]:
@@ -241,7 +257,7 @@ def find_drift(config: Config, observed: Observed) -> list[Finding]:
                 kind="IdleVersion",
                 project=_project(arn),
                 version=arn,
-                detail=f"{_label(arn)} is RUNNING but no environment's parameter points at it: "
+                detail=f"{_label(arn)} is {_running(arn)} but no environment's parameter points at it: "
                 + _cost_text(config, description)
                 + _granted_by(observed, arn),
             )
@@ -249,14 +265,22 @@ def find_drift(config: Config, observed: Observed) -> list[Finding]:
     return sorted(findings, key=_order)
 
 
-def unit_hour_price(region: str) -> float | None:
-    """USD per inference unit and hour in `region`, or None when mlpromote has no price for it."""
-    return model_service().unit_hour_price(region)
+def unit_hour_price(region: str, service: str = "rekognition") -> float | None:
+    """USD per inference unit and hour in `region` of the service's versions (a Comprehend endpoint's
+    inference units), or None when mlpromote has no price for it."""
+    return model_service(service).unit_hour_price(region)
+
+
+def _service_of(arn: str) -> str:
+    try:
+        return ModelVersionArn.parse(arn).kind
+    except InvalidModelVersionArn:
+        return "rekognition"
 
 
 def idle_cost_per_hour(config: Config, description: VersionDescription) -> float | None:
     """What a RUNNING version costs per hour at its minimum inference units (None: no price for the region)."""
-    price = unit_hour_price(config.region)
+    price = unit_hour_price(config.region, _service_of(description.arn))
     return None if price is None else _units(config, description) * price
 
 
@@ -271,19 +295,24 @@ def _units(config: Config, description: VersionDescription) -> int:
 
 def _cost_text(config: Config, description: VersionDescription) -> str:
     units = _units(config, description)
-    price = unit_hour_price(config.region)
+    service = _service_of(description.arn)
+    price = unit_hour_price(config.region, service)
     most = description.max_inference_units if (description.max_inference_units or 0) > units else None
     if price is None:
         text = (
             f"{units} inference unit{'s' if units != 1 else ''} billed every hour"
             + (f" (up to {most} when auto-scaled)" if most else "")
-            + f"; mlpromote has no inference price for {config.region}, see {PRICING_PAGE}"
+            + f"; mlpromote has no inference price for {config.region}, see {model_service(service).pricing_page}"
         )
         return text
     text = f"{units} inference unit{'s' if units != 1 else ''} x USD {price:.2f} = USD {units * price:.2f} per hour"
     if most:
         text += f" (up to USD {most * price:.2f} when auto-scaled to {most} units)"
     return text
+
+
+def _running(arn: str) -> str:
+    return "RUNNING" if _service_of(arn) == "rekognition" else "RUNNING (its endpoint is IN_SERVICE)"
 
 
 def _granted_by(observed: Observed, arn: str) -> str:
@@ -432,8 +461,13 @@ def _idle_totals(config: Config, findings: list[Finding], observed: Observed) ->
         observed.versions[f.version] for f in findings if f.kind == "IdleVersion" and f.version in observed.versions
     ]
     units = sum(_units(config, description) for description in idle)
-    price = unit_hour_price(config.region)
-    return {"idle_inference_units": units, "idle_cost_per_hour_usd": None if price is None else units * price}
+    costs = [idle_cost_per_hour(config, description) for description in idle]
+    known = [cost for cost in costs if cost is not None]
+    # No figure unless every idle version has a price (a partial sum would read as the whole cost).
+    cost = sum(known) if len(known) == len(costs) else None
+    if not idle and unit_hour_price(config.region) is None:
+        cost = None  # as before Comprehend: a region without a price reports no figure, even for nothing idle
+    return {"idle_inference_units": units, "idle_cost_per_hour_usd": cost}
 
 
 def _idle_granting(findings: list[Finding], observed: Observed) -> set[str]:

@@ -11,7 +11,7 @@ from typing import Any
 
 from mlpromote import arns
 from mlpromote import config as config_module
-from mlpromote.config import Config
+from mlpromote.config import Config, SmokeTest
 
 # The control plane's function roles in the ML account (template.yaml gives them these names).
 CONTROL_PLANE_ROLE_PREFIX = "mlpromote-control-"
@@ -291,9 +291,27 @@ def access_role_boundary(config: Config) -> dict[str, Any]:
                 "Action": "rekognition:DetectCustomLabels",
                 "Resource": versions.removesuffix("/0") + "/*",
             },
+            *_comprehend_endpoints(config),
             *smoke_test_images_policy(config)["Statement"],
         ],
     }
+
+
+def _comprehend_endpoints(config: Config) -> list[dict[str, Any]]:
+    """With Comprehend projects: calling the endpoints mlpromote creates (arns.comprehend_endpoint_name),
+    ClassifyDocument on a classifier's, DetectEntities on an entity recognizer's."""
+    kinds = sorted({project.model_kind for project in config.projects.values()} - {"rekognition"})
+    actions = {"document-classifier": "comprehend:ClassifyDocument", "entity-recognizer": "comprehend:DetectEntities"}
+    at = f"arn:{config.partition}:comprehend:{config.region}:{config.ml_account}"
+    return [
+        {
+            "Sid": "CallComprehendEndpoints" if kind == "document-classifier" else "CallComprehendEntityEndpoints",
+            "Effect": "Allow",
+            "Action": actions[kind],
+            "Resource": f"{at}:{kind}-endpoint/{arns.COMPREHEND_ENDPOINT_PREFIX}*",
+        }
+        for kind in kinds
+    ]
 
 
 def smoke_test_images_policy(config: Config) -> dict[str, Any]:
@@ -301,12 +319,12 @@ def smoke_test_images_policy(config: Config) -> dict[str, Any]:
     objects = sorted(
         arns.s3_object(config.partition, bucket, key)
         for project in config.projects.values()
+        if isinstance(project.smoke_test, SmokeTest)
         for bucket, key in project.smoke_test.image_locations()
     )
-    return {
-        "Version": "2012-10-17",
-        "Statement": [{"Sid": "ReadSmokeTestImages", "Effect": "Allow", "Action": "s3:GetObject", "Resource": objects}],
-    }
+    # Without Custom Labels projects there is no image to read (IAM refuses an empty Resource).
+    statements = [{"Sid": "ReadSmokeTestImages", "Effect": "Allow", "Action": "s3:GetObject", "Resource": objects}]
+    return {"Version": "2012-10-17", "Statement": statements if objects else []}
 
 
 def trust_policy_findings(config: Config, environment: str) -> tuple[str | None, str | None]:

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field, StrictBool, ValidationError, model_validator
 
 from mlpromote import arns
-from mlpromote.config import SmokeTest, TargetRoles, describe_validation_error
+from mlpromote.config import SmokeTest, TargetRoles, TextSmokeTest, describe_validation_error
 from mlpromote.errors import InvalidPromotionRequest, PlanSchemaUnsupported
 from mlpromote.models import CamelModel
 from mlpromote.waves import PlannedWave
@@ -134,6 +134,12 @@ class AccountPlan(_Model):
     environment: str
     version_arn: str
     version_label: str
+    # Which ModelService the version belongs to (mlpromote.services.model_service): its ARN's kind.
+    service: str = "rekognition"
+    # What the applications call (ModelService.serving_arn): the version ARN for Rekognition, the endpoint
+    # that serves the version for Comprehend. What the pointer holds and the grant allows. Plans written
+    # before it existed are Rekognition's: the version ARN.
+    serving_arn: str = ""
     ml_account: str
     # The config's region: the clients' region, and (through its partition) every ARN's first field.
     region: str
@@ -141,7 +147,7 @@ class AccountPlan(_Model):
     parameter_name: str
     smoke_test_role_name: str
     parameter_writer_role_name: str
-    smoke_test: SmokeTest
+    smoke_test: SmokeTest | TextSmokeTest
     grant_propagation_seconds: int
     # The access role's sts:ExternalId, which the smoke test passes when it assumes the role.
     external_id: str | None = None
@@ -149,6 +155,15 @@ class AccountPlan(_Model):
     requested_by: str | None = None
     # Accounts one fan-out Lambda does at once (mlpromote.fanout.account_workers).
     account_workers: int = 10
+
+    @model_validator(mode="before")
+    @classmethod
+    def _serving_arn(cls, data: Any) -> Any:
+        if isinstance(data, dict) and not (data.get("servingArn") or data.get("serving_arn")):
+            version = data.get("versionArn", data.get("version_arn"))
+            if isinstance(version, str):
+                return {**data, "servingArn": version}
+        return data
 
     @property
     def partition(self) -> str:

@@ -7,18 +7,31 @@ from mlpromote.aws import ssm
 from mlpromote.config import Config
 from mlpromote.fanout import for_each_account
 from mlpromote.plan import PromotionPlan
+from mlpromote.services import ModelService, model_service
 
 
 def read_pointers(
-    accounts: list[str], reader_role: str, parameter_name: str, workers: int, partition: str
+    accounts: list[str],
+    reader_role: str,
+    parameter_name: str,
+    workers: int,
+    partition: str,
+    service: ModelService | None = None,
+    project: str = "",
 ) -> dict[str, str | None]:
-    """What each account's parameter holds, read side by side (hundreds of accounts, one call each), through
-    the accounts' parameter-reader role."""
-    return for_each_account(
+    """Which version each account's parameter serves, read side by side (hundreds of accounts, one call
+    each), through the accounts' parameter-reader role. A parameter holds what the applications call
+    (ModelService.serving_arn); with the project's `service`, each value is read back as the version it
+    serves (a value the service cannot place is kept as it is)."""
+    pointers = for_each_account(
         accounts,
         lambda account: ssm.read_pointer(arns.role(partition, account, reader_role), parameter_name),
         workers,
     )
+    if service is None:
+        return pointers
+    served = service.versions_served_by(project, {value for value in pointers.values() if value})
+    return {account: served.get(value, value) if value else value for account, value in pointers.items()}
 
 
 def references(config: Config, plan: PromotionPlan, after_promotion: bool) -> dict[str, list[str]]:
@@ -42,6 +55,8 @@ def references(config: Config, plan: PromotionPlan, after_promotion: bool) -> di
             plan.parameter_name,
             plan.max_concurrency,
             plan.partition,
+            model_service(plan.service),
+            plan.project,
         )
         for account, value in pointers.items():
             if value:

@@ -276,6 +276,23 @@ def requests_for(
     return out
 
 
+def _comprehend(
+    operation: str, params: Mapping[str, Any], partition: str, at: str
+) -> list[tuple[str | None, str, dict[str, Any]]]:
+    """Comprehend's resource for each call (Service Authorization Reference, Amazon Comprehend): the
+    model for Describe*, the endpoint for Describe/DeleteEndpoint, ClassifyDocument and DetectEntities;
+    CreateEndpoint on both the endpoint it creates and the model it serves; the List* calls on `*`."""
+    if operation == "CreateEndpoint":
+        model = str(params.get("ModelArn") or "*")
+        kind = "document-classifier" if ":document-classifier/" in model else "entity-recognizer"
+        endpoint = f"arn:{partition}:comprehend:{at}:{kind}-endpoint/{params.get('EndpointName')}"
+        return [(None, endpoint, {}), (None, model, {})]
+    resource = (
+        params.get("EndpointArn") or params.get("DocumentClassifierArn") or params.get("EntityRecognizerArn") or "*"
+    )
+    return [(None, str(resource), {})]
+
+
 def _resources(
     prefix: str,
     operation: str,
@@ -289,6 +306,8 @@ def _resources(
     at = f"{region}:{account}"
     if prefix == "rekognition":
         return [(None, str(params.get("ProjectVersionArn") or params.get("ProjectArn") or "*"), {})]
+    if prefix == "comprehend":
+        return _comprehend(operation, params, partition, at)
     if prefix == "ssm":
         names = params.get("Names") or [params.get("Name") or params.get("Path") or ""]
         return [(None, _parameter_arn(str(name), partition, at), {}) for name in names]

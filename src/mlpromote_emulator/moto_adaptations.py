@@ -48,6 +48,8 @@ from botocore.serialize import CBORSerializer
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.cloudwatch.models import cloudwatch_backends
 from moto.cloudwatch.responses import CloudWatchResponse
+from moto.comprehend.models import ComprehendBackend, comprehend_backends
+from moto.comprehend.responses import ComprehendResponse
 from moto.core.exceptions import JsonRESTError
 from moto.core.request import determine_request_protocol
 from moto.core.responses import ActionResult, BaseResponse, EmptyResult
@@ -96,6 +98,7 @@ from moto.sts.responses import TokenResponse
 from moto.utilities.arns import parse_arn
 
 from mlpromote.arns import PARTITIONS
+from mlpromote_emulator import comprehend
 
 PINNED_MOTO = "5.2.5"
 # Errors that real AWS answers with a 5xx status.
@@ -655,11 +658,15 @@ _original_put_role_policy = IAMBackend.put_role_policy
 _original_delete_role_policy = IAMBackend.delete_role_policy
 
 
+# The calls that use a model, one per model service: a grant allows one of them on one ARN.
+_MODEL_ACTIONS = ("rekognition:DetectCustomLabels", "comprehend:ClassifyDocument", "comprehend:DetectEntities")
+
+
 def _detect_resources(document: dict[str, Any]) -> set[str]:
     out: set[str] = set()
     for statement in _statements(document):
-        if statement.get("Effect") == "Allow" and _action_matches(
-            statement.get("Action"), "rekognition:DetectCustomLabels"
+        if statement.get("Effect") == "Allow" and any(
+            _action_matches(statement.get("Action"), action) for action in _MODEL_ACTIONS
         ):
             out.update(_as_list(statement.get("Resource", [])))
     return out
@@ -931,6 +938,137 @@ def _may_detect(caller_account: str, caller_role: str | None, version_arn: str, 
             if granted is not None and granted <= cutoff:
                 return True
     return False
+
+
+# --- Amazon Comprehend custom models: versions, real-time endpoints, the calls that use them ------
+# The store and its rules are mlpromote_emulator.comprehend; here they answer Comprehend's API, kept on
+# moto's backend (per account and region) so they go with it when moto resets.
+
+
+def comprehend_store(account: str, region: str) -> comprehend.Store:
+    backend: ComprehendBackend = comprehend_backends[account][region]
+    if not hasattr(backend, "_mlpromote_comprehend"):
+        backend._mlpromote_comprehend = comprehend.Store(account, region)  # type: ignore[attr-defined]
+    return backend._mlpromote_comprehend  # type: ignore[attr-defined]
+
+
+class ComprehendApiError(JsonRESTError):
+    pass
+
+
+def _comprehend(self: ComprehendResponse) -> comprehend.Store:
+    return comprehend_store(self.current_account, self.region)
+
+
+def _answer(call: Callable[[], Any]) -> Any:
+    try:
+        return call()
+    except comprehend.ComprehendError as error:
+        raise ComprehendApiError(error.code, error.message) from None
+
+
+def _model_properties(model: comprehend.Model) -> dict[str, Any]:
+    arn_key = "DocumentClassifierArn" if model.kind == comprehend.CLASSIFIER else "EntityRecognizerArn"
+    return {arn_key: model.arn, "LanguageCode": "en", "Status": model.status, "VersionName": model.version}
+
+
+def _describe_model(kind: str, arn_param: str, key: str) -> Callable[[ComprehendResponse], str]:
+    def describe(self: ComprehendResponse) -> str:
+        model = _answer(lambda: _comprehend(self).model(self._get_param(arn_param), kind))
+        return json.dumps({key: _model_properties(model)})
+
+    return describe
+
+
+def _list_models(kind: str, name_filter: str, key: str) -> Callable[[ComprehendResponse], str]:
+    def list_models(self: ComprehendResponse) -> str:
+        # One page: mlpromote's projects have far fewer versions than the API's 500 per page.
+        name = (self._get_param("Filter") or {}).get(name_filter)
+        return json.dumps({key: [_model_properties(m) for m in _comprehend(self).list_models(kind, name)]})
+
+    return list_models
+
+
+def _create_endpoint(self: ComprehendResponse) -> str:
+    endpoint = _answer(
+        lambda: _comprehend(self).create_endpoint(
+            self._get_param("EndpointName"), self._get_param("ModelArn"), self._get_param("DesiredInferenceUnits")
+        )
+    )
+    return json.dumps({"EndpointArn": endpoint.arn, "ModelArn": endpoint.model_arn})
+
+
+def _describe_endpoint(self: ComprehendResponse) -> str:
+    endpoint = _answer(lambda: _comprehend(self).endpoint(self._get_param("EndpointArn")))
+    return json.dumps({"EndpointProperties": endpoint.properties()})
+
+
+def _delete_endpoint(self: ComprehendResponse) -> str:
+    _answer(lambda: _comprehend(self).delete_endpoint(self._get_param("EndpointArn")))
+    return "{}"
+
+
+def _list_endpoints(self: ComprehendResponse) -> str:
+    selected = self._get_param("Filter") or {}
+    endpoints = _comprehend(self).list_endpoints(selected.get("ModelArn"), selected.get("Status"))
+    return json.dumps({"EndpointPropertiesList": [e.properties() for e in endpoints]})
+
+
+def _infer(self: ComprehendResponse, kind: str, action: str) -> comprehend.Model:
+    """The endpoint's model, if the caller may call it: a role of the endpoint's account whose grant on
+    exactly this endpoint has propagated (as DetectCustomLabels), and the endpoint IN_SERVICE."""
+    arn = str(self._get_param("EndpointArn") or "")
+    caller_account, caller_role = _caller(self.get_access_key())
+    store = _comprehend(self)
+    if arn in store.endpoints and not _may_detect(caller_account, caller_role, arn, self.current_account):
+        raise ComprehendApiError(
+            "AccessDeniedException",
+            f"User: {caller_role or caller_account} is not authorized to perform: {action} on resource: {arn}",
+        )
+    return _answer(lambda: store.infer(arn, kind, self._get_param("Text")))
+
+
+def _classify_document(self: ComprehendResponse) -> str:
+    model = _infer(self, comprehend.CLASSIFIER, "comprehend:ClassifyDocument")
+    classes = [{"Name": name, "Score": score} for name, score in sorted(model.finds.items())]
+    return json.dumps({"Classes": classes})
+
+
+def _detect_entities(self: ComprehendResponse) -> str:
+    if not self._get_param("EndpointArn"):
+        raise ComprehendApiError("InvalidRequestException", "the emulator serves DetectEntities on custom endpoints")
+    model = _infer(self, comprehend.ENTITY_RECOGNIZER, "comprehend:DetectEntities")
+    text = str(self._get_param("Text"))
+    entities = [
+        {"Type": name, "Score": score, "Text": text[:10], "BeginOffset": 0, "EndOffset": min(10, len(text))}
+        for name, score in sorted(model.finds.items())
+    ]
+    return json.dumps({"Entities": entities})
+
+
+def _install_comprehend() -> None:
+    responses: dict[str, Callable[[ComprehendResponse], str]] = {
+        "describe_document_classifier": _describe_model(
+            comprehend.CLASSIFIER, "DocumentClassifierArn", "DocumentClassifierProperties"
+        ),
+        "describe_entity_recognizer": _describe_model(
+            comprehend.ENTITY_RECOGNIZER, "EntityRecognizerArn", "EntityRecognizerProperties"
+        ),
+        "list_document_classifiers": _list_models(
+            comprehend.CLASSIFIER, "DocumentClassifierName", "DocumentClassifierPropertiesList"
+        ),
+        "list_entity_recognizers": _list_models(
+            comprehend.ENTITY_RECOGNIZER, "RecognizerName", "EntityRecognizerPropertiesList"
+        ),
+        "create_endpoint": _create_endpoint,
+        "describe_endpoint": _describe_endpoint,
+        "delete_endpoint": _delete_endpoint,
+        "list_endpoints": _list_endpoints,
+        "classify_document": _classify_document,
+        "detect_entities": _detect_entities,
+    }
+    for name, response in responses.items():
+        setattr(ComprehendResponse, name, response)
 
 
 # --- EventBridge: a rule whose target is a state machine starts an execution ----------------
@@ -1401,6 +1539,7 @@ def install() -> None:
     # route PutCompositeAlarm to it.
     CloudWatchResponse.put_composite_alarm = CloudWatchResponse.put_metric_alarm  # type: ignore[attr-defined]
     _install_step_functions_quotas()
+    _install_comprehend()
     _installed = True
 
 
@@ -1415,9 +1554,25 @@ def custom_labels_versions(account: str, region: str) -> dict[str, CustomLabelsV
 
 
 def transitions_end(account: str, region: str) -> datetime | None:
-    """When the last start or stop under way in the account's Custom Labels ends (None: none is)."""
+    """When the last start or stop under way in the account's Custom Labels, or the last creation or
+    deletion of a Comprehend endpoint, ends (None: none is)."""
     ends = [end for version in custom_labels_versions(account, region).values() if (end := version.transition_ends())]
+    if (account, region) in _comprehend_accounts and (end := comprehend_store(account, region).transitions_end()):
+        ends.append(end)
     return max(ends, default=None)
+
+
+# Accounts and regions seeded with Comprehend models (transitions_end looks only there: creating moto's
+# Comprehend backend for every Custom Labels world would cost for nothing).
+_comprehend_accounts: set[tuple[str, str]] = set()
+
+
+def seed_comprehend(account: str, region: str, model: comprehend.Model, endpoint: comprehend.Endpoint | None) -> None:
+    store = comprehend_store(account, region)
+    _comprehend_accounts.add((account, region))
+    store.models[model.arn] = model
+    if endpoint is not None:
+        store.endpoints[endpoint.arn] = endpoint
 
 
 # --- what world.py and runtime.py read and write behind the API ---------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -37,10 +38,27 @@ STATUSES = frozenset(
         "DEPRECATED", "EXPIRED",
     }
 )  # fmt: skip
+# A Comprehend model version's status (botocore's ModelStatus), or IN_SERVICE: TRAINED, with an endpoint
+# in service (what the report says of a version an endpoint serves).
+COMPREHEND_STATUSES = frozenset(
+    {"SUBMITTED", "TRAINING", "DELETING", "STOP_REQUESTED", "STOPPED", "IN_ERROR", "TRAINED", "TRAINED_WITH_WARNING",
+     "IN_SERVICE"}
+)  # fmt: skip
+# Comprehend model and version names (botocore's ComprehendArnName and VersionName).
+_COMPREHEND_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(populate_by_name=True, extra="forbid")
+
+
+def _scores(value: object) -> object:
+    """Names (score 0.95) or name -> score (0-1, as Comprehend scores)."""
+    if isinstance(value, list) and all(isinstance(name, str) for name in value):
+        return dict.fromkeys(value, 0.95)
+    if isinstance(value, dict):
+        return value
+    raise ValueError("give a list of names, or a mapping of name to score (0-1)")
 
 
 def _labels(value: object) -> object:
@@ -56,12 +74,19 @@ class VersionSpec(_Model):
     status: str
     # The labels the model finds in any smoke-test image: names (confidence 95) or name -> confidence.
     labels: Annotated[dict[str, Annotated[float, Field(ge=0, le=100)]], BeforeValidator(_labels)] = {}
+    # A Comprehend version: the classes (a classifier) or entity types (an entity recognizer) its endpoint
+    # finds in any smoke-test text: names (score 0.95) or name -> score (0-1).
+    classes: Annotated[dict[str, Annotated[float, Field(ge=0, le=1)]], BeforeValidator(_scores)] = {}
+    entities: Annotated[dict[str, Annotated[float, Field(ge=0, le=1)]], BeforeValidator(_scores)] = {}
 
     @field_validator("status")
     @classmethod
     def _known_status(cls, status: str) -> str:
-        if status not in STATUSES:
-            raise ValueError(f"{status!r} is not a Custom Labels status; one of {', '.join(sorted(STATUSES))}")
+        if status not in STATUSES | COMPREHEND_STATUSES:
+            raise ValueError(
+                f"{status!r} is not a Custom Labels status ({', '.join(sorted(STATUSES))}) nor a Comprehend "
+                f"one ({', '.join(sorted(COMPREHEND_STATUSES))})"
+            )
         return status
 
     def label_confidences(self) -> dict[str, float]:
@@ -158,8 +183,8 @@ class World(_Model):
 # The services the control plane calls (the clients layers/mlpromote/aws/ makes), by botocore name; a
 # fault on any other service would never fire. A test keeps this equal to the adapters' clients.
 CONTROL_PLANE_SERVICES = (
-    "cloudwatch", "dynamodb", "events", "iam", "lambda", "organizations", "rekognition", "sns", "ssm",
-    "stepfunctions", "sts",
+    "cloudwatch", "comprehend", "dynamodb", "events", "iam", "lambda", "organizations", "rekognition", "sns",
+    "ssm", "stepfunctions", "sts",
 )  # fmt: skip
 # Error codes any AWS API may answer with, besides its modelled ones: AWS's common errors
 # (https://docs.aws.amazon.com/IAM/latest/APIReference/CommonErrors.html) ...
@@ -375,6 +400,38 @@ class Scenario(_Model):
         return self
 
     @model_validator(mode="after")
+    def _versions_of_their_service(self) -> Scenario:
+        """Each version as its project's service has it: a Custom Labels status and labels, or a
+        Comprehend status and classes (a classifier) or entities (an entity recognizer)."""
+        for label, spec in self.world.versions.items():
+            project_name, version = label.split("/", 1)
+            project = self.config.projects.get(project_name)
+            where = f"world.versions.{label}"
+            if project is None or project.service == "rekognition":
+                if spec.status not in STATUSES or spec.classes or spec.entities:
+                    raise ValueError(
+                        f"{where}: a Custom Labels version has a Custom Labels status "
+                        f"({', '.join(sorted(STATUSES))}) and labels"
+                    )
+                continue
+            kind = project.model_kind
+            if spec.status not in COMPREHEND_STATUSES or spec.labels:
+                raise ValueError(
+                    f"{where}: a Comprehend version has a Comprehend status ({', '.join(sorted(COMPREHEND_STATUSES))}) "
+                    "and classes or entities, not labels"
+                )
+            if (kind == "document-classifier" and spec.entities) or (kind == "entity-recognizer" and spec.classes):
+                wanted = "classes" if kind == "document-classifier" else "entities"
+                raise ValueError(f"{where}: {project_name} is a {kind}: give its {wanted}")
+            for part, name in (("model", project_name), ("version", version)):
+                if not _COMPREHEND_NAME.fullmatch(name):
+                    raise ValueError(
+                        f"{where}: {name!r} is not a Comprehend {part} name (1-63 letters, digits and hyphens, "
+                        "starting and ending with a letter or digit)"
+                    )
+        return self
+
+    @model_validator(mode="after")
     def _drifted_world_consistent(self) -> Scenario:
         for environment, labels in self.world.grants.items():
             if environment not in self.config.environments:
@@ -454,7 +511,24 @@ def parse_scenario(data: Any, base: Path, source: str = "scenario") -> Scenario:
     except ValidationError as error:
         raise InvalidScenario(invalid(source, error, Scenario)) from None
     require_rekognition(scenario.config.region, source)
+    if any(project.service == "comprehend" for project in scenario.config.projects.values()):
+        require_comprehend(scenario.config.region, source)
     return scenario
+
+
+def require_comprehend(region: str, source: str) -> None:
+    """As require_rekognition, for a config with Comprehend projects: Comprehend is in fewer regions
+    (Developer Guide, "Guidelines and quotas", Supported Regions; botocore's endpoint data)."""
+    import boto3
+
+    partition = arns.partition_of(region)
+    offered = boto3.session.Session().get_available_regions("comprehend", partition_name=partition)
+    if region not in offered:
+        raise InvalidConfig(
+            f"{source}: config.region: Amazon Comprehend has no endpoint in {region} (botocore's endpoint data "
+            f"lists it in {', '.join(offered) or 'no region of ' + partition}); a deployment there fails at its "
+            "first Comprehend call. Promote the Comprehend projects in a region that offers Comprehend"
+        )
 
 
 def require_rekognition(region: str, source: str) -> None:

@@ -10,12 +10,14 @@ from typing import Any
 import boto3
 
 from mlpromote import arns, iam_model
-from mlpromote.config import Config
+from mlpromote.config import Config, SmokeTest
 from mlpromote.grants import POLICY_NAME, GrantPolicy
+from mlpromote.services import model_service
+from mlpromote_emulator import comprehend
 from mlpromote_emulator import moto_adaptations as adapt
 from mlpromote_emulator.cfn import NO_VALUE, Stack
 from mlpromote_emulator.iam_policy import aws_managed_policy
-from mlpromote_emulator.scenario import Scenario
+from mlpromote_emulator.scenario import Scenario, VersionSpec
 
 PROJECT_CREATED = 1_700_000_000_000
 STATE_MACHINE_ROLE = "mlpromote-state-machine"
@@ -23,8 +25,19 @@ STATE_MACHINE_ROLE = "mlpromote-state-machine"
 
 def version_arn(config: Config, label: str, index: int = 0) -> str:
     project, version = label.split("/", 1)
+    configured = config.projects.get(project)
+    if configured is not None and configured.service == "comprehend":
+        return arns.comprehend_model_version(
+            config.partition, config.region, config.ml_account, configured.model_kind, project, version
+        )
     created = PROJECT_CREATED + 1000 * (index + 1)
     return arns.rekognition_version(config.partition, config.region, config.ml_account, project, version, created)
+
+
+def serving_arn(config: Config, label: str, arn: str) -> str:
+    """What the applications call for the version: the version itself, or its Comprehend endpoint."""
+    configured = config.projects.get(label.split("/", 1)[0])
+    return model_service(configured.model_kind).serving_arn(arn) if configured is not None else arn
 
 
 def project_arn(config: Config, project: str) -> str:
@@ -38,10 +51,17 @@ class WorldMap:
         config = scenario.config
         self.arn_of = {label: version_arn(config, label, i) for i, label in enumerate(scenario.world.versions)}
         self.label_of = {arn: label for label, arn in self.arn_of.items()}
+        # A Comprehend version's pointer and grant name its endpoint: read back as the version.
+        self.serving_of = {label: serving_arn(config, label, arn) for label, arn in self.arn_of.items()}
+        self.label_of.update({arn: label for label, arn in self.serving_of.items()})
 
     def arn(self, label: str, config: Config) -> str:
         # A version the world does not have still gets a well-formed ARN: promoting it must fail cleanly.
         return self.arn_of.get(label) or version_arn(config, label, 999)
+
+    def serving(self, label: str, config: Config) -> str:
+        """What a pointer to the version holds."""
+        return self.serving_of.get(label) or serving_arn(config, label, self.arn(label, config))
 
     def label(self, arn: str | None) -> str | None:
         if arn is None:
@@ -169,7 +189,11 @@ def seed(scenario: Scenario, names: WorldMap, stacks: IamStacks) -> None:
         name = config.access_role_name(environment)
         policy = GrantPolicy()
         for label in scenario.granted(environment):
-            policy.grant(names.arn(label, config))
+            kind = (
+                config.projects[label.split("/", 1)[0]].model_kind if label.split("/", 1)[0] in config.projects else ""
+            )
+            service = model_service(kind or "rekognition")
+            policy.add(service.grant_statement(names.arn(label, config), ()))
         if policy.statements:
             iam.put_role_policy(RoleName=name, PolicyName=POLICY_NAME, PolicyDocument=json.dumps(policy.document()))
     # The live grants existed long before the scenario starts.
@@ -178,6 +202,8 @@ def seed(scenario: Scenario, names: WorldMap, stacks: IamStacks) -> None:
     s3 = boto3.client("s3", region_name=region)
     buckets: set[str] = set()
     for project in config.projects.values():
+        if not isinstance(project.smoke_test, SmokeTest):
+            continue  # a Comprehend project's smoke test sends texts
         for bucket, key in project.smoke_test.image_locations():
             if bucket not in buckets:
                 s3.create_bucket(Bucket=bucket, **_bucket_location(region))
@@ -186,6 +212,10 @@ def seed(scenario: Scenario, names: WorldMap, stacks: IamStacks) -> None:
 
     for label, spec in world.versions.items():
         project_name, version_name = label.split("/", 1)
+        configured = config.projects.get(project_name)
+        if configured is not None and configured.service == "comprehend":
+            _seed_comprehend(scenario, names, label, spec)
+            continue
         adapt.seed_custom_labels(
             config.ml_account,
             region,
@@ -233,7 +263,7 @@ def seed(scenario: Scenario, names: WorldMap, stacks: IamStacks) -> None:
                 if pointed is None:
                     continue
                 name = config.projects[project_name].parameter_name
-                put = ssm.put_parameter(Name=name, Value=names.arn(pointed, config), Type="String", Overwrite=True)
+                put = ssm.put_parameter(Name=name, Value=names.serving(pointed, config), Type="String", Overwrite=True)
                 ssm.label_parameter_version(Name=name, ParameterVersion=put["Version"], Labels=["current"])
 
 
@@ -279,6 +309,38 @@ def environment_accounts(scenario: Scenario, environment: str) -> list[str]:
     return adapt.unit_accounts(env.organizational_units)
 
 
+def _seed_comprehend(scenario: Scenario, names: WorldMap, label: str, spec: VersionSpec) -> None:
+    """A Comprehend model version; IN_SERVICE: TRAINED, with its endpoint in service (created long ago)."""
+    config, world = scenario.config, scenario.world
+    project_name, version_name = label.split("/", 1)
+    project = config.projects[project_name]
+    arn = names.arn(label, config)
+    store = adapt.comprehend_store(config.ml_account, config.region)
+    store.create_seconds, store.delete_seconds = world.start_seconds, world.stop_seconds
+    if label in world.start_fails:
+        store.failing.add(arn)
+    model = comprehend.Model(
+        arn=arn,
+        kind=project.model_kind,
+        name=project_name,
+        version=version_name,
+        status="TRAINED" if spec.status == "IN_SERVICE" else spec.status,
+        finds=dict(spec.classes or spec.entities),
+    )
+    endpoint = None
+    if spec.status == "IN_SERVICE":
+        endpoint = comprehend.Endpoint(
+            arn=names.serving(label, config),
+            name=arns.comprehend_endpoint_name(arn),
+            model_arn=arn,
+            units=project.min_inference_units,
+            create_seconds=world.start_seconds,
+            delete_seconds=world.stop_seconds,
+            status="IN_SERVICE",
+        )
+    adapt.seed_comprehend(config.ml_account, config.region, model, endpoint)
+
+
 def schedule_alarms(scenario: Scenario) -> None:
     """Raise each alarm with an `alarmAt` that many simulated seconds from now."""
     start = datetime.now(UTC)
@@ -321,4 +383,10 @@ def observe(scenario: Scenario, names: WorldMap) -> dict[str, Any]:
         str(names.label(arn)): version.current_status()
         for arn, version in adapt.custom_labels_versions(config.ml_account, config.region).items()
     }
+    if any(project.service == "comprehend" for project in config.projects.values()):
+        # A Comprehend version is IN_SERVICE while an endpoint serves it, else its model's status (TRAINED).
+        store = adapt.comprehend_store(config.ml_account, config.region)
+        serving = {e.model_arn for e in store.list_endpoints(None, "IN_SERVICE")}
+        for arn, model in store.models.items():
+            versions[str(names.label(arn))] = "IN_SERVICE" if arn in serving else model.status
     return {"parameters": parameters, "grants": grants, "versions": dict(sorted(versions.items()))}

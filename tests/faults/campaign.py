@@ -1,8 +1,11 @@
 """Fault-injection campaign (issue 4, item 6): `make faults`.
 
-A reference promotion (tools/v3, TRAINING_COMPLETED, to prod in tests/conftest.py's standard world:
-plan, start, poll, grant, smoke test, rotate, retire) runs once on the emulator, and every AWS call
-the control plane makes is recorded. Then, for each call position k, a fresh emulator reruns it
+Two reference promotions, one per model service, each through every kind of step (plan, start, poll,
+grant, smoke test, rotate, retire): `rekognition`, tools/v3 (TRAINING_COMPLETED) to prod in
+tests/conftest.py's standard world; `comprehend`, tickets/v3 (TRAINED, a document classifier) to qa
+in the same world with a Comprehend project (its start creates an endpoint, its retirement deletes
+v2's; qa, one account, keeps its cost down). Each runs once on the emulator, and every AWS call the
+control plane makes is recorded. Then, for each call position k, a fresh emulator reruns it
 twice: once with a non-retryable error injected into the k-th call (AccessDenied), once with a
 transient one (throttling, twice). After every run the invariants of `check_invariants` must hold.
 
@@ -49,6 +52,41 @@ REFERENCE_OPERATIONS = frozenset(
         ("rekognition", "StopProjectVersion"),  # retire
     }
 )
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A reference promotion: the world it starts from, what it promotes, and the calls that prove it ran
+    every kind of step."""
+
+    name: str
+    environment: str
+    version: str
+    operations: frozenset[tuple[str, str]]
+
+
+REFERENCES = {
+    "rekognition": Reference("rekognition", ENVIRONMENT, VERSION, REFERENCE_OPERATIONS),
+    "comprehend": Reference(
+        "comprehend",
+        "qa",
+        "tickets/v3",
+        frozenset(
+            {
+                ("comprehend", "DescribeDocumentClassifier"),  # plan, then the status checks
+                ("comprehend", "ListDocumentClassifiers"),  # under the lock: which version each endpoint serves
+                ("ssm", "GetParameter"),
+                ("comprehend", "CreateEndpoint"),  # start
+                ("comprehend", "DescribeEndpoint"),  # the status checks
+                ("iam", "PutRolePolicy"),
+                ("comprehend", "ClassifyDocument"),  # smoke test
+                ("ssm", "PutParameter"),
+                ("ssm", "LabelParameterVersion"),
+                ("comprehend", "DeleteEndpoint"),  # retire
+            }
+        ),
+    ),
+}
 # iam and sts speak the query protocol (error codes without the Exception suffix); the rest JSON.
 QUERY_SERVICES = frozenset({"iam", "sts"})
 FATAL, TRANSIENT = "non-retryable", "transient"
@@ -63,7 +101,9 @@ INVARIANTS = {
     "e": "a transient fault never fails the promotion",
     "f": "a successful promotion leaves every account of the environment on the promoted version",
 }
-STOPPED_STATES = frozenset({"STOPPED", "STOPPING"})
+STOPPED_STATES = frozenset({"STOPPED", "STOPPING", "TRAINED"})  # TRAINED: a Comprehend version without endpoint
+# What the report calls a version that serves: Custom Labels' RUNNING, a Comprehend version's IN_SERVICE.
+SERVING_STATES = frozenset({"RUNNING", "IN_SERVICE"})
 
 
 # --- the invariants ----------------------------------------------------------------------------
@@ -115,7 +155,7 @@ def check_invariants(
             continue  # no parameter: nothing to serve (d and f catch a parameter that went missing)
         pointed.setdefault(env, set()).add(label)
         state = versions.get(label)
-        if state != "RUNNING":
+        if state not in SERVING_STATES:
             out.append(Violation("a", f"{where} points at {label}, which is {state or 'unknown'}"))
         if label not in grants.get(env, []):
             out.append(Violation("a", f"{where} points at {label}, which the {env} access role does not grant"))
@@ -158,6 +198,7 @@ class Injection:
     account: str
     step: str  # the function that made the call in the reference run
     kind: str  # FATAL or TRANSIENT
+    reference: str = "rekognition"  # which reference promotion (REFERENCES)
 
     @property
     def error(self) -> str:
@@ -172,7 +213,7 @@ class Injection:
 
     def __str__(self) -> str:
         return (
-            f"#{self.position} {self.step}: {self.service} {self.operation} in {self.account}, "
+            f"{self.reference} #{self.position} {self.step}: {self.service} {self.operation} in {self.account}, "
             f"{self.kind} {self.error} x{self.count}"
         )
 
@@ -215,6 +256,7 @@ class Outcome:
     calls: list[tuple[str, str, str, str]] = field(default_factory=list)
     crash: str | None = None
     attempts: int = 1
+    reference: str = "rekognition"
 
     @property
     def held(self) -> bool:
@@ -247,18 +289,19 @@ def _install_loader_cache() -> None:
         botocore.session.create_loader = functools.lru_cache(maxsize=None)(botocore.loaders.create_loader)
 
 
-def run_promotion(injection: Injection | None = None) -> Outcome:
-    """One fresh emulator on the standard world, the fault injected, the promotion run, the world checked."""
+def run_promotion(injection: Injection | None = None, reference: str = "rekognition") -> Outcome:
+    """One fresh emulator on the reference's world, the fault injected, the promotion run, the world checked."""
     _install_loader_cache()
     from mlpromote_emulator import moto_adaptations as adapt
     from mlpromote_emulator.runtime import Emulator
     from mlpromote_emulator.scenario import PromotionSpec, parse_scenario
 
-    outcome = Outcome(injection)
+    chosen = REFERENCES[injection.reference if injection is not None else reference]
+    outcome = Outcome(injection, reference=chosen.name)
     # (position of the next call, function) each time a handler is invoked: which step made each call.
     marks: list[tuple[int, str]] = []
     try:
-        scenario = parse_scenario(_scenario_data(), base=Path("."))
+        scenario = parse_scenario(_scenario_data(chosen.name), base=Path("."))
         with Emulator(scenario) as emu:
             before = emu.world()
             invoke = adapt.hooks.invoke
@@ -281,7 +324,7 @@ def run_promotion(injection: Injection | None = None) -> Outcome:
                         after=injection.position,
                     )
                 )
-            result = emu.promote(PromotionSpec(environment=ENVIRONMENT, version=VERSION))
+            result = emu.promote(PromotionSpec(environment=chosen.environment, version=chosen.version))
             after = emu.world()
             calls = list(adapt.hooks.calls)
     except Exception:
@@ -297,8 +340,8 @@ def run_promotion(injection: Injection | None = None) -> Outcome:
         after,
         status=result.status,
         transient=injection is not None and injection.kind == TRANSIENT,
-        environment=ENVIRONMENT,
-        version=VERSION,
+        environment=chosen.environment,
+        version=chosen.version,
         reported_granted=frozenset(
             left["version"] for left in ((result.output or {}).get("left") or []) if left.get("granted")
         ),
@@ -306,13 +349,35 @@ def run_promotion(injection: Injection | None = None) -> Outcome:
     return outcome
 
 
-def _scenario_data() -> dict[str, Any]:
-    """tests/conftest.py's standard scenario with the reference promotion."""
+def _scenario_data(reference: str = "rekognition") -> dict[str, Any]:
+    """tests/conftest.py's standard scenario; for `comprehend`, its Custom Labels project replaced by a
+    Comprehend classifier in the same state (qa on v2, prod on v1, both IN_SERVICE; v3 TRAINED)."""
     try:
         conftest = importlib.import_module("tests.conftest")  # python -m tests.faults.campaign, from the root
     except ImportError:
         conftest = importlib.import_module("conftest")  # under pytest, tests/ itself is on sys.path
     data: dict[str, Any] = conftest.scenario_data()
+    if reference == "comprehend":
+        data["config"]["projects"] = {
+            "tickets": {
+                "service": "comprehend",
+                "kind": "classifier",
+                "parameterName": "/mlpromote/tickets/endpoint-arn",
+                "smokeTest": {"texts": ["charged twice, please refund"], "expectClasses": ["billing"]},
+            }
+        }
+        data["world"] = {
+            **{k: v for k, v in data["world"].items() if k not in ("versions", "live", "startFails")},
+            "versions": {
+                "tickets/v1": {"status": "IN_SERVICE", "classes": ["billing"]},
+                "tickets/v2": {"status": "IN_SERVICE", "classes": ["billing"]},
+                "tickets/v3": {"status": "TRAINED", "classes": ["billing"]},
+            },
+            "live": {"qa": ["tickets/v2"], "prod": ["tickets/v1"]},
+            # Two status checks (the first after four 30 s intervals): one CREATING, one IN_SERVICE. Each
+            # further check would repeat the same calls, at two injection points each, and test nothing new.
+            "startSeconds": 150,
+        }
     return data
 
 
@@ -333,9 +398,9 @@ def run_point(injection: Injection) -> Outcome:
     return outcome
 
 
-def injections(calls: Sequence[tuple[str, str, str, str]]) -> list[Injection]:
+def injections(calls: Sequence[tuple[str, str, str, str]], reference: str = "rekognition") -> list[Injection]:
     return [
-        Injection(position, service, operation, account, step, kind)
+        Injection(position, service, operation, account, step, kind, reference)
         for position, (service, operation, account, step) in enumerate(calls)
         for kind in (FATAL, TRANSIENT)
     ]
@@ -348,7 +413,8 @@ def reference_problems(outcome: Outcome) -> list[str]:
     problems = []
     if outcome.status != "SUCCEEDED":
         problems.append(f"the reference promotion ended {outcome.status}: {outcome.error}: {outcome.cause}")
-    missing = REFERENCE_OPERATIONS - {(s, o) for s, o, _, _ in outcome.calls}
+    chosen = REFERENCES[outcome.injection.reference if outcome.injection else outcome.reference]
+    missing = chosen.operations - {(s, o) for s, o, _, _ in outcome.calls}
     if missing:
         problems.append(f"the reference run never called {sorted(missing)}: not every kind of step ran")
     problems += [f"the reference run broke an invariant: {v}" for v in outcome.violations]
@@ -373,22 +439,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make faults", description=__doc__.split("\n\n")[0])
     parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1), help="processes (default 2)")
     parser.add_argument("--only", type=int, nargs="*", help="only these call positions (to reproduce one)")
+    parser.add_argument(
+        "--reference",
+        choices=sorted(REFERENCES),
+        action="append",
+        help="only this reference promotion (repeat for several; default: all)",
+    )
     arguments = parser.parse_args(argv)
     started = time.perf_counter()
 
-    reference = run_promotion()
-    problems = reference_problems(reference)
-    if problems:
-        print("make faults: no baseline\n" + "\n".join(problems), file=sys.stderr)
-        return 1
-    points = injections(reference.calls)
-    if arguments.only is not None:
-        points = [p for p in points if p.position in arguments.only]
-    print(
-        f"reference: {VERSION} to {ENVIRONMENT}, {len(reference.calls)} control-plane calls; "
-        f"{len(points)} injection points on {arguments.workers} worker(s)",
-        flush=True,
-    )
+    points: list[Injection] = []
+    for name in arguments.reference or sorted(REFERENCES, key=lambda n: n != "rekognition"):
+        reference = run_promotion(reference=name)
+        problems = reference_problems(reference)
+        if problems:
+            print(f"make faults: no {name} baseline\n" + "\n".join(problems), file=sys.stderr)
+            return 1
+        chosen = [
+            p for p in injections(reference.calls, name) if arguments.only is None or p.position in arguments.only
+        ]
+        points += chosen
+        print(
+            f"reference {name}: {REFERENCES[name].version} to {REFERENCES[name].environment}, "
+            f"{len(reference.calls)} control-plane calls; {len(chosen)} injection points",
+            flush=True,
+        )
+    print(f"{len(points)} injection points on {arguments.workers} worker(s)", flush=True)
     if arguments.workers > 1:
         # spawn: each worker imports moto afresh and runs one emulator at a time.
         with multiprocessing.get_context("spawn").Pool(arguments.workers) as pool:

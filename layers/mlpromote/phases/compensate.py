@@ -39,7 +39,13 @@ def compensate(
     `wave`: the last wave of the rollout that was taken up (0-based): only waves 0..`wave` can have
     moved, so only their accounts are put back (later waves never started). None: every account."""
     reached = set(plan.switched_by(wave)) if wave is not None else None
-    current = {account: was for account, was in plan.current.items() if reached is None or account in reached}
+    service = model_service(plan.service)
+    # What each parameter held: what the applications called (the version, or its endpoint).
+    current = {
+        account: service.serving_arn(was) if was else None
+        for account, was in plan.current.items()
+        if reached is None or account in reached
+    }
 
     def put_back(account: str) -> bool:
         # Read through the writer too: one role per account, which reads what it may put back.
@@ -58,13 +64,12 @@ def compensate(
     revoked = False
     if not any(group.version == plan.version_arn for group in plan.pointing):
         policy = read_grants_after(plan, grant)
-        revoked = policy.revoke(plan.version_arn)
+        revoked = policy.revoke(plan.serving_arn)
         if revoked:
             iam.write_grants(plan.access_role_name, policy)
 
     stopped, left_running_why = False, None
     if plan.status_at_plan not in SERVING_STATES:  # this promotion started it (read under the lock)
-        service = model_service()
 
         def stop(arn: str) -> str | None:
             status = service.status(plan.project_arn, arn)

@@ -96,19 +96,21 @@ def _lock(plan: PromotionPlan, record: history.PromotionRecord) -> str | None:
 
 
 def _read_under_lock(plan: PromotionPlan) -> PromotionPlan:
+    service = model_service(plan.service)
     pointers = read_pointers(
         plan.account_ids,
         plan.parameter_reader_role_name,
         plan.parameter_name,
         plan.max_concurrency,
         plan.partition,
+        service,
+        plan.project,
     )
     if plan.kind == "rollback" and pointers != plan.current:
         raise EnvironmentChanged(
             f"{plan.environment} changed between this rollback's plan and its lock (another promotion ran); "
             "look at what it serves now, and roll back or promote again"
         )
-    service = model_service()
     status = service.status(plan.project_arn, plan.version_arn)
     require_promotable(plan.version_label, status)
     # Served means: every pointer on it, RUNNING, and granted as the environment grants now.

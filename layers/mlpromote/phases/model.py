@@ -42,14 +42,14 @@ def start_model(plan: PromotionPlan) -> ModelStart:
 def _start_once_stopped(plan: PromotionPlan, status: str) -> str:
     """STARTING once StartProjectVersion is called; STOPPING while the version still stops."""
     if status == STOPPING:
-        status = model_service().status(plan.project_arn, plan.version_arn)
+        status = model_service(plan.service).status(plan.project_arn, plan.version_arn)
         if status == STOPPING:
             return STOPPING
         if status not in STARTABLE_STATES:
             raise ModelStartFailed(
                 f"{plan.version_label} went to {status} while it was stopping; something else changed it"
             )
-    model_service().start(plan.version_arn, plan.min_inference_units, plan.max_inference_units)
+    model_service(plan.service).start(plan.version_arn, plan.min_inference_units, plan.max_inference_units)
     return STARTING
 
 
@@ -74,7 +74,7 @@ def check_model_status(plan: PromotionPlan, start: ModelStart) -> ModelStart:
                 "ended_at": stamp(),
             }
         )
-    description = model_service().describe(plan.project_arn, plan.version_arn)
+    description = model_service(plan.service).describe(plan.project_arn, plan.version_arn)
     if description.status == RUNNING:
         return start.model_copy(update={"status": RUNNING, "wait_seconds": 0, "ended_at": stamp()})
     if description.status == FAILED:

@@ -17,11 +17,12 @@ from mlpromote.errors import (
     NotVerifiedUpstream,
     PromotionError,
     RollbackAlarmNotFound,
+    UnknownProject,
 )
 from mlpromote.fanout import account_workers, batch_concurrency, for_each_account
 from mlpromote.plan import PromotionPlan, PromotionRequest, batched_waves, grouped
 from mlpromote.promotions import require_ml_account
-from mlpromote.services import model_service
+from mlpromote.services import ModelService, model_service
 from mlpromote.serving import read_pointers
 from mlpromote.versions import RUNNING, ModelVersionArn, require_promotable
 from mlpromote.waves import plan_waves
@@ -33,7 +34,6 @@ def validate_and_plan(request_input: object, execution: str, requested_at: str, 
     Changes nothing: every refusal of the request happens here, before the first write. What the
     environment serves is read later, under the lock (`take_environment`).
     """
-    service = model_service()
     request = PromotionRequest.parse(request_input)
     environment = config.environment(request.environment)
     # An OU environment's accounts are resolved here, once (sorted ids): the plan and the history
@@ -43,23 +43,28 @@ def validate_and_plan(request_input: object, execution: str, requested_at: str, 
     pointers: dict[str, str | None] | None = None
     if request.rollback:
         project_name = _project_to_roll_back(request, config)
+        service = model_service(config.project(project_name).model_kind)
         pointers = read_pointers(
             target_accounts,
             reader,
             config.project(project_name).parameter_name,
             config.workflow.max_concurrency,
-            partition=config.partition,
+            config.partition,
+            service,
+            project_name,
         )
         version = service.parse_version(_rollback_target(request.environment, project_name, pointers))
     else:
-        version = service.parse_version(request.model_version_arn)
+        version = ModelVersionArn.parse(request.model_version_arn)
+        service = model_service(version.kind)
     require_ml_account(version, config)
     project = config.project(version.project)
+    _require_kind(project.model_kind, version)
     project_arn = service.project_arn(version.project)
     description = service.describe(project_arn, version.arn)
     require_promotable(version.label, description.status)
     if environment.requires and not request.rollback and not request.force:
-        _require_verified_upstream(config, environment.requires, project.parameter_name, version)
+        _require_verified_upstream(config, environment.requires, project.parameter_name, version, service)
 
     # What each account serves is read under the lock (take_environment): read here, it could be
     # stale by then. A rollback reads it here too (its target depends on it), and is refused with
@@ -86,6 +91,8 @@ def validate_and_plan(request_input: object, execution: str, requested_at: str, 
         project_arn=project_arn,
         version_arn=version.arn,
         version_label=version.label,
+        service=service.name,
+        serving_arn=service.serving_arn(version.arn),
         status_at_plan=description.status,
         ml_account=config.ml_account,
         region=config.region,
@@ -161,11 +168,26 @@ def _rollback_target(environment: str, project: str, pointers: dict[str, str | N
     return target
 
 
-def _require_verified_upstream(config: Config, upstream: str, parameter: str, version: ModelVersionArn) -> None:
+def _require_kind(configured: str, version: ModelVersionArn) -> None:
+    """The version is of the kind the config says its project is (a Comprehend classifier's name may
+    also be an entity recognizer's, or a Custom Labels project's)."""
+    if configured != version.kind:
+        what = "a Rekognition Custom Labels project" if configured == "rekognition" else f"a Comprehend {configured}"
+        raise UnknownProject(
+            f"{version.label} is a {version.kind} version, but the config's project {version.project!r} is {what}; "
+            "promote a version of the configured kind, or fix the project's service and kind"
+        )
+
+
+def _require_verified_upstream(
+    config: Config, upstream: str, parameter: str, version: ModelVersionArn, service: ModelService
+) -> None:
     """The version is live in every account of the upstream environment, or was promoted there before."""
     accounts = environments.accounts_of(config, upstream)
     reader = config.target_roles.parameter_reader
-    live = read_pointers(accounts, reader, parameter, config.workflow.max_concurrency, config.partition)
+    live = read_pointers(
+        accounts, reader, parameter, config.workflow.max_concurrency, config.partition, service, version.project
+    )
     if all(value == version.arn for value in live.values()):
         return
     if any(r.version == version.arn and r.status == "SUCCEEDED" for r in dynamodb.records(upstream)):

@@ -29,9 +29,9 @@ def confirm_serving(plan: PromotionPlan, grant: Grant | None = None) -> Serving:
     one, at two calls per account. Whatever acts outside mlpromote can act between any check and a
     write; drift detection reports that.
     """
-    status = model_service().status(plan.project_arn, plan.version_arn)
+    status = model_service(plan.service).status(plan.project_arn, plan.version_arn)
     # A read right after the grant may not show it yet (IAM is eventually consistent): read again.
-    granted = read_grants_after(plan, grant).grants(plan.version_arn)
+    granted = read_grants_after(plan, grant).grants(plan.serving_arn)
     if status != RUNNING or not granted:
         why = f"is {status}" if status != RUNNING else f"is no longer granted by {plan.access_role_name}"
         raise VersionNoLongerServing(
@@ -43,7 +43,7 @@ def confirm_serving(plan: PromotionPlan, grant: Grant | None = None) -> Serving:
 
 def rotate_pointer(plan: AccountPlan, account: str) -> int | None:
     """Point one account's parameter at the version; its new parameter version."""
-    return ssm.write_pointer(plan.parameter_writer_role_arn(account), plan.parameter_name, plan.version_arn)
+    return ssm.write_pointer(plan.parameter_writer_role_arn(account), plan.parameter_name, plan.serving_arn)
 
 
 def rotate_batch(plan: AccountPlan, accounts: list[str]) -> Rotation:

@@ -27,8 +27,10 @@ def retire_superseded(plan: PromotionPlan, config: Config, grant: Grant | None =
         retirement.left = [LeftBehind(version=v, granted=True, running=True, why=why) for v in superseded]
         return retirement
 
+    service = model_service(plan.service)
+
     def revoke(policy: GrantPolicy) -> bool:
-        return any([policy.revoke(version) for version in superseded])
+        return any([policy.revoke(service.serving_arn(version)) for version in superseded])
 
     try:
         # Read-modify-write from a read that shows this promotion's own grant: a stale one would write
@@ -44,7 +46,7 @@ def retire_superseded(plan: PromotionPlan, config: Config, grant: Grant | None =
 
     def stop(version: str) -> str | None:
         try:
-            model_service().stop(version)
+            service.stop(version)
         except AwsCallFailed as error:
             return f"could not stop: {error}"
         return None
