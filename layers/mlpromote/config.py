@@ -24,6 +24,7 @@ from pydantic import (
     StrictInt,
     Tag,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -356,8 +357,9 @@ class Environment(_Model):
     # An environment lists its accounts, or names organizational units whose accounts (recursively)
     # the plan resolves at promotion time (mlpromote.environments): one or the other. Listed accounts
     # are also capped by the access role's trust policy (iam_model.trust_policy_findings).
-    accounts: list[AccountId] = Field(default=[], max_length=MAX_ACCOUNTS_PER_ENVIRONMENT)
+    # (organizationalUnits first, so that an empty `accounts` can say what else would do.)
     organizational_units: list[Annotated[str, AfterValidator(_ou_id)]] = Field(default=[], max_length=100)
+    accounts: list[AccountId] = Field(default=[], max_length=MAX_ACCOUNTS_PER_ENVIRONMENT)
     access_role_name: str | None = Field(default=None, pattern=_ROLE_NAME)
     retire_superseded: StrictBool = True
     # A version reaches this environment only after it was live in (or promoted to) this one.
@@ -503,7 +505,9 @@ class Environment(_Model):
 
     @field_validator("accounts")
     @classmethod
-    def _distinct(cls, accounts: list[str]) -> list[str]:
+    def _distinct(cls, accounts: list[str], info: ValidationInfo) -> list[str]:
+        if not accounts and not info.data.get("organizational_units"):
+            raise ValueError("needs at least 1 entry: list the target accounts, or name organizationalUnits instead")
         seen: set[str] = set()
         for account in accounts:
             if account in seen:
