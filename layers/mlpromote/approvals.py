@@ -143,7 +143,7 @@ def request_approval(plan: PromotionPlan, task_token: str, topic_arn: str | None
         "environment": plan.environment,
         "project": plan.project,
         "version": plan.version_arn,
-        "accounts": records.changes_document(plan),
+        "from": records.from_document(plan),
         "reason": plan.reason,
         "requestedBy": plan.requested_by or plan.entry_point,
         "requestedAt": approval.requested_at,
@@ -172,17 +172,23 @@ def _rejection(approval: Approval) -> str:
 
 def _notification(plan: PromotionPlan, approval: Approval) -> tuple[str, str]:
     name = plan.execution.rsplit(":", 1)[-1]
-    changes = "\n".join(f"  {t.account}: {t.current or '(nothing)'} -> {plan.version_arn}" for t in plan.targets)
+    # Grouped by what they serve now: a line per account would pass SNS's 256 KB at a thousand accounts.
+    changes = "\n".join(
+        f"  from {g.version or '(nothing)'}, {len(g.accounts)} account(s): {', '.join(g.accounts)}"
+        for g in plan.pointing
+    )
     message = (
         f"{plan.version_label} passed its smoke test in {plan.environment} and waits for your decision.\n\n"
         f"Reason: {plan.reason or '(none given)'}\nRequested by: {plan.requested_by or plan.entry_point}\n"
-        f"Accounts:\n{changes}\n\n"
+        f"Accounts, to {plan.version_arn}:\n{changes}\n\n"
         f"Approve:  mlpromote approve {plan.execution}\n"
         f'Reject:   mlpromote reject {plan.execution} --comment "why"\n'
         f'or POST /promotions/{name}/approval with {{"decision": "approve" | "reject"}}.\n\n'
         f"Nobody deciding by {approval.expires_at} rejects it; the promotion is then undone."
     )
-    return f"mlpromote: approve {plan.version_label} for {plan.environment}?", message
+    subject = f"mlpromote: approve {plan.version_label} for {plan.environment}?"
+    # SNS takes a subject of fewer than 100 characters; a version label may have 511.
+    return (subject if len(subject) < 100 else subject[:96] + "...?"), message
 
 
 def read(promotion_id: str) -> Approval | None:

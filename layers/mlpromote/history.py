@@ -19,7 +19,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from mlpromote.errors import HistoryRecordUnreadable
 from mlpromote.models import CamelModel
@@ -78,12 +78,40 @@ class PromotionRecord(CamelModel):
     # compensation did (restored, revoked, stopped, leftRunningWhy), or its error.
     compensation: dict[str, Any] | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _accounts_from_groups(cls, data: Any) -> Any:
+        """An item keeps its accounts grouped by what they pointed at before (`accountsFrom`); read,
+        each account is `{account, from, to}` again. Items written before hold `accounts` as it is."""
+        if not isinstance(data, dict) or "accountsFrom" not in data:
+            return data
+        groups = data["accountsFrom"]
+        if not isinstance(groups, list) or not all(isinstance(g, dict) for g in groups):
+            return data  # validation says what is wrong with it
+        accounts = sorted(
+            (
+                {"account": account, "from": group.get("version"), "to": data.get("version")}
+                for group in groups
+                for account in group.get("accounts") or []
+            ),
+            key=lambda change: str(change["account"]),
+        )
+        return {**{k: v for k, v in data.items() if k != "accountsFrom"}, "accounts": accounts}
+
     def item(self) -> dict[str, Any]:
         """The DynamoDB item. Top-level None attributes are left out by the writer; nested ones
-        (an account's `from` when it had no parameter) stay, as NULL, so the record reads back."""
+        (a group's `version` when its accounts had no parameter) stay, as NULL, so the record reads back.
+
+        The accounts are kept grouped by what they pointed at before, each ARN once: DynamoDB's items
+        hold 400 KB, and a thousand accounts with two ARNs each would pass it."""
+        document = self.model_dump(mode="json", by_alias=True, exclude={"accounts"})
+        groups: dict[str | None, list[str]] = {}
+        for change in self.accounts:
+            groups.setdefault(change.from_version, []).append(change.account)
         return {
             **record_key(self.environment, self.started_at, self.promotion_id),
-            **self.model_dump(mode="json", by_alias=True),
+            **document,
+            "accountsFrom": [{"version": version, "accounts": accounts} for version, accounts in groups.items()],
         }
 
     @classmethod
