@@ -17,6 +17,7 @@ One DynamoDB table, three kinds of item:
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -161,13 +162,15 @@ def _waves_from_sizes(data: Any) -> Any:
         or not isinstance(data.get("accounts"), list)
     ):
         return data
-    if not all(isinstance(w, dict) and isinstance(w.get("size"), int) for w in data["waves"]):
+    # DynamoDB reads a number back as a Decimal.
+    if not all(isinstance(w, dict) and isinstance(w.get("size"), int | Decimal) for w in data["waves"]):
         return data  # written whole (or broken: validation says what is wrong with it)
     ids = sorted(str(c.get("account")) if isinstance(c, dict) else str(c.account) for c in data["accounts"])
     waves, start = [], 0
     for wave in data["waves"]:
-        waves.append({**{k: v for k, v in wave.items() if k != "size"}, "accounts": ids[start : start + wave["size"]]})
-        start += wave["size"]
+        size = int(wave["size"])
+        waves.append({**{k: v for k, v in wave.items() if k != "size"}, "accounts": ids[start : start + size]})
+        start += size
     return {**data, "waves": waves}
 
 
