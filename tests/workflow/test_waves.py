@@ -238,3 +238,14 @@ def test_a_promotion_stopped_at_a_waves_gate_is_undone_wave_by_wave(worlds: Any)
     assert (record["status"], record["error"]) == ("ABORTED", "Operator")
     assert record["compensation"]["restored"] == [PROD_A]
     assert [w["status"] for w in record["waves"]] == ["putBack", "notStarted", "notStarted"]
+
+
+def test_a_scenario_gives_at_most_one_decision_per_gate(worlds: Any) -> None:
+    import pytest
+
+    from mlpromote_emulator.scenario import InvalidScenario
+
+    spec = {"environment": "prod", "version": "tools/v2", "approve": [True, True, True]}
+    with pytest.raises(InvalidScenario, match=r"promotions\[0\]\.approve lists 3 decisions, and prod has 2 approval"):
+        worlds.scenario(spec, config=GATED)
+    worlds.scenario({**spec, "approve": [True, False]}, config=GATED)  # one per wave gate: fine
