@@ -164,7 +164,7 @@ def request_approval(
         "environment": plan.environment,
         "project": plan.project,
         "version": plan.version_arn,
-        "accounts": records.changes_document(plan),
+        "from": records.from_document(plan),
         **({"wave": wave, "waveAccounts": plan.wave_accounts()[wave - 1]} if wave is not None else {}),
         "reason": plan.reason,
         "requestedBy": plan.requested_by or plan.entry_point,
@@ -196,8 +196,11 @@ def _notification(plan: PromotionPlan, approval: Approval) -> tuple[str, str]:
     name = plan.execution.rsplit(":", 1)[-1]
     gate = approval.wave
     waiting = set(plan.wave_accounts()[gate - 1] if gate is not None else plan.account_ids)
+    # Grouped by what they serve now: a line per account would pass SNS's 256 KB at a thousand accounts.
     changes = "\n".join(
-        f"  {t.account}: {t.current or '(nothing)'} -> {plan.version_arn}" for t in plan.targets if t.account in waiting
+        f"  from {g.version or '(nothing)'}, {len(shown)} account(s): {', '.join(shown)}"
+        for g in plan.pointing
+        if (shown := [account for account in g.accounts if account in waiting])
     )
     what = (
         f"Wave {gate} of {len(plan.rollout)} of {plan.version_label} in {plan.environment} waits for your decision; "
@@ -208,14 +211,16 @@ def _notification(plan: PromotionPlan, approval: Approval) -> tuple[str, str]:
     message = (
         f"{what}\n\n"
         f"Reason: {plan.reason or '(none given)'}\nRequested by: {plan.requested_by or plan.entry_point}\n"
-        f"Accounts:\n{changes}\n\n"
+        f"Accounts, to {plan.version_arn}:\n{changes}\n\n"
         f"Approve:  mlpromote approve {plan.execution}\n"
         f'Reject:   mlpromote reject {plan.execution} --comment "why"\n'
         f'or POST /promotions/{name}/approval with {{"decision": "approve" | "reject"}}.\n\n'
         f"Nobody deciding by {approval.expires_at} rejects it; the promotion is then undone."
     )
-    subject = f"approve {plan.version_label} for {plan.environment}?"
-    return f"mlpromote: {subject if gate is None else f'wave {gate}: ' + subject}", message
+    wave = f"wave {gate}: " if gate is not None else ""
+    subject = f"mlpromote: {wave}approve {plan.version_label} for {plan.environment}?"
+    # SNS takes a subject of fewer than 100 characters; a version label may have 511.
+    return (subject if len(subject) < 100 else subject[:96] + "...?"), message
 
 
 def read(promotion_id: str) -> Approval | None:

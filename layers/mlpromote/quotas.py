@@ -5,7 +5,7 @@ States.Runtime, which no Catch sees: nothing is compensated and the environment 
 failure found it (Step Functions developer guide, "Step Functions service quotas", and "Using Step
 Functions to continue as new" for the documented way around it). Polling a starting model and
 watching alarms during the bake are the loops of promote_model.asl.json; the fan-out adds events per
-account. The config is refused when the longest promotion it allows could pass the quota, so the limit
+batch of accounts. The config is refused when the longest promotion it allows could pass the quota, so the limit
 bites at check-config, not hours into a bake with every pointer moved.
 
 Validation rather than a poll interval derived from the duration: alarmPollSeconds is a promise (an
@@ -47,7 +47,7 @@ GRANT_RETRY_MAX_ATTEMPTS = 40
 
 
 def grant_retries(grant_propagation_seconds: int) -> int:
-    """How often one account's smoke test is retried, at most, while IAM propagates the grant:
+    """How often one batch's smoke test is retried, at most, while IAM propagates the grant:
     GrantNotYetEffective is raised only within grantPropagationSeconds of the grant."""
     waited, retries, delay = 0.0, 0, GRANT_RETRY_INTERVAL
     while waited < grant_propagation_seconds and retries < GRANT_RETRY_MAX_ATTEMPTS - 1:
@@ -75,13 +75,15 @@ class HistoryBudget:
     bake_polls: int
     grant_retries: int
     # The fan-out's batches (mlpromote.plan.batches_of): its events grow with them, not with the accounts.
-    batches: int = 0
+    batches: int
+    # A rollout's waves: each wave beyond the first adds its own states (mlpromote.waves).
     waves: int = 1
 
     @property
     def fan_out_events(self) -> int:
-        batches = self.batches or self.accounts
-        return batches * (EVENTS_PER_BATCH + EVENTS_PER_RETRY * self.grant_retries) + EVENTS_PER_WAVE * (self.waves - 1)
+        return self.batches * (EVENTS_PER_BATCH + EVENTS_PER_RETRY * self.grant_retries) + EVENTS_PER_WAVE * (
+            self.waves - 1
+        )
 
     @property
     def events(self) -> int:
@@ -135,14 +137,13 @@ def history_quota_problem(budget: HistoryBudget, bake_minutes: int, start_timeou
         fixes.append(
             f"workflow.startPollSeconds >= {math.ceil(start_timeout_minutes * 60 / (allowed - budget.bake_polls - 2))}"
         )
-    if (budget.batches or budget.accounts) * budget.grant_retries * EVENTS_PER_RETRY > RETRY_MARGIN:
+    if budget.batches * budget.grant_retries * EVENTS_PER_RETRY > RETRY_MARGIN:
         fixes.append("a lower workflow.grantPropagationSeconds")
-    fixes.append(
-        "a larger workflow.accountsPerBatch" if (budget.batches or budget.accounts) > 1 else "a shorter bakeMinutes"
-    )
+    fixes.append("a larger workflow.accountsPerBatch" if budget.batches > 1 else "a shorter bakeMinutes")
     return (
         f"set {' or '.join(fixes)}: a promotion could write {budget.events:,} history events "
-        f"({budget.bake_polls:,} alarm looks, {budget.start_polls:,} start checks, {budget.accounts} account(s)), "
+        f"({budget.bake_polls:,} alarm looks, {budget.start_polls:,} start checks, {budget.accounts} account(s) in "
+        f"{budget.batches} batch(es)), "
         f"past the {HISTORY_EVENT_QUOTA - RETRY_MARGIN:,} of Step Functions' {HISTORY_EVENT_QUOTA:,} it may use"
         "; the execution would fail there, uncompensated"
     )

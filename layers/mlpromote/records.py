@@ -1,6 +1,8 @@
 """A promotion as the history and its events tell it: the record the lock opens and the outcome
-closes, and the detail of its EventBridge events. Both name each account's change the same way:
-`{account, from, to}` (history.AccountChange)."""
+closes, and the detail of its EventBridge events. The record names each account's change
+`{account, from, to}` (history.AccountChange; stored grouped by `from`, history.PromotionRecord.item);
+the events, like the execution's output, give `from` grouped by version, `[{version, accounts}]`: an
+entry per account, with two ARNs each, would pass EventBridge's 256 KB at a thousand accounts."""
 
 from __future__ import annotations
 
@@ -20,9 +22,9 @@ def account_changes(plan: PromotionPlan) -> list[AccountChange]:
     ]
 
 
-def changes_document(plan: PromotionPlan) -> list[dict[str, Any]]:
-    """account_changes as JSON: `[{"account", "from", "to"}]`."""
-    return [change.model_dump(mode="json", by_alias=True) for change in account_changes(plan)]
+def from_document(plan: PromotionPlan) -> list[dict[str, Any]]:
+    """What the accounts pointed at before the promotion, grouped by version: `[{"version", "accounts"}]`."""
+    return [group.dump() for group in plan.pointing]
 
 
 def record(plan: PromotionPlan) -> PromotionRecord:
@@ -59,6 +61,6 @@ def event_detail(plan: PromotionPlan, **extra: Any) -> dict[str, Any]:
         "project": plan.project,
         "version": plan.version_arn,
         "kind": plan.kind,
-        "accounts": changes_document(plan),
+        "from": from_document(plan),
         **extra,
     }

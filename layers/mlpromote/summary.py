@@ -9,6 +9,7 @@ from pydantic import ConfigDict, field_validator
 
 from mlpromote.models import CamelModel
 from mlpromote.plan import PromotionPlan
+from mlpromote.records import from_document
 from mlpromote.results import Grant, ModelStart, Retirement, Rotation, SmokeTestResult, Watch
 
 
@@ -72,7 +73,7 @@ def summarize(state: PromotionState, retirement: Retirement) -> dict[str, Any]:
         "reason": plan.reason,
         # What the accounts pointed at before, grouped by version ({version, accounts}): one entry per
         # account, each with two ARNs, would pass the state's quota at a thousand accounts.
-        "from": [group.dump() for group in plan.pointing],
+        "from": from_document(plan),
         "started": [plan.version_arn] if state.model_start and state.model_start.started_by_this_execution else [],
         "granted": [plan.version_arn] if state.grant.added_by_this_execution else [],
         "revoked": retirement.revoked,

@@ -53,8 +53,9 @@ from moto.comprehend.responses import ComprehendResponse
 from moto.core.exceptions import JsonRESTError
 from moto.core.request import determine_request_protocol
 from moto.core.responses import ActionResult, BaseResponse, EmptyResult
+from moto.events.exceptions import ValidationException as EventsValidationException
+from moto.events.models import EventsBackend, events_backends
 from moto.events.models import Rule as EventsRule
-from moto.events.models import events_backends
 from moto.iam.exceptions import LimitExceededException, NotFoundException
 from moto.iam.models import IAMBackend, iam_backends
 from moto.iam.responses import IamResponse
@@ -1071,6 +1072,29 @@ def _install_comprehend() -> None:
         setattr(ComprehendResponse, name, response)
 
 
+# --- EventBridge: a PutEvents request's entries hold 256 KB in all -------------------------
+
+# "The total entry size must be less than 256KB", counted as the EventBridge user guide's "Calculating
+# PutEvents event entry size" says: Time 14 bytes, Source, DetailType, Detail and each of Resources in
+# UTF-8 (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-putevent-size.html). moto checks
+# only the number of entries.
+PUT_EVENTS_MAX_BYTES = 256 * 1024
+_original_put_events = EventsBackend.put_events
+
+
+def put_events_entry_size(entry: dict[str, Any]) -> int:
+    size = 14 if entry.get("Time") is not None else 0
+    for key in ("Source", "DetailType", "Detail"):
+        size += len(str(entry.get(key) or "").encode("utf-8"))
+    return size + sum(len(str(resource).encode("utf-8")) for resource in entry.get("Resources") or [])
+
+
+def _put_events(self: EventsBackend, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    if sum(put_events_entry_size(entry) for entry in events) >= PUT_EVENTS_MAX_BYTES:
+        raise EventsValidationException("Total size of the entries in the request is over the limit.")
+    return _original_put_events(self, events)
+
+
 # --- EventBridge: a rule whose target is a state machine starts an execution ----------------
 
 _original_send_to_targets = EventsRule.send_to_targets
@@ -1527,6 +1551,7 @@ def install() -> None:
     RekognitionResponse.stop_project_version = _stop_project_version  # type: ignore[attr-defined]
     RekognitionResponse.detect_custom_labels = _detect_custom_labels  # type: ignore[method-assign]
     EventsRule.send_to_targets = _send_to_targets  # type: ignore[method-assign]
+    EventsBackend.put_events = _put_events  # type: ignore[method-assign]
     SimpleSystemManagerResponse.put_parameter = _put_parameter  # type: ignore[method-assign]
     SimpleSystemManagerResponse.get_parameter = _get_parameter  # type: ignore[method-assign]
     SimpleSystemManagerResponse.label_parameter_version = _label_parameter_version  # type: ignore[method-assign]

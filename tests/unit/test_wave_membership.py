@@ -183,3 +183,34 @@ def test_statuses_follow_the_last_wave_taken_up() -> None:
     assert statuses(3, refused_at_2, False) == [PUT_BACK, NOT_STARTED, NOT_STARTED]
     broken = {"compensation": {"error": {"Error": "CompensationFailed"}}, "rollout": {"index": 0, "switching": True}}
     assert statuses(3, broken, False) == ["compensationFailed", NOT_STARTED, NOT_STARTED]
+
+
+def test_the_history_item_keeps_each_wave_as_its_size_and_reads_back_whole() -> None:
+    from decimal import Decimal
+
+    from mlpromote.history import AccountChange, PromotionRecord, WaveRecord
+
+    accounts = [AccountChange(account=a, from_version="v1", to_version="v2") for a in reversed(ACCOUNTS)]
+    waves = [
+        WaveRecord(accounts=ACCOUNTS[:1], status=PUT_BACK),
+        WaveRecord(accounts=ACCOUNTS[1:3], status=PUT_BACK, approval={"decision": "approved"}),
+        WaveRecord(accounts=ACCOUNTS[3:], status=NOT_STARTED),
+    ]
+    record = PromotionRecord(
+        promotion_id="arn:aws:states:us-east-1:111111111111:execution:m:p",
+        environment="prod",
+        project="tools",
+        version="v2",
+        accounts=accounts,
+        waves=waves,
+        started_at="2026-11-30T00:00:00+00:00",
+    )
+    item = record.item()
+    assert item["waves"] == [
+        {"size": 1, "status": PUT_BACK},
+        {"size": 2, "status": PUT_BACK, "approval": {"decision": "approved"}},
+        {"size": 7, "status": NOT_STARTED},
+    ]
+    # As DynamoDB reads it back: numbers are Decimals.
+    read = PromotionRecord.from_item({**item, "waves": [{**w, "size": Decimal(w["size"])} for w in item["waves"]]})
+    assert read.waves == waves

@@ -5,11 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from mlpromote.config import MAX_ACCOUNTS_PER_ENVIRONMENT, Workflow
 from mlpromote.handler import RESULT_CAUSE_CHARACTERS
-from mlpromote_emulator.runtime import largest_state_bytes
-
-STATE_QUOTA = 256 * 1024
 
 
 def _every_rotation_fails(
@@ -54,21 +50,3 @@ def test_each_failed_rotation_is_kept_once_grouped_by_error_with_a_short_cause(w
     assert all(len(f["cause"]) <= RESULT_CAUSE_CHARACTERS for r in rotations for f in r["failures"])
     # The promotion's error is the first failed account's: one record, not a second copy of them all.
     assert state["error"]["failedRotations"] == [rotations[0]]
-
-
-def test_every_account_failing_grows_the_state_slowly_enough_for_the_environment_cap(worlds: Any) -> None:
-    # The state grows with the accounts (the plan's batches and pointers, the failed accounts, the
-    # restored ones) and with the batches (one result each): measured at one and at three batches of
-    # the default size, it must stay within half the 256 KB quota at the most accounts an environment
-    # may have (tests/workflow/test_thousand_accounts.py runs 1,000 itself).
-    size = Workflow().batch_size
-    sizes = (size, 3 * size)
-    measured = []
-    for count in sizes:
-        result, _, events = _every_rotation_fails(worlds, [f"{600_000_000_000 + i}" for i in range(count)])
-        assert result.status == "FAILED" and result.error == "AwsCallFailed", result.as_json()
-        assert result.compensation is not None and result.compensation["revoked"] is True
-        measured.append(largest_state_bytes(events))
-    per_account = (measured[1] - measured[0]) / (sizes[1] - sizes[0])
-    at_the_cap = measured[0] + per_account * (MAX_ACCOUNTS_PER_ENVIRONMENT - sizes[0])
-    assert at_the_cap < STATE_QUOTA / 2, (measured, per_account)

@@ -238,3 +238,33 @@ def test_a_promotion_stopped_at_a_waves_gate_is_undone_wave_by_wave(worlds: Any)
     assert (record["status"], record["error"]) == ("ABORTED", "Operator")
     assert record["compensation"]["restored"] == [PROD_A]
     assert [w["status"] for w in record["waves"]] == ["putBack", "notStarted", "notStarted"]
+
+
+def test_a_scenario_gives_at_most_one_decision_per_gate(worlds: Any) -> None:
+    import pytest
+
+    from mlpromote_emulator.scenario import InvalidScenario
+
+    spec = {"environment": "prod", "version": "tools/v2", "approve": [True, True, True]}
+    with pytest.raises(InvalidScenario, match=r"promotions\[0\]\.approve lists 3 decisions, and prod has 2 approval"):
+        worlds.scenario(spec, config=GATED)
+    worlds.scenario({**spec, "approve": [True, False]}, config=GATED)  # one per wave gate: fine
+
+
+def test_the_waves_example_puts_back_waves_1_and_2_and_never_starts_wave_3(capsys: Any) -> None:
+    from mlpromote_cli.main import main
+
+    example = Path(__file__).resolve().parents[2] / "examples" / "waves.yaml"
+    assert main(["local", "promote", "--scenario", str(example), "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    (promotion,) = report["promotions"]
+    accounts = [f"3000000000{n:02d}" for n in range(1, 11)]
+    assert (promotion["status"], promotion["error"]) == ("FAILED", "RolledBackOnAlarm")
+    assert promotion["waves"] == [
+        {"accounts": accounts[:1], "status": "putBack"},
+        {"accounts": accounts[1:2], "status": "putBack"},
+        {"accounts": accounts[2:], "status": "notStarted"},
+    ]
+    assert report["world"]["parameters"]["prod"]["tools"] == {account: "tools/v1" for account in accounts}
+    assert report["world"]["grants"]["prod"] == ["tools/v1"]
+    assert report["world"]["versions"] == {"tools/v1": "RUNNING", "tools/v2": "STOPPED"}
