@@ -274,3 +274,35 @@ def test_compensation_puts_the_endpoint_arns_back_and_deletes_the_endpoint_it_cr
     assert world.pointers == {QA: E2, PROD_A: E1, PROD_B: E1}
     assert fake.deleted == [E3]
     assert [s["Resource"] for s in world.grants[cfg().access_role_name("prod")].statements] == [E1]
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"service": "sagemaker"}, "projects.tickets: service is rekognition (the default) or comprehend"),
+        ({"inferenceUnits": 11}, "projects.tickets.inferenceUnits: Input should be less than or equal to 10"),
+        (
+            {"smokeTest": {"texts": ["x"], "expectEntities": ["PART"]}},
+            "a classifier's smokeTest names expectClasses",
+        ),
+        (
+            {"smokeTest": {"texts": ["é" * 5001], "expectClasses": ["billing"]}},
+            "text 0 is 10002 bytes of UTF-8; Comprehend's real-time endpoints take at most 10000",
+        ),
+        ({"smokeTest": {"images": ["s3://b/k.jpg"], "expectLabels": ["x"]}}, "smokeTest.texts: required key"),
+    ],
+)
+def test_a_comprehend_project_written_wrong_is_refused_by_name(change: dict[str, Any], expected: str) -> None:
+    from mlpromote.errors import InvalidConfig
+
+    with pytest.raises(InvalidConfig) as refused:
+        cfg(**change)
+    assert expected in str(refused.value)
+
+
+def test_private_connectivity_is_refused_beside_a_comprehend_project() -> None:
+    from mlpromote.errors import InvalidConfig
+
+    data = {**CONFIG, "environments": {"qa": {"accounts": [QA], "vpcEndpointIds": ["vpce-0123456789abcdef0"]}}}
+    with pytest.raises(InvalidConfig, match="private connectivity covers Rekognition only"):
+        parse_config(data)
