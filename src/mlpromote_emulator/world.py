@@ -49,32 +49,33 @@ class WorldMap:
         return self.label_of.get(arn, arn)
 
 
-class _InAccount:
-    """Clients acting in another account, as an administrator who deploys stacks there would: the
-    admin role assumed once per account, each service's client made when first needed (a boto3
-    client takes tens of milliseconds to make, and a world may have a thousand accounts)."""
+def _in_account(account: str, region: str, service: str) -> Any:
+    """A client acting in another account, as an administrator who deploys stacks there would: the admin
+    role assumed once per account of the world (`seed` starts afresh), each service's client made once
+    (a boto3 client takes tens of milliseconds to make, and a world may have a thousand accounts)."""
+    if (account, region) not in _admins:
+        if region not in _admin_sts:
+            _admin_sts[region] = boto3.client("sts", region_name=region)
+        credentials = _admin_sts[region].assume_role(
+            RoleArn=arns.role(arns.partition_of(region), account, "OrganizationAccountAccessRole"),
+            RoleSessionName="emulator-seed",
+        )["Credentials"]
+        _admins[(account, region)] = (credentials, {})
+    credentials, clients = _admins[(account, region)]
+    if service not in clients:
+        clients[service] = boto3.client(
+            service,
+            region_name=region,
+            aws_access_key_id=credentials["AccessKeyId"],
+            aws_secret_access_key=credentials["SecretAccessKey"],
+            aws_session_token=credentials["SessionToken"],
+        )
+    return clients[service]
 
-    def __init__(self, sts: Any, account: str, region: str) -> None:
-        self._sts, self._account, self._region = sts, account, region
-        self._credentials: dict[str, str] | None = None
-        self._clients: dict[str, Any] = {}
 
-    def client(self, service: str) -> Any:
-        if service not in self._clients:
-            if self._credentials is None:
-                self._credentials = self._sts.assume_role(
-                    RoleArn=arns.role(arns.partition_of(self._region), self._account, "OrganizationAccountAccessRole"),
-                    RoleSessionName="emulator-seed",
-                )["Credentials"]
-            credentials = self._credentials
-            self._clients[service] = boto3.client(
-                service,
-                region_name=self._region,
-                aws_access_key_id=credentials["AccessKeyId"],
-                aws_secret_access_key=credentials["SecretAccessKey"],
-                aws_session_token=credentials["SessionToken"],
-            )
-        return self._clients[service]
+# The admin role's credentials and clients in each (account, region), and STS, for the world being seeded.
+_admins: dict[tuple[str, str], tuple[dict[str, Any], dict[str, Any]]] = {}
+_admin_sts: dict[str, Any] = {}
 
 
 def _bucket_location(region: str) -> dict[str, Any]:
@@ -162,6 +163,8 @@ def _policy_arn(stack: Stack, value: Any, created: dict[str, str]) -> str | None
 def seed(scenario: Scenario, names: WorldMap, stacks: IamStacks) -> None:
     config, world = scenario.config, scenario.world
     region = config.region
+    _admins.clear()  # a new world: nobody has assumed anything in it yet
+    _admin_sts.clear()
     lambda_trust = {
         "Version": "2012-10-17",
         "Statement": [
@@ -215,17 +218,16 @@ def seed(scenario: Scenario, names: WorldMap, stacks: IamStacks) -> None:
         )
 
     # Target accounts: what templates/target-account.yaml creates, and the live pointers.
-    sts = boto3.client("sts", region_name=region)
-    admin: dict[str, _InAccount] = {}
+    deployed: set[str] = set()
     for environment, env in config.environments.items():
         for account in env.accounts:
-            if account not in admin:
-                _admin_role(account, region, org_admin_trust)
-                admin[account] = _InAccount(sts, account, region)
-                deploy_roles(admin[account].client("iam"), stacks.targets[account], stacks.aws_managed)
+            _admin_role(account, region, org_admin_trust)
+            if account not in deployed:
+                deploy_roles(_in_account(account, region, "iam"), stacks.targets[account], stacks.aws_managed)
+                deployed.add(account)
             for alarm in world.alarms:
                 if alarm.account == account:
-                    cloudwatch = admin[account].client("cloudwatch")
+                    cloudwatch = _in_account(account, region, "cloudwatch")
                     cloudwatch.put_metric_alarm(
                         AlarmName=alarm.name,
                         MetricName="Errors",
@@ -240,7 +242,7 @@ def seed(scenario: Scenario, names: WorldMap, stacks: IamStacks) -> None:
             for project_name, pointed in scenario.pointers(environment, account).items():
                 if pointed is None:
                     continue
-                ssm = admin[account].client("ssm")
+                ssm = _in_account(account, region, "ssm")
                 name = config.projects[project_name].parameter_name
                 put = ssm.put_parameter(Name=name, Value=names.arn(pointed, config), Type="String", Overwrite=True)
                 ssm.label_parameter_version(Name=name, ParameterVersion=put["Version"], Labels=["current"])
