@@ -16,7 +16,11 @@ moto gives us real IAM, STS, SSM, S3, Lambda and a real Step Functions interpret
 - Step Functions' "Step Functions Execution Status Change" events on the default bus, delivered
   to rules whose target is a Lambda function (moto neither emits them nor invokes Lambda targets);
 - qualified function ARNs (a version or an alias) in Lambda invokes: the qualifier reaches the
-  emulator, which runs that version's code.
+  emulator, which runs that version's code;
+- speed at hundreds of accounts, with the same answers: moto finds the account and the session of an
+  access key by scanning every account's IAM and every STS session, parses each JSONPath anew at
+  every state, and makes a boto3 client for every Lambda task; here an index by key, parsed paths
+  kept, and one engine client per session.
 
 `install()` applies all of them once; `tests/emulator/test_moto_adaptations.py` checks each
 against moto, so an upgrade that moves an internal fails loudly there and not in a promotion.
@@ -43,14 +47,19 @@ import botocore.session
 import moto
 import moto.iam.models as iam_models
 import moto.stepfunctions.parser.asl.component.common.retry.retrier_decl as retrier_decl
+import moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils as sfn_lambda_eval
+import moto.stepfunctions.parser.asl.utils.boto_client as sfn_boto_client
+import moto.stepfunctions.parser.asl.utils.json_path as sfn_json_path
 from botocore.model import ServiceModel, ShapeResolver, StructureShape
 from botocore.serialize import CBORSerializer
+from jsonpath_ng.ext import parse as parse_json_path
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.cloudwatch.models import cloudwatch_backends
 from moto.cloudwatch.responses import CloudWatchResponse
 from moto.comprehend.models import ComprehendBackend, comprehend_backends
 from moto.comprehend.responses import ComprehendResponse
 from moto.core.exceptions import JsonRESTError
+from moto.core.models import botocore_stubber
 from moto.core.request import determine_request_protocol
 from moto.core.responses import ActionResult, BaseResponse, EmptyResult
 from moto.events.exceptions import ValidationException as EventsValidationException
@@ -94,7 +103,7 @@ from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
 from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
 from moto.stepfunctions.parser.backend.execution import Execution as SfnExecution
 from moto.stepfunctions.responses import StepFunctionResponse
-from moto.sts.models import sts_backends
+from moto.sts.models import AssumedRole, STSBackend
 from moto.sts.responses import TokenResponse
 from moto.utilities.arns import parse_arn
 
@@ -367,6 +376,12 @@ def _announce(execution: SfnExecution) -> None:
         hooks.deliveries[arn] = thread
 
 
+def ended(execution_arn: str, timeout: float) -> bool:
+    """Wait until the execution ends, at most `timeout` real seconds (False: still running then, as far
+    as this knows: a stopped execution may end without it)."""
+    return _ending(execution_arn).wait(timeout)
+
+
 def delivered(execution_arn: str, timeout: float) -> bool:
     """Wait until the execution's status-change event has been delivered (False: not yet, after `timeout`)."""
     ending = hooks.endings.get(execution_arn)
@@ -500,13 +515,10 @@ _original_assume_role = TokenResponse.assume_role
 
 def _caller(access_key: str) -> tuple[str, str | None]:
     """(account, role ARN or None) of the credentials behind an access key."""
-    account = iam_models.get_account_id_from(access_key)
-    for backends in sts_backends.values():
-        for backend in backends.values():
-            assumed = backend.get_assumed_role_from_access_key(access_key)
-            if assumed is not None:
-                return assumed.account_id, assumed.role_arn
-    return account, None
+    assumed = assumed_role_of(access_key)
+    if assumed is not None:
+        return assumed.account_id, assumed.role_arn
+    return _account_of_key(access_key), None
 
 
 def admits(
@@ -621,11 +633,9 @@ def forget_sessions() -> None:
 
 
 def _caller_source_identity(access_key: str) -> str | None:
-    for backends in sts_backends.values():
-        for backend in backends.values():
-            assumed = backend.get_assumed_role_from_access_key(access_key)
-            if assumed is not None:
-                return _source_identities.get((assumed.role_arn, assumed.session_name))
+    assumed = assumed_role_of(access_key)
+    if assumed is not None:
+        return _source_identities.get((assumed.role_arn, assumed.session_name))
     return None
 
 
@@ -1565,6 +1575,9 @@ def install() -> None:
     CloudWatchResponse.put_composite_alarm = CloudWatchResponse.put_metric_alarm  # type: ignore[attr-defined]
     _install_step_functions_quotas()
     _install_comprehend()
+    _install_key_index()
+    sfn_json_path.parse = _parsed_json_path
+    sfn_lambda_eval.boto_client_for = _engine_client
     _installed = True
 
 
@@ -1795,12 +1808,10 @@ def _policy_text(policy: Any) -> str:
 def caller(access_key: str) -> tuple[str, str | None, str | None]:
     """(account, role ARN, session name) of the credentials behind an access key; the role and session
     are None for keys that are not an assumed role's."""
-    for backends in sts_backends.values():
-        for backend in backends.values():
-            assumed = backend.get_assumed_role_from_access_key(access_key)
-            if assumed is not None:
-                return assumed.account_id, assumed.role_arn, assumed.session_name
-    return iam_models.get_account_id_from(access_key), None, None
+    assumed = assumed_role_of(access_key)
+    if assumed is not None:
+        return assumed.account_id, assumed.role_arn, assumed.session_name
+    return _account_of_key(access_key), None, None
 
 
 @functools.cache
@@ -1809,3 +1820,127 @@ def aws_managed_policies() -> dict[str, Any]:
     from moto.iam.aws_managed_policies import aws_managed_policies_data
 
     return dict(json.loads(aws_managed_policies_data))
+
+
+# --- speed at hundreds of accounts ------------------------------------------------------------
+# moto finds the account behind an access key by looking in every account's IAM backend, in every
+# partition (creating the backends it has not made yet, each with its copy of the AWS managed
+# policies), and the role behind it by scanning every STS session ever issued: per request, work
+# that grows with the accounts and the sessions, which at a few hundred accounts is most of a
+# promotion. An index by key, kept where moto adds and removes keys, gives the same answers.
+# Keys are random (20 characters), so at most one backend holds a key, as the scan assumes too.
+
+
+class _IndexedAccessKeys(dict[str, Any]):
+    """An IAM backend's access keys, indexed by key id in `_key_accounts` as they come and go."""
+
+    def __init__(self, account: str) -> None:
+        super().__init__()
+        self.account = account
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        super().__setitem__(key, value)
+        _key_accounts[key] = self
+
+    def __delitem__(self, key: str) -> None:
+        super().__delitem__(key)
+        if _key_accounts.get(key) is self:
+            del _key_accounts[key]
+
+    def forget(self) -> None:
+        for key in list(self):
+            if _key_accounts.get(key) is self:
+                del _key_accounts[key]
+
+
+# Access key id -> the IAM backend's keys that hold it; access key id -> the session STS issued with it.
+_key_accounts: dict[str, _IndexedAccessKeys] = {}
+_sessions_by_key: dict[str, AssumedRole] = {}
+_original_iam_init = IAMBackend.__init__
+_original_iam_reset = IAMBackend.reset
+_original_sts_assume_role = STSBackend.assume_role
+
+
+def _iam_init(self: IAMBackend, region_name: str, account_id: str) -> None:
+    _original_iam_init(self, region_name, account_id)
+    _index_keys(self)
+
+
+def _index_keys(backend: IAMBackend) -> None:
+    if isinstance(backend.access_keys, _IndexedAccessKeys):
+        return
+    indexed = _IndexedAccessKeys(backend.account_id)
+    for key, value in backend.access_keys.items():
+        indexed[key] = value
+    backend.access_keys = indexed
+
+
+def _iam_reset(self: IAMBackend) -> None:
+    # moto's reset empties the backend and runs __init__ again: its keys are gone.
+    keys = self.__dict__.get("access_keys")
+    if isinstance(keys, _IndexedAccessKeys):
+        keys.forget()
+    _original_iam_reset(self)
+
+
+def _sts_assume_role(self: STSBackend, *args: Any, **kwargs: Any) -> AssumedRole:
+    role = _original_sts_assume_role(self, *args, **kwargs)
+    _sessions_by_key[role.access_key_id] = role
+    return role
+
+
+def _account_of_key(access_key: str) -> str:
+    """moto's get_account_id_from, by the index: the account whose IAM holds the key, else moto's default."""
+    keys = _key_accounts.get(access_key)
+    return keys.account if keys is not None and access_key in keys else str(iam_models.DEFAULT_ACCOUNT_ID)
+
+
+def assumed_role_of(access_key: str) -> AssumedRole | None:
+    """The session STS issued with this key, while its key lives (None: not an assumed role's key)."""
+    role = _sessions_by_key.get(access_key)
+    if role is None:
+        return None
+    keys = _key_accounts.get(access_key)
+    # A reset of moto (a new world) drops the key with its sessions.
+    if keys is None or keys.get(access_key) is not role.access_key:
+        del _sessions_by_key[access_key]
+        return None
+    return role
+
+
+def _install_key_index() -> None:
+    # Backends made before install() (none in a fresh process: moto makes them on first use).
+    for per_account in list(dict.values(iam_backends)):
+        for backend in list(dict.values(per_account)):
+            _index_keys(backend)
+    IAMBackend.__init__ = _iam_init  # type: ignore[method-assign]
+    IAMBackend.reset = _iam_reset  # type: ignore[method-assign,assignment]
+    STSBackend.assume_role = _sts_assume_role  # type: ignore[method-assign]
+    iam_models.get_account_id_from = _account_of_key
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed_json_path(path: str) -> Any:
+    """jsonpath_ng builds its whole parser (ply's yacc tables) for every parse; moto parses the ASL's
+    paths again at every state it enters. A parsed path is an immutable expression tree: parse once."""
+    return parse_json_path(path)
+
+
+_original_engine_client = sfn_boto_client.boto_client_for
+_engine_clients: dict[tuple[Any, str, str, bool], Any] = {}
+
+
+def _engine_client(region: str, service: str, state_credentials: Any = None) -> Any:
+    """The interpreter's client for a Lambda task: moto makes a new one (a new boto3 client, tens of
+    milliseconds) for every invocation, always with the same fixed keys and settings (it ignores
+    `state_credentials`), so one per session, region and service is the same client."""
+    # Per default session: moto's start makes a new one, and the old one's clients go with it.
+    if boto3.DEFAULT_SESSION is None:
+        boto3.setup_default_session()  # as boto3.client does first
+    key = (boto3.DEFAULT_SESSION, region, service, bool(botocore_stubber.enabled))
+    client = _engine_clients.get(key)
+    if client is None:
+        if any(cached[0] is not key[0] for cached in _engine_clients):
+            _engine_clients.clear()
+        client = _engine_clients[key] = _original_engine_client(region, service, state_credentials)
+    return client

@@ -67,6 +67,9 @@ EXECUTION_DEADLINE_SECONDS = 120.0
 # scenario names them (`approver:`, `requester:`): local IAM users of the ML account.
 APPROVER = "local-approver"
 REQUESTER = "local-scenario"
+# How often Emulator.wait looks at a running execution it has nothing to hand over to (real seconds);
+# it wakes at once when the execution ends.
+WAIT_POLL_SECONDS = 0.05
 # How many times a scenario's decision is sent when the approval route answers 5xx or 429.
 DECISION_ATTEMPTS = 5
 
@@ -712,7 +715,10 @@ class Emulator:
             if time.monotonic() > deadline:
                 sfn.stop_execution(executionArn=execution_arn, error="EmulatorDeadline", cause="ran too long")
                 return dict(sfn.describe_execution(executionArn=execution_arn))
-            time.sleep(0.005)
+            # Until it ends, or a while: each look is an API call that competes with the execution's own
+            # threads for the interpreter, so look often only when a decision is waiting to be handed over.
+            handing_over = execution_arn in self.decisions and execution_arn not in self._decided
+            adapt.ended(execution_arn, 0.005 if handing_over else WAIT_POLL_SECONDS)
 
     # --- the approval gate -----------------------------------------------------------------
 

@@ -70,19 +70,32 @@ class WorldMap:
 
 
 def _in_account(account: str, region: str, service: str) -> Any:
-    """A client acting in another account, as an administrator who deploys stacks there would."""
-    sts = boto3.client("sts", region_name=region)
-    credentials = sts.assume_role(
-        RoleArn=arns.role(arns.partition_of(region), account, "OrganizationAccountAccessRole"),
-        RoleSessionName="emulator-seed",
-    )["Credentials"]
-    return boto3.client(
-        service,
-        region_name=region,
-        aws_access_key_id=credentials["AccessKeyId"],
-        aws_secret_access_key=credentials["SecretAccessKey"],
-        aws_session_token=credentials["SessionToken"],
-    )
+    """A client acting in another account, as an administrator who deploys stacks there would: the admin
+    role assumed once per account of the world (`seed` starts afresh), each service's client made once
+    (a boto3 client takes tens of milliseconds to make, and a world may have a thousand accounts)."""
+    if (account, region) not in _admins:
+        if region not in _admin_sts:
+            _admin_sts[region] = boto3.client("sts", region_name=region)
+        credentials = _admin_sts[region].assume_role(
+            RoleArn=arns.role(arns.partition_of(region), account, "OrganizationAccountAccessRole"),
+            RoleSessionName="emulator-seed",
+        )["Credentials"]
+        _admins[(account, region)] = (credentials, {})
+    credentials, clients = _admins[(account, region)]
+    if service not in clients:
+        clients[service] = boto3.client(
+            service,
+            region_name=region,
+            aws_access_key_id=credentials["AccessKeyId"],
+            aws_secret_access_key=credentials["SecretAccessKey"],
+            aws_session_token=credentials["SessionToken"],
+        )
+    return clients[service]
+
+
+# The admin role's credentials and clients in each (account, region), and STS, for the world being seeded.
+_admins: dict[tuple[str, str], tuple[dict[str, Any], dict[str, Any]]] = {}
+_admin_sts: dict[str, Any] = {}
 
 
 def _bucket_location(region: str) -> dict[str, Any]:
@@ -172,6 +185,8 @@ def _policy_arn(stack: Stack, value: Any, created: dict[str, str]) -> str | None
 def seed(scenario: Scenario, names: WorldMap, stacks: IamStacks) -> None:
     config, world = scenario.config, scenario.world
     region = config.region
+    _admins.clear()  # a new world: nobody has assumed anything in it yet
+    _admin_sts.clear()
     lambda_trust = {
         "Version": "2012-10-17",
         "Statement": [
@@ -244,9 +259,9 @@ def seed(scenario: Scenario, names: WorldMap, stacks: IamStacks) -> None:
             if account not in deployed:
                 deploy_roles(_in_account(account, region, "iam"), stacks.targets[account], stacks.aws_managed)
                 deployed.add(account)
-            cloudwatch = _in_account(account, region, "cloudwatch")
             for alarm in world.alarms:
                 if alarm.account == account:
+                    cloudwatch = _in_account(account, region, "cloudwatch")
                     cloudwatch.put_metric_alarm(
                         AlarmName=alarm.name,
                         MetricName="Errors",
@@ -258,10 +273,10 @@ def seed(scenario: Scenario, names: WorldMap, stacks: IamStacks) -> None:
                         ComparisonOperator="GreaterThanOrEqualToThreshold",
                     )
                     cloudwatch.set_alarm_state(AlarmName=alarm.name, StateValue="OK", StateReason="seeded")
-            ssm = _in_account(account, region, "ssm")
             for project_name, pointed in scenario.pointers(environment, account).items():
                 if pointed is None:
                     continue
+                ssm = _in_account(account, region, "ssm")
                 name = config.projects[project_name].parameter_name
                 put = ssm.put_parameter(Name=name, Value=names.serving(pointed, config), Type="String", Overwrite=True)
                 ssm.label_parameter_version(Name=name, ParameterVersion=put["Version"], Labels=["current"])
