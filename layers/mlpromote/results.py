@@ -72,9 +72,9 @@ class Rotation(StepResult):
     """One batch's rotation: how many accounts switched, and the failed ones grouped by error, so that
     every account failing stays small in the execution's state. From and to are in the plan.
 
-    `error` is the first failed account's (sorted) error and cause: the promotion's error when any
-    failed. A batch whose Lambda failed as a whole (its "Record the failed rotation" state) has
-    `accounts` (the whole batch) and `error`, and no `failures`."""
+    The first failure's first account (sorted) has the promotion's error when any failed. A batch
+    whose Lambda failed as a whole (its "Record the failed batch" state) has `accounts` (the whole
+    batch) and `error`, and no `failures`."""
 
     model_config = ConfigDict(extra="forbid")
     switched: int = 0
@@ -88,6 +88,19 @@ class Rotation(StepResult):
         if self.failures or not self.failed or self.error is None:
             return self.failures
         return [FailedAccounts(error=self.error["Error"], cause=self.error["Cause"], accounts=self.accounts)]
+
+    @property
+    def first_error(self) -> dict[str, str] | None:
+        """The error and cause of the batch's first failed account (sorted), or of the batch itself."""
+        if self.error is not None:
+            return self.error
+        return next(({"Error": f.error, "Cause": f.cause} for f in self.failures), None)
+
+    def dump(self) -> dict[str, object]:
+        # Each batch's result stays in the state: the fields only a failed batch's own state sets are
+        # left out. `failed` stays: the Map's ResultSelector looks for it in every result.
+        left_out = {name for name in ("error", "accounts") if not getattr(self, name)}
+        return self.model_dump(mode="json", by_alias=True, exclude=left_out)
 
 
 class Watch(StepResult):

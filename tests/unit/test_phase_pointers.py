@@ -54,7 +54,8 @@ def test_a_batch_switches_every_account_it_can_and_reports_the_others_grouped_by
     assert (rotation.switched, rotation.failed) == (2, True)
     assert [(f.error, f.accounts) for f in rotation.failures] == [("AwsCallFailed", [PROD_B, extra[0], extra[2]])]
     # One cause per error (the first account's, sorted), short: every account failing stays small.
-    assert rotation.error == {"Error": "AwsCallFailed", "Cause": rotation.failures[0].cause}
+    assert rotation.first_error == {"Error": "AwsCallFailed", "Cause": rotation.failures[0].cause}
+    assert "error" not in rotation.dump() and "accounts" not in rotation.dump()  # each batch's result stays small
     assert world.pointers[PROD_A] == V2 and world.pointers[extra[1]] == V2 and world.pointers[PROD_B] == V1
     assert len(rotation.failures[0].cause) <= RESULT_CAUSE_CHARACTERS
 

@@ -73,5 +73,9 @@ def test_the_history_grows_with_the_batches_and_every_path_fits_half_the_quotas_
             + per_account_bytes * (MAX_ACCOUNTS_PER_ENVIRONMENT - 2)
             + per_batch_bytes * (batches_at_cap - 1)
         )
+        print(
+            f"{path}: {one[path]}, {three[path]}, {wide[path]} (events, bytes) -> "
+            f"at the cap {events_at_cap:.0f} events, {bytes_at_cap:.0f} bytes"
+        )
         assert events_at_cap < HALF_HISTORY_QUOTA, (path, one, three, events_at_cap)
         assert bytes_at_cap < HALF_STATE_QUOTA, (path, one, three, wide, bytes_at_cap)

@@ -13,7 +13,7 @@ from mlpromote.config import Config
 from mlpromote.fanout import for_each_account
 from mlpromote.grant_reads import read_grants_after
 from mlpromote.plan import PromotionPlan
-from mlpromote.results import Compensation, Grant
+from mlpromote.results import Compensation, Grant, Rotation
 from mlpromote.services import model_service
 from mlpromote.serving import references
 from mlpromote.versions import SERVING_STATES, STARTING
@@ -26,7 +26,8 @@ def original_error(error: dict[str, Any]) -> dict[str, str]:
     state machine hands over the first failed one (each is kept once, in the state's rotations).
     """
     if "failedRotations" in error:
-        failed: dict[str, Any] = next((r["error"] for r in error["failedRotations"] if r.get("failed")), {})
+        batch = next((r for r in error["failedRotations"] if r.get("failed")), None)
+        failed = (Rotation.model_validate(batch).first_error if batch else None) or {}
         return {"Error": str(failed.get("Error", "RotationFailed")), "Cause": str(failed.get("Cause", ""))}
     return {"Error": str(error.get("Error", "States.TaskFailed")), "Cause": str(error.get("Cause", ""))}
 

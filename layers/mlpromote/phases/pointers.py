@@ -65,13 +65,7 @@ def rotate_batch(plan: AccountPlan, accounts: list[str]) -> Rotation:
         said = reported(error)
         group = groups.setdefault(said["Error"], FailedAccounts(error=said["Error"], cause=said["Cause"], accounts=[]))
         group.accounts.append(account)
-    first = next(iter(groups.values()), None)
-    return Rotation(
-        switched=len(switched),
-        failed=bool(failed),
-        error={"Error": first.error, "Cause": first.cause} if first else None,
-        failures=list(groups.values()),
-    )
+    return Rotation(switched=len(switched), failed=bool(failed), failures=list(groups.values()))
 
 
 def watch_alarms(plan: PromotionPlan, watch: Watch | None, wave: int | None = None) -> Watch:
