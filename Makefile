@@ -52,6 +52,12 @@ include make/sam.mk
 bench: $(INSTALLED)
 	$(BIN)/python bench/run.py
 
+# 1,000 accounts promoted, rolled back and compensated within half of Step Functions' quotas
+# (README "Scale"); minutes of emulator, so not part of `make test`, which runs it at 60 accounts.
+.PHONY: scale
+scale: $(INSTALLED)
+	MLPROMOTE_SCALE_ACCOUNTS=1000 $(BIN)/pytest -n 0 -s tests/workflow/test_thousand_accounts.py
+
 include make/faults.mk
 include make/concurrency.mk
 include make/security.mk

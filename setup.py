@@ -25,6 +25,7 @@ STACK_FILES = (
     "functions/*/*.py",
     # The rehearsal's IAM (mlpromote_emulator.project): target-account roles, access roles, SCPs.
     "templates/target-account.yaml",
+    "templates/organization-reader.yaml",
     "tools/render_access_roles.py",
     "policies/scp/*.json",
 )

@@ -14,9 +14,9 @@ REPO = Path(__file__).resolve().parents[1]
 RERUNNABLE = {
     "Validate and plan",
     "Check the model status",
-    "Smoke-test the model",
+    "Smoke-test a batch of accounts",
     "Check the version still serves",
-    "Rotate the pointer",
+    "Point a batch of accounts at the version",
     "Watch the rollback alarms",
     "Keep watching the rollback alarms",
     "Compensate",

@@ -96,7 +96,7 @@ def test_the_propagation_retry_budget_covers_the_largest_configurable_bound() ->
     from mlpromote.config import Workflow
 
     asl = json.loads((REPO / "statemachines" / "promote_model.asl.json").read_text())
-    task = asl["States"]["Smoke-test from each account"]["ItemProcessor"]["States"]["Smoke-test the model"]
+    task = asl["States"]["Smoke-test from each account"]["ItemProcessor"]["States"]["Smoke-test a batch of accounts"]
     retrier = next(r for r in task["Retry"] if r["ErrorEquals"] == ["GrantNotYetEffective"])
     budget, delay = 0.0, float(retrier["IntervalSeconds"])
     for _ in range(retrier["MaxAttempts"]):

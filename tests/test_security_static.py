@@ -182,7 +182,8 @@ def test_the_state_machine_logs_its_events_without_the_task_token() -> None:
     assert machine["Logging"]["IncludeExecutionData"] is False
     asl = json.loads((REPO / machine["DefinitionUri"]).read_text())
     waits = [s for s in asl["States"].values() if str(s.get("Resource", "")).endswith(".waitForTaskToken")]
-    assert [w["Parameters"]["Payload"]["taskToken.$"] for w in waits] == ["$$.Task.Token"]
+    # The environment's gate, and each wave's (rollout approve: true).
+    assert [w["Parameters"]["Payload"]["taskToken.$"] for w in waits] == ["$$.Task.Token"] * 2
 
 
 def test_only_the_parameter_writer_moves_the_model_pointers() -> None:
@@ -315,6 +316,8 @@ def test_each_control_plane_role_may_assume_exactly_the_target_roles_that_trust_
             f"arn:${{AWS::Partition}}:iam::*:role/{TARGET_ROLE_NAMES[field]}"
             for field in iam_model.target_roles_of(short)
         }
+        if short in iam_model.ORGANIZATION_READER_CALLERS:
+            expected.add(f"arn:${{AWS::Partition}}:iam::*:role/{iam_model.ORGANIZATION_READER_ROLE_NAME}")
         assert assumable == expected, f"{role['RoleName']} may assume {sorted(assumable)}; it uses {sorted(expected)}"
 
 
@@ -427,3 +430,25 @@ def test_no_resource_repeats_a_skip_that_checkov_yaml_makes_for_every_function(p
         if skip["id"] in everywhere
     ]
     assert repeated == []
+
+
+def test_the_organization_reader_is_trusted_by_exactly_iam_models_callers_and_only_lists() -> None:
+    """templates/organization-reader.yaml is written by hand: it trusts the control-plane roles that
+    resolve an OU environment's accounts (and template.yaml lets exactly those assume it), and may only
+    list OUs' accounts and child OUs."""
+    from mlpromote import iam_model
+
+    [role] = _roles(REPO / "templates" / "organization-reader.yaml").values()
+    assert role["RoleName"] == iam_model.ORGANIZATION_READER_ROLE_NAME
+    [trust] = _statements(role["AssumeRolePolicyDocument"])
+    trusted = [entry["Fn::Sub"] for entry in _as_list(trust["Principal"]["AWS"])]
+    assert trust["Action"] == iam_model.ASSUME_ACTIONS and "Condition" not in trust
+    assert trusted == [
+        f"arn:${{AWS::Partition}}:iam::${{MlAccountId}}:role/{iam_model.CONTROL_PLANE_ROLE_PREFIX}{short}"
+        for short in iam_model.ORGANIZATION_READER_CALLERS
+    ]
+    [policy] = role["Policies"]
+    assert _actions(policy["PolicyDocument"]) == {
+        "organizations:ListAccountsForParent",
+        "organizations:ListOrganizationalUnitsForParent",
+    }

@@ -36,7 +36,8 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO / "layers") not in sys.path:
     sys.path.insert(0, str(REPO / "layers"))
 
-from mlpromote.config import Config, load_config, parse_config  # noqa: E402
+from mlpromote import arns  # noqa: E402
+from mlpromote.config import ORGANIZATION_READER_ROLE_NAME, Config, load_config, parse_config  # noqa: E402
 from mlpromote_emulator import iam_policy  # noqa: E402
 from mlpromote_emulator.cfn import STACK_NAME, Stack, load_template, load_template_text  # noqa: E402
 from mlpromote_emulator.iam_policy import (  # noqa: E402
@@ -49,6 +50,7 @@ from mlpromote_emulator.iam_policy import (  # noqa: E402
 CONFIG_FILE = REPO / "config" / "mlpromote.yaml"
 CONTROL_PLANE_TEMPLATE = REPO / "template.yaml"
 TARGET_TEMPLATE = REPO / "templates" / "target-account.yaml"
+ORGANIZATION_READER_TEMPLATE = REPO / "templates" / "organization-reader.yaml"
 ACCESS_ROLES_TEMPLATE = REPO / "templates" / "access-roles.yaml"
 SCP_DIR = REPO / "policies" / "scp"
 DOC = REPO / "docs" / "security.md"
@@ -58,6 +60,7 @@ MAX_HOPS = 3
 # The sample organization: the ML account, every target account and OUTSIDER are members.
 SAMPLE_ORG = "o-mlpromote0sample"
 OUTSIDER = "999999999999"  # an account of the organization that is in no environment
+MANAGEMENT = "101010101010"  # the organization's management account: templates/organization-reader.yaml
 # Private connectivity in the hardened sample: the consumers' interface endpoint, and the one the
 # smoke test calls through (the config must list both: docs/security.md).
 CONSUMER_ENDPOINT = "vpce-0a1b2c3d4e5f60001"
@@ -369,6 +372,15 @@ def build_world(
             for arn in env.consumer_role_arns:
                 if arn.split(":")[4] == account and "*" not in arn and "?" not in arn:
                     roles[arn] = admin(account, arn.rsplit("/", 1)[-1], label=f"{arn.rsplit('/', 1)[-1]}@{account}")
+    reader = Stack(
+        load_template(ORGANIZATION_READER_TEMPLATE),
+        MANAGEMENT,
+        region,
+        name="mlpromote-organization-reader",
+        parameters={"MlAccountId": ml},
+    )
+    for role in sampled(template_roles(reader)):
+        roles[role.arn] = role
     for role in (admin(ml, label=f"admin@{ml} (ML)"), admin(OUTSIDER, label=f"admin@{OUTSIDER} (no environment)")):
         roles[role.arn] = role
     for arn, role in list(roles.items()):
@@ -618,6 +630,8 @@ def capabilities(world: World) -> list[Capability]:
     account = config.environment(prod).accounts[0]
     table = f"arn:aws:dynamodb:{region}:{ml}:table/mlpromote-promotions"
     machine = f"arn:aws:states:{region}:{ml}:stateMachine:mlpromote-promote-model"
+    comprehend_model = arns.comprehend_model_version("aws", region, ml, "document-classifier", "tickets", "v1")
+    comprehend_endpoint = arns.comprehend_endpoint(comprehend_model)
     return [
         Capability("find-projects", "find projects", Request("rekognition:DescribeProjects", "*")),
         Capability(
@@ -633,6 +647,19 @@ def capabilities(world: World) -> list[Capability]:
         Capability("stop", "stop a version", Request("rekognition:StopProjectVersion", world.current(prod))),
         Capability("delete", "delete a version", Request("rekognition:DeleteProjectVersion", world.current(prod))),
         Capability("call", f"call {prod}'s version", Request("rekognition:DetectCustomLabels", world.current(prod))),
+        # Comprehend custom models: a sample classifier version of the ML account and the endpoint mlpromote
+        # would create for it (mlpromote.arns.comprehend_endpoint).
+        Capability("list-comprehend", "list Comprehend models", Request("comprehend:ListDocumentClassifiers", "*")),
+        Capability(
+            "describe-comprehend",
+            "describe a Comprehend model",
+            Request("comprehend:DescribeDocumentClassifier", comprehend_model),
+        ),
+        Capability(
+            "describe-endpoint", "describe an endpoint", Request("comprehend:DescribeEndpoint", comprehend_endpoint)
+        ),
+        Capability("create-endpoint", "create an endpoint", Request("comprehend:CreateEndpoint", comprehend_endpoint)),
+        Capability("delete-endpoint", "delete an endpoint", Request("comprehend:DeleteEndpoint", comprehend_endpoint)),
         Capability("read-grants", "read grants", Request("iam:GetRolePolicy", config.access_role_arn(prod))),
         Capability("grants", "write grants", Request("iam:PutRolePolicy", config.access_role_arn(prod))),
         Capability(
@@ -693,6 +720,16 @@ def capabilities(world: World) -> list[Capability]:
             "unshare",
             "take a project policy back",
             Request("rekognition:DeleteProjectPolicy", world.story.project_arn),
+        ),
+        Capability(
+            "assume-org-reader",
+            "assume the organization reader",
+            Request("sts:AssumeRole", f"arn:aws:iam::{MANAGEMENT}:role/{ORGANIZATION_READER_ROLE_NAME}"),
+        ),
+        Capability(
+            "list-ous",
+            "list an OU's accounts",
+            Request("organizations:ListAccountsForParent", "*"),
         ),
         Capability("read-pointer", "read a pointer", Request("ssm:GetParameter", world.parameter_arn(account))),
         Capability("write-pointer", "write a pointer", Request("ssm:PutParameter", world.parameter_arn(account))),
@@ -760,6 +797,9 @@ def capabilities(world: World) -> list[Capability]:
 JOBS: dict[str, set[str]] = {
     "workflow": {"invoke-step"},
     "plan": {
+        "list-comprehend",
+        "describe-comprehend",
+        "describe-endpoint",
         "find-projects",
         "describe",
         "assume-reader",
@@ -767,18 +807,50 @@ JOBS: dict[str, set[str]] = {
         "assume-alarm-reader",
         "read-alarms",
         "history",
+        # Environments given as organizationalUnits: their accounts, through the management account's reader.
+        "assume-org-reader",
+        "list-ous",
     },
     # A version that was STOPPING at plan time: start-model reads it again, check-model starts it once stopped.
     # Copy environments: start-model shares the version (project policy) and copies it through the target
     # accounts' model copiers; check-model starts the copies through them, then takes the policy back.
     # Every step that finds a copy in a target account (through that account's role) starts with
     # DescribeProjects there: find-projects.
-    "start-model": {"start", "describe", "share-for-copy", "assume-copier", "find-projects"},
-    "check-model": {"describe", "start", "unshare", "assume-copier", "find-projects"},
-    "confirm-serving": {"describe", "read-grants", "assume-model-reader", "find-projects"},
+    # A Comprehend version is "started" by creating its endpoint, "stopped" by deleting it.
+    "start-model": {
+        "start",
+        "describe",
+        "share-for-copy",
+        "assume-copier",
+        "find-projects",
+        "create-endpoint",
+        "describe-comprehend",
+        "describe-endpoint",
+    },
+    "check-model": {
+        "describe",
+        "start",
+        "unshare",
+        "assume-copier",
+        "find-projects",
+        "create-endpoint",
+        "describe-comprehend",
+        "describe-endpoint",
+    },
+    "confirm-serving": {
+        "describe",
+        "read-grants",
+        "assume-model-reader",
+        "find-projects",
+        "describe-comprehend",
+        "describe-endpoint",
+    },
     "grant-access": {"read-grants", "grants"},
     "smoke-test": {"assume-smoke", "assume-access", "call", "find-projects"},
     "rotate-pointer": {"assume-writer", "read-pointer", "write-pointer", "assume-model-reader", "find-projects"},
+    # Retire and compensate read every other environment's pointers (is the version live there?): an OU
+    # environment's accounts through the organization reader.
+    # Comprehend pointers name endpoints: the versions listed say which version each serves.
     "retire": {
         "read-grants",
         "grants",
@@ -789,8 +861,16 @@ JOBS: dict[str, set[str]] = {
         "read-execution",
         "assume-retirer",
         "find-projects",
+        "assume-org-reader",
+        "list-ous",
+        "list-comprehend",
+        "delete-endpoint",
     },
     "compensate": {
+        "list-comprehend",
+        "describe-comprehend",
+        "describe-endpoint",
+        "delete-endpoint",
         "read-grants",
         "grants",
         "describe",
@@ -804,8 +884,13 @@ JOBS: dict[str, set[str]] = {
         "write-pointer",
         "lease",
         "read-execution",
+        "assume-org-reader",
+        "list-ous",
     },
     "take-environment": {
+        "list-comprehend",
+        "describe-comprehend",
+        "describe-endpoint",
         "lock",
         "lease",
         "read-execution",
@@ -819,6 +904,9 @@ JOBS: dict[str, set[str]] = {
     "watch-alarms": {"assume-alarm-reader", "read-alarms"},
     # The dry run (POST /promotions?dryRun=true) reads what the plan step reads, and the grants.
     "api": {
+        "list-comprehend",
+        "describe-comprehend",
+        "describe-endpoint",
         "start-promotion",
         "read-execution",
         "history",
@@ -831,6 +919,8 @@ JOBS: dict[str, set[str]] = {
         "read-pointer",
         "read-alarms",
         "assume-model-reader",
+        "assume-org-reader",
+        "list-ous",
     },
     # Closes a record with the execution's real error (DescribeExecution), drops its leases.
     "release-abandoned": {"read-execution", "lease"},
@@ -845,6 +935,11 @@ JOBS: dict[str, set[str]] = {
         "read-pointer",
         "announce",
         "assume-model-reader",
+        "assume-org-reader",
+        "list-ous",
+        "list-comprehend",
+        "describe-comprehend",
+        "describe-endpoint",
     },
 }
 # The only control-plane allows beyond a role's job that mlpromote accepts, each with its reason
@@ -914,7 +1009,16 @@ BOUNDARY_KEYED_ACTIONS = frozenset(
     )
 )
 
-SCP_GUARDED_IN_ML = {"start", "stop", "grants", "attach", "other-roles", "approve"}
+SCP_GUARDED_IN_ML = {
+    "start",
+    "stop",
+    "grants",
+    "attach",
+    "other-roles",
+    "approve",
+    "create-endpoint",
+    "delete-endpoint",
+}
 
 
 def hardened_cells(world: World) -> list[Cell]:

@@ -101,10 +101,9 @@ def render(config: Config, source: str) -> str:
                 "AssumeRolePolicyDocument": trust,
                 "PermissionsBoundary": {"Ref": BOUNDARY_LOGICAL_ID},
                 "Policies": [
-                    {
-                        "PolicyName": "mlpromote-smoke-test-images",
-                        "PolicyDocument": iam_model.smoke_test_images_policy(config),
-                    }
+                    {"PolicyName": "mlpromote-smoke-test-images", "PolicyDocument": images}
+                    for images in [iam_model.smoke_test_images_policy(config)]
+                    if images["Statement"]
                 ],
             },
         }

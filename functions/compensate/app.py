@@ -14,12 +14,12 @@ from mlpromote.results import Grant
 
 @step_handler("Compensate")
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    # The whole state: the plan, the error, and the grant step's result if it ran (a missing path
-    # cannot be passed on its own).
+    # The whole state: the plan, the error, the grant and the rollout if they ran (a missing path cannot be passed).
     state = event["state"]
     plan = PromotionPlan.model_validate(state["plan"])
     grant = Grant.model_validate(state["grant"]) if state.get("grant") else None
     sessions.use_region(plan.region)
-    compensation = compensate(plan, deployed_config(), state["error"], grant)
+    wave = (state.get("rollout") or {}).get("index")  # the last wave taken up, once the rollout began
+    compensation = compensate(plan, deployed_config(), state["error"], grant, wave)
     promotion_metrics.compensated(plan.environment)
     return compensation.dump()

@@ -14,5 +14,5 @@ from mlpromote.plan import PromotionPlan
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     plan = PromotionPlan.model_validate(event["plan"])
     sessions.use_region(plan.region)
-    requested = request_approval(plan, event["taskToken"], approval_topic())
+    requested = request_approval(plan, event["taskToken"], approval_topic(), event.get("wave"))
     return requested.model_dump(mode="json", by_alias=True)

@@ -1,4 +1,4 @@
-"""Point one target account's parameter at the promoted version and move its `current` label."""
+"""Point one batch of target accounts' parameters at the promoted version and move their `current` label."""
 
 from typing import Any
 
@@ -6,13 +6,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mlpromote.aws import sessions
 from mlpromote.handler import failed_iteration, step_handler
-from mlpromote.phases.pointers import rotate_pointer
+from mlpromote.phases.pointers import rotate_batch
 from mlpromote.plan import AccountPlan
 
 
-# A failed account ends its iteration with a short error, so 500 of them fit the state's 256 KB.
-@step_handler("RotatePointer", failed_iteration("account"))
+# Failed accounts come back grouped by error; a batch that fails as a whole ends with a short error too.
+@step_handler("RotatePointer", failed_iteration("accounts"))
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     plan = AccountPlan.model_validate(event["plan"])
     sessions.use_region(plan.region)
-    return rotate_pointer(plan, event["account"]).dump()
+    return rotate_batch(plan, event["accounts"]).dump()

@@ -1,4 +1,4 @@
-"""Smoke-test one target account: its role, then the access role, then DetectCustomLabels."""
+"""Smoke-test one batch of target accounts: from each, its role, then the access role, then DetectCustomLabels."""
 
 from typing import Any
 
@@ -6,7 +6,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mlpromote.aws import sessions
 from mlpromote.handler import step_handler
-from mlpromote.phases.access import smoke_test
+from mlpromote.phases.access import smoke_test_batch
 from mlpromote.plan import AccountPlan
 from mlpromote.results import Grant
 
@@ -15,4 +15,4 @@ from mlpromote.results import Grant
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     plan = AccountPlan.model_validate(event["plan"])
     sessions.use_region(plan.region)
-    return smoke_test(plan, event["account"], Grant.model_validate(event["grant"])).dump()
+    return smoke_test_batch(plan, event["accounts"], Grant.model_validate(event["grant"])).dump()

@@ -16,4 +16,4 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     plan = PromotionPlan.model_validate(event["plan"])
     sessions.use_region(plan.region)
     watch = Watch.model_validate(event["watch"]) if event.get("watch") else None
-    return watch_alarms(plan, watch).dump()
+    return watch_alarms(plan, watch, (event.get("rollout") or {}).get("index")).dump()

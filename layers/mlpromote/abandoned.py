@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from mlpromote import waves
 from mlpromote.aws import lambdas, stepfunctions
 from mlpromote.errors import (
     AwsCallFailed,
@@ -48,19 +49,39 @@ def compensate_ended(execution: str) -> dict[str, Any] | None:
     ending = {"Error": error or f"States.{status}", "Cause": cause or f"the execution ended {status}"}
     resource = stepfunctions.definition_of(execution)["States"][COMPENSATE]["Resource"]
     try:
-        # The state Compensate gets in the workflow: the plan, the error, and the grant if it was made.
+        # The state Compensate gets in the workflow: the plan, the error, the grant if it was made, and
+        # the rollout's last wave taken up (only waves up to it can have moved).
+        rollout = last_rollout(events)
         state = {"plan": plan, "error": ending, "grant": _output_of(events, GRANT_ACCESS, "grant")}
+        if rollout is not None:
+            state["rollout"] = rollout
         result, failed = lambdas.invoke(resource, {"execution": execution, "state": state})
     except AwsCallFailed as failure:
         result, failed = {"errorType": "AwsCallFailed", "errorMessage": str(failure)}, True
     if failed:
         if result.get("errorType") == "TransientAwsError":
             raise TransientAwsError(str(result.get("errorMessage")))
-        return {
+        done: dict[str, Any] = {
             "error": "CompensationFailed",
             "cause": f"{result.get('errorType')}: {result.get('errorMessage')}"[:2048],
         }
-    return {key: result[key] for key in ("restored", "revoked", "stopped", "leftRunningWhy") if key in result}
+    else:
+        done = {key: result[key] for key in ("restored", "revoked", "stopped", "leftRunningWhy") if key in result}
+    # How each wave ended, for the record (as "Record the outcome" would have said it).
+    count = len(plan.get("waves") or []) or 1
+    done["waves"] = waves.statuses(count, {"compensation": done, "rollout": rollout}, already_served=False)
+    return done
+
+
+def last_rollout(events: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The rollout's last wave taken up, as the state carried it ($.rollout), or None before the first."""
+    found = None
+    for event in events:
+        details = event.get("stateExitedEventDetails") or {}
+        if event["type"].endswith("StateExited") and '"rollout"' in (details.get("output") or ""):
+            rollout = json.loads(details["output"]).get("rollout")
+            found = rollout if isinstance(rollout, dict) else found
+    return found
 
 
 def plan_taken(events: list[dict[str, Any]]) -> dict[str, Any] | None:

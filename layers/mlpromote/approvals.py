@@ -7,6 +7,11 @@ and `decide` (the API's approval route, `mlpromote approve|reject`) hands the de
 execution: approve resumes it, reject fails the task with PromotionRejected, and the workflow
 compensates. Nobody deciding within `approvalTimeoutHours` fails the task with States.Timeout,
 compensated the same way. Who decided, and their comment, go into the output and the history.
+
+A rollout's wave with `approve: true` (mlpromote.waves) has a gate of its own, before it starts: the
+same machinery, the same route and rules. A promotion has one approval item; each gate after the first
+takes it over once the previous gate is decided, keeping the earlier decisions in `earlier`. So
+`mlpromote approve <promotion>` always decides the gate the promotion waits at now.
 """
 
 from __future__ import annotations
@@ -69,6 +74,10 @@ class Approval(CamelModel):
     decided_at: str | None = None
     # Decisions refused by the four-eyes rules (NotAnApprover, ApproverIsRequester): who, when, why.
     refusals: list[dict[str, str]] = []
+    # The gate: the number of the rollout's wave it comes before; None for the environment's gate.
+    wave: int | None = None
+    # The decisions of the promotion's earlier gates (outcome(), with their wave).
+    earlier: list[dict[str, Any]] = []
 
     def item(self) -> dict[str, Any]:
         return {**approval_key(self.promotion_id), **self.model_dump(mode="json", by_alias=True, exclude_none=True)}
@@ -104,30 +113,42 @@ class ApprovalRequested(CamelModel):
     announced: bool
 
 
-def request_approval(plan: PromotionPlan, task_token: str, topic_arn: str | None) -> ApprovalRequested:
+def request_approval(
+    plan: PromotionPlan, task_token: str, topic_arn: str | None, wave: int | None = None
+) -> ApprovalRequested:
     """Keep the task token for the approvers' decision, and tell them a promotion waits for one.
+    `wave`: the number of the rollout's wave this gate comes before (None: the environment's gate).
 
-    Idempotent per execution: the "Wait for approval" task runs again when a call here failed
-    (a throttled Publish) and Step Functions retried it, each time with a new token. An approval
-    still awaiting gets the new token (conditional on it still awaiting); a decided one is kept as
-    it is, and its decision is handed to the new token, so the retry cannot erase it.
+    Idempotent per execution and gate: the "Wait for approval" task runs again when a call here
+    failed (a throttled Publish) and Step Functions retried it, each time with a new token. An
+    approval still awaiting gets the new token (conditional on it still awaiting); a decided one is
+    kept as it is, and its decision is handed to the new token, so the retry cannot erase it. The
+    decided approval of an earlier gate is taken over by this one.
     """
     for _ in range(3):  # a decision may land between our read and our conditional write
         approval = read(plan.execution)
-        if approval is not None and approval.status != AWAITING:
+        if approval is not None and approval.wave == wave and approval.status != AWAITING:
             return _forward(approval, task_token)
-        if approval is None:
+        if approval is None or approval.wave != wave:
             requested = _now()
-            approval = Approval(
-                promotion_id=plan.execution,
-                environment=plan.environment,
-                version=plan.version_arn,
-                requested_at=requested.isoformat(),
-                expires_at=(requested + timedelta(seconds=plan.approval_timeout_seconds)).isoformat(),
-                task_token=task_token,
-                requested_by=plan.requested_by,
+            earlier = [*approval.earlier, {**outcome(approval), "wave": approval.wave}] if approval else []
+            previous, approval = (
+                approval,
+                Approval(
+                    promotion_id=plan.execution,
+                    environment=plan.environment,
+                    version=plan.version_arn,
+                    requested_at=requested.isoformat(),
+                    expires_at=(requested + timedelta(seconds=plan.approval_timeout_seconds)).isoformat(),
+                    task_token=task_token,
+                    requested_by=plan.requested_by,
+                    wave=wave,
+                    earlier=earlier,
+                ),
             )
-            if dynamodb.create_approval(approval.item()):
+            if previous is None and dynamodb.create_approval(approval.item()):
+                break
+            if previous is not None and dynamodb.replace_approval(approval.item(), previous.requested_at):
                 break
         elif dynamodb.settle_approval(
             approval_key(plan.execution), {"taskToken": task_token}, expected_status=AWAITING
@@ -143,7 +164,8 @@ def request_approval(plan: PromotionPlan, task_token: str, topic_arn: str | None
         "environment": plan.environment,
         "project": plan.project,
         "version": plan.version_arn,
-        "accounts": records.changes_document(plan),
+        "from": records.from_document(plan),
+        **({"wave": wave, "waveAccounts": plan.wave_accounts()[wave - 1]} if wave is not None else {}),
         "reason": plan.reason,
         "requestedBy": plan.requested_by or plan.entry_point,
         "requestedAt": approval.requested_at,
@@ -172,17 +194,33 @@ def _rejection(approval: Approval) -> str:
 
 def _notification(plan: PromotionPlan, approval: Approval) -> tuple[str, str]:
     name = plan.execution.rsplit(":", 1)[-1]
-    changes = "\n".join(f"  {t.account}: {t.current or '(nothing)'} -> {plan.version_arn}" for t in plan.accounts)
+    gate = approval.wave
+    waiting = set(plan.wave_accounts()[gate - 1] if gate is not None else plan.account_ids)
+    # Grouped by what they serve now: a line per account would pass SNS's 256 KB at a thousand accounts.
+    changes = "\n".join(
+        f"  from {g.version or '(nothing)'}, {len(shown)} account(s): {', '.join(shown)}"
+        for g in plan.pointing
+        if (shown := [account for account in g.accounts if account in waiting])
+    )
+    what = (
+        f"Wave {gate} of {len(plan.rollout)} of {plan.version_label} in {plan.environment} waits for your decision; "
+        f"waves 1 to {gate - 1} switched and baked. Rejecting it puts them back."
+        if gate is not None
+        else f"{plan.version_label} passed its smoke test in {plan.environment} and waits for your decision."
+    )
     message = (
-        f"{plan.version_label} passed its smoke test in {plan.environment} and waits for your decision.\n\n"
+        f"{what}\n\n"
         f"Reason: {plan.reason or '(none given)'}\nRequested by: {plan.requested_by or plan.entry_point}\n"
-        f"Accounts:\n{changes}\n\n"
+        f"Accounts, to {plan.version_arn}:\n{changes}\n\n"
         f"Approve:  mlpromote approve {plan.execution}\n"
         f'Reject:   mlpromote reject {plan.execution} --comment "why"\n'
         f'or POST /promotions/{name}/approval with {{"decision": "approve" | "reject"}}.\n\n'
         f"Nobody deciding by {approval.expires_at} rejects it; the promotion is then undone."
     )
-    return f"mlpromote: approve {plan.version_label} for {plan.environment}?", message
+    wave = f"wave {gate}: " if gate is not None else ""
+    subject = f"mlpromote: {wave}approve {plan.version_label} for {plan.environment}?"
+    # SNS takes a subject of fewer than 100 characters; a version label may have 511.
+    return (subject if len(subject) < 100 else subject[:96] + "...?"), message
 
 
 def read(promotion_id: str) -> Approval | None:
@@ -297,12 +335,13 @@ def _settle(approval: Approval, decision: Decision, approver: str) -> tuple[Appr
 
 def outcome(approval: Approval) -> dict[str, Any]:
     """The decision as the execution's output and history carry it."""
-    return {
+    decision = {
         "decision": approval.status,
         "approver": approval.approver,
         "comment": approval.comment,
         "decidedAt": approval.decided_at,
     }
+    return decision if approval.wave is None else {**decision, "wave": approval.wave}
 
 
 def close(promotion_id: str, ending: str = TIMED_OUT) -> Approval | None:

@@ -10,6 +10,7 @@ is known as soon as botocore is upgraded.
 from __future__ import annotations
 
 import difflib
+import hashlib
 from functools import lru_cache
 
 # The partitions mlpromote supports: Rekognition Custom Labels, Step Functions and the rest of the
@@ -96,6 +97,36 @@ def copy_output_bucket(account: str, region: str) -> str:
     """The bucket templates/target-account.yaml creates in each target account for CopyProjectVersion's
     OutputConfig (a required parameter: where the copy's training output goes)."""
     return f"mlpromote-copies-{account}-{region}"
+
+
+def comprehend_model(partition: str, region: str, account: str, kind: str, name: str) -> str:
+    """A Comprehend custom model without a version (`kind`: document-classifier or entity-recognizer):
+    what mlpromote calls the project of its versions."""
+    return f"arn:{partition}:comprehend:{region}:{account}:{kind}/{name}"
+
+
+def comprehend_model_version(partition: str, region: str, account: str, kind: str, name: str, version: str) -> str:
+    return f"{comprehend_model(partition, region, account, kind, name)}/version/{version}"
+
+
+# CreateEndpoint's EndpointName: at most 40 of [a-zA-Z0-9] and hyphens (botocore's ComprehendEndpointName).
+COMPREHEND_ENDPOINT_PREFIX = "mlpromote-"
+_ENDPOINT_HASH_CHARS = 40 - len(COMPREHEND_ENDPOINT_PREFIX)
+
+
+def comprehend_endpoint_name(model_version_arn: str) -> str:
+    """The name of the endpoint mlpromote creates for a model version: one per version, the same every
+    time (a retried or a second promotion finds it), derived from the whole ARN because a model's name
+    and version (up to 63 characters each) do not fit in an endpoint's 40."""
+    return COMPREHEND_ENDPOINT_PREFIX + hashlib.sha256(model_version_arn.encode()).hexdigest()[:_ENDPOINT_HASH_CHARS]
+
+
+def comprehend_endpoint(model_version_arn: str) -> str:
+    """The endpoint ARN that serves a Comprehend model version (document-classifier-endpoint/NAME or
+    entity-recognizer-endpoint/NAME, in the model's account and region)."""
+    head, resource = model_version_arn.split(":", 5)[:5], model_version_arn.split(":", 5)[5]
+    kind = resource.split("/", 1)[0]
+    return f"{':'.join(head)}:{kind}-endpoint/{comprehend_endpoint_name(model_version_arn)}"
 
 
 def lambda_function(partition: str, region: str, account: str, name: str) -> str:

@@ -17,16 +17,19 @@ from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
     StrictBool,
+    StrictFloat,
     StrictInt,
     Tag,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
-from mlpromote import arns, quotas
+from mlpromote import arns, fanout, quotas, waves
 from mlpromote.errors import InvalidConfig, PromotionError, UnknownEnvironment, UnknownProject
 from mlpromote.models import CamelModel
 
@@ -37,6 +40,13 @@ DEFAULT_CONFIG_FILE = "/opt/mlpromote.yaml"
 # The templates' defaults for their ParameterPathPrefix (without the leading slash) and AccessRolePrefix.
 DEFAULT_PARAMETER_PATH_PREFIX = "/mlpromote"
 DEFAULT_ACCESS_ROLE_PREFIX = "mlpromote-access-"
+# templates/organization-reader.yaml's role: template.yaml lets the control plane assume it by this name.
+ORGANIZATION_READER_ROLE_NAME = "mlpromote-organization-reader"
+# The most accounts one environment may have: what the workflow's state and history hold within half
+# of Step Functions' quotas (128 KB per state, 12,500 history events), every account failing included
+# (tests/workflow/test_thousand_accounts.py; README "Scale"). An environment that lists its accounts
+# is capped lower by its access role's trust policy (mlpromote.iam_model.trust_policy_findings).
+MAX_ACCOUNTS_PER_ENVIRONMENT = 1_500
 
 AccountId = Annotated[str, Field(pattern=r"^[0-9]{12}$", description="a 12-digit AWS account id")]
 _NAME = r"^[a-zA-Z0-9_.\-]{1,255}$"
@@ -78,6 +88,14 @@ _CONSUMER_ROLE_ARN = re.compile(
     r"^arn:(?P<partition>aws|aws-cn|aws-us-gov):iam::(?P<account>[0-9]{12}):role/[\w+=,.@/*?-]{1,512}$", re.ASCII
 )
 _ORGANIZATION_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
+# An OU id (Organizations API Reference, OrganizationalUnit.Id): ou-, the 4-32 characters of its
+# root's id, -, and 8-32 more.
+_OU_ID = re.compile(r"^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$")
+# The role drift detection and the plan list the OUs through, in the management account or a
+# delegated administrator (templates/organization-reader.yaml).
+_READER_ROLE_ARN = re.compile(
+    r"^arn:(?P<partition>aws|aws-cn|aws-us-gov):iam::(?P<account>[0-9]{12}):role/[\w+=,.@/-]{1,512}$"
+)
 # sts:AssumeRole's ExternalId: 2 to 1224 characters of [\w+=,.@:/-].
 _EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}$", re.ASCII)
 _VPC_ENDPOINT_ID = re.compile(r"^vpce-[0-9a-f]{8,17}$")
@@ -116,8 +134,36 @@ def _organization_id(value: str | None) -> str | None:
     return value
 
 
+def _ou_id(value: str) -> str:
+    if not _OU_ID.match(value):
+        raise ValueError(
+            f"{_shorten(repr(value))} is not an organizational unit id: ou-, 4 to 32 lowercase letters or digits, "
+            "-, and 8 to 32 more, e.g. ou-ab12-cd34ef56 (aws organizations list-organizational-units-for-parent)"
+        )
+    return value
+
+
+def _reader_role_arn(value: str | None) -> str | None:
+    if value is not None and not _READER_ROLE_ARN.match(value):
+        raise ValueError(
+            f"{_shorten(repr(value))} is not an IAM role ARN; write arn:aws:iam::<management account>:role/<name>, "
+            "the role templates/organization-reader.yaml creates (arn:aws-cn: in China, arn:aws-us-gov: in GovCloud)"
+        )
+    return value
+
+
 class _Model(CamelModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+def _valid_parameter_name(name: str) -> str:
+    problem = _ssm_path_problem(name, "parameterName")
+    if problem:
+        raise ValueError(problem)
+    levels = name.count("/")
+    if levels > SSM_MAX_LEVELS:
+        raise ValueError(f"{_shorten(repr(name))} has {levels} levels; SSM allows at most {SSM_MAX_LEVELS}")
+    return name
 
 
 class SmokeTest(_Model):
@@ -133,6 +179,20 @@ class SmokeTest(_Model):
                 raise ValueError(f"{image!r} is not an s3://bucket/key URI of an image in the ML account")
         return images
 
+    @property
+    def expected(self) -> list[str]:
+        """The names the model must find, each in at least one input."""
+        return list(self.expect_labels)
+
+    @property
+    def min_percent(self) -> float:
+        """The lowest score (0-100) that counts as found."""
+        return self.min_confidence
+
+    @property
+    def inputs(self) -> str:
+        return ", ".join(self.images)
+
     def image_locations(self) -> list[tuple[str, str]]:
         """(bucket, key) of each image."""
         out = []
@@ -144,6 +204,8 @@ class SmokeTest(_Model):
 
 
 class Project(_Model):
+    # A project without `service` is a Rekognition Custom Labels project, as before `service` existed.
+    service: Literal["rekognition"] = "rekognition"
     parameter_name: str = Field(min_length=1, max_length=SSM_MAX_NAME_WITH_ARN)
     min_inference_units: StrictInt = Field(default=1, ge=1, le=1000)
     max_inference_units: StrictInt | None = Field(default=None, ge=1, le=1000)
@@ -152,13 +214,11 @@ class Project(_Model):
     @field_validator("parameter_name")
     @classmethod
     def _parameter_name(cls, name: str) -> str:
-        problem = _ssm_path_problem(name, "parameterName")
-        if problem:
-            raise ValueError(problem)
-        levels = name.count("/")
-        if levels > SSM_MAX_LEVELS:
-            raise ValueError(f"{_shorten(repr(name))} has {levels} levels; SSM allows at most {SSM_MAX_LEVELS}")
-        return name
+        return _valid_parameter_name(name)
+
+    @property
+    def model_kind(self) -> str:
+        return "rekognition"
 
     @model_validator(mode="after")
     def _units(self) -> Project:
@@ -170,6 +230,107 @@ class Project(_Model):
         return self
 
 
+# ClassifyDocument and DetectEntities on a custom endpoint take at most 10,000 bytes of UTF-8 text in
+# one call (Amazon Comprehend Developer Guide, "Guidelines and quotas", real-time analysis for custom
+# classification and custom entity recognition).
+COMPREHEND_TEXT_MAX_BYTES = 10_000
+
+
+class TextSmokeTest(_Model):
+    """A Comprehend project's smoke test: texts sent to the endpoint, and the classes (a classifier) or
+    entity types (an entity recognizer) it must find, each in at least one text, at `minScore` (0-1, as
+    Comprehend scores)."""
+
+    texts: list[Annotated[str, Field(min_length=1)]] = Field(min_length=1, max_length=10)
+    expect_classes: list[Annotated[str, Field(min_length=1, max_length=5000)]] = []
+    expect_entities: list[Annotated[str, Field(min_length=1, max_length=5000)]] = []
+    min_score: float = Field(default=0.5, ge=0, le=1)
+
+    @field_validator("texts")
+    @classmethod
+    def _within_the_limit(cls, texts: list[str]) -> list[str]:
+        for index, text in enumerate(texts):
+            size = len(text.encode())
+            if size > COMPREHEND_TEXT_MAX_BYTES:
+                raise ValueError(
+                    f"text {index} is {size} bytes of UTF-8; Comprehend's real-time endpoints take at most "
+                    f"{COMPREHEND_TEXT_MAX_BYTES}: shorten it"
+                )
+        return texts
+
+    @model_validator(mode="after")
+    def _one_expectation(self) -> TextSmokeTest:
+        if bool(self.expect_classes) == bool(self.expect_entities):
+            raise ValueError(
+                "give expectClasses (a document classifier) or expectEntities (an entity recognizer): one of them"
+            )
+        return self
+
+    @property
+    def expected(self) -> list[str]:
+        return list(self.expect_classes or self.expect_entities)
+
+    @property
+    def min_percent(self) -> float:
+        return self.min_score * 100
+
+    @property
+    def inputs(self) -> str:
+        return f"{len(self.texts)} text{'s' if len(self.texts) != 1 else ''}"
+
+
+class ComprehendProject(_Model):
+    """An Amazon Comprehend custom model (a document classifier or an entity recognizer) whose versions
+    mlpromote promotes: each served by a real-time endpoint with `inferenceUnits`."""
+
+    service: Literal["comprehend"]
+    kind: Literal["classifier", "entity-recognizer"]
+    parameter_name: str = Field(min_length=1, max_length=SSM_MAX_NAME_WITH_ARN)
+    # CreateEndpoint's DesiredInferenceUnits: 1 to 10, each unit 100 characters a second (Comprehend Developer
+    # Guide, "Using Amazon Comprehend endpoints": https://docs.aws.amazon.com/comprehend/latest/dg/using-endpoints.html).
+    inference_units: StrictInt = Field(default=1, ge=1, le=10)
+    smoke_test: TextSmokeTest
+
+    _parameter_name = field_validator("parameter_name")(classmethod(lambda cls, name: _valid_parameter_name(name)))
+
+    @model_validator(mode="after")
+    def _expectation_fits_the_kind(self) -> ComprehendProject:
+        if self.kind == "classifier" and not self.smoke_test.expect_classes:
+            raise ValueError("a classifier's smokeTest names expectClasses (the classes it must find)")
+        if self.kind == "entity-recognizer" and not self.smoke_test.expect_entities:
+            raise ValueError("an entity recognizer's smokeTest names expectEntities (the entity types it must find)")
+        return self
+
+    @property
+    def model_kind(self) -> str:
+        """The kind as it appears in the model's ARN."""
+        return "document-classifier" if self.kind == "classifier" else "entity-recognizer"
+
+    @property
+    def min_inference_units(self) -> int:
+        return self.inference_units
+
+    @property
+    def max_inference_units(self) -> int | None:
+        return None
+
+
+def _project_service(value: Any) -> str:
+    if isinstance(value, dict):
+        return str(value.get("service", "rekognition"))
+    return str(getattr(value, "service", "rekognition"))
+
+
+AnyProject = Annotated[
+    Annotated[Project, Tag("rekognition")] | Annotated[ComprehendProject, Tag("comprehend")],
+    Discriminator(
+        _project_service,
+        custom_error_type="unknown_service",
+        custom_error_message="service is rekognition (the default) or comprehend",
+    ),
+]
+
+
 def _approver_pattern(value: str) -> str:
     if not value.startswith("arn:") or len(value.split(":", 5)) < 6:
         raise ValueError(
@@ -179,9 +340,26 @@ def _approver_pattern(value: str) -> str:
     return value
 
 
+class Wave(_Model):
+    """One wave of an environment's rollout (mlpromote.waves): a cumulative target, in accounts or
+    percent of the environment, an optional bake after it, and an optional approval before it."""
+
+    accounts: StrictInt | None = Field(default=None, ge=1)
+    percent: StrictInt | StrictFloat | None = Field(default=None, gt=0, le=100)
+    # After this wave switched: watch the environment's rollbackAlarms this long, in this wave's
+    # accounts and the ones switched before. The last wave's default is the environment's bakeMinutes.
+    bake_minutes: StrictInt | None = Field(default=None, ge=0, le=1440)
+    # Wait for a person's decision (the approval gate's machinery) before this wave starts.
+    approve: StrictBool = False
+
+
 class Environment(_Model):
-    # The execution's state carries one small record per account: 500 keeps it far below 256 KB.
-    accounts: list[AccountId] = Field(min_length=1, max_length=500)
+    # An environment lists its accounts, or names organizational units whose accounts (recursively)
+    # the plan resolves at promotion time (mlpromote.environments): one or the other. Listed accounts
+    # are also capped by the access role's trust policy (iam_model.trust_policy_findings).
+    # (organizationalUnits first, so that an empty `accounts` can say what else would do.)
+    organizational_units: list[Annotated[str, AfterValidator(_ou_id)]] = Field(default=[], max_length=100)
+    accounts: list[AccountId] = Field(default=[], max_length=MAX_ACCOUNTS_PER_ENVIRONMENT)
     access_role_name: str | None = Field(default=None, pattern=_ROLE_NAME)
     retire_superseded: StrictBool = True
     # A version reaches this environment only after it was live in (or promoted to) this one.
@@ -210,6 +388,8 @@ class Environment(_Model):
     # Private connectivity: the grants hold only for DetectCustomLabels calls through these interface
     # endpoints (aws:SourceVpce), including the one the smoke test calls through.
     vpc_endpoint_ids: list[Annotated[str, AfterValidator(_vpc_endpoint_id)]] = Field(default=[], max_length=50)
+    # Switch the accounts in waves (mlpromote.waves); absent, one wave of every account.
+    rollout: list[Wave] = Field(default=[], max_length=20)
     # How the accounts get the model (README "Share or copy"): `share` calls the ML account's version
     # through the access role; `copy` runs a copy of it in each account (CopyProjectVersion), called there.
     strategy: Literal["share", "copy"] = "share"
@@ -264,20 +444,71 @@ class Environment(_Model):
         return ids
 
     @model_validator(mode="after")
+    def _accounts_or_units(self) -> Environment:
+        if self.accounts and self.organizational_units:
+            raise ValueError(
+                "give accounts or organizationalUnits, not both: an environment is a list of accounts, or the "
+                "accounts of its organizational units"
+            )
+        if not self.accounts and not self.organizational_units:
+            raise ValueError(
+                "no accounts: list the target accounts in accounts, or name organizational units in organizationalUnits"
+            )
+        if len(set(self.organizational_units)) != len(self.organizational_units):
+            raise ValueError("organizationalUnits lists an OU twice; list each OU once")
+        return self
+
+    @property
+    def by_organization(self) -> bool:
+        """The environment's accounts are those of its OUs, resolved at promotion time."""
+        return bool(self.organizational_units)
+
+    @model_validator(mode="after")
     def _four_eyes_need_the_gate(self) -> Environment:
-        if (self.approvers or self.separate_approver) and not self.requires_approval:
+        if (self.approvers or self.separate_approver) and not (self.requires_approval or self.wave_approvals):
             raise ValueError(
                 "approvers and separateApprover say who decides at the approval gate; "
-                "set requiresApproval: true, or leave them out"
+                "set requiresApproval: true (or approve: true on a wave of the rollout), or leave them out"
             )
         return self
+
+    @property
+    def wave_approvals(self) -> bool:
+        return any(wave.approve for wave in self.rollout)
+
+    @model_validator(mode="after")
+    def _rollout(self) -> Environment:
+        problem = waves.rollout_problem(self.rollout, len(self.accounts))
+        if problem:
+            raise ValueError(problem)
+        for index, wave in enumerate(self.rollout):
+            if wave.bake_minutes and not self.rollback_alarms:
+                raise ValueError(
+                    f"rollout[{index}].bakeMinutes ({wave.bake_minutes}) watches the environment's rollbackAlarms "
+                    "after that wave, and none are listed: list the CloudWatch alarms to watch in rollbackAlarms, "
+                    "or leave the wave's bakeMinutes out"
+                )
+        return self
+
+    @property
+    def bakes(self) -> list[int]:
+        """The bake after each wave of the rollout, in minutes (one wave without a rollout)."""
+        if not self.rollout:
+            return [self.bake_minutes]
+        last = len(self.rollout) - 1
+        return [
+            w.bake_minutes if w.bake_minutes is not None else (self.bake_minutes if i == last else 0)
+            for i, w in enumerate(self.rollout)
+        ]
 
     @model_validator(mode="after")
     def _consumers_in_accounts(self) -> Environment:
         for index, arn in enumerate(self.consumer_role_arns):
             match = _CONSUMER_ROLE_ARN.match(arn)
             assert match is not None  # checked item by item
-            if match["account"] not in self.accounts:
+            # An OU environment's accounts are known at promotion time only; its trust admits the OUs'
+            # accounts alone (aws:PrincipalOrgPaths), whatever consumerRoleArns says.
+            if self.accounts and match["account"] not in self.accounts:
                 listed = ", ".join(self.accounts[:3]) + (", ..." if len(self.accounts) > 3 else "")
                 raise ValueError(
                     f"consumerRoleArns[{index}] is a role of account {match['account']}, not of this "
@@ -289,8 +520,11 @@ class Environment(_Model):
 
     @model_validator(mode="after")
     def _bake_needs_alarms(self) -> Environment:
-        if self.rollback_alarms and not self.bake_minutes:
-            raise ValueError("rollbackAlarms are watched for bakeMinutes after the switch: set bakeMinutes too")
+        if self.rollback_alarms and not any(self.bakes):
+            raise ValueError(
+                "rollbackAlarms are watched for bakeMinutes after the switch: set bakeMinutes too"
+                + (" (or a wave's bakeMinutes)" if self.rollout else "")
+            )
         if self.bake_minutes and not self.rollback_alarms:
             raise ValueError(
                 f"bakeMinutes ({self.bake_minutes}) watches rollbackAlarms after the switch, and none are listed: "
@@ -300,7 +534,9 @@ class Environment(_Model):
 
     @field_validator("accounts")
     @classmethod
-    def _distinct(cls, accounts: list[str]) -> list[str]:
+    def _distinct(cls, accounts: list[str], info: ValidationInfo) -> list[str]:
+        if not accounts and not info.data.get("organizational_units"):
+            raise ValueError("needs at least 1 entry: list the target accounts, or name organizationalUnits instead")
         seen: set[str] = set()
         for account in accounts:
             if account in seen:
@@ -348,6 +584,28 @@ class Workflow(_Model):
     grant_propagation_seconds: int = Field(default=120, ge=0, le=900)
     max_concurrency: int = Field(default=10, ge=1, le=40)
     alarm_poll_seconds: int = Field(default=60, ge=10, le=3600)
+    # Accounts per Lambda invocation of the fan-out Maps (smoke test, rotation). Default: 25, or fewer
+    # when maxConcurrency is low, so that a batch takes at most MAX_ROUNDS_PER_BATCH rounds of calls.
+    accounts_per_batch: int | None = Field(default=None, ge=1, le=100)
+
+    @model_validator(mode="after")
+    def _batches_fit_the_timeout(self) -> Workflow:
+        if self.accounts_per_batch is None:
+            return self
+        taken = fanout.rounds(self.max_concurrency, self.accounts_per_batch)
+        if taken > fanout.MAX_ROUNDS_PER_BATCH:
+            raise ValueError(
+                f"accountsPerBatch {self.accounts_per_batch} with maxConcurrency {self.max_concurrency} makes each "
+                f"batch's Lambda call its accounts in {taken} rounds, one after another; at most "
+                f"{fanout.MAX_ROUNDS_PER_BATCH} fit its timeout. Set accountsPerBatch <= "
+                f"{fanout.MAX_ROUNDS_PER_BATCH * self.max_concurrency} or raise maxConcurrency"
+            )
+        return self
+
+    @property
+    def batch_size(self) -> int:
+        """Accounts per fan-out batch: the config's, or the default for its maxConcurrency."""
+        return self.accounts_per_batch or fanout.default_accounts_per_batch(self.max_concurrency)
 
 
 class Config(_Model):
@@ -355,12 +613,15 @@ class Config(_Model):
     region: Annotated[str, Field(max_length=64), AfterValidator(_known_region)]
     ml_account: AccountId
     environments: dict[Annotated[str, Field(pattern=r"^[a-zA-Z0-9_\-]{1,40}$")], Environment] = Field(min_length=1)
-    projects: dict[Annotated[str, Field(pattern=_NAME)], Project] = Field(min_length=1)
+    projects: dict[Annotated[str, Field(pattern=_NAME)], AnyProject] = Field(min_length=1)
     target_roles: TargetRoles = Field(default_factory=TargetRoles)
     workflow: Workflow = Field(default_factory=Workflow)
     # The organization every environment's access role is restricted to (aws:PrincipalOrgID), unless
     # the environment names its own.
     organization_id: str | None = None
+    # The read-only role in the management (or a delegated administrator) account that lists the
+    # accounts of the environments' organizational units (templates/organization-reader.yaml).
+    organization_reader_role_arn: str | None = None
     # Names the config shares with the templates, which take them as parameters: the target accounts'
     # parameter roles may touch only parameters under ParameterPathPrefix (written there without the
     # leading slash), and the control plane may write grants only on AccessRolePrefix* roles.
@@ -373,6 +634,45 @@ class Config(_Model):
     @classmethod
     def _organization(cls, value: str | None) -> str | None:
         return _organization_id(value)
+
+    @field_validator("organization_reader_role_arn")
+    @classmethod
+    def _reader(cls, value: str | None) -> str | None:
+        return _reader_role_arn(value)
+
+    @model_validator(mode="after")
+    def _units_need_the_organization(self) -> Config:
+        for name, env in self.environments.items():
+            if not env.by_organization:
+                continue
+            if self.organization_reader_role_arn is None:
+                raise ValueError(
+                    f"environments.{name}.organizationalUnits: set organizationReaderRoleArn, the role "
+                    "(templates/organization-reader.yaml, in the management or a delegated administrator account) "
+                    "the plan lists the OUs' accounts through"
+                )
+            if self.organization_of(name) is None:
+                raise ValueError(
+                    f"environments.{name}.organizationalUnits: set organizationId (the top-level one or the "
+                    "environment's): the access role admits the OUs' accounts by aws:PrincipalOrgID and "
+                    "aws:PrincipalOrgPaths (aws organizations describe-organization --query Organization.Id)"
+                )
+        reader = self.organization_reader_role_arn
+        if reader is not None:
+            match = _READER_ROLE_ARN.match(reader)
+            assert match is not None  # checked by the field validator
+            name = match[0].rsplit("/", 1)[-1]
+            if name != ORGANIZATION_READER_ROLE_NAME:
+                raise ValueError(
+                    f"organizationReaderRoleArn names {name!r}; the control plane (template.yaml) may assume only "
+                    f"{ORGANIZATION_READER_ROLE_NAME}, the role templates/organization-reader.yaml creates"
+                )
+            if match["partition"] != self.partition:
+                raise ValueError(
+                    f"organizationReaderRoleArn is a role of the {match['partition']} partition, but region "
+                    f"{self.region} is in {self.partition}: write arn:{self.partition}:iam::<account>:role/<name>"
+                )
+        return self
 
     @field_validator("parameter_path_prefix")
     @classmethod
@@ -397,9 +697,18 @@ class Config(_Model):
         for name, env in self.environments.items():
             if env.strategy != "copy":
                 continue
+            comprehend = sorted(p for p, project in self.projects.items() if project.service != "rekognition")
+            if comprehend:
+                raise ValueError(
+                    f"environments.{name}: strategy: copy copies Rekognition Custom Labels versions "
+                    f"(CopyProjectVersion), but projects {', '.join(comprehend)} are Comprehend's: use strategy: "
+                    "share, or promote the Comprehend projects with a config of their own"
+                )
             for project in self.projects:
-                name = "v" * project_policy.LONGEST_VERSION_NAME
-                longest = arns.rekognition_version(self.partition, self.region, self.ml_account, project, name, 10**13)
+                longest_name = "v" * project_policy.LONGEST_VERSION_NAME
+                longest = arns.rekognition_version(
+                    self.partition, self.region, self.ml_account, project, longest_name, 10**13
+                )
                 if not project_policy.fits(longest, env.accounts):
                     raise ValueError(
                         f"environments.{name}: a copy environment's accounts are named in a project policy on the "
@@ -449,15 +758,17 @@ class Config(_Model):
         events (mlpromote.quotas): past them an execution fails where no Catch compensates it."""
         flow = self.workflow
         for name, env in self.environments.items():
+            # An OU environment's size is known at promotion time: the plan checks it then (mlpromote.environments).
             budget = quotas.history_budget(
-                len(env.accounts),
-                env.bake_minutes,
+                len(env.accounts) or 1,
+                env.bakes,
                 flow.alarm_poll_seconds,
                 flow.start_timeout_minutes,
                 flow.start_poll_seconds,
                 flow.grant_propagation_seconds,
+                accounts_per_batch=flow.batch_size,
             )
-            problem = quotas.history_quota_problem(budget, env.bake_minutes, flow.start_timeout_minutes)
+            problem = quotas.history_quota_problem(budget, sum(env.bakes), flow.start_timeout_minutes)
             if problem:
                 raise ValueError(f"environments.{name}: {problem}")
         return self
@@ -474,6 +785,21 @@ class Config(_Model):
                     raise ValueError(f"environments.{name}.requires makes a cycle: {' -> '.join([*seen, upstream])}")
                 seen.append(upstream)
                 upstream = self.environments[upstream].requires
+        return self
+
+    @model_validator(mode="after")
+    def _private_calls_are_rekognition_only(self) -> Config:
+        """vpcEndpointIds make every grant hold only through those endpoints, and templates/target-account.yaml
+        creates Rekognition's (and STS's), not Comprehend's: a Comprehend smoke test would be denied."""
+        comprehend = sorted(name for name, project in self.projects.items() if project.service == "comprehend")
+        private = sorted(name for name, environment in self.environments.items() if environment.vpc_endpoint_ids)
+        if comprehend and private:
+            raise ValueError(
+                f"environments {', '.join(private)} have vpcEndpointIds, but projects {', '.join(comprehend)} are "
+                "Comprehend's: private connectivity covers Rekognition only (the target-account template creates "
+                "no Comprehend endpoint). Leave vpcEndpointIds out, or promote the Comprehend projects with a "
+                "config of their own"
+            )
         return self
 
     @model_validator(mode="after")
@@ -517,7 +843,7 @@ class Config(_Model):
                 f"environment {name!r} is not in the config; known environments: {', '.join(sorted(self.environments))}"
             ) from None
 
-    def project(self, name: str) -> Project:
+    def project(self, name: str) -> Project | ComprehendProject:
         try:
             return self.projects[name]
         except KeyError:

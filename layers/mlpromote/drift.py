@@ -20,6 +20,9 @@ account), and nothing is granted there, so PointerWithoutGrant does not apply.
 - SplitEnvironment: the accounts of one environment point at different versions (or some have
   no parameter at all). An environment none of whose accounts has the parameter was never
   promoted: that is not drift.
+- AccountNotServed: an account of an OU environment (organizationalUnits) has no parameter while
+  the environment's other accounts point at a version: an account that joined the OU after the
+  last promotion. The next promotion serves it.
 
 Reads are one DescribeProjects and a paginated DescribeProjectVersions per project, one
 GetRolePolicy per environment, one GetParameter per account and project (through the account's
@@ -36,7 +39,7 @@ from typing import Any, Literal
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from pydantic import BaseModel, ConfigDict, Field
 
-from mlpromote import arns, promotion_metrics
+from mlpromote import arns, environments, promotion_metrics
 from mlpromote.aws import dynamodb, events, iam, ssm
 from mlpromote.aws.rekognition import VersionDescription
 from mlpromote.clock import now
@@ -49,18 +52,21 @@ from mlpromote.observability import logger, metrics
 from mlpromote.services import copying_service, model_service
 from mlpromote.versions import RUNNING, ModelVersionArn
 
-Kind = Literal["PointerToNotRunning", "PointerWithoutGrant", "StaleGrant", "IdleVersion", "SplitEnvironment"]
+Kind = Literal[
+    "PointerToNotRunning", "PointerWithoutGrant", "StaleGrant", "IdleVersion", "SplitEnvironment", "AccountNotServed"
+]
 KINDS: tuple[Kind, ...] = (
     "PointerToNotRunning",
     "PointerWithoutGrant",
     "StaleGrant",
     "IdleVersion",
     "SplitEnvironment",
+    "AccountNotServed",
 )
 # What an idle version costs is the service's price (mlpromote.services; for Custom Labels, with its
 # source, in mlpromote.services.rekognition). A region without a price gets no figure: its
 # IdleVersion findings say so and count inference units instead.
-PRICING_PAGE = model_service().pricing_page
+PRICING_PAGE = model_service().pricing_page  # Custom Labels'; each service names its own (ModelService.pricing_page)
 DETAIL_TYPE = "Model Promotion Drift Detected"
 METRIC = "DriftFindings"
 # An EventBridge entry holds at most 256 KB: the event carries the first findings that fit, and the total.
@@ -118,19 +124,35 @@ class Observed:
 
 
 def observe(config: Config) -> Observed:
+    """The world, with every pointer and grant read back as the version it serves: a Comprehend pointer
+    or grant names the endpoint (ModelService.serving_arn), which the versions listed here place."""
     versions: dict[str, VersionDescription] = {}
-    for name in config.projects:
+    serves: dict[str, str] = {}  # serving ARN -> version ARN, where they differ
+    for name, project in config.projects.items():
+        service = model_service(project.model_kind)
         try:
-            project_arn = model_service().project_arn(name)
+            project_arn = service.project_arn(name)
         except UnknownProject:
             continue  # no versions: whatever points at one of them points at nothing that runs
-        versions.update((description.arn, description) for description in model_service().list_versions(project_arn))
+        for description in service.list_versions(project_arn):
+            versions[description.arn] = description
+            if (serving := service.serving_arn(description.arn)) != description.arn:
+                serves[serving] = description.arn
     versions.update(read_all_copies(config))
     grants = {
-        environment: iam.read_grants(config.access_role_name(environment)).granted_versions()
+        environment: sorted(
+            serves.get(arn, arn) for arn in iam.read_grants(config.access_role_name(environment)).granted_versions()
+        )
         for environment in config.environments
     }
-    return Observed(versions=versions, grants=grants, pointers=read_all_pointers(config), ml_account=config.ml_account)
+    pointers = {
+        environment: {
+            project: {account: serves.get(value, value) if value else value for account, value in accounts.items()}
+            for project, accounts in per_project.items()
+        }
+        for environment, per_project in read_all_pointers(config).items()
+    }
+    return Observed(versions=versions, grants=grants, pointers=pointers, ml_account=config.ml_account)
 
 
 def read_all_copies(config: Config) -> dict[str, VersionDescription]:
@@ -147,7 +169,12 @@ def read_all_copies(config: Config) -> dict[str, VersionDescription]:
             for copy in service.list_copies(role, project)
         ]
 
-    accounts = [a for env in config.environments.values() if env.strategy == "copy" for a in env.accounts]
+    accounts = [
+        account
+        for name, env in config.environments.items()
+        if env.strategy == "copy"
+        for account in environments.accounts_of(config, name, empty_ok=True)
+    ]
     found = for_each_account(accounts, read, config.workflow.max_concurrency)
     return {description.arn: description for descriptions in found.values() for description in descriptions}
 
@@ -161,8 +188,10 @@ def read_all_pointers(config: Config) -> dict[str, dict[str, dict[str, str | Non
         return {name: ssm.read_pointer(role, project.parameter_name) for name, project in config.projects.items()}
 
     out: dict[str, dict[str, dict[str, str | None]]] = {}
-    for environment, env in config.environments.items():
-        per_account = for_each_account(env.accounts, read, config.workflow.max_concurrency)
+    for environment in config.environments:
+        # An OU environment's accounts as they are now (an account that joined since is AccountNotServed).
+        accounts = environments.accounts_of(config, environment, empty_ok=True)
+        per_account = for_each_account(accounts, read, config.workflow.max_concurrency)
         out[environment] = {
             project: {account: values[project] for account, values in per_account.items()}
             for project in config.projects
@@ -186,9 +215,25 @@ def find_drift(config: Config, observed: Observed) -> list[Finding]:
             if not values:
                 continue  # never promoted here
             pointed |= values
+            unserved: list[str] = []
+            if config.environment(environment).by_organization:
+                # An account without the parameter in an OU environment joined the OU after the last
+                # promotion: its own kind, and not a split (the next promotion serves it).
+                unserved = [account for account, value in pointers.items() if value is None]
+                for account in unserved:
+                    findings.append(
+                        Finding(
+                            kind="AccountNotServed",
+                            environment=environment,
+                            project=project_name,
+                            account=account,
+                            detail=f"{account} is in the organizational units of {environment} but has no "
+                            f"{project.parameter_name}: it joined after the last promotion; promote again to serve it",
+                        )
+                    )
             # A copy environment's accounts point at their own copies: they agree when the copies have one source.
             same: Any = _label if config.environments[environment].strategy == "copy" else (lambda value: value)
-            if len({same(v) if v is not None else None for v in pointers.values()}) > 1:
+            if len({same(v) if v is not None else None for a, v in pointers.items() if a not in unserved}) > 1:
                 findings.append(
                     Finding(
                         kind="SplitEnvironment",
@@ -245,21 +290,29 @@ def find_drift(config: Config, observed: Observed) -> list[Finding]:
                 kind="IdleVersion",
                 project=_project(arn),
                 version=arn,
-                detail=f"{_label(arn)}{_in_account(config, arn)} is RUNNING but no environment's parameter points "
-                "at it: " + _cost_text(config, description) + _granted_by(observed, arn),
+                detail=f"{_label(arn)}{_in_account(config, arn)} is {_running(arn)} but no environment's parameter "
+                "points at it: " + _cost_text(config, description) + _granted_by(observed, arn),
             )
         )
     return sorted(findings, key=_order)
 
 
-def unit_hour_price(region: str) -> float | None:
-    """USD per inference unit and hour in `region`, or None when mlpromote has no price for it."""
-    return model_service().unit_hour_price(region)
+def unit_hour_price(region: str, service: str = "rekognition") -> float | None:
+    """USD per inference unit and hour in `region` of the service's versions (a Comprehend endpoint's
+    inference units), or None when mlpromote has no price for it."""
+    return model_service(service).unit_hour_price(region)
+
+
+def _service_of(arn: str) -> str:
+    try:
+        return ModelVersionArn.parse(arn).kind
+    except InvalidModelVersionArn:
+        return "rekognition"
 
 
 def idle_cost_per_hour(config: Config, description: VersionDescription) -> float | None:
     """What a RUNNING version costs per hour at its minimum inference units (None: no price for the region)."""
-    price = unit_hour_price(config.region)
+    price = unit_hour_price(config.region, _service_of(description.arn))
     return None if price is None else _units(config, description) * price
 
 
@@ -274,19 +327,24 @@ def _units(config: Config, description: VersionDescription) -> int:
 
 def _cost_text(config: Config, description: VersionDescription) -> str:
     units = _units(config, description)
-    price = unit_hour_price(config.region)
+    service = _service_of(description.arn)
+    price = unit_hour_price(config.region, service)
     most = description.max_inference_units if (description.max_inference_units or 0) > units else None
     if price is None:
         text = (
             f"{units} inference unit{'s' if units != 1 else ''} billed every hour"
             + (f" (up to {most} when auto-scaled)" if most else "")
-            + f"; mlpromote has no inference price for {config.region}, see {PRICING_PAGE}"
+            + f"; mlpromote has no inference price for {config.region}, see {model_service(service).pricing_page}"
         )
         return text
     text = f"{units} inference unit{'s' if units != 1 else ''} x USD {price:.2f} = USD {units * price:.2f} per hour"
     if most:
         text += f" (up to USD {most * price:.2f} when auto-scaled to {most} units)"
     return text
+
+
+def _running(arn: str) -> str:
+    return "RUNNING" if _service_of(arn) == "rekognition" else "RUNNING (its endpoint is IN_SERVICE)"
 
 
 def _granted_by(observed: Observed, arn: str) -> str:
@@ -448,8 +506,13 @@ def _idle_totals(config: Config, findings: list[Finding], observed: Observed) ->
         observed.versions[f.version] for f in findings if f.kind == "IdleVersion" and f.version in observed.versions
     ]
     units = sum(_units(config, description) for description in idle)
-    price = unit_hour_price(config.region)
-    return {"idle_inference_units": units, "idle_cost_per_hour_usd": None if price is None else units * price}
+    costs = [idle_cost_per_hour(config, description) for description in idle]
+    known = [cost for cost in costs if cost is not None]
+    # No figure unless every idle version has a price (a partial sum would read as the whole cost).
+    cost = sum(known) if len(known) == len(costs) else None
+    if not idle and unit_hour_price(config.region) is None:
+        cost = None  # as before Comprehend: a region without a price reports no figure, even for nothing idle
+    return {"idle_inference_units": units, "idle_cost_per_hour_usd": cost}
 
 
 def _idle_granting(findings: list[Finding], observed: Observed) -> set[str]:

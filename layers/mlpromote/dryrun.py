@@ -15,7 +15,7 @@ from mlpromote import arns, drift
 from mlpromote.aws.rekognition import VersionDescription
 from mlpromote.config import Config
 from mlpromote.errors import InvalidModelVersionArn, PromotionError
-from mlpromote.plan import PromotionPlan, PromotionRequest, TargetAccount
+from mlpromote.plan import PromotionPlan, PromotionRequest
 from mlpromote.serving import references
 from mlpromote.versions import RUNNING, ModelVersionArn
 
@@ -35,6 +35,7 @@ def refused(
         "start": [],
         "stop": [],
         "costPerHourUsd": {"before": before, "after": before},
+        "waves": [],
         "refusal": type(refusal).__name__,
         "refusalMessage": str(refusal),
     }
@@ -45,9 +46,7 @@ def changes(config: Config, plan: PromotionPlan, observed: drift.Observed) -> di
     per account the pointer's from and to, the grants added and revoked, the versions started and
     stopped, the cost per hour before and after."""
     serving = observed.pointers[plan.environment][plan.project]
-    plan = plan.model_copy(
-        update={"accounts": [TargetAccount(account=a.account, current=serving.get(a.account)) for a in plan.accounts]}
-    )
+    plan = plan.with_pointers(serving)
     if plan.strategy == "copy":
         return _copy_changes(config, plan, observed)
     state = observed.versions.get(plan.version_arn)
@@ -59,9 +58,7 @@ def changes(config: Config, plan: PromotionPlan, observed: drift.Observed) -> di
         "environment": plan.environment,
         "version": plan.version_label,
         "kind": plan.kind,
-        "accounts": [
-            {"account": a.account, "from": _label(a.current), "to": plan.version_label} for a in plan.accounts
-        ],
+        "accounts": [{"account": a.account, "from": _label(a.current), "to": plan.version_label} for a in plan.targets],
         "grant": [] if plan.version_arn in granted else [plan.version_label],
         "revoke": [_label(v) for v in superseded if v in granted],
         "start": [_label(v) for v in started],
@@ -70,6 +67,7 @@ def changes(config: Config, plan: PromotionPlan, observed: drift.Observed) -> di
             "before": cost_per_hour(config, observed, []),
             "after": cost_per_hour(config, observed, stopped, started),
         },
+        "waves": waves_document(plan),
         "refusal": None,
         "refusalMessage": None,
     }
@@ -85,7 +83,7 @@ def _copy_changes(config: Config, plan: PromotionPlan, observed: drift.Observed)
         if label and arn.split(":")[4] != config.ml_account:
             by_account.setdefault(arn.split(":")[4], {})[label] = arn
     copied, started, stopped = [], [], []
-    for target in plan.accounts:
+    for target in plan.targets:
         account, have = target.account, by_account.get(target.account, {})
         copy = have.get(plan.version_label)
         if copy is None:
@@ -109,9 +107,7 @@ def _copy_changes(config: Config, plan: PromotionPlan, observed: drift.Observed)
         "environment": plan.environment,
         "version": plan.version_label,
         "kind": plan.kind,
-        "accounts": [
-            {"account": a.account, "from": _label(a.current), "to": plan.version_label} for a in plan.accounts
-        ],
+        "accounts": [{"account": a.account, "from": _label(a.current), "to": plan.version_label} for a in plan.targets],
         "grant": [],
         "revoke": [],
         "copy": [f"{plan.version_label} into {account}" for account in copied],
@@ -121,9 +117,18 @@ def _copy_changes(config: Config, plan: PromotionPlan, observed: drift.Observed)
             "before": cost_per_hour(config, observed, []),
             "after": cost_per_hour(config, observed, stopped, started),
         },
+        "waves": waves_document(plan),
         "refusal": None,
         "refusalMessage": None,
     }
+
+
+def waves_document(plan: PromotionPlan) -> list[dict[str, Any]]:
+    """The rollout as the dry run shows it: each wave's accounts (sorted by id), bake and approval."""
+    return [
+        {"accounts": accounts, "bakeMinutes": wave.bake_seconds // 60, "approve": wave.approve}
+        for wave, accounts in zip(plan.rollout, plan.wave_accounts(), strict=True)
+    ]
 
 
 def _stopped(config: Config, plan: PromotionPlan, observed: drift.Observed, superseded: list[str]) -> list[str]:

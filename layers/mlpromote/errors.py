@@ -197,3 +197,23 @@ class CopyConflict(PromotionError):
 class CopiesBusy(PromotionError):
     """Copies to delete are still STOPPING or COPYING_IN_PROGRESS (DeleteProjectVersion takes neither): the
     state machine runs the step again once they may have stopped; everything before the deletion is idempotent."""
+
+
+# --- environments by organizational unit (mlpromote.environments) ---------------------------
+
+
+class OrganizationalUnitNotFound(PromotionError):
+    """An OU the environment names does not exist in the organization the reader role reads."""
+
+
+class EnvironmentHasNoAccounts(PromotionError):
+    """The environment's OUs hold no ACTIVE account: there is nothing to promote to."""
+
+
+class EnvironmentTooLarge(PromotionError):
+    """The environment's OUs hold more accounts than a promotion serves (the config's cap, or the
+    history quota with the environment's bake and polling)."""
+
+
+class EnvironmentsOverlap(PromotionError):
+    """An account of the environment's OUs is the ML account or an account of another environment."""

@@ -26,7 +26,7 @@ def read_grants_after(plan: PromotionPlan, grant: Grant | None) -> GrantPolicy:
     """The access role's grants; TransientAwsError (retried by the ASL with backoff) while the read does
     not show yet the statement the grant step added (`grant`, None if it did not run) a moment ago."""
     policy = iam.read_grants(plan.access_role_name)
-    if grant is not None and grant.granted_at and not policy.grants(plan.version_arn):
+    if grant is not None and grant.granted_at and not policy.grants(plan.serving_arn):
         age = seconds_since(grant.granted_at)
         if age < min(IAM_READ_LAG_SECONDS, plan.grant_propagation_seconds):
             raise TransientAwsError(

@@ -19,6 +19,8 @@ from mlpromote.errors import GrantPolicyTooLarge
 
 POLICY_NAME = "mlpromote-grants"
 ACTION = "rekognition:DetectCustomLabels"
+# Every action a grant may allow: one per model service (mlpromote.services).
+ACTIONS = frozenset({ACTION, "comprehend:ClassifyDocument", "comprehend:DetectEntities"})
 # IAM counts every inline policy of a role together, without whitespace.
 INLINE_POLICY_LIMIT = 10_240
 # Present in the request context only when the call came through a VPC endpoint.
@@ -27,17 +29,18 @@ SOURCE_VPCE = "aws:SourceVpce"
 
 def statement_id(version_arn: str) -> str:
     """Readable and stable: Grant + project and version name + a short hash of the full ARN."""
-    tail = version_arn.split(":project/", 1)[-1]
+    tail = version_arn.split(":project/", 1)[-1].rsplit(":", 1)[-1]
     readable = re.sub(r"[^A-Za-z0-9]", "", tail.replace("/version/", ""))[:60]
     return f"Grant{readable}{hashlib.sha256(version_arn.encode()).hexdigest()[:8]}"
 
 
-def statement_for(version_arn: str, vpc_endpoint_ids: Sequence[str] = ()) -> dict[str, Any]:
-    """Allow DetectCustomLabels on exactly this version; with endpoints, only for calls through them."""
+def statement_for(version_arn: str, vpc_endpoint_ids: Sequence[str] = (), action: str = ACTION) -> dict[str, Any]:
+    """Allow DetectCustomLabels (or the service's `action`) on exactly this ARN: a Custom Labels version,
+    or the endpoint that serves a Comprehend version; with endpoints, only for calls through them."""
     statement: dict[str, Any] = {
         "Sid": statement_id(version_arn),
         "Effect": "Allow",
-        "Action": ACTION,
+        "Action": action,
         "Resource": version_arn,
     }
     if vpc_endpoint_ids:
@@ -110,8 +113,8 @@ class GrantPolicy:
         """Make every grant hold through exactly these endpoints (none: from anywhere), as the environment's
         vpcEndpointIds say now. False when every statement already did."""
         conformed = [
-            statement_for(resources[0], vpc_endpoint_ids)
-            if statement.get("Effect") == "Allow" and statement.get("Action") == ACTION and len(resources) == 1
+            statement_for(resources[0], vpc_endpoint_ids, str(statement["Action"]))
+            if statement.get("Effect") == "Allow" and statement.get("Action") in ACTIONS and len(resources) == 1
             else statement
             for statement in self.statements
             for resources in [_resources(statement)]

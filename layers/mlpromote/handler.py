@@ -14,7 +14,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from mlpromote import config
+from mlpromote import config, results
 from mlpromote.aws import dynamodb, sessions
 from mlpromote.errors import AwsError, PromotionError, TransientAwsError
 from mlpromote.history import DEFAULT_TABLE, TABLE_ENV
@@ -27,7 +27,8 @@ FailureResult = Callable[[dict[str, Any], dict[str, str]], dict[str, Any]]
 # document (message, type, request id, stack trace: about 1 KB), and it stays in the execution's
 # state, whose quota is 256 KB; a fan-out keeps one result per account, so its failures stay shorter.
 CAUSE_CHARACTERS = 1000
-RESULT_CAUSE_CHARACTERS = 120
+# The shorter cause a fan-out's result keeps (mlpromote.results.reported).
+RESULT_CAUSE_CHARACTERS = results.RESULT_CAUSE_CHARACTERS
 
 APPROVAL_TOPIC_ENV = "APPROVAL_TOPIC_ARN"
 
@@ -48,7 +49,7 @@ def approval_topic() -> str | None:
 
 
 def short(text: str, limit: int = CAUSE_CHARACTERS) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    return results.short(text, limit)
 
 
 def failed_iteration(key: str) -> FailureResult:
@@ -78,7 +79,7 @@ def step_handler(step: str, failure_result: FailureResult | None = None) -> Call
                 code = {"code": error.code} if isinstance(error, AwsError) else {}
                 logger.warning("step failed", extra={"error": type(error).__name__, "cause": str(error), **code})
                 if failure_result is not None and not isinstance(error, TransientAwsError):
-                    return failure_result(event, _reported(error))
+                    return failure_result(event, results.reported(error))
                 if isinstance(error, AwsError) and len(str(error)) > CAUSE_CHARACTERS:
                     # AWS's message (an IAM denial quotes ARNs and policies) kept within the cause's bound.
                     raise type(error)(short(str(error)), error.operation, error.code, error.said) from error
@@ -99,9 +100,3 @@ def _requested_by(event: dict[str, Any]) -> str | None:
         if isinstance(part, dict) and part.get("requestedBy"):
             return str(part["requestedBy"])
     return None
-
-
-def _reported(error: PromotionError) -> dict[str, str]:
-    # botocore's "An error occurred (...) when calling the ... operation" says an AWS error at length.
-    cause = error.brief if isinstance(error, AwsError) else str(error)
-    return {"Error": type(error).__name__, "Cause": short(cause, RESULT_CAUSE_CHARACTERS)}

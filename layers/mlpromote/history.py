@@ -18,9 +18,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from mlpromote.errors import HistoryRecordUnreadable
 from mlpromote.models import CamelModel
@@ -50,6 +51,16 @@ class AccountChange(BaseModel):
     to_version: str = Field(alias="to")
 
 
+class WaveRecord(BaseModel):
+    """One wave of the promotion's rollout: its accounts, and how it ended (mlpromote.waves' statuses)."""
+
+    model_config = ConfigDict(defer_build=True)
+    accounts: list[str]
+    status: str
+    # A wave with approve: true: the decision at its gate (decision, approver, comment, decidedAt).
+    approval: dict[str, Any] | None = None
+
+
 class PromotionRecord(CamelModel):
     """One promotion, as the history keeps it."""
 
@@ -61,6 +72,9 @@ class PromotionRecord(CamelModel):
     version: str
     kind: str = "promotion"  # or "rollback"
     accounts: list[AccountChange] = []
+    # The rollout's waves, in order (one wave without a rollout); records written before waves
+    # existed have none.
+    waves: list[WaveRecord] | None = None
     requested_by: str = "console"
     entry_point: str = "console"
     reason: str | None = None
@@ -79,12 +93,46 @@ class PromotionRecord(CamelModel):
     # compensation did (restored, revoked, stopped, leftRunningWhy), or its error.
     compensation: dict[str, Any] | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _accounts_from_groups(cls, data: Any) -> Any:
+        """An item keeps its accounts grouped by what they pointed at before (`accountsFrom`); read,
+        each account is `{account, from, to}` again. Items written before hold `accounts` as it is."""
+        if not isinstance(data, dict) or "accountsFrom" not in data:
+            return _waves_from_sizes(data)
+        groups = data["accountsFrom"]
+        if not isinstance(groups, list) or not all(isinstance(g, dict) for g in groups):
+            return data  # validation says what is wrong with it
+        accounts = sorted(
+            (
+                {"account": account, "from": group.get("version"), "to": data.get("version")}
+                for group in groups
+                for account in group.get("accounts") or []
+            ),
+            key=lambda change: str(change["account"]),
+        )
+        return _waves_from_sizes({**{k: v for k, v in data.items() if k != "accountsFrom"}, "accounts": accounts})
+
     def item(self) -> dict[str, Any]:
         """The DynamoDB item. Top-level None attributes are left out by the writer; nested ones
-        (an account's `from` when it had no parameter) stay, as NULL, so the record reads back."""
+        (a group's `version` when its accounts had no parameter) stay, as NULL, so the record reads back.
+
+        The accounts are kept grouped by what they pointed at before, each ARN once: DynamoDB's items
+        hold 400 KB, and a thousand accounts with two ARNs each would pass it."""
+        document = self.model_dump(mode="json", by_alias=True, exclude={"accounts"})
+        groups: dict[str | None, list[str]] = {}
+        for change in self.accounts:
+            groups.setdefault(change.from_version, []).append(change.account)
+        if self.waves is not None:
+            # A wave is a run of the accounts sorted by id (mlpromote.waves): its size says which.
+            document["waves"] = [
+                {"size": len(w.accounts), "status": w.status, **({"approval": w.approval} if w.approval else {})}
+                for w in self.waves
+            ]
         return {
             **record_key(self.environment, self.started_at, self.promotion_id),
-            **self.model_dump(mode="json", by_alias=True),
+            **document,
+            "accountsFrom": [{"version": version, "accounts": accounts} for version, accounts in groups.items()],
         }
 
     @classmethod
@@ -104,6 +152,27 @@ class PromotionRecord(CamelModel):
                 f"promotion record ({problems}); fix or delete that item (it was not written by this version of "
                 "mlpromote), then try again"
             ) from None
+
+
+def _waves_from_sizes(data: Any) -> Any:
+    """An item keeps each wave as its size: the wave's accounts are the next that many of the record's
+    accounts, sorted by id."""
+    if (
+        not isinstance(data, dict)
+        or not isinstance(data.get("waves"), list)
+        or not isinstance(data.get("accounts"), list)
+    ):
+        return data
+    # DynamoDB reads a number back as a Decimal.
+    if not all(isinstance(w, dict) and isinstance(w.get("size"), int | Decimal) for w in data["waves"]):
+        return data  # written whole (or broken: validation says what is wrong with it)
+    ids = sorted(str(c.get("account")) if isinstance(c, dict) else str(c.account) for c in data["accounts"])
+    waves, start = [], 0
+    for wave in data["waves"]:
+        size = int(wave["size"])
+        waves.append({**{k: v for k, v in wave.items() if k != "size"}, "accounts": ids[start : start + size]})
+        start += size
+    return {**data, "waves": waves}
 
 
 def live_at(records: list[PromotionRecord], at: datetime) -> PromotionRecord | None:

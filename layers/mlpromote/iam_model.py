@@ -10,7 +10,8 @@ import json
 from typing import Any
 
 from mlpromote import arns
-from mlpromote.config import Config
+from mlpromote import config as config_module
+from mlpromote.config import Config, SmokeTest
 
 # The control plane's function roles in the ML account (template.yaml gives them these names).
 CONTROL_PLANE_ROLE_PREFIX = "mlpromote-control-"
@@ -50,6 +51,13 @@ ALARM_READER_CALLERS = ("plan", "watch-alarms", "api")
 MODEL_COPIER_CALLERS = ("start-model", "check-model")
 MODEL_READER_CALLERS = ("confirm-serving", "rotate-pointer", "detect-drift", "api")
 MODEL_RETIRER_CALLERS = ("retire", "compensate")
+
+# List the accounts of the environments' OUs (templates/organization-reader.yaml, in the management
+# account): every step that resolves an OU environment's accounts (mlpromote.environments): the plan,
+# the retirement and the compensation (is a version live in another environment?), drift detection,
+# the API's dry run (the plan's checks and drift's reads).
+ORGANIZATION_READER_CALLERS = ("plan", "retire", "compensate", "detect-drift", "api")
+ORGANIZATION_READER_ROLE_NAME = config_module.ORGANIZATION_READER_ROLE_NAME
 # TargetRoles field -> the control-plane roles (short names) its role trusts.
 TARGET_ROLE_CALLERS: dict[str, tuple[str, ...]] = {
     "smoke_test": SMOKE_TEST_CALLERS,
@@ -95,6 +103,38 @@ def trust_accounts(partition: str, accounts: list[str]) -> dict[str, Any]:
     }
 
 
+def trust_organizational_units(organization: str, units: list[str]) -> dict[str, Any]:
+    """Trust every principal whose account is in one of the OUs or their child OUs, by organization
+    path: the same size for 5 accounts or 5,000, and an account moved into the OU is admitted with
+    no redeploy. aws:PrincipalOrgPaths is multivalued, hence ForAnyValue:StringLike; a path is
+    o-.../r-.../ou-.../ (each OU from the root down), so `<org>/*/<ou>/*` matches the OU wherever it
+    sits and every OU below it (IAM User Guide, "AWS global condition context keys",
+    aws:PrincipalOrgPaths, and "Understand the AWS Organizations entity path"). aws:PrincipalOrgID
+    pins the organization as well: the path's first element says it, the ID is the documented key."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "TrustEnvironmentOrganizationalUnits",
+                "Effect": "Allow",
+                "Principal": {"AWS": "*"},
+                "Action": "sts:AssumeRole",
+                "Condition": {
+                    "StringEquals": {"aws:PrincipalOrgID": organization},
+                    "ForAnyValue:StringLike": {
+                        "aws:PrincipalOrgPaths": [organization_path(organization, unit) for unit in units]
+                    },
+                },
+            }
+        ],
+    }
+
+
+def organization_path(organization: str, unit: str) -> str:
+    """The aws:PrincipalOrgPaths pattern of an OU and its child OUs."""
+    return f"{organization}/*/{unit}/*"
+
+
 def trust_roles(role_arns: list[str], sid: str) -> dict[str, Any]:
     return {
         "Version": "2012-10-17",
@@ -116,21 +156,28 @@ def access_role_trust(config: Config, environment: str) -> dict[str, Any]:
     - externalId: only callers that pass it (the smoke test passes it too).
     """
     env = config.environment(environment)
-    trust = trust_accounts(config.partition, env.accounts)
-    conditions: dict[str, dict[str, Any]] = {}
+    organization = config.organization_of(environment)
+    if env.by_organization:
+        # An OU environment: by organization path, never by account (the config requires organizationId).
+        assert organization is not None
+        trust = trust_organizational_units(organization, env.organizational_units)
+    else:
+        trust = trust_accounts(config.partition, env.accounts)
+    conditions: dict[str, dict[str, Any]] = trust["Statement"][0].get("Condition", {})
     if env.consumer_role_arns:
+        # In an OU environment the smoke-test role of any account (the trust's org paths say which).
+        smoke_accounts = ["*"] if env.by_organization else env.accounts
         smoke_test_roles = [
-            arns.role(config.partition, account, config.target_roles.smoke_test) for account in env.accounts
+            arns.role(config.partition, account, config.target_roles.smoke_test) for account in smoke_accounts
         ]
         conditions["ArnLike"] = {"aws:PrincipalArn": list(dict.fromkeys([*env.consumer_role_arns, *smoke_test_roles]))}
-    organization = config.organization_of(environment)
     if organization or env.external_id:
         equals: dict[str, str] = {}
         if organization:
             equals["aws:PrincipalOrgID"] = organization
         if env.external_id:
             equals["sts:ExternalId"] = env.external_id
-        conditions["StringEquals"] = equals
+        conditions.setdefault("StringEquals", {}).update(equals)
     if conditions:
         trust["Statement"][0]["Condition"] = conditions
     return trust
@@ -341,9 +388,27 @@ def access_role_boundary(config: Config) -> dict[str, Any]:
                 "Action": "rekognition:DetectCustomLabels",
                 "Resource": versions.removesuffix("/0") + "/*",
             },
+            *_comprehend_endpoints(config),
             *smoke_test_images_policy(config)["Statement"],
         ],
     }
+
+
+def _comprehend_endpoints(config: Config) -> list[dict[str, Any]]:
+    """With Comprehend projects: calling the endpoints mlpromote creates (arns.comprehend_endpoint_name),
+    ClassifyDocument on a classifier's, DetectEntities on an entity recognizer's."""
+    kinds = sorted({project.model_kind for project in config.projects.values()} - {"rekognition"})
+    actions = {"document-classifier": "comprehend:ClassifyDocument", "entity-recognizer": "comprehend:DetectEntities"}
+    at = f"arn:{config.partition}:comprehend:{config.region}:{config.ml_account}"
+    return [
+        {
+            "Sid": "CallComprehendEndpoints" if kind == "document-classifier" else "CallComprehendEntityEndpoints",
+            "Effect": "Allow",
+            "Action": actions[kind],
+            "Resource": f"{at}:{kind}-endpoint/{arns.COMPREHEND_ENDPOINT_PREFIX}*",
+        }
+        for kind in kinds
+    ]
 
 
 def smoke_test_images_policy(config: Config) -> dict[str, Any]:
@@ -351,12 +416,12 @@ def smoke_test_images_policy(config: Config) -> dict[str, Any]:
     objects = sorted(
         arns.s3_object(config.partition, bucket, key)
         for project in config.projects.values()
+        if isinstance(project.smoke_test, SmokeTest)
         for bucket, key in project.smoke_test.image_locations()
     )
-    return {
-        "Version": "2012-10-17",
-        "Statement": [{"Sid": "ReadSmokeTestImages", "Effect": "Allow", "Action": "s3:GetObject", "Resource": objects}],
-    }
+    # Without Custom Labels projects there is no image to read (IAM refuses an empty Resource).
+    statements = [{"Sid": "ReadSmokeTestImages", "Effect": "Allow", "Action": "s3:GetObject", "Resource": objects}]
+    return {"Version": "2012-10-17", "Statement": statements if objects else []}
 
 
 def trust_policy_findings(config: Config, environment: str) -> tuple[str | None, str | None]:

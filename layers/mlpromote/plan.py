@@ -7,9 +7,10 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field, StrictBool, ValidationError, model_validator
 
 from mlpromote import arns
-from mlpromote.config import SmokeTest, TargetRoles, describe_validation_error
+from mlpromote.config import SmokeTest, TargetRoles, TextSmokeTest, describe_validation_error
 from mlpromote.errors import InvalidPromotionRequest, PlanSchemaUnsupported
 from mlpromote.models import CamelModel
+from mlpromote.waves import PlannedWave
 
 
 class _Model(CamelModel):
@@ -60,11 +61,69 @@ class PromotionRequest(_Model):
 
 
 class TargetAccount(_Model):
+    """One account and what its parameter points at: a view of the plan (PromotionPlan.targets), not
+    what the plan carries."""
+
     account: str
     current: str | None = Field(
         description="the version ARN the account's parameter points at before, as read under the lock (None: "
         "no parameter; before the lock, unknown except for a rollback)"
     )
+
+
+class Pointing(_Model):
+    """The accounts whose parameter points at one version (None: no parameter, or not read yet).
+
+    The plan keeps what each account serves grouped by version: an environment serves one or two
+    versions, so the ARN is kept once, not once per account (a thousand accounts with ARNs of a few
+    hundred characters would pass Step Functions' 256 KB state quota on their own).
+    """
+
+    version: str | None
+    accounts: list[str]
+
+
+def batches_of(accounts: list[str], size: int) -> list[list[str]]:
+    """The accounts, sorted, in batches of `size` (the last one shorter): one Lambda invocation each in
+    the fan-out Maps, so the execution's history grows with the batches, not with the accounts."""
+    ordered = sorted(accounts)
+    return [ordered[i : i + size] for i in range(0, len(ordered), size)]
+
+
+def grouped(current: dict[str, str | None]) -> list[Pointing]:
+    """What each account serves, grouped by version; the groups in a stable order (no pointer first)."""
+    groups: dict[str | None, list[str]] = {}
+    for account in sorted(current):
+        groups.setdefault(current[account], []).append(account)
+    return [Pointing(version=v, accounts=a) for v, a in sorted(groups.items(), key=lambda item: item[0] or "")]
+
+
+class WaveBatches(_Model):
+    """One wave of the plan: the batches it switches, by their index in the plan's `batches` (the
+    rotation Map's ItemSelector picks each with States.ArrayGetItem, so no account id is kept twice
+    in the state), its bake and whether a person decides before it starts."""
+
+    batches: list[int]
+    bake_seconds: int = 0
+    approve: bool = False
+
+
+def batched_waves(waves: list[PlannedWave], size: int) -> tuple[list[list[str]], list[WaveBatches]]:
+    """The waves' accounts in batches of `size`, each wave batched on its own (a batch never spans two
+    waves), and each wave as the indexes of its batches."""
+    batches: list[list[str]] = []
+    planned = []
+    for wave in waves:
+        own = batches_of(wave.accounts, size)
+        planned.append(
+            WaveBatches(
+                batches=list(range(len(batches), len(batches) + len(own))),
+                bake_seconds=wave.bake_seconds,
+                approve=wave.approve,
+            )
+        )
+        batches += own
+    return batches, planned
 
 
 class AccountPlan(_Model):
@@ -75,6 +134,12 @@ class AccountPlan(_Model):
     environment: str
     version_arn: str
     version_label: str
+    # Which ModelService the version belongs to (mlpromote.services.model_service): its ARN's kind.
+    service: str = "rekognition"
+    # What the applications call (ModelService.serving_arn): the version ARN for Rekognition, the endpoint
+    # that serves the version for Comprehend. What the pointer holds and the grant allows. Plans written
+    # before it existed are Rekognition's: the version ARN.
+    serving_arn: str = ""
     ml_account: str
     # The config's region: the clients' region, and (through its partition) every ARN's first field.
     region: str
@@ -82,7 +147,7 @@ class AccountPlan(_Model):
     parameter_name: str
     smoke_test_role_name: str
     parameter_writer_role_name: str
-    smoke_test: SmokeTest
+    smoke_test: SmokeTest | TextSmokeTest
     grant_propagation_seconds: int
     # The access role's sts:ExternalId, which the smoke test passes when it assumes the role.
     external_id: str | None = None
@@ -92,6 +157,18 @@ class AccountPlan(_Model):
     # runs its own copy of it (mlpromote.copies), found through the account's model-reader role.
     strategy: Literal["share", "copy"] = "share"
     model_reader_role_name: str = TargetRoles.model_fields["model_reader"].default
+
+    # Accounts one fan-out Lambda does at once (mlpromote.fanout.account_workers).
+    account_workers: int = 10
+
+    @model_validator(mode="before")
+    @classmethod
+    def _serving_arn(cls, data: Any) -> Any:
+        if isinstance(data, dict) and not (data.get("servingArn") or data.get("serving_arn")):
+            version = data.get("versionArn", data.get("version_arn"))
+            if isinstance(version, str):
+                return {**data, "servingArn": version}
+        return data
 
     @property
     def partition(self) -> str:
@@ -117,7 +194,11 @@ class AccountPlan(_Model):
 # function versions it started with, so its own steps always read their own plans; a plan crosses
 # releases only where newer code reads it (ReleaseAbandoned reads the history, but hands the plan to
 # the execution's own Compensate), and a future step that reads older plans relies on this number.
-PLAN_SCHEMA_VERSION = 1
+# Schema 2: `accounts` ([{account, current}]) became `batches` (the accounts, sorted, in batches) and
+# `pointing` (what they serve, grouped by version); schema 1 plans read as schema 2.
+PLAN_SCHEMA_VERSION = 2
+# The batch size a schema 1 plan is read with (it predates workflow.accountsPerBatch).
+_SCHEMA_1_BATCH = 25
 
 
 class PromotionPlan(AccountPlan):
@@ -142,7 +223,11 @@ class PromotionPlan(AccountPlan):
     project: str
     project_arn: str
     status_at_plan: str
-    accounts: list[TargetAccount]
+    # The environment's accounts, sorted, in batches of workflow.accountsPerBatch: the fan-out Maps run
+    # one Lambda invocation per batch.
+    batches: list[list[str]]
+    # What each account's parameter points at, grouped by version (read under the lock).
+    pointing: list[Pointing]
     already_served: bool
     already_running: bool
     # When Take the environment re-read the plan's view of the world under the lock; None before.
@@ -155,7 +240,14 @@ class PromotionPlan(AccountPlan):
     start_poll_seconds: int
     start_timeout_seconds: int
     max_concurrency: int
+    # Batches of the fan-out Maps running at once; times account_workers, at most max_concurrency
+    # accounts at once (mlpromote.fanout.batch_concurrency).
+    batch_concurrency: int = 1
+    # The environment's bakeMinutes in seconds: the last wave's bake, unless its rollout says otherwise.
     bake_seconds: int = 0
+    # The rollout (mlpromote.waves), fixed in Validate and plan: each wave's batches, bake and approval.
+    # A plan written before waves existed has none: it is one wave of every batch (`rollout`).
+    waves: list[WaveBatches] = []
     rollback_alarms: list[str] = []
     alarm_poll_seconds: int = 60
     # The grant holds only for calls through these VPC endpoints (none: from anywhere).
@@ -201,7 +293,36 @@ class PromotionPlan(AccountPlan):
                     f"{PLAN_SCHEMA_VERSION}. It was written by a newer release: run that release's functions "
                     "(the state machine names the versions each execution started with)"
                 )
+            if version == 1 and isinstance(data.get("accounts"), list):
+                targets = [TargetAccount.model_validate(t) for t in data["accounts"]]
+                rest = {k: v for k, v in data.items() if k not in ("accounts", "schemaVersion", "schema_version")}
+                return {
+                    **rest,
+                    "schemaVersion": PLAN_SCHEMA_VERSION,
+                    "batches": batches_of([t.account for t in targets], _SCHEMA_1_BATCH),
+                    "pointing": [g.dump() for g in grouped({t.account: t.current for t in targets})],
+                }
         return data
+
+    @property
+    def account_ids(self) -> list[str]:
+        """Every account of the environment, sorted."""
+        return [account for batch in self.batches for account in batch]
+
+    @property
+    def current(self) -> dict[str, str | None]:
+        """What each account's parameter points at (read under the lock), by account."""
+        return {account: group.version for group in self.pointing for account in group.accounts}
+
+    @property
+    def targets(self) -> list[TargetAccount]:
+        """Each account and what it points at, sorted by account."""
+        current = self.current
+        return [TargetAccount(account=a, current=current.get(a)) for a in self.account_ids]
+
+    def with_pointers(self, current: dict[str, str | None]) -> PromotionPlan:
+        """The plan with what each account serves, as read (accounts not in `current`: no pointer)."""
+        return self.model_copy(update={"pointing": grouped({a: current.get(a) for a in self.account_ids})})
 
     def parameter_reader_role_arn(self, account: str) -> str:
         return arns.role(self.partition, account, self.parameter_reader_role_name)
@@ -215,6 +336,24 @@ class PromotionPlan(AccountPlan):
     def model_retirer_role_arn(self, account: str) -> str:
         return arns.role(self.partition, account, self.model_retirer_role_name)
 
+    @property
+    def gated(self) -> bool:
+        """A person decides somewhere: at the environment's gate, or before a wave."""
+        return self.requires_approval or any(wave.approve for wave in self.waves)
+
+    @property
+    def rollout(self) -> list[WaveBatches]:
+        """The waves; a plan written before waves existed: one wave of every batch."""
+        return self.waves or [WaveBatches(batches=list(range(len(self.batches))), bake_seconds=self.bake_seconds)]
+
+    def wave_accounts(self) -> list[list[str]]:
+        """Each wave's accounts, sorted."""
+        return [[a for index in wave.batches for a in self.batches[index]] for wave in self.rollout]
+
+    def switched_by(self, wave: int) -> list[str]:
+        """The accounts of waves 0..`wave` (0-based): what has switched once that wave has."""
+        return [account for accounts in self.wave_accounts()[: wave + 1] for account in accounts]
+
     def superseded(self) -> list[str]:
         """Versions the environment's accounts pointed at before, other than the promoted one."""
-        return sorted({t.current for t in self.accounts if t.current and t.current != self.version_arn})
+        return sorted({g.version for g in self.pointing if g.version and g.version != self.version_arn})

@@ -5,7 +5,7 @@ States.Runtime, which no Catch sees: nothing is compensated and the environment 
 failure found it (Step Functions developer guide, "Step Functions service quotas", and "Using Step
 Functions to continue as new" for the documented way around it). Polling a starting model and
 watching alarms during the bake are the loops of promote_model.asl.json; the fan-out adds events per
-account. The config is refused when the longest promotion it allows could pass the quota, so the limit
+batch of accounts. The config is refused when the longest promotion it allows could pass the quota, so the limit
 bites at check-config, not hours into a bake with every pointer moved.
 
 Validation rather than a poll interval derived from the duration: alarmPollSeconds is a promise (an
@@ -17,7 +17,10 @@ at a sensible interval.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+from mlpromote.fanout import DEFAULT_ACCOUNTS_PER_BATCH
 
 HISTORY_EVENT_QUOTA = 25_000
 # Events a promotion writes outside its loops and fan-out, on its longest path (start, approval, bake,
@@ -26,8 +29,12 @@ EVENTS_OUTSIDE_LOOPS = 120
 # One look of a loop: Wait (entered, exited), the Lambda task (entered, scheduled, started, succeeded,
 # exited), the Choice (entered, exited).
 EVENTS_PER_POLL = 9
-# Each account's iteration of the two Map states: iteration started and succeeded, and the task's five.
-EVENTS_PER_ACCOUNT = 14
+# Each batch's iteration of the two Map states (one Lambda invocation per batch of accounts): iteration
+# started and succeeded, and the task's five.
+EVENTS_PER_BATCH = 14
+# Each wave of a rollout beyond the first: its Pass and Choice states, the Map's own events, the
+# check for another wave (mlpromote.waves); measured at 16 on the emulator, rounded up.
+EVENTS_PER_WAVE = 20
 # A Lambda retry adds the failure, the new scheduling and its start.
 EVENTS_PER_RETRY = 3
 # Kept free for transient errors' retries (throttling, Lambda service errors), which no config bounds.
@@ -40,7 +47,7 @@ GRANT_RETRY_MAX_ATTEMPTS = 40
 
 
 def grant_retries(grant_propagation_seconds: int) -> int:
-    """How often one account's smoke test is retried, at most, while IAM propagates the grant:
+    """How often one batch's smoke test is retried, at most, while IAM propagates the grant:
     GrantNotYetEffective is raised only within grantPropagationSeconds of the grant."""
     waited, retries, delay = 0.0, 0, GRANT_RETRY_INTERVAL
     while waited < grant_propagation_seconds and retries < GRANT_RETRY_MAX_ATTEMPTS - 1:
@@ -67,10 +74,16 @@ class HistoryBudget:
     start_polls: int
     bake_polls: int
     grant_retries: int
+    # The fan-out's batches (mlpromote.plan.batches_of): its events grow with them, not with the accounts.
+    batches: int
+    # A rollout's waves: each wave beyond the first adds its own states (mlpromote.waves).
+    waves: int = 1
 
     @property
     def fan_out_events(self) -> int:
-        return self.accounts * (EVENTS_PER_ACCOUNT + EVENTS_PER_RETRY * self.grant_retries)
+        return self.batches * (EVENTS_PER_BATCH + EVENTS_PER_RETRY * self.grant_retries) + EVENTS_PER_WAVE * (
+            self.waves - 1
+        )
 
     @property
     def events(self) -> int:
@@ -90,17 +103,23 @@ class HistoryBudget:
 
 def history_budget(
     accounts: int,
-    bake_minutes: int,
+    bake_minutes: int | Sequence[int],
     alarm_poll_seconds: int,
     start_timeout_minutes: int,
     start_poll_seconds: int,
     grant_propagation_seconds: int,
+    accounts_per_batch: int = DEFAULT_ACCOUNTS_PER_BATCH,
 ) -> HistoryBudget:
+    """`bake_minutes`: the environment's bake, or each wave's (a rollout bakes after each wave)."""
+    bakes = [bake_minutes] if isinstance(bake_minutes, int) else list(bake_minutes)
     return HistoryBudget(
         accounts=accounts,
+        # Each wave is batched on its own: a wave's last batch may be short.
+        batches=math.ceil(accounts / accounts_per_batch) + len(bakes) - 1,
         start_polls=start_polls(start_timeout_minutes * 60, start_poll_seconds),
-        bake_polls=bake_polls(bake_minutes * 60, alarm_poll_seconds),
+        bake_polls=sum(bake_polls(bake * 60, alarm_poll_seconds) for bake in bakes),
         grant_retries=grant_retries(grant_propagation_seconds),
+        waves=max(1, len(bakes)),
     )
 
 
@@ -118,12 +137,13 @@ def history_quota_problem(budget: HistoryBudget, bake_minutes: int, start_timeou
         fixes.append(
             f"workflow.startPollSeconds >= {math.ceil(start_timeout_minutes * 60 / (allowed - budget.bake_polls - 2))}"
         )
-    if budget.accounts * budget.grant_retries * EVENTS_PER_RETRY > RETRY_MARGIN:
+    if budget.batches * budget.grant_retries * EVENTS_PER_RETRY > RETRY_MARGIN:
         fixes.append("a lower workflow.grantPropagationSeconds")
-    fixes.append("fewer accounts (split the environment)" if budget.accounts > 1 else "a shorter bakeMinutes")
+    fixes.append("a larger workflow.accountsPerBatch" if budget.batches > 1 else "a shorter bakeMinutes")
     return (
         f"set {' or '.join(fixes)}: a promotion could write {budget.events:,} history events "
-        f"({budget.bake_polls:,} alarm looks, {budget.start_polls:,} start checks, {budget.accounts} account(s)), "
+        f"({budget.bake_polls:,} alarm looks, {budget.start_polls:,} start checks, {budget.accounts} account(s) in "
+        f"{budget.batches} batch(es)), "
         f"past the {HISTORY_EVENT_QUOTA - RETRY_MARGIN:,} of Step Functions' {HISTORY_EVENT_QUOTA:,} it may use"
         "; the execution would fail there, uncompensated"
     )

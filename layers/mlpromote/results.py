@@ -9,7 +9,23 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from mlpromote.clock import stamp
+from mlpromote.errors import AwsError, PromotionError
 from mlpromote.models import CamelModel
+
+# The longest cause a result keeps (a failed batch's). A raised error's Cause on AWS is the runtime's
+# whole error document (about 1 KB) and stays in the execution's state, whose quota is 256 KB.
+RESULT_CAUSE_CHARACTERS = 120
+
+
+def short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def reported(error: PromotionError) -> dict[str, str]:
+    """A named error as a result reports it: its name, and a short cause."""
+    # botocore's "An error occurred (...) when calling the ... operation" says an AWS error at length.
+    cause = error.brief if isinstance(error, AwsError) else str(error)
+    return {"Error": type(error).__name__, "Cause": short(cause, RESULT_CAUSE_CHARACTERS)}
 
 
 class StepResult(CamelModel):
@@ -33,21 +49,58 @@ class Grant(StepResult):
 
 
 class SmokeTestResult(StepResult):
-    """Kept small: one per account stays in the execution's state (256 KB in all)."""
+    """One batch's smoke test: every account of it passed (a failure is raised). Kept small: one per
+    batch stays in the execution's state."""
 
-    account: str
+    accounts: int
 
 
 class Serving(StepResult):
     status: str
 
 
-class Rotation(StepResult):
-    """Kept small: one per account stays in the execution's state. From and to are in the plan."""
+class FailedAccounts(BaseModel):
+    """The accounts of a batch that failed with one error: the error's name, the first one's cause."""
 
-    account: str
+    model_config = ConfigDict(extra="forbid")
+    error: str
+    cause: str
+    accounts: list[str]
+
+
+class Rotation(StepResult):
+    """One batch's rotation: how many accounts switched, and the failed ones grouped by error, so that
+    every account failing stays small in the execution's state. From and to are in the plan.
+
+    The first failure's first account (sorted) has the promotion's error when any failed. A batch
+    whose Lambda failed as a whole (its "Record the failed batch" state) has `accounts` (the whole
+    batch) and `error`, and no `failures`."""
+
+    model_config = ConfigDict(extra="forbid")
+    switched: int = 0
     failed: bool = False
-    parameter_version: int | None
+    error: dict[str, str] | None = None
+    failures: list[FailedAccounts] = []
+    accounts: list[str] = Field(default=[], description="the whole batch, when its Lambda failed as a whole")
+
+    @property
+    def failed_accounts(self) -> list[FailedAccounts]:
+        if self.failures or not self.failed or self.error is None:
+            return self.failures
+        return [FailedAccounts(error=self.error["Error"], cause=self.error["Cause"], accounts=self.accounts)]
+
+    @property
+    def first_error(self) -> dict[str, str] | None:
+        """The error and cause of the batch's first failed account (sorted), or of the batch itself."""
+        if self.error is not None:
+            return self.error
+        return next(({"Error": f.error, "Cause": f.cause} for f in self.failures), None)
+
+    def dump(self) -> dict[str, object]:
+        # Each batch's result stays in the state: the fields only a failed batch's own state sets are
+        # left out. `failed` stays: the Map's ResultSelector looks for it in every result.
+        left_out = {name for name in ("error", "accounts") if not getattr(self, name)}
+        return self.model_dump(mode="json", by_alias=True, exclude=left_out)
 
 
 class Watch(StepResult):

@@ -2,23 +2,36 @@
 
 from __future__ import annotations
 
-from mlpromote import arns
+from mlpromote import arns, environments
 from mlpromote.aws import ssm
 from mlpromote.config import Config
 from mlpromote.fanout import for_each_account
 from mlpromote.plan import PromotionPlan
+from mlpromote.services import ModelService, model_service
 
 
 def read_pointers(
-    accounts: list[str], reader_role: str, parameter_name: str, workers: int, partition: str
+    accounts: list[str],
+    reader_role: str,
+    parameter_name: str,
+    workers: int,
+    partition: str,
+    service: ModelService | None = None,
+    project: str = "",
 ) -> dict[str, str | None]:
-    """What each account's parameter holds, read side by side (hundreds of accounts, one call each), through
-    the accounts' parameter-reader role."""
-    return for_each_account(
+    """Which version each account's parameter serves, read side by side (hundreds of accounts, one call
+    each), through the accounts' parameter-reader role. A parameter holds what the applications call
+    (ModelService.serving_arn); with the project's `service`, each value is read back as the version it
+    serves (a value the service cannot place is kept as it is)."""
+    pointers = for_each_account(
         accounts,
         lambda account: ssm.read_pointer(arns.role(partition, account, reader_role), parameter_name),
         workers,
     )
+    if service is None:
+        return pointers
+    served = service.versions_served_by(project, {value for value in pointers.values() if value})
+    return {account: served.get(value, value) if value else value for account, value in pointers.items()}
 
 
 def references(config: Config, plan: PromotionPlan, after_promotion: bool) -> dict[str, list[str]]:
@@ -29,19 +42,21 @@ def references(config: Config, plan: PromotionPlan, after_promotion: bool) -> di
     point at the new version (`after_promotion`), after a compensation at what they held before.
     """
     found: dict[str, list[str]] = {}
-    for target in plan.accounts:
+    for target in plan.targets:
         value = plan.version_arn if after_promotion else target.current
         if value:
             found.setdefault(value, []).append(f"{plan.environment}/{target.account}")
-    for name, environment in sorted(config.environments.items()):
+    for name in sorted(config.environments):
         if name == plan.environment:
             continue
         pointers = read_pointers(
-            environment.accounts,
+            environments.accounts_of(config, name, empty_ok=True),
             plan.parameter_reader_role_name,
             plan.parameter_name,
             plan.max_concurrency,
             plan.partition,
+            model_service(plan.service),
+            plan.project,
         )
         for account, value in pointers.items():
             if value:

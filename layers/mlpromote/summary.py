@@ -9,7 +9,7 @@ from pydantic import ConfigDict, field_validator
 
 from mlpromote.models import CamelModel
 from mlpromote.plan import PromotionPlan
-from mlpromote.records import changes_document
+from mlpromote.records import from_document
 from mlpromote.results import Grant, ModelStart, Retirement, Rotation, SmokeTestResult, Watch
 
 
@@ -30,7 +30,7 @@ class PromotionState(CamelModel):
     @field_validator("rotations", mode="before")
     @classmethod
     def _all_rotations(cls, rotations: Any) -> Any:
-        # The rotation Map reports {"all": [...], "failed": [...]}; past the check, none failed.
+        # The rotation Map reports {"all": [one per batch], "anyFailed"}; past the check, none failed.
         return rotations["all"] if isinstance(rotations, dict) else rotations
 
 
@@ -49,12 +49,17 @@ def summarize(state: PromotionState, retirement: Retirement) -> dict[str, Any]:
     ]
     if state.approval and state.approval.get("decidedAt"):
         ends.append(("Wait for approval", state.approval["decidedAt"]))
-    ends += [
-        ("Point each account at the new version", max(r.ended_at for r in state.rotations)),
-    ]
-    if state.watch:
-        # Its own step: the bake's minutes are not the retirement's.
-        ends.append(("Bake: watch the rollback alarms", state.watch.ended_at))
+    switched = max(r.ended_at for r in state.rotations)  # the last wave's
+    if len(plan.rollout) > 1:
+        # The waves' switches and bakes alternate: one step, from the first switch to the last bake.
+        ends.append(
+            ("Roll out wave by wave: switch, then bake", max(switched, state.watch.ended_at if state.watch else ""))
+        )
+    else:
+        ends.append(("Point each account at the new version", switched))
+        if state.watch:
+            # Its own step: the bake's minutes are not the retirement's.
+            ends.append(("Bake: watch the rollback alarms", state.watch.ended_at))
     ends.append(("Retire the superseded version", retirement.ended_at))
     steps, previous = [], _at(plan.requested_at)
     for name, ended in ends:
@@ -66,7 +71,9 @@ def summarize(state: PromotionState, retirement: Retirement) -> dict[str, Any]:
         "project": plan.project,
         "version": plan.version_arn,
         "reason": plan.reason,
-        "accounts": changes_document(plan),
+        # What the accounts pointed at before, grouped by version ({version, accounts}): one entry per
+        # account, each with two ARNs, would pass the state's quota at a thousand accounts.
+        "from": from_document(plan),
         "started": [plan.version_arn] if state.model_start and state.model_start.started_by_this_execution else [],
         "granted": [plan.version_arn] if state.grant.added_by_this_execution else [],
         "revoked": retirement.revoked,

@@ -16,7 +16,19 @@ _VERSION_ARN = re.compile(
     r"(?P<account>[0-9]{12}):project/(?P<project>[a-zA-Z0-9_.\-]{1,255})/version/"
     r"(?P<version>[a-zA-Z0-9_.\-]{1,255})/(?P<created>[0-9]{1,20})"
 )
+# arn:aws:comprehend:REGION:ACCOUNT:document-classifier/NAME/version/VERSION (or entity-recognizer/...):
+# a Comprehend custom model version (botocore's DocumentClassifierArn / EntityRecognizerArn shapes, at
+# most 256 characters; names and versions 1-63 of [a-zA-Z0-9] with single or repeated hyphens between).
+# mlpromote promotes versions, so the /version/ part is required here although Comprehend allows a
+# model without one.
+_COMPREHEND_NAME = r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}"
+_COMPREHEND_VERSION_ARN = re.compile(
+    r"arn:(?P<partition>aws|aws-cn|aws-us-gov):comprehend:(?P<region>[a-z]{2}(-[a-z]+)+-[0-9]):"
+    rf"(?P<account>[0-9]{{12}}):(?P<kind>document-classifier|entity-recognizer)/(?P<project>{_COMPREHEND_NAME})"
+    rf"/version/(?P<version>{_COMPREHEND_NAME})"
+)
 _MAX_ARN_LENGTH = 2048
+_COMPREHEND_MAX_ARN_LENGTH = 256
 
 RUNNING = "RUNNING"
 FAILED = "FAILED"
@@ -49,6 +61,12 @@ class ModelVersionArn:
     account: str
     project: str
     version: str
+    # Which service's version: "rekognition", or Comprehend's "document-classifier" or "entity-recognizer".
+    kind: str = "rekognition"
+
+    @property
+    def service(self) -> str:
+        return "rekognition" if self.kind == "rekognition" else "comprehend"
 
     @classmethod
     def parse(cls, text: object) -> ModelVersionArn:
@@ -57,6 +75,8 @@ class ModelVersionArn:
                 f"modelVersionArn must be a string, got {type(text).__name__}; expected "
                 "arn:aws:rekognition:REGION:ACCOUNT:project/PROJECT/version/VERSION/TIMESTAMP"
             )
+        if text.startswith("arn:") and text.split(":", 3)[2:3] == ["comprehend"]:
+            return cls._parse_comprehend(text)
         match = _VERSION_ARN.fullmatch(text) if len(text) <= _MAX_ARN_LENGTH else None
         if match is None:
             shown = text if len(text) <= 120 else text[:117] + "..."
@@ -72,6 +92,27 @@ class ModelVersionArn:
             account=match["account"],
             project=match["project"],
             version=match["version"],
+        )
+
+    @classmethod
+    def _parse_comprehend(cls, text: str) -> ModelVersionArn:
+        match = _COMPREHEND_VERSION_ARN.fullmatch(text) if len(text) <= _COMPREHEND_MAX_ARN_LENGTH else None
+        if match is None:
+            shown = text if len(text) <= 120 else text[:117] + "..."
+            raise InvalidModelVersionArn(
+                f"{shown!r} is not a Comprehend custom model version ARN; expected "
+                "arn:aws:comprehend:REGION:ACCOUNT:document-classifier/NAME/version/VERSION (or "
+                "entity-recognizer/NAME/version/VERSION), at most 256 characters; a model trained without a "
+                "VersionName cannot be promoted: train a version"
+            )
+        return cls(
+            arn=text,
+            partition=match["partition"],
+            region=match["region"],
+            account=match["account"],
+            project=match["project"],
+            version=match["version"],
+            kind=match["kind"],
         )
 
     @property

@@ -472,6 +472,11 @@ def _check_config(path: Path, as_json: bool = False) -> int:
         "accounts": sum(len(e.accounts) for e in config.environments.values()),
         "projects": len(config.projects),
     }
+    # An OU environment's accounts are resolved at promotion time (through organizationReaderRoleArn),
+    # not here: offline, check-config counts the OUs it names.
+    units = sum(len(e.organizational_units) for e in config.environments.values())
+    if units:
+        counts["organizationalUnits"] = units
     warnings = [warning for _, warning in findings.values() if warning]
     if as_json:
         print(json.dumps({"config": str(path), "valid": True, **counts, "warnings": warnings}))

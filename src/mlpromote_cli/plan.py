@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from mlpromote.errors import InvalidConfig, InvalidModelVersionArn, InvalidPromotionRequest
+from mlpromote.waves import wave_lines
 
 EXIT_OK, EXIT_REFUSED, EXIT_BAD_INPUT = 0, 1, 2
 API_URL_OUTPUT = "PromotionsApiUrl"
@@ -122,6 +123,10 @@ def plans_text(plans: list[dict[str, Any]]) -> str:
             lines.append(f"  {change + ':':8}{', '.join(plan[change]) or '-'}")
         cost = plan["costPerHourUsd"]
         lines.append(f"  cost:   {_usd(cost['before'])} -> {_usd(cost['after'])} per hour")
+        waves = plan.get("waves") or []
+        if len(waves) > 1:
+            lines.append(f"  waves:  {len(waves)}, accounts by id")
+            lines += [f"    {line}" for line in wave_lines(waves)]
     return "\n".join(lines)
 
 

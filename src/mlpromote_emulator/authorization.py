@@ -112,11 +112,15 @@ class Authorizer:
         boundary = None
         if documents.boundary_arn:
             boundary = (documents.boundary_arn, _boundary(documents.boundary_arn))
+        account = arn.split(":")[4]
+        # The world's organization (world.organization) knows accounts that joined an OU during the run.
+        member = adapt.organization_of_account(account)
         return Role(
             arn=documents.arn,
             trust=_document(documents.trust),
             policies=policies,
-            org=self.organizations.get(arn.split(":")[4], ""),
+            org=self.organizations.get(account) or (member.id if member else ""),
+            org_paths=tuple(adapt.organization_paths(account)),
             boundary=boundary,
         )
 
@@ -275,6 +279,23 @@ def requests_for(
     return out
 
 
+def _comprehend(
+    operation: str, params: Mapping[str, Any], partition: str, at: str
+) -> list[tuple[str | None, str, dict[str, Any]]]:
+    """Comprehend's resource for each call (Service Authorization Reference, Amazon Comprehend): the
+    model for Describe*, the endpoint for Describe/DeleteEndpoint, ClassifyDocument and DetectEntities;
+    CreateEndpoint on both the endpoint it creates and the model it serves; the List* calls on `*`."""
+    if operation == "CreateEndpoint":
+        model = str(params.get("ModelArn") or "*")
+        kind = "document-classifier" if ":document-classifier/" in model else "entity-recognizer"
+        endpoint = f"arn:{partition}:comprehend:{at}:{kind}-endpoint/{params.get('EndpointName')}"
+        return [(None, endpoint, {}), (None, model, {})]
+    resource = (
+        params.get("EndpointArn") or params.get("DocumentClassifierArn") or params.get("EntityRecognizerArn") or "*"
+    )
+    return [(None, str(resource), {})]
+
+
 def _resources(
     prefix: str,
     operation: str,
@@ -297,6 +318,8 @@ def _resources(
                 (None, str(params.get("DestinationProjectArn") or "*"), {}),
             ]
         return [(None, str(params.get("ProjectVersionArn") or params.get("ProjectArn") or "*"), {})]
+    if prefix == "comprehend":
+        return _comprehend(operation, params, partition, at)
     if prefix == "ssm":
         names = params.get("Names") or [params.get("Name") or params.get("Path") or ""]
         return [(None, _parameter_arn(str(name), partition, at), {}) for name in names]

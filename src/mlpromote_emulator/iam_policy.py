@@ -61,6 +61,8 @@ class Role:
     policies: Policies
     # aws:PrincipalOrgID in its requests; "" when the account is in no organization.
     org: str = ""
+    # aws:PrincipalOrgPaths in its requests (o-.../r-.../ou-.../): multivalued, empty outside an organization.
+    org_paths: tuple[str, ...] = ()
     label: str = ""
     # Its permissions boundary: the managed policy's ARN and document.
     boundary: tuple[str, dict[str, Any]] | None = None
@@ -145,10 +147,15 @@ def _policy_arn(stack: Stack, logical: str) -> str:
     return f"arn:{stack.partition}:iam::{stack.account}:policy{properties.get('Path', '/')}{name}"
 
 
-def load_scps(config: Config, scp_dir: Path) -> dict[str, list[tuple[str, dict[str, Any]]]]:
-    """Account -> the SCPs of `scp_dir` that apply to its principals, attached as docs/security.md says."""
+def load_scps(
+    config: Config, scp_dir: Path, targets: list[str] | None = None
+) -> dict[str, list[tuple[str, dict[str, Any]]]]:
+    """Account -> the SCPs of `scp_dir` that apply to its principals, attached as docs/security.md says.
+    `targets`: the target accounts (default: the ones the environments list; an OU environment's are
+    the world's to say)."""
     out: dict[str, list[tuple[str, dict[str, Any]]]] = {}
-    targets = [account for env in config.environments.values() for account in env.accounts]
+    if targets is None:
+        targets = [account for env in config.environments.values() for account in env.accounts]
     private = any(env.vpc_endpoint_ids for env in config.environments.values())
     for path in sorted(scp_dir.glob("*.json")) if scp_dir.is_dir() else []:
         if path.stem not in SCP_ATTACHMENTS:
@@ -245,9 +252,7 @@ def allowed(
 ) -> bool:
     """One request by `role`, evaluated as AWS does (principalmapper's local evaluation)."""
     check = _principalmapper()[2]
-    context = dict(context)
-    if role.org:
-        context.setdefault("aws:PrincipalOrgID", role.org)
+    context = _principal_keys(role, context)
     return bool(
         check(
             node(role),
@@ -293,6 +298,18 @@ def decide(
     return Decision(False, f"because no identity-based policy allows the {action} action")
 
 
+def _principal_keys(role: Role, context: Mapping[str, Any]) -> dict[str, Any]:
+    """The request's keys plus the principal's organization keys (IAM User Guide, "AWS global condition
+    context keys": aws:PrincipalOrgID and aws:PrincipalOrgPaths are in every request of a principal in
+    an organization, and absent otherwise)."""
+    keys = dict(context)
+    if role.org:
+        keys.setdefault("aws:PrincipalOrgID", role.org)
+    if role.org_paths:
+        keys.setdefault("aws:PrincipalOrgPaths", list(role.org_paths))
+    return keys
+
+
 def _names(scps: Policies | None, effect: str, denies: Any) -> str:
     return ", ".join(name for name, document in scps or () if denies(document, effect))
 
@@ -300,9 +317,6 @@ def _names(scps: Policies | None, effect: str, denies: Any) -> str:
 def _condition_keys(role: Role, context: Mapping[str, Any]) -> Any:
     from principalmapper.querying.query_interface import _infer_condition_keys, _prepare_condition_context
 
-    keys = dict(context)
-    if role.org:
-        keys.setdefault("aws:PrincipalOrgID", role.org)
-    prepared = _prepare_condition_context(keys)
+    prepared = _prepare_condition_context(_principal_keys(role, context))
     prepared.update(_infer_condition_keys(node(role), prepared))
     return prepared

@@ -16,7 +16,11 @@ moto gives us real IAM, STS, SSM, S3, Lambda and a real Step Functions interpret
 - Step Functions' "Step Functions Execution Status Change" events on the default bus, delivered
   to rules whose target is a Lambda function (moto neither emits them nor invokes Lambda targets);
 - qualified function ARNs (a version or an alias) in Lambda invokes: the qualifier reaches the
-  emulator, which runs that version's code.
+  emulator, which runs that version's code;
+- speed at hundreds of accounts, with the same answers: moto finds the account and the session of an
+  access key by scanning every account's IAM and every STS session, parses each JSONPath anew at
+  every state, and makes a boto3 client for every Lambda task; here an index by key, parsed paths
+  kept, and one engine client per session.
 
 `install()` applies all of them once; `tests/emulator/test_moto_adaptations.py` checks each
 against moto, so an upgrade that moves an internal fails loudly there and not in a promotion.
@@ -43,19 +47,28 @@ import botocore.session
 import moto
 import moto.iam.models as iam_models
 import moto.stepfunctions.parser.asl.component.common.retry.retrier_decl as retrier_decl
+import moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils as sfn_lambda_eval
+import moto.stepfunctions.parser.asl.utils.boto_client as sfn_boto_client
+import moto.stepfunctions.parser.asl.utils.json_path as sfn_json_path
 from botocore.model import ServiceModel, ShapeResolver, StructureShape
 from botocore.serialize import CBORSerializer
+from jsonpath_ng.ext import parse as parse_json_path
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.cloudwatch.models import cloudwatch_backends
 from moto.cloudwatch.responses import CloudWatchResponse
+from moto.comprehend.models import ComprehendBackend, comprehend_backends
+from moto.comprehend.responses import ComprehendResponse
 from moto.core.exceptions import JsonRESTError
+from moto.core.models import botocore_stubber
 from moto.core.request import determine_request_protocol
 from moto.core.responses import ActionResult, BaseResponse, EmptyResult
+from moto.events.exceptions import ValidationException as EventsValidationException
+from moto.events.models import EventsBackend, events_backends
 from moto.events.models import Rule as EventsRule
-from moto.events.models import events_backends
 from moto.iam.exceptions import LimitExceededException, NotFoundException
 from moto.iam.models import IAMBackend, iam_backends
 from moto.iam.responses import IamResponse
+from moto.organizations.responses import OrganizationsResponse
 from moto.rekognition.models import RekognitionBackend, rekognition_backends
 from moto.rekognition.responses import RekognitionResponse
 from moto.s3.models import s3_backends
@@ -90,11 +103,12 @@ from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
 from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
 from moto.stepfunctions.parser.backend.execution import Execution as SfnExecution
 from moto.stepfunctions.responses import StepFunctionResponse
-from moto.sts.models import sts_backends
+from moto.sts.models import AssumedRole, STSBackend
 from moto.sts.responses import TokenResponse
 from moto.utilities.arns import parse_arn
 
 from mlpromote.arns import PARTITIONS
+from mlpromote_emulator import comprehend
 
 PINNED_MOTO = "5.2.5"
 # Errors that real AWS answers with a 5xx status.
@@ -362,6 +376,12 @@ def _announce(execution: SfnExecution) -> None:
         hooks.deliveries[arn] = thread
 
 
+def ended(execution_arn: str, timeout: float) -> bool:
+    """Wait until the execution ends, at most `timeout` real seconds (False: still running then, as far
+    as this knows: a stopped execution may end without it)."""
+    return _ending(execution_arn).wait(timeout)
+
+
 def delivered(execution_arn: str, timeout: float) -> bool:
     """Wait until the execution's status-change event has been delivered (False: not yet, after `timeout`)."""
     ending = hooks.endings.get(execution_arn)
@@ -495,13 +515,10 @@ _original_assume_role = TokenResponse.assume_role
 
 def _caller(access_key: str) -> tuple[str, str | None]:
     """(account, role ARN or None) of the credentials behind an access key."""
-    account = iam_models.get_account_id_from(access_key)
-    for backends in sts_backends.values():
-        for backend in backends.values():
-            assumed = backend.get_assumed_role_from_access_key(access_key)
-            if assumed is not None:
-                return assumed.account_id, assumed.role_arn
-    return account, None
+    assumed = assumed_role_of(access_key)
+    if assumed is not None:
+        return assumed.account_id, assumed.role_arn
+    return _account_of_key(access_key), None
 
 
 def admits(
@@ -616,11 +633,9 @@ def forget_sessions() -> None:
 
 
 def _caller_source_identity(access_key: str) -> str | None:
-    for backends in sts_backends.values():
-        for backend in backends.values():
-            assumed = backend.get_assumed_role_from_access_key(access_key)
-            if assumed is not None:
-                return _source_identities.get((assumed.role_arn, assumed.session_name))
+    assumed = assumed_role_of(access_key)
+    if assumed is not None:
+        return _source_identities.get((assumed.role_arn, assumed.session_name))
     return None
 
 
@@ -654,11 +669,15 @@ _original_put_role_policy = IAMBackend.put_role_policy
 _original_delete_role_policy = IAMBackend.delete_role_policy
 
 
+# The calls that use a model, one per model service: a grant allows one of them on one ARN.
+_MODEL_ACTIONS = ("rekognition:DetectCustomLabels", "comprehend:ClassifyDocument", "comprehend:DetectEntities")
+
+
 def _detect_resources(document: dict[str, Any]) -> set[str]:
     out: set[str] = set()
     for statement in _statements(document):
-        if statement.get("Effect") == "Allow" and _action_matches(
-            statement.get("Action"), "rekognition:DetectCustomLabels"
+        if statement.get("Effect") == "Allow" and any(
+            _action_matches(statement.get("Action"), action) for action in _MODEL_ACTIONS
         ):
             out.update(_as_list(statement.get("Resource", [])))
     return out
@@ -1218,6 +1237,160 @@ def _delete_project_version(self: RekognitionResponse) -> str:
     return json.dumps({"Status": "DELETING"})
 
 
+# --- Amazon Comprehend custom models: versions, real-time endpoints, the calls that use them ------
+# The store and its rules are mlpromote_emulator.comprehend; here they answer Comprehend's API, kept on
+# moto's backend (per account and region) so they go with it when moto resets.
+
+
+def comprehend_store(account: str, region: str) -> comprehend.Store:
+    backend: ComprehendBackend = comprehend_backends[account][region]
+    if not hasattr(backend, "_mlpromote_comprehend"):
+        backend._mlpromote_comprehend = comprehend.Store(account, region)  # type: ignore[attr-defined]
+    return backend._mlpromote_comprehend  # type: ignore[attr-defined]
+
+
+class ComprehendApiError(JsonRESTError):
+    pass
+
+
+def _comprehend(self: ComprehendResponse) -> comprehend.Store:
+    return comprehend_store(self.current_account, self.region)
+
+
+def _answer(call: Callable[[], Any]) -> Any:
+    try:
+        return call()
+    except comprehend.ComprehendError as error:
+        raise ComprehendApiError(error.code, error.message) from None
+
+
+def _model_properties(model: comprehend.Model) -> dict[str, Any]:
+    arn_key = "DocumentClassifierArn" if model.kind == comprehend.CLASSIFIER else "EntityRecognizerArn"
+    return {arn_key: model.arn, "LanguageCode": "en", "Status": model.status, "VersionName": model.version}
+
+
+def _describe_model(kind: str, arn_param: str, key: str) -> Callable[[ComprehendResponse], str]:
+    def describe(self: ComprehendResponse) -> str:
+        model = _answer(lambda: _comprehend(self).model(self._get_param(arn_param), kind))
+        return json.dumps({key: _model_properties(model)})
+
+    return describe
+
+
+def _list_models(kind: str, name_filter: str, key: str) -> Callable[[ComprehendResponse], str]:
+    def list_models(self: ComprehendResponse) -> str:
+        # One page: mlpromote's projects have far fewer versions than the API's 500 per page.
+        name = (self._get_param("Filter") or {}).get(name_filter)
+        return json.dumps({key: [_model_properties(m) for m in _comprehend(self).list_models(kind, name)]})
+
+    return list_models
+
+
+def _create_endpoint(self: ComprehendResponse) -> str:
+    endpoint = _answer(
+        lambda: _comprehend(self).create_endpoint(
+            self._get_param("EndpointName"), self._get_param("ModelArn"), self._get_param("DesiredInferenceUnits")
+        )
+    )
+    return json.dumps({"EndpointArn": endpoint.arn, "ModelArn": endpoint.model_arn})
+
+
+def _describe_endpoint(self: ComprehendResponse) -> str:
+    endpoint = _answer(lambda: _comprehend(self).endpoint(self._get_param("EndpointArn")))
+    return json.dumps({"EndpointProperties": endpoint.properties()})
+
+
+def _delete_endpoint(self: ComprehendResponse) -> str:
+    _answer(lambda: _comprehend(self).delete_endpoint(self._get_param("EndpointArn")))
+    return "{}"
+
+
+def _list_endpoints(self: ComprehendResponse) -> str:
+    selected = self._get_param("Filter") or {}
+    endpoints = _comprehend(self).list_endpoints(selected.get("ModelArn"), selected.get("Status"))
+    return json.dumps({"EndpointPropertiesList": [e.properties() for e in endpoints]})
+
+
+def _infer(self: ComprehendResponse, kind: str, action: str) -> comprehend.Model:
+    """The endpoint's model, if the caller may call it: a role of the endpoint's account whose grant on
+    exactly this endpoint has propagated (as DetectCustomLabels), and the endpoint IN_SERVICE."""
+    arn = str(self._get_param("EndpointArn") or "")
+    caller_account, caller_role = _caller(self.get_access_key())
+    store = _comprehend(self)
+    if arn in store.endpoints and not _may_detect(caller_account, caller_role, arn, self.current_account):
+        raise ComprehendApiError(
+            "AccessDeniedException",
+            f"User: {caller_role or caller_account} is not authorized to perform: {action} on resource: {arn}",
+        )
+    return _answer(lambda: store.infer(arn, kind, self._get_param("Text")))
+
+
+def _classify_document(self: ComprehendResponse) -> str:
+    model = _infer(self, comprehend.CLASSIFIER, "comprehend:ClassifyDocument")
+    classes = [{"Name": name, "Score": score} for name, score in sorted(model.finds.items())]
+    return json.dumps({"Classes": classes})
+
+
+def _detect_entities(self: ComprehendResponse) -> str:
+    if not self._get_param("EndpointArn"):
+        raise ComprehendApiError("InvalidRequestException", "the emulator serves DetectEntities on custom endpoints")
+    model = _infer(self, comprehend.ENTITY_RECOGNIZER, "comprehend:DetectEntities")
+    text = str(self._get_param("Text"))
+    entities = [
+        {"Type": name, "Score": score, "Text": text[:10], "BeginOffset": 0, "EndOffset": min(10, len(text))}
+        for name, score in sorted(model.finds.items())
+    ]
+    return json.dumps({"Entities": entities})
+
+
+def _install_comprehend() -> None:
+    responses: dict[str, Callable[[ComprehendResponse], str]] = {
+        "describe_document_classifier": _describe_model(
+            comprehend.CLASSIFIER, "DocumentClassifierArn", "DocumentClassifierProperties"
+        ),
+        "describe_entity_recognizer": _describe_model(
+            comprehend.ENTITY_RECOGNIZER, "EntityRecognizerArn", "EntityRecognizerProperties"
+        ),
+        "list_document_classifiers": _list_models(
+            comprehend.CLASSIFIER, "DocumentClassifierName", "DocumentClassifierPropertiesList"
+        ),
+        "list_entity_recognizers": _list_models(
+            comprehend.ENTITY_RECOGNIZER, "RecognizerName", "EntityRecognizerPropertiesList"
+        ),
+        "create_endpoint": _create_endpoint,
+        "describe_endpoint": _describe_endpoint,
+        "delete_endpoint": _delete_endpoint,
+        "list_endpoints": _list_endpoints,
+        "classify_document": _classify_document,
+        "detect_entities": _detect_entities,
+    }
+    for name, response in responses.items():
+        setattr(ComprehendResponse, name, response)
+
+
+# --- EventBridge: a PutEvents request's entries hold 256 KB in all -------------------------
+
+# "The total entry size must be less than 256KB", counted as the EventBridge user guide's "Calculating
+# PutEvents event entry size" says: Time 14 bytes, Source, DetailType, Detail and each of Resources in
+# UTF-8 (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-putevent-size.html). moto checks
+# only the number of entries.
+PUT_EVENTS_MAX_BYTES = 256 * 1024
+_original_put_events = EventsBackend.put_events
+
+
+def put_events_entry_size(entry: dict[str, Any]) -> int:
+    size = 14 if entry.get("Time") is not None else 0
+    for key in ("Source", "DetailType", "Detail"):
+        size += len(str(entry.get(key) or "").encode("utf-8"))
+    return size + sum(len(str(resource).encode("utf-8")) for resource in entry.get("Resources") or [])
+
+
+def _put_events(self: EventsBackend, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    if sum(put_events_entry_size(entry) for entry in events) >= PUT_EVENTS_MAX_BYTES:
+        raise EventsValidationException("Total size of the entries in the request is over the limit.")
+    return _original_put_events(self, events)
+
+
 # --- EventBridge: a rule whose target is a state machine starts an execution ----------------
 
 _original_send_to_targets = EventsRule.send_to_targets
@@ -1452,6 +1625,164 @@ def _delete_parameter(self: SimpleSystemManagerResponse) -> Any:
 _original_describe_alarms = CloudWatchResponse.describe_alarms
 
 
+# --- AWS Organizations: the world's OUs, served to the management account ----------------------
+# moto's backend makes up its own OU and account ids; a scenario names real-looking ones
+# (world.organization), so the emulator keeps the tree itself and answers the read calls the control
+# plane makes. Organizations API Reference: ListAccountsForParent lists the accounts directly in the
+# parent (not in child OUs), ListOrganizationalUnitsForParent the child OUs; both at most 20 per page
+# (MaxResults 1-20), both only from the management account (or a delegated administrator).
+
+ORGANIZATIONS_PAGE_MAX = 20
+
+
+@dataclass
+class Organization:
+    """One organization: its id, its management account and its OUs (OU id -> accounts and child OUs)."""
+
+    id: str
+    management_account: str
+    units: dict[str, list[str]] = field(default_factory=dict)  # OU -> accounts directly in it
+    children: dict[str, list[str]] = field(default_factory=dict)  # OU -> child OUs
+
+    def root(self) -> str:
+        """The root's id: an OU id carries it (ou-<root suffix>-...)."""
+        first = next(iter(self.units), "ou-root-00000000")
+        return "r-" + first.split("-")[1]
+
+    def parent_of(self, unit: str) -> str | None:
+        return next((parent for parent, children in self.children.items() if unit in children), None)
+
+    def paths(self, account: str) -> list[str]:
+        """aws:PrincipalOrgPaths of a principal in `account`: o-.../r-.../ou-.../.../ (IAM User Guide,
+        "Understand the AWS Organizations entity path"); the root's path for an account in no OU."""
+        unit = next((u for u, accounts in self.units.items() if account in accounts), None)
+        chain: list[str] = []
+        while unit is not None:
+            chain.insert(0, unit)
+            unit = self.parent_of(unit)
+        return ["/".join([self.id, self.root(), *chain]) + "/"]
+
+
+_organizations: dict[str, Organization] = {}
+
+
+def seed_organization(organization: Organization) -> None:
+    _organizations[organization.management_account] = organization
+
+
+def forget_organizations() -> None:
+    _organizations.clear()
+
+
+def organization_of_account(account: str) -> Organization | None:
+    """The organization an account is a member of (its management account, or an account of one of its OUs)."""
+    for organization in _organizations.values():
+        if account == organization.management_account or any(account in a for a in organization.units.values()):
+            return organization
+    return None
+
+
+def unit_accounts(units: list[str]) -> list[str]:
+    """The accounts of `units` and their child OUs, recursively, sorted, in whichever organization has them."""
+    found: set[str] = set()
+    for organization in _organizations.values():
+        pending = [unit for unit in units if unit in organization.units]
+        while pending:
+            unit = pending.pop()
+            found.update(organization.units[unit])
+            pending.extend(organization.children.get(unit, []))
+    return sorted(found)
+
+
+def organization_paths(account: str) -> list[str]:
+    """aws:PrincipalOrgPaths of a principal in `account` ([] outside every organization)."""
+    organization = organization_of_account(account)
+    return organization.paths(account) if organization is not None else []
+
+
+def move_account(account: str, unit: str) -> None:
+    """Put `account` into `unit` (out of any other OU), as MoveAccount does."""
+    for organization in _organizations.values():
+        if unit in organization.units:
+            for accounts in organization.units.values():
+                if account in accounts:
+                    accounts.remove(account)
+            organization.units[unit].append(account)
+            return
+    raise ValueError(f"no organization has the OU {unit}")
+
+
+class OrganizationsError(JsonRESTError):
+    pass
+
+
+def _organization_for(response: OrganizationsResponse) -> Organization:
+    organization = _organizations.get(response.current_account)
+    if organization is not None:
+        return organization
+    if organization_of_account(response.current_account) is not None:
+        raise OrganizationsError("AccessDeniedException", "You don't have permissions to access this resource.")
+    raise OrganizationsError("AWSOrganizationsNotInUseException", "Your account is not a member of an organization.")
+
+
+def _page(response: OrganizationsResponse, items: list[dict[str, Any]], key: str) -> str:
+    size = int(response._get_param("MaxResults") or ORGANIZATIONS_PAGE_MAX)
+    if not 1 <= size <= ORGANIZATIONS_PAGE_MAX:
+        raise OrganizationsError("InvalidInputException", f"MaxResults must be 1-{ORGANIZATIONS_PAGE_MAX}.")
+    start = int(response._get_param("NextToken") or 0)
+    answer: dict[str, Any] = {key: items[start : start + size]}
+    if start + size < len(items):
+        answer["NextToken"] = str(start + size)
+    return json.dumps(answer)
+
+
+def _parent(response: OrganizationsResponse, organization: Organization) -> str:
+    parent = str(response._get_param("ParentId"))
+    if parent != organization.root() and parent not in organization.units:
+        raise OrganizationsError(
+            "ParentNotFoundException", "We can't find a root or OU with the ParentId that you specified."
+        )
+    return parent
+
+
+def _list_accounts_for_parent(self: OrganizationsResponse) -> str:
+    organization = _organization_for(self)
+    parent = _parent(self, organization)
+    accounts = organization.units.get(parent, [])
+    listed = [
+        {
+            "Id": account,
+            "Arn": f"arn:aws:organizations::{organization.management_account}:account/{organization.id}/{account}",
+            "Name": f"account-{account}",
+            "Email": f"{account}@example.com",
+            "Status": "ACTIVE",
+            "State": "ACTIVE",
+            "JoinedMethod": "CREATED",
+            "JoinedTimestamp": 1.7e9,
+        }
+        for account in sorted(accounts)
+    ]
+    return _page(self, listed, "Accounts")
+
+
+def _list_organizational_units_for_parent(self: OrganizationsResponse) -> str:
+    organization = _organization_for(self)
+    parent = _parent(self, organization)
+    if parent == organization.root():
+        children = [unit for unit in organization.units if organization.parent_of(unit) is None]
+    else:
+        children = organization.children.get(parent, [])
+    listed = [
+        {
+            "Id": unit,
+            "Arn": f"arn:aws:organizations::{organization.management_account}:ou/{organization.id}/{unit}",
+            "Name": unit,
+        }
+        for unit in children
+    ]
+    return _page(self, listed, "OrganizationalUnits")
+
+
 def _describe_alarms(self: CloudWatchResponse) -> ActionResult:
     """Only the alarm types asked for: without AlarmTypes, DescribeAlarms returns metric alarms only, even
     when composite alarms have the names asked for (CloudWatch API reference, DescribeAlarms). moto
@@ -1522,16 +1853,23 @@ def install() -> None:
     RekognitionResponse.copy_project_version = _copy_project_version  # type: ignore[attr-defined]
     RekognitionResponse.delete_project_version = _delete_project_version  # type: ignore[attr-defined]
     EventsRule.send_to_targets = _send_to_targets  # type: ignore[method-assign]
+    EventsBackend.put_events = _put_events  # type: ignore[method-assign]
     SimpleSystemManagerResponse.put_parameter = _put_parameter  # type: ignore[method-assign]
     SimpleSystemManagerResponse.get_parameter = _get_parameter  # type: ignore[method-assign]
     SimpleSystemManagerResponse.label_parameter_version = _label_parameter_version  # type: ignore[method-assign]
     SimpleSystemManagerResponse.delete_parameter = _delete_parameter  # type: ignore[method-assign]
     CloudWatchResponse.describe_alarms = _describe_alarms  # type: ignore[method-assign]
+    OrganizationsResponse.list_accounts_for_parent = _list_accounts_for_parent  # type: ignore[method-assign]
+    OrganizationsResponse.list_organizational_units_for_parent = _list_organizational_units_for_parent  # type: ignore[method-assign]
     _name_step_functions_errors()
     # moto's PutMetricAlarm reads AlarmRule "to re-use this method for composite alarms", but does not
     # route PutCompositeAlarm to it.
     CloudWatchResponse.put_composite_alarm = CloudWatchResponse.put_metric_alarm  # type: ignore[attr-defined]
     _install_step_functions_quotas()
+    _install_comprehend()
+    _install_key_index()
+    sfn_json_path.parse = _parsed_json_path
+    sfn_lambda_eval.boto_client_for = _engine_client
     _installed = True
 
 
@@ -1546,9 +1884,25 @@ def custom_labels_versions(account: str, region: str) -> dict[str, CustomLabelsV
 
 
 def transitions_end(account: str, region: str) -> datetime | None:
-    """When the last start or stop under way in the account's Custom Labels ends (None: none is)."""
+    """When the last start or stop under way in the account's Custom Labels, or the last creation or
+    deletion of a Comprehend endpoint, ends (None: none is)."""
     ends = [end for version in custom_labels_versions(account, region).values() if (end := version.transition_ends())]
+    if (account, region) in _comprehend_accounts and (end := comprehend_store(account, region).transitions_end()):
+        ends.append(end)
     return max(ends, default=None)
+
+
+# Accounts and regions seeded with Comprehend models (transitions_end looks only there: creating moto's
+# Comprehend backend for every Custom Labels world would cost for nothing).
+_comprehend_accounts: set[tuple[str, str]] = set()
+
+
+def seed_comprehend(account: str, region: str, model: comprehend.Model, endpoint: comprehend.Endpoint | None) -> None:
+    store = comprehend_store(account, region)
+    _comprehend_accounts.add((account, region))
+    store.models[model.arn] = model
+    if endpoint is not None:
+        store.endpoints[endpoint.arn] = endpoint
 
 
 # --- what world.py and runtime.py read and write behind the API ---------------------------------
@@ -1746,12 +2100,10 @@ def _policy_text(policy: Any) -> str:
 def caller(access_key: str) -> tuple[str, str | None, str | None]:
     """(account, role ARN, session name) of the credentials behind an access key; the role and session
     are None for keys that are not an assumed role's."""
-    for backends in sts_backends.values():
-        for backend in backends.values():
-            assumed = backend.get_assumed_role_from_access_key(access_key)
-            if assumed is not None:
-                return assumed.account_id, assumed.role_arn, assumed.session_name
-    return iam_models.get_account_id_from(access_key), None, None
+    assumed = assumed_role_of(access_key)
+    if assumed is not None:
+        return assumed.account_id, assumed.role_arn, assumed.session_name
+    return _account_of_key(access_key), None, None
 
 
 @functools.cache
@@ -1760,3 +2112,127 @@ def aws_managed_policies() -> dict[str, Any]:
     from moto.iam.aws_managed_policies import aws_managed_policies_data
 
     return dict(json.loads(aws_managed_policies_data))
+
+
+# --- speed at hundreds of accounts ------------------------------------------------------------
+# moto finds the account behind an access key by looking in every account's IAM backend, in every
+# partition (creating the backends it has not made yet, each with its copy of the AWS managed
+# policies), and the role behind it by scanning every STS session ever issued: per request, work
+# that grows with the accounts and the sessions, which at a few hundred accounts is most of a
+# promotion. An index by key, kept where moto adds and removes keys, gives the same answers.
+# Keys are random (20 characters), so at most one backend holds a key, as the scan assumes too.
+
+
+class _IndexedAccessKeys(dict[str, Any]):
+    """An IAM backend's access keys, indexed by key id in `_key_accounts` as they come and go."""
+
+    def __init__(self, account: str) -> None:
+        super().__init__()
+        self.account = account
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        super().__setitem__(key, value)
+        _key_accounts[key] = self
+
+    def __delitem__(self, key: str) -> None:
+        super().__delitem__(key)
+        if _key_accounts.get(key) is self:
+            del _key_accounts[key]
+
+    def forget(self) -> None:
+        for key in list(self):
+            if _key_accounts.get(key) is self:
+                del _key_accounts[key]
+
+
+# Access key id -> the IAM backend's keys that hold it; access key id -> the session STS issued with it.
+_key_accounts: dict[str, _IndexedAccessKeys] = {}
+_sessions_by_key: dict[str, AssumedRole] = {}
+_original_iam_init = IAMBackend.__init__
+_original_iam_reset = IAMBackend.reset
+_original_sts_assume_role = STSBackend.assume_role
+
+
+def _iam_init(self: IAMBackend, region_name: str, account_id: str) -> None:
+    _original_iam_init(self, region_name, account_id)
+    _index_keys(self)
+
+
+def _index_keys(backend: IAMBackend) -> None:
+    if isinstance(backend.access_keys, _IndexedAccessKeys):
+        return
+    indexed = _IndexedAccessKeys(backend.account_id)
+    for key, value in backend.access_keys.items():
+        indexed[key] = value
+    backend.access_keys = indexed
+
+
+def _iam_reset(self: IAMBackend) -> None:
+    # moto's reset empties the backend and runs __init__ again: its keys are gone.
+    keys = self.__dict__.get("access_keys")
+    if isinstance(keys, _IndexedAccessKeys):
+        keys.forget()
+    _original_iam_reset(self)
+
+
+def _sts_assume_role(self: STSBackend, *args: Any, **kwargs: Any) -> AssumedRole:
+    role = _original_sts_assume_role(self, *args, **kwargs)
+    _sessions_by_key[role.access_key_id] = role
+    return role
+
+
+def _account_of_key(access_key: str) -> str:
+    """moto's get_account_id_from, by the index: the account whose IAM holds the key, else moto's default."""
+    keys = _key_accounts.get(access_key)
+    return keys.account if keys is not None and access_key in keys else str(iam_models.DEFAULT_ACCOUNT_ID)
+
+
+def assumed_role_of(access_key: str) -> AssumedRole | None:
+    """The session STS issued with this key, while its key lives (None: not an assumed role's key)."""
+    role = _sessions_by_key.get(access_key)
+    if role is None:
+        return None
+    keys = _key_accounts.get(access_key)
+    # A reset of moto (a new world) drops the key with its sessions.
+    if keys is None or keys.get(access_key) is not role.access_key:
+        del _sessions_by_key[access_key]
+        return None
+    return role
+
+
+def _install_key_index() -> None:
+    # Backends made before install() (none in a fresh process: moto makes them on first use).
+    for per_account in list(dict.values(iam_backends)):
+        for backend in list(dict.values(per_account)):
+            _index_keys(backend)
+    IAMBackend.__init__ = _iam_init  # type: ignore[method-assign]
+    IAMBackend.reset = _iam_reset  # type: ignore[method-assign,assignment]
+    STSBackend.assume_role = _sts_assume_role  # type: ignore[method-assign]
+    iam_models.get_account_id_from = _account_of_key
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed_json_path(path: str) -> Any:
+    """jsonpath_ng builds its whole parser (ply's yacc tables) for every parse; moto parses the ASL's
+    paths again at every state it enters. A parsed path is an immutable expression tree: parse once."""
+    return parse_json_path(path)
+
+
+_original_engine_client = sfn_boto_client.boto_client_for
+_engine_clients: dict[tuple[Any, str, str, bool], Any] = {}
+
+
+def _engine_client(region: str, service: str, state_credentials: Any = None) -> Any:
+    """The interpreter's client for a Lambda task: moto makes a new one (a new boto3 client, tens of
+    milliseconds) for every invocation, always with the same fixed keys and settings (it ignores
+    `state_credentials`), so one per session, region and service is the same client."""
+    # Per default session: moto's start makes a new one, and the old one's clients go with it.
+    if boto3.DEFAULT_SESSION is None:
+        boto3.setup_default_session()  # as boto3.client does first
+    key = (boto3.DEFAULT_SESSION, region, service, bool(botocore_stubber.enabled))
+    client = _engine_clients.get(key)
+    if client is None:
+        if any(cached[0] is not key[0] for cached in _engine_clients):
+            _engine_clients.clear()
+        client = _engine_clients[key] = _original_engine_client(region, service, state_credentials)
+    return client

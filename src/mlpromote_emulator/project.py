@@ -24,6 +24,8 @@ TEMPLATE = "template.yaml"
 # What the rehearsal's IAM deploys beside template.yaml (mlpromote_emulator.authorization): the target
 # accounts' roles, the access roles' renderer, and the SCPs (policies/scp/*.json, which may be none).
 TARGET_TEMPLATE = "templates/target-account.yaml"
+# The organization reader role, in the management account (environments given as organizationalUnits).
+ORGANIZATION_READER_TEMPLATE = "templates/organization-reader.yaml"
 ACCESS_ROLES_RENDERER = "tools/render_access_roles.py"
 SCP_DIR = "policies/scp"
 # Must agree with setup.py (STACK_DIR), which fills it when a wheel is built.
@@ -55,7 +57,9 @@ def copy_project(destination: Path, source: Path | None = None) -> Path:
     `destination`: a stack to modify and rehearse with --project-dir."""
     root = project_dir(source)
     destination.mkdir(parents=True, exist_ok=True)
-    for name in (TEMPLATE, TARGET_TEMPLATE, ACCESS_ROLES_RENDERER):
+    for name in (TEMPLATE, TARGET_TEMPLATE, ORGANIZATION_READER_TEMPLATE, ACCESS_ROLES_RENDERER):
+        if name == ORGANIZATION_READER_TEMPLATE and not (root / name).is_file():
+            continue  # a stack from before OU environments
         (destination / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(root / name, destination / name)
     ignore = shutil.ignore_patterns("__pycache__")

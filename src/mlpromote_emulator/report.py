@@ -9,6 +9,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from mlpromote.waves import wave_lines
 from mlpromote_emulator.runtime import PromotionResult, StepReport
 
 _MARK = {"SUCCEEDED": "[green]✓[/green]", "FAILED": "[red]✗[/red]"}
@@ -67,6 +68,10 @@ class Report:
             by = f" by {decision['approver']}" if decision.get("approver") else ""
             comment = f": {decision['comment']}" if decision.get("comment") else ""
             self.console.print(f"  {result.approval}{by}{comment}")
+        if len(result.waves) > 1:
+            self.console.print(f"  waves ({len(result.waves)}, accounts by id):")
+            for line in wave_lines(result.waves):
+                self.console.print(f"    {line}")
         if result.status == "SUCCEEDED":
             outcome = (result.output or {}).get("outcome", "")
             self.console.print(f"  [green]{result.status}[/green] {outcome}")

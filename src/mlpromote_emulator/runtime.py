@@ -39,10 +39,24 @@ from mlpromote_emulator import moto_adaptations as adapt
 from mlpromote_emulator.apigateway import LocalGateway, local_caller
 from mlpromote_emulator.cfn import Stack, load_template, load_template_text
 from mlpromote_emulator.clock import SimulatedClock
-from mlpromote_emulator.project import ACCESS_ROLES_RENDERER, SCP_DIR, TARGET_TEMPLATE, project_dir
+from mlpromote_emulator.project import (
+    ACCESS_ROLES_RENDERER,
+    ORGANIZATION_READER_TEMPLATE,
+    SCP_DIR,
+    TARGET_TEMPLATE,
+    project_dir,
+)
 from mlpromote_emulator.scenario import FaultSpec, PromotionSpec, Scenario
 from mlpromote_emulator.scheduler import Scheduler
-from mlpromote_emulator.world import STATE_MACHINE_ROLE, IamStacks, WorldMap, observe, schedule_alarms, seed
+from mlpromote_emulator.world import (
+    STATE_MACHINE_ROLE,
+    IamStacks,
+    WorldMap,
+    deploy_target_account,
+    observe,
+    schedule_alarms,
+    seed,
+)
 
 STATE_MACHINE_RESOURCE = "PromoteModelStateMachine"
 # Lambda's Timeout when neither the function nor Globals sets one (AWS::Serverless::Function).
@@ -53,6 +67,9 @@ EXECUTION_DEADLINE_SECONDS = 120.0
 # scenario names them (`approver:`, `requester:`): local IAM users of the ML account.
 APPROVER = "local-approver"
 REQUESTER = "local-scenario"
+# How often Emulator.wait looks at a running execution it has nothing to hand over to (real seconds);
+# it wakes at once when the execution ends.
+WAIT_POLL_SECONDS = 0.05
 # How many times a scenario's decision is sent when the approval route answers 5xx or 429.
 DECISION_ATTEMPTS = 5
 
@@ -72,6 +89,8 @@ class PromotionResult:
     via: str = "console"
     # approved, rejected, timed-out; None where the environment needs no approval.
     approval: str | None = None
+    # The rollout's waves, [{accounts, status}] (mlpromote.waves), as the history records them.
+    waves: list[dict[str, Any]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -85,6 +104,7 @@ class PromotionResult:
             "compensation": self.compensation,
             "via": self.via,
             "approval": self.approval,
+            "waves": self.waves,
             "promotionId": self.execution_arn.rsplit(":", 1)[-1] if self.execution_arn else None,
         }
 
@@ -141,11 +161,12 @@ class Emulator:
         # The approval gate: task token -> execution (seen in the payloads handed to functions),
         # and the decision each execution will get ("approve" / "reject"); absent, it times out.
         self._task_tokens: dict[str, str] = {}
-        self.decisions: dict[str, tuple[str, str | None, str | None]] = {}
+        self.decisions: dict[str, list[tuple[str, str | None, str | None]]] = {}
         # True: every approval waits for someone to decide (a test, `local serve`), never times out.
         self.approvals_by_hand = False
-        self._decided: set[str] = set()
-        self._decision_attempts: dict[str, int] = {}
+        # Per execution, the gates (by requestedAt) decided or given up on; attempts per gate.
+        self._decided: dict[str, set[str]] = {}
+        self._decision_attempts: dict[tuple[str, str], int] = {}
         # Executions whose decision the approval route refused for good, and every refusal it gave.
         self._undeliverable: set[str] = set()
         self.decision_failures: dict[str, list[str]] = {}
@@ -156,6 +177,7 @@ class Emulator:
         # Each function's role (template.yaml's Role), which its handler's calls are authorized as.
         self.function_roles: dict[str, str] = {}
         self.authorizer: authorization.Authorizer | None = None
+        self._stacks: IamStacks | None = None
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -187,6 +209,7 @@ class Emulator:
         adapt.set_default_account(self.config.ml_account)
         adapt.grant_times.clear()
         adapt.forget_sessions()
+        adapt.forget_organizations()
         adapt.hooks.invoke = self.invoke
         adapt.hooks.sleep = self.clock.sleep
         adapt.hooks.activity = self.clock.activity
@@ -211,6 +234,7 @@ class Emulator:
         self.clock.start()
         self._template = load_template(self.repo_root / "template.yaml")
         stacks = self._iam_stacks()
+        self._stacks = stacks
         seed(self.scenario, self.names, stacks)
         adapt.forget_policy_writes()  # the world was deployed long before the run
         self._deploy()
@@ -256,7 +280,20 @@ class Emulator:
         renderer = _load_module("mlpromote_render_access_roles", self.repo_root / ACCESS_ROLES_RENDERER)
         access = load_template_text(renderer.render(config, "the emulator's config"))
         target = load_template(self.repo_root / TARGET_TEMPLATE)
-        accounts = dict.fromkeys(a for env in config.environments.values() for a in env.accounts)
+        accounts = self.scenario.target_accounts()
+        # Every account of the organization's OUs: one may join an OU environment during the run.
+        accounts += [
+            a for spec in self.scenario.world.organization.values() for a in spec.accounts if a not in accounts
+        ]
+        reader = None
+        if config.organization_reader_role_arn is not None:
+            reader = Stack(
+                load_template(self.repo_root / ORGANIZATION_READER_TEMPLATE),
+                config.organization_reader_role_arn.split(":")[4],
+                config.region,
+                name="mlpromote-organization-reader",
+                parameters=parameters,
+            )
         return IamStacks(
             control=self.stack(),
             access_roles=Stack(access, config.ml_account, config.region, name="mlpromote-AccessRoles"),
@@ -264,13 +301,14 @@ class Emulator:
                 account: Stack(target, account, config.region, name="mlpromote-target", parameters=parameters)
                 for account in accounts
             },
+            organization_reader=reader,
         )
 
     def _authorizer(self, stacks: IamStacks) -> authorization.Authorizer:
         config = self.config
         organizations = {config.ml_account: config.organization_id or ""}
-        for environment, env in config.environments.items():
-            for account in env.accounts:
+        for environment in config.environments:
+            for account in self.scenario.accounts_of(environment):
                 organizations.setdefault(account, config.organization_of(environment) or "")
         resources = self._template["Resources"]
         tables = {
@@ -285,7 +323,7 @@ class Emulator:
         listed = [env.vpc_endpoint_ids for env in config.environments.values() if env.vpc_endpoint_ids]
         common = [e for e in listed[0] if all(e in others for others in listed)] if listed else []
         return authorization.Authorizer(
-            scps=iam_policy.load_scps(config, self.repo_root / SCP_DIR),
+            scps=iam_policy.load_scps(config, self.repo_root / SCP_DIR, self._organization_accounts()),
             aws_managed=stacks.aws_managed,
             organizations=organizations,
             table_keys=tables,
@@ -296,6 +334,32 @@ class Emulator:
             ),
             vpc_endpoint=common[0] if common else None,
         )
+
+    def _organization_accounts(self) -> list[str]:
+        """Every target account, and every account of the world's OUs (one may join an OU environment)."""
+        accounts = self.scenario.target_accounts()
+        return accounts + [
+            a for spec in self.scenario.world.organization.values() for a in spec.accounts if a not in accounts
+        ]
+
+    def join_organizational_unit(self, account: str, unit: str) -> None:
+        """Move `account` into the OU `unit` of the world's organization (MoveAccount), with the target
+        account's roles deployed there as the StackSet's automatic deployment would: an account that
+        joins an OU environment after a promotion."""
+        assert self._stacks is not None, "join_organizational_unit inside `with Emulator(...)`"
+        if account not in self._stacks.targets:
+            parameters = template_parameters(self.config)
+            target = load_template(self.repo_root / TARGET_TEMPLATE)
+            self._stacks.targets[account] = Stack(
+                target, account, self.config.region, name="mlpromote-target", parameters=parameters
+            )
+        deploy_target_account(self.scenario, self._stacks, account)
+        adapt.move_account(account, unit)
+        if self.authorizer is not None:
+            # The SCPs attached to the target accounts apply to it from now on.
+            others = [a for a in self.scenario.target_accounts() if a in self.authorizer.scps]
+            if others:
+                self.authorizer.scps.setdefault(account, list(self.authorizer.scps[others[0]]))
 
     def _deploy(self) -> None:
         template = self._template
@@ -651,7 +715,10 @@ class Emulator:
             if time.monotonic() > deadline:
                 sfn.stop_execution(executionArn=execution_arn, error="EmulatorDeadline", cause="ran too long")
                 return dict(sfn.describe_execution(executionArn=execution_arn))
-            time.sleep(0.005)
+            # Until it ends, or a while: each look is an API call that competes with the execution's own
+            # threads for the interpreter, so look often only when a decision is waiting to be handed over.
+            handing_over = execution_arn in self.decisions and execution_arn not in self._decided
+            adapt.ended(execution_arn, 0.005 if handing_over else WAIT_POLL_SECONDS)
 
     # --- the approval gate -----------------------------------------------------------------
 
@@ -661,7 +728,7 @@ class Emulator:
             answered.wait(EXECUTION_DEADLINE_SECONDS)
             return
         execution = self._task_tokens.get(token)
-        if execution in self.decisions:
+        if execution is not None and len(self._decided.get(execution, ())) < len(self.decisions.get(execution, [])):
             deadline = time.monotonic() + EXECUTION_DEADLINE_SECONDS
             # The scenario's decision is on its way, unless the approval route refused it for good:
             # then nobody decides, and the approval times out on the simulated clock, never stalling.
@@ -675,22 +742,25 @@ class Emulator:
     def _hand_over_decision(self, execution_arn: str) -> None:
         """Once the execution waits for approval, decide as the scenario says, through the API, and
         send it again on a 5xx or 429 as a client of a real API would (a few times, then give up)."""
-        if execution_arn not in self.decisions or execution_arn in self._decided:
+        decided = self._decided.setdefault(execution_arn, set())
+        if len(decided) >= len(self.decisions.get(execution_arn, [])):
             return
         from mlpromote import approvals
 
         approval = approvals.read(execution_arn)
-        if approval is None or approval.status != approvals.AWAITING:
+        if approval is None or approval.status != approvals.AWAITING or approval.requested_at in decided:
             return
-        decision, comment, approver = self.decisions[execution_arn]
+        # One decision per gate, in the order the gates come (the environment's, then the waves').
+        decision, comment, approver = self.decisions[execution_arn][len(decided)]
         answer = self.decide(execution_arn, decision, comment, approver)
-        attempts = self._decision_attempts[execution_arn] = self._decision_attempts.get(execution_arn, 0) + 1
+        gate = (execution_arn, approval.requested_at)
+        attempts = self._decision_attempts[gate] = self._decision_attempts.get(gate, 0) + 1
         retryable = answer.status >= 500 or answer.status == 429
         if not retryable or attempts >= DECISION_ATTEMPTS:
-            self._decided.add(execution_arn)
+            decided.add(approval.requested_at)
         if answer.status >= 300:
             self.decision_failures.setdefault(execution_arn, []).append(f"{answer.status} {answer.body}")
-            if execution_arn in self._decided:
+            if approval.requested_at in decided:
                 self._undeliverable.add(execution_arn)
 
     @property
@@ -757,6 +827,7 @@ class Emulator:
                 "start": [],
                 "stop": [],
                 "costPerHourUsd": {"before": None, "after": None},
+                "waves": [],
                 "refusal": refused.error,
                 "refusalMessage": refused.message,
             }
@@ -768,11 +839,21 @@ class Emulator:
         except (entry_points.ApiRefused, entry_points.EventNotDelivered) as refused:
             label = self._version_label(spec, {})
             return PromotionResult(
-                spec.environment, label, "FAILED", refused.error, refused.message, [], "", via=spec.via
+                spec.environment,
+                label,
+                "FAILED",
+                refused.error,
+                refused.message,
+                [],
+                "",
+                via=spec.via,
+                waves=self._waves_not_started(spec.environment),
             )
         if spec.approve is not None:
-            decision = "approve" if spec.approve else "reject"
-            self.decisions[execution] = (decision, spec.approval_comment, spec.approver)
+            decisions = spec.approve if isinstance(spec.approve, list) else [spec.approve]
+            self.decisions[execution] = [
+                ("approve" if approve else "reject", spec.approval_comment, spec.approver) for approve in decisions
+            ]
         return execution
 
     def _ended(self, spec: PromotionSpec, execution_arn: str, description: dict[str, Any]) -> PromotionResult:
@@ -780,7 +861,28 @@ class Emulator:
         result = self.result(execution_arn, description, spec.environment, label)
         result.via = spec.via
         result.approval = self.approval_status(execution_arn)
+        result.waves = self._waves(execution_arn, spec.environment)
         return result
+
+    def _waves(self, execution_arn: str, environment: str) -> list[dict[str, Any]]:
+        """The waves as the promotion's history record says they ended; a promotion refused before it
+        took the environment (no record) started none of them."""
+        from mlpromote.aws import dynamodb
+
+        if environment in self.config.environments:
+            for record in dynamodb.records(environment):
+                if record.promotion_id == execution_arn and record.waves is not None:
+                    return [wave.model_dump(exclude_none=True) for wave in record.waves]
+        return self._waves_not_started(environment)
+
+    def _waves_not_started(self, environment: str) -> list[dict[str, Any]]:
+        from mlpromote import waves
+
+        if environment not in self.config.environments:
+            return []  # refused as an unknown environment: it has no waves
+        env = self.config.environments[environment]
+        planned = waves.plan_waves(env.accounts, env.rollout, env.bake_minutes)
+        return waves.report([wave.accounts for wave in planned], [waves.NOT_STARTED] * len(planned))
 
     def promote(self, spec: PromotionSpec, on_step: Callable[[StepReport], None] | None = None) -> PromotionResult:
         started = self._started(spec)

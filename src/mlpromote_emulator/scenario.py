@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -37,10 +38,27 @@ STATUSES = frozenset(
         "DEPRECATED", "EXPIRED",
     }
 )  # fmt: skip
+# A Comprehend model version's status (botocore's ModelStatus), or IN_SERVICE: TRAINED, with an endpoint
+# in service (what the report says of a version an endpoint serves).
+COMPREHEND_STATUSES = frozenset(
+    {"SUBMITTED", "TRAINING", "DELETING", "STOP_REQUESTED", "STOPPED", "IN_ERROR", "TRAINED", "TRAINED_WITH_WARNING",
+     "IN_SERVICE"}
+)  # fmt: skip
+# Comprehend model and version names (botocore's ComprehendArnName and VersionName).
+_COMPREHEND_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(populate_by_name=True, extra="forbid")
+
+
+def _scores(value: object) -> object:
+    """Names (score 0.95) or name -> score (0-1, as Comprehend scores)."""
+    if isinstance(value, list) and all(isinstance(name, str) for name in value):
+        return dict.fromkeys(value, 0.95)
+    if isinstance(value, dict):
+        return value
+    raise ValueError("give a list of names, or a mapping of name to score (0-1)")
 
 
 def _labels(value: object) -> object:
@@ -56,12 +74,19 @@ class VersionSpec(_Model):
     status: str
     # The labels the model finds in any smoke-test image: names (confidence 95) or name -> confidence.
     labels: Annotated[dict[str, Annotated[float, Field(ge=0, le=100)]], BeforeValidator(_labels)] = {}
+    # A Comprehend version: the classes (a classifier) or entity types (an entity recognizer) its endpoint
+    # finds in any smoke-test text: names (score 0.95) or name -> score (0-1).
+    classes: Annotated[dict[str, Annotated[float, Field(ge=0, le=1)]], BeforeValidator(_scores)] = {}
+    entities: Annotated[dict[str, Annotated[float, Field(ge=0, le=1)]], BeforeValidator(_scores)] = {}
 
     @field_validator("status")
     @classmethod
     def _known_status(cls, status: str) -> str:
-        if status not in STATUSES:
-            raise ValueError(f"{status!r} is not a Custom Labels status; one of {', '.join(sorted(STATUSES))}")
+        if status not in STATUSES | COMPREHEND_STATUSES:
+            raise ValueError(
+                f"{status!r} is not a Custom Labels status ({', '.join(sorted(STATUSES))}) nor a Comprehend "
+                f"one ({', '.join(sorted(COMPREHEND_STATUSES))})"
+            )
         return status
 
     def label_confidences(self) -> dict[str, float]:
@@ -78,6 +103,28 @@ class AlarmSpec(_Model):
 
 # What a copy can be in when a scenario starts (DescribeProjectVersions' statuses of a copied version).
 CopyStatus = Literal["COPYING_IN_PROGRESS", "COPYING_COMPLETED", "COPYING_FAILED", "RUNNING", "STOPPED", "FAILED"]
+
+
+OuId = Annotated[str, Field(pattern=r"^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$", description="an OU id")]
+
+
+class OrganizationalUnitSpec(_Model):
+    """An OU of the world's organization: the accounts directly in it, and its child OUs."""
+
+    accounts: list[Annotated[str, Field(pattern=r"^\d{12}$")]] = []
+    children: list[OuId] = []
+
+
+def unit_accounts(organization: dict[str, OrganizationalUnitSpec], units: list[str]) -> list[str]:
+    """The accounts of `units` and their child OUs, recursively, sorted (an OU the organization lacks: none)."""
+    found: set[str] = set()
+    pending = list(units)
+    while pending:
+        unit = organization.get(pending.pop())
+        if unit is not None:
+            found.update(unit.accounts)
+            pending.extend(unit.children)
+    return sorted(found)
 
 
 class World(_Model):
@@ -109,12 +156,44 @@ class World(_Model):
     # Copies in target accounts besides the RUNNING ones `live` seeds in a copy environment's accounts:
     # account -> {"project/version": status}, e.g. a STOPPED copy, or a RUNNING one nobody points at.
     copies: dict[str, dict[VersionLabel, CopyStatus]] = {}
+    # The organization's OUs (OU id -> its accounts and child OUs), served by Organizations to the
+    # management account (organizationReaderRoleArn's) for environments given as organizationalUnits.
+    organization: dict[OuId, OrganizationalUnitSpec] = {}
+
+    @model_validator(mode="after")
+    def _one_tree(self) -> World:
+        parents: dict[str, str] = {}
+        owners: dict[str, str] = {}
+        for unit, spec in self.organization.items():
+            for child in spec.children:
+                if child not in self.organization:
+                    raise ValueError(f"organization.{unit}.children: {child} is not an OU of world.organization")
+                if child in parents:
+                    raise ValueError(
+                        f"organization: {child} is a child of both {parents[child]} and {unit}; an OU has one parent"
+                    )
+                parents[child] = unit
+            for account in spec.accounts:
+                if account in owners:
+                    raise ValueError(
+                        f"organization: account {account} is in both {owners[account]} and {unit}; "
+                        "an account is in one OU"
+                    )
+                owners[account] = unit
+        for unit in self.organization:
+            seen = [unit]
+            while seen[-1] in parents:
+                seen.append(parents[seen[-1]])
+                if seen[-1] == unit:
+                    raise ValueError(f"organization: {' -> '.join(reversed(seen))} is a cycle; OUs form a tree")
+        return self
 
 
 # The services the control plane calls (the clients layers/mlpromote/aws/ makes), by botocore name; a
 # fault on any other service would never fire. A test keeps this equal to the adapters' clients.
 CONTROL_PLANE_SERVICES = (
-    "cloudwatch", "dynamodb", "events", "iam", "lambda", "rekognition", "sns", "ssm", "stepfunctions", "sts",
+    "cloudwatch", "comprehend", "dynamodb", "events", "iam", "lambda", "organizations", "rekognition", "sns",
+    "ssm", "stepfunctions", "sts",
 )  # fmt: skip
 # Error codes any AWS API may answer with, besides its modelled ones: AWS's common errors
 # (https://docs.aws.amazon.com/IAM/latest/APIReference/CommonErrors.html) ...
@@ -222,8 +301,10 @@ class PromotionSpec(_Model):
     # event on the default bus through the template's rule and input transformer (event).
     via: Literal["console", "api", "event"] = "console"
     # In an environment with requiresApproval: approve (true) or reject (false) once the promotion
-    # waits for it, through the API's approval route; absent, nobody decides and it times out.
-    approve: bool | None = None
+    # waits for it, through the API's approval route; absent, nobody decides and it times out. A
+    # list decides the gates in the order they come: the environment's, then each wave's with
+    # approve: true (rollout); a gate past the list's end times out.
+    approve: bool | list[bool] | None = None
     approval_comment: str | None = Field(default=None, min_length=1, max_length=1024, alias="approvalComment")
     # With via: api, the Idempotency-Key header: two requests with one key are one promotion.
     idempotency_key: str | None = Field(default=None, min_length=1, max_length=255, alias="idempotencyKey")
@@ -287,7 +368,7 @@ class Scenario(_Model):
             for label in labels:
                 if label not in self.world.versions:
                     raise ValueError(f"world.live.{environment}: {label} is not in world.versions")
-        targets = {a for env in self.config.environments.values() for a in env.accounts}
+        targets = set(self.target_accounts())
         for alarm in self.world.alarms:
             if alarm.account not in targets:
                 raise ValueError(f"world.alarms: {alarm.account} is not a target account of any environment")
@@ -303,7 +384,7 @@ class Scenario(_Model):
         for account, copies in self.world.copies.items():
             if account not in targets:
                 raise ValueError(f"world.copies.{account}: not a target account of any environment")
-            environment = next(n for n, e in self.config.environments.items() if account in e.accounts)
+            environment = next(n for n in self.config.environments if account in self.accounts_of(n))
             if self.config.environments[environment].strategy != "copy":
                 raise ValueError(
                     f"world.copies.{account}: {environment} (its environment) shares the ML account's versions; "
@@ -318,15 +399,56 @@ class Scenario(_Model):
         for index, entry in enumerate(self.promotions):
             for spec in entry.batch if isinstance(entry, Batch) else [entry]:
                 gate = self.config.environments.get(spec.environment)
-                if spec.approve is not None and gate is not None and not gate.requires_approval:
-                    raise ValueError(
-                        f"promotions[{index}].approve: {spec.environment} does not require approval "
-                        "(config: requiresApproval); leave approve out"
-                    )
+                if spec.approve is not None and gate is not None:
+                    gates = int(gate.requires_approval) + sum(wave.approve for wave in gate.rollout)
+                    given = len(spec.approve) if isinstance(spec.approve, list) else 1
+                    if not gates:
+                        raise ValueError(
+                            f"promotions[{index}].approve: {spec.environment} does not require approval "
+                            "(config: requiresApproval, or approve: true on a wave of its rollout); leave approve out"
+                        )
+                    if given > gates:
+                        raise ValueError(
+                            f"promotions[{index}].approve lists {given} decisions, and {spec.environment} has "
+                            f"{gates} approval gate(s) (requiresApproval, then each wave with approve: true): "
+                            f"list at most {gates}"
+                        )
                 if spec.project is not None and spec.project not in self.config.projects:
                     raise ValueError(
                         f"promotions[{index}].project: no project {spec.project!r} in the config; "
                         + allowed(spec.project, list(self.config.projects), "one of")
+                    )
+        return self
+
+    @model_validator(mode="after")
+    def _versions_of_their_service(self) -> Scenario:
+        """Each version as its project's service has it: a Custom Labels status and labels, or a
+        Comprehend status and classes (a classifier) or entities (an entity recognizer)."""
+        for label, spec in self.world.versions.items():
+            project_name, version = label.split("/", 1)
+            project = self.config.projects.get(project_name)
+            where = f"world.versions.{label}"
+            if project is None or project.service == "rekognition":
+                if spec.status not in STATUSES or spec.classes or spec.entities:
+                    raise ValueError(
+                        f"{where}: a Custom Labels version has a Custom Labels status "
+                        f"({', '.join(sorted(STATUSES))}) and labels"
+                    )
+                continue
+            kind = project.model_kind
+            if spec.status not in COMPREHEND_STATUSES or spec.labels:
+                raise ValueError(
+                    f"{where}: a Comprehend version has a Comprehend status ({', '.join(sorted(COMPREHEND_STATUSES))}) "
+                    "and classes or entities, not labels"
+                )
+            if (kind == "document-classifier" and spec.entities) or (kind == "entity-recognizer" and spec.classes):
+                wanted = "classes" if kind == "document-classifier" else "entities"
+                raise ValueError(f"{where}: {project_name} is a {kind}: give its {wanted}")
+            for part, name in (("model", project_name), ("version", version)):
+                if not _COMPREHEND_NAME.fullmatch(name):
+                    raise ValueError(
+                        f"{where}: {name!r} is not a Comprehend {part} name (1-63 letters, digits and hyphens, "
+                        "starting and ending with a letter or digit)"
                     )
         return self
 
@@ -346,13 +468,25 @@ class Scenario(_Model):
                 if project not in self.config.projects:
                     raise ValueError(f"{where}.{project}: no such project in the config")
                 for account, pointed in accounts.items():
-                    if account not in self.config.environments[environment].accounts:
+                    if account not in self.accounts_of(environment):
                         raise ValueError(f"{where}.{project}.{account}: not an account of {environment}")
                     if pointed is not None and pointed not in self.world.versions:
                         raise ValueError(f"{where}.{project}.{account}: {pointed} is not in world.versions")
                     if pointed is not None and pointed.split("/", 1)[0] != project:
                         raise ValueError(f"{where}.{project}.{account}: {pointed} is not a version of {project}")
         return self
+
+    def accounts_of(self, environment: str) -> list[str]:
+        """The environment's accounts when the scenario starts: as listed, or those of its OUs in
+        world.organization (sorted, as mlpromote.environments resolves them)."""
+        env = self.config.environments[environment]
+        if env.by_organization:
+            return unit_accounts(self.world.organization, env.organizational_units)
+        return list(env.accounts)
+
+    def target_accounts(self) -> list[str]:
+        """Every environment's accounts, once each, in the config's order."""
+        return list(dict.fromkeys(a for environment in self.config.environments for a in self.accounts_of(environment)))
 
     def granted(self, environment: str) -> list[str]:
         """The versions the environment's access role grants when the scenario starts."""
@@ -409,7 +543,24 @@ def parse_scenario(data: Any, base: Path, source: str = "scenario") -> Scenario:
     except ValidationError as error:
         raise InvalidScenario(invalid(source, error, Scenario)) from None
     require_rekognition(scenario.config.region, source)
+    if any(project.service == "comprehend" for project in scenario.config.projects.values()):
+        require_comprehend(scenario.config.region, source)
     return scenario
+
+
+def require_comprehend(region: str, source: str) -> None:
+    """As require_rekognition, for a config with Comprehend projects: Comprehend is in fewer regions
+    (Developer Guide, "Guidelines and quotas", Supported Regions; botocore's endpoint data)."""
+    import boto3
+
+    partition = arns.partition_of(region)
+    offered = boto3.session.Session().get_available_regions("comprehend", partition_name=partition)
+    if region not in offered:
+        raise InvalidConfig(
+            f"{source}: config.region: Amazon Comprehend has no endpoint in {region} (botocore's endpoint data "
+            f"lists it in {', '.join(offered) or 'no region of ' + partition}); a deployment there fails at its "
+            "first Comprehend call. Promote the Comprehend projects in a region that offers Comprehend"
+        )
 
 
 def require_rekognition(region: str, source: str) -> None:

@@ -10,14 +10,16 @@ from typing import Any
 import boto3
 
 from mlpromote import arns, iam_model
-from mlpromote.config import Config
+from mlpromote.config import Config, SmokeTest
 from mlpromote.errors import PromotionError
 from mlpromote.grants import POLICY_NAME, GrantPolicy
+from mlpromote.services import model_service
 from mlpromote.versions import ModelVersionArn
+from mlpromote_emulator import comprehend
 from mlpromote_emulator import moto_adaptations as adapt
 from mlpromote_emulator.cfn import NO_VALUE, Stack
 from mlpromote_emulator.iam_policy import aws_managed_policy
-from mlpromote_emulator.scenario import Scenario
+from mlpromote_emulator.scenario import Scenario, VersionSpec
 
 PROJECT_CREATED = 1_700_000_000_000
 STATE_MACHINE_ROLE = "mlpromote-state-machine"
@@ -25,6 +27,11 @@ STATE_MACHINE_ROLE = "mlpromote-state-machine"
 
 def version_arn(config: Config, label: str, index: int = 0) -> str:
     project, version = label.split("/", 1)
+    configured = config.projects.get(project)
+    if configured is not None and configured.service == "comprehend":
+        return arns.comprehend_model_version(
+            config.partition, config.region, config.ml_account, configured.model_kind, project, version
+        )
     created = PROJECT_CREATED + 1000 * (index + 1)
     return arns.rekognition_version(config.partition, config.region, config.ml_account, project, version, created)
 
@@ -43,6 +50,12 @@ def copy_arn(config: Config, account: str, source_arn: str) -> str:
     return arns.rekognition_version(config.partition, config.region, account, source.project, source.version, created)
 
 
+def serving_arn(config: Config, label: str, arn: str) -> str:
+    """What the applications call for the version: the version itself, or its Comprehend endpoint."""
+    configured = config.projects.get(label.split("/", 1)[0])
+    return model_service(configured.model_kind).serving_arn(arn) if configured is not None else arn
+
+
 class WorldMap:
     """Names in the scenario (project/version) to ARNs and back."""
 
@@ -51,10 +64,17 @@ class WorldMap:
         self.arn_of = {label: version_arn(config, label, i) for i, label in enumerate(scenario.world.versions)}
         self.label_of = {arn: label for label, arn in self.arn_of.items()}
         self.ml_account = config.ml_account
+        # A Comprehend version's pointer and grant name its endpoint: read back as the version.
+        self.serving_of = {label: serving_arn(config, label, arn) for label, arn in self.arn_of.items()}
+        self.label_of.update({arn: label for label, arn in self.serving_of.items()})
 
     def arn(self, label: str, config: Config) -> str:
         # A version the world does not have still gets a well-formed ARN: promoting it must fail cleanly.
         return self.arn_of.get(label) or version_arn(config, label, 999)
+
+    def serving(self, label: str, config: Config) -> str:
+        """What a pointer to the version holds."""
+        return self.serving_of.get(label) or serving_arn(config, label, self.arn(label, config))
 
     def label(self, arn: str | None) -> str | None:
         if arn is None:
@@ -69,19 +89,32 @@ class WorldMap:
 
 
 def _in_account(account: str, region: str, service: str) -> Any:
-    """A client acting in another account, as an administrator who deploys stacks there would."""
-    sts = boto3.client("sts", region_name=region)
-    credentials = sts.assume_role(
-        RoleArn=arns.role(arns.partition_of(region), account, "OrganizationAccountAccessRole"),
-        RoleSessionName="emulator-seed",
-    )["Credentials"]
-    return boto3.client(
-        service,
-        region_name=region,
-        aws_access_key_id=credentials["AccessKeyId"],
-        aws_secret_access_key=credentials["SecretAccessKey"],
-        aws_session_token=credentials["SessionToken"],
-    )
+    """A client acting in another account, as an administrator who deploys stacks there would: the admin
+    role assumed once per account of the world (`seed` starts afresh), each service's client made once
+    (a boto3 client takes tens of milliseconds to make, and a world may have a thousand accounts)."""
+    if (account, region) not in _admins:
+        if region not in _admin_sts:
+            _admin_sts[region] = boto3.client("sts", region_name=region)
+        credentials = _admin_sts[region].assume_role(
+            RoleArn=arns.role(arns.partition_of(region), account, "OrganizationAccountAccessRole"),
+            RoleSessionName="emulator-seed",
+        )["Credentials"]
+        _admins[(account, region)] = (credentials, {})
+    credentials, clients = _admins[(account, region)]
+    if service not in clients:
+        clients[service] = boto3.client(
+            service,
+            region_name=region,
+            aws_access_key_id=credentials["AccessKeyId"],
+            aws_secret_access_key=credentials["SecretAccessKey"],
+            aws_session_token=credentials["SessionToken"],
+        )
+    return clients[service]
+
+
+# The admin role's credentials and clients in each (account, region), and STS, for the world being seeded.
+_admins: dict[tuple[str, str], tuple[dict[str, Any], dict[str, Any]]] = {}
+_admin_sts: dict[str, Any] = {}
 
 
 def _bucket_location(region: str) -> dict[str, Any]:
@@ -109,6 +142,8 @@ class IamStacks:
     control: Stack
     access_roles: Stack
     targets: dict[str, Stack]
+    # templates/organization-reader.yaml in the management account, with environments given as OUs.
+    organization_reader: Stack | None = None
     # Filled by `deploy_roles`: role ARN -> the AWS managed policies attached to it (moto loads none).
     aws_managed: dict[str, list[tuple[str, dict[str, Any]]]] = field(default_factory=dict)
 
@@ -169,6 +204,8 @@ def _policy_arn(stack: Stack, value: Any, created: dict[str, str]) -> str | None
 def seed(scenario: Scenario, names: WorldMap, stacks: IamStacks) -> None:
     config, world = scenario.config, scenario.world
     region = config.region
+    _admins.clear()  # a new world: nobody has assumed anything in it yet
+    _admin_sts.clear()
     lambda_trust = {
         "Version": "2012-10-17",
         "Statement": [
@@ -186,7 +223,11 @@ def seed(scenario: Scenario, names: WorldMap, stacks: IamStacks) -> None:
         name = config.access_role_name(environment)
         policy = GrantPolicy()
         for label in scenario.granted(environment):
-            policy.grant(names.arn(label, config))
+            kind = (
+                config.projects[label.split("/", 1)[0]].model_kind if label.split("/", 1)[0] in config.projects else ""
+            )
+            service = model_service(kind or "rekognition")
+            policy.add(service.grant_statement(names.arn(label, config), ()))
         if policy.statements:
             iam.put_role_policy(RoleName=name, PolicyName=POLICY_NAME, PolicyDocument=json.dumps(policy.document()))
     # The live grants existed long before the scenario starts.
@@ -195,6 +236,8 @@ def seed(scenario: Scenario, names: WorldMap, stacks: IamStacks) -> None:
     s3 = boto3.client("s3", region_name=region)
     buckets: set[str] = set()
     for project in config.projects.values():
+        if not isinstance(project.smoke_test, SmokeTest):
+            continue  # a Comprehend project's smoke test sends texts
         for bucket, key in project.smoke_test.image_locations():
             if bucket not in buckets:
                 s3.create_bucket(Bucket=bucket, **_bucket_location(region))
@@ -203,6 +246,10 @@ def seed(scenario: Scenario, names: WorldMap, stacks: IamStacks) -> None:
 
     for label, spec in world.versions.items():
         project_name, version_name = label.split("/", 1)
+        configured = config.projects.get(project_name)
+        if configured is not None and configured.service == "comprehend":
+            _seed_comprehend(scenario, names, label, spec)
+            continue
         adapt.seed_custom_labels(
             config.ml_account,
             region,
@@ -222,17 +269,19 @@ def seed(scenario: Scenario, names: WorldMap, stacks: IamStacks) -> None:
             ),
         )
 
+    seed_organization(scenario, stacks, org_admin_trust)
+
     # Target accounts: what templates/target-account.yaml creates, and the live pointers.
     deployed: set[str] = set()
-    for environment, env in config.environments.items():
-        for account in env.accounts:
+    for environment in config.environments:
+        for account in scenario.accounts_of(environment):
             _admin_role(account, region, org_admin_trust)
             if account not in deployed:
                 deploy_roles(_in_account(account, region, "iam"), stacks.targets[account], stacks.aws_managed)
                 deployed.add(account)
-            cloudwatch = _in_account(account, region, "cloudwatch")
             for alarm in world.alarms:
                 if alarm.account == account:
+                    cloudwatch = _in_account(account, region, "cloudwatch")
                     cloudwatch.put_metric_alarm(
                         AlarmName=alarm.name,
                         MetricName="Errors",
@@ -249,14 +298,15 @@ def seed(scenario: Scenario, names: WorldMap, stacks: IamStacks) -> None:
                 Bucket=arns.copy_output_bucket(account, region), **_bucket_location(region)
             )
             _seed_copies(scenario, names, environment, account)
-            ssm = _in_account(account, region, "ssm")
             for project_name, pointed in scenario.pointers(environment, account).items():
                 if pointed is None:
                     continue
+                ssm = _in_account(account, region, "ssm")
                 name = config.projects[project_name].parameter_name
-                value = names.arn(pointed, config)
-                if env.strategy == "copy":
-                    value = copy_arn(config, account, value)  # a copy environment points at the account's copy
+                value = names.serving(pointed, config)
+                if config.environments[environment].strategy == "copy":
+                    # A copy environment points at the account's copy.
+                    value = copy_arn(config, account, names.arn(pointed, config))
                 put = ssm.put_parameter(Name=name, Value=value, Type="String", Overwrite=True)
                 ssm.label_parameter_version(Name=name, ParameterVersion=put["Version"], Labels=["current"])
 
@@ -293,6 +343,84 @@ def _seed_copies(scenario: Scenario, names: WorldMap, environment: str, account:
         )
 
 
+def seed_organization(scenario: Scenario, stacks: IamStacks, org_admin_trust: dict[str, Any]) -> None:
+    """The world's organization (world.organization), served by Organizations to the management account,
+    whose reader role (templates/organization-reader.yaml) the config names."""
+    config = scenario.config
+    reader = config.organization_reader_role_arn
+    if reader is None or stacks.organization_reader is None:
+        return
+    management = reader.split(":")[4]
+    organization = config.organization_id or next(
+        (config.organization_of(e) for e, env in config.environments.items() if env.by_organization), None
+    )
+    adapt.seed_organization(
+        adapt.Organization(
+            id=organization or "o-emulated000",
+            management_account=management,
+            units={unit: list(spec.accounts) for unit, spec in scenario.world.organization.items()},
+            children={unit: list(spec.children) for unit, spec in scenario.world.organization.items()},
+        )
+    )
+    if management != config.ml_account:
+        _admin_role(management, config.region, org_admin_trust)
+    iam = boto3.client("iam") if management == config.ml_account else _in_account(management, config.region, "iam")
+    deploy_roles(iam, stacks.organization_reader, stacks.aws_managed)
+
+
+def deploy_target_account(scenario: Scenario, stacks: IamStacks, account: str) -> None:
+    """What templates/target-account.yaml creates in an account that joins an OU environment (the
+    StackSet's automatic deployment does it on AWS)."""
+    config = scenario.config
+    _admin_role(account, config.region, iam_model.trust_accounts(config.partition, [config.ml_account]))
+    deploy_roles(_in_account(account, config.region, "iam"), stacks.targets[account], stacks.aws_managed)
+    # The bucket the template creates for CopyProjectVersion's output.
+    _in_account(account, config.region, "s3").create_bucket(
+        Bucket=arns.copy_output_bucket(account, config.region), **_bucket_location(config.region)
+    )
+
+
+def environment_accounts(scenario: Scenario, environment: str) -> list[str]:
+    """The environment's accounts now: as listed, or those of its OUs in the emulated organization
+    (accounts may have joined since the scenario started)."""
+    env = scenario.config.environments[environment]
+    if not env.by_organization:
+        return list(env.accounts)
+    return adapt.unit_accounts(env.organizational_units)
+
+
+def _seed_comprehend(scenario: Scenario, names: WorldMap, label: str, spec: VersionSpec) -> None:
+    """A Comprehend model version; IN_SERVICE: TRAINED, with its endpoint in service (created long ago)."""
+    config, world = scenario.config, scenario.world
+    project_name, version_name = label.split("/", 1)
+    project = config.projects[project_name]
+    arn = names.arn(label, config)
+    store = adapt.comprehend_store(config.ml_account, config.region)
+    store.create_seconds, store.delete_seconds = world.start_seconds, world.stop_seconds
+    if label in world.start_fails:
+        store.failing.add(arn)
+    model = comprehend.Model(
+        arn=arn,
+        kind=project.model_kind,
+        name=project_name,
+        version=version_name,
+        status="TRAINED" if spec.status == "IN_SERVICE" else spec.status,
+        finds=dict(spec.classes or spec.entities),
+    )
+    endpoint = None
+    if spec.status == "IN_SERVICE":
+        endpoint = comprehend.Endpoint(
+            arn=names.serving(label, config),
+            name=arns.comprehend_endpoint_name(arn),
+            model_arn=arn,
+            units=project.min_inference_units,
+            create_seconds=world.start_seconds,
+            delete_seconds=world.stop_seconds,
+            status="IN_SERVICE",
+        )
+    adapt.seed_comprehend(config.ml_account, config.region, model, endpoint)
+
+
 def schedule_alarms(scenario: Scenario) -> None:
     """Raise each alarm with an `alarmAt` that many simulated seconds from now."""
     start = datetime.now(UTC)
@@ -319,7 +447,7 @@ def observe(scenario: Scenario, names: WorldMap) -> dict[str, Any]:
     copies: dict[str, dict[str, str]] = {}
     for environment, env in config.environments.items():
         if env.strategy == "copy":
-            for account in env.accounts:
+            for account in environment_accounts(scenario, environment):
                 found = adapt.custom_labels_versions(account, config.region)
                 for version in found.values():
                     if version.source_arn:
@@ -331,7 +459,7 @@ def observe(scenario: Scenario, names: WorldMap) -> dict[str, Any]:
                 }
         for project_name, project in config.projects.items():
             per_account: dict[str, str | None] = {}
-            for account in env.accounts:
+            for account in environment_accounts(scenario, environment):
                 per_account[account] = names.label(
                     adapt.parameter_value(account, config.region, project.parameter_name)
                 )
@@ -347,6 +475,12 @@ def observe(scenario: Scenario, names: WorldMap) -> dict[str, Any]:
         str(names.label(arn)): version.current_status()
         for arn, version in adapt.custom_labels_versions(config.ml_account, config.region).items()
     }
+    if any(project.service == "comprehend" for project in config.projects.values()):
+        # A Comprehend version is IN_SERVICE while an endpoint serves it, else its model's status (TRAINED).
+        store = adapt.comprehend_store(config.ml_account, config.region)
+        serving = {e.model_arn for e in store.list_endpoints(None, "IN_SERVICE")}
+        for arn, model in store.models.items():
+            versions[str(names.label(arn))] = "IN_SERVICE" if arn in serving else model.status
     world = {"parameters": parameters, "grants": grants, "versions": dict(sorted(versions.items()))}
     if any(env.strategy == "copy" for env in config.environments.values()):
         # "project/version" -> status of each copy in each account of a copy environment.

@@ -29,7 +29,8 @@ def write(tmp_path: Path, world: dict[str, Any]) -> Path:
 
 CLEAN = {
     "versions": {"tools/v1": {"status": "RUNNING"}, "tools/v2": {"status": "RUNNING"}},
-    "live": {"qa": ["tools/v2"], "prod": ["tools/v1"]},
+    "live": {"qa": ["tools/v2"], "prod": ["tools/v1"], "fleet": ["tools/v1"]},
+    "organization": {"ou-ab12-fleet001": {"accounts": ["555555555555", "666666666666"]}},
 }
 
 
@@ -43,6 +44,7 @@ def test_local_drift_json_finds_every_kind_in_the_drifted_example(capsys: Any) -
         ("StaleGrant", "prod", None, "tools/v0"),
         ("IdleVersion", None, None, "tools/v4"),
         ("SplitEnvironment", "prod", None, None),
+        ("AccountNotServed", "fleet", "666666666666", None),
     ]
     for finding in document["findings"]:
         assert set(finding) == {"kind", "environment", "project", "account", "version", "detail"}
@@ -62,7 +64,7 @@ def test_local_drift_on_a_clean_world_exits_0(tmp_path: Path, capsys: Any) -> No
 def test_local_drift_report_names_each_finding(capsys: Any) -> None:
     assert main(["local", "drift", "--scenario", str(EXAMPLE)]) == 1
     out = capsys.readouterr().out
-    assert out.startswith("5 findings:")
+    assert out.startswith("6 findings:")
     assert f"PointerWithoutGrant  prod/tools/{PROD_B}  tools/v2" in out
     assert "USD 4.00 per hour" in out
 

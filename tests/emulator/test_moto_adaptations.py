@@ -433,3 +433,94 @@ def test_get_role_policy_answers_the_previous_document_for_a_while_after_a_write
     finally:
         adapt.hooks.iam_read_lag_seconds = 0
         adapt.forget_policy_writes()
+
+
+def test_organizations_lists_an_ous_accounts_page_by_page_to_its_management_account_only(aws) -> None:
+    """ListAccountsForParent: the OU's own accounts (not its children's), 20 per page at most;
+    ListOrganizationalUnitsForParent: its child OUs (the root's: the top-level ones). Organizations
+    API Reference. Only the management account may call them."""
+    ou, child = "ou-ab12-prod0001", "ou-ab12-prodeu01"
+    accounts = [f"{300000000000 + n:012d}" for n in range(45)]
+    adapt.forget_organizations()
+    adapt.seed_organization(
+        adapt.Organization(
+            id="o-a1b2c3d4e5",
+            management_account="111111111111",
+            units={ou: list(accounts), child: ["555555555555"]},
+            children={ou: [child]},
+        )
+    )
+    try:
+        organizations = boto3.client("organizations", region_name="us-east-1", config=NO_RETRIES)
+        first = organizations.list_accounts_for_parent(ParentId=ou)
+        assert len(first["Accounts"]) == 20 and "NextToken" in first
+        pages = organizations.get_paginator("list_accounts_for_parent").paginate(ParentId=ou)
+        listed = [a["Id"] for page in pages for a in page["Accounts"]]
+        assert listed == accounts and all(a["Status"] == "ACTIVE" for a in first["Accounts"])
+        children = organizations.list_organizational_units_for_parent(ParentId=ou)["OrganizationalUnits"]
+        assert [c["Id"] for c in children] == [child]
+        top = organizations.list_organizational_units_for_parent(ParentId="r-ab12")["OrganizationalUnits"]
+        assert [c["Id"] for c in top] == [ou]
+        with pytest.raises(ClientError) as missing:
+            organizations.list_accounts_for_parent(ParentId="ou-ab12-missing1")
+        assert missing.value.response["Error"]["Code"] == "ParentNotFoundException"
+        with pytest.raises(ClientError) as too_many:
+            organizations.list_accounts_for_parent(ParentId=ou, MaxResults=21)
+        assert too_many.value.response["Error"]["Code"] == "InvalidInputException"
+        assert adapt.organization_paths("555555555555") == [f"o-a1b2c3d4e5/r-ab12/{ou}/{child}/"]
+        # A member account is refused.
+        sts = boto3.client("sts", region_name="us-east-1")
+        adapt.ensure_role(accounts[0], "aws", "admin", {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111111111111:root"},
+                           "Action": "sts:AssumeRole"}],
+        })  # fmt: skip
+        keys = sts.assume_role(RoleArn=f"arn:aws:iam::{accounts[0]}:role/admin", RoleSessionName="member")[
+            "Credentials"
+        ]
+        as_member = boto3.client(
+            "organizations",
+            region_name="us-east-1",
+            config=NO_RETRIES,
+            aws_access_key_id=keys["AccessKeyId"],
+            aws_secret_access_key=keys["SecretAccessKey"],
+            aws_session_token=keys["SessionToken"],
+        )
+        with pytest.raises(ClientError) as denied:
+            as_member.list_accounts_for_parent(ParentId=ou)
+        assert denied.value.response["Error"]["Code"] == "AccessDeniedException"
+    finally:
+        adapt.forget_organizations()
+
+
+@pytest.mark.parametrize(
+    ("organization", "problem"),
+    [
+        ({"ou-ab12-prod0001": {"children": ["ou-ab12-missing1"]}}, "is not an OU of world.organization"),
+        (
+            {
+                "ou-ab12-aaaaaaaa": {"children": ["ou-ab12-cccccccc"]},
+                "ou-ab12-bbbbbbbb": {"children": ["ou-ab12-cccccccc"]},
+                "ou-ab12-cccccccc": {},
+            },
+            "an OU has one parent",
+        ),
+        (
+            {
+                "ou-ab12-aaaaaaaa": {"children": ["ou-ab12-bbbbbbbb"]},
+                "ou-ab12-bbbbbbbb": {"children": ["ou-ab12-aaaaaaaa"]},
+            },
+            "is a cycle",
+        ),
+        (
+            {"ou-ab12-aaaaaaaa": {"accounts": ["555555555555"]}, "ou-ab12-bbbbbbbb": {"accounts": ["555555555555"]}},
+            "an account is in one OU",
+        ),
+        ({"ou-AB": {}}, "does not match"),
+    ],
+)
+def test_a_scenario_organization_is_one_tree(worlds: Any, organization: dict[str, Any], problem: str) -> None:
+    from mlpromote_emulator.scenario import InvalidScenario
+
+    with pytest.raises(InvalidScenario, match=problem):
+        worlds.scenario(world={"organization": organization})

@@ -1,8 +1,11 @@
 """Fault-injection campaign (issue 4, item 6): `make faults`.
 
-A reference promotion (tools/v3, TRAINING_COMPLETED, to prod in tests/conftest.py's standard world:
-plan, start, poll, grant, smoke test, rotate, retire) runs once on the emulator, and every AWS call
-the control plane makes is recorded. Then, for each call position k, a fresh emulator reruns it
+Two reference promotions, one per model service, each through every kind of step (plan, start, poll,
+grant, smoke test, rotate, retire): `rekognition`, tools/v3 (TRAINING_COMPLETED) to prod in
+tests/conftest.py's standard world; `comprehend`, tickets/v3 (TRAINED, a document classifier) to qa
+in the same world with a Comprehend project (its start creates an endpoint, its retirement deletes
+v2's; qa, one account, keeps its cost down). Each runs once on the emulator, and every AWS call the
+control plane makes is recorded. Then, for each call position k, a fresh emulator reruns it
 twice: once with a non-retryable error injected into the k-th call (AccessDenied), once with a
 transient one (throttling, twice). After every run the invariants of `check_invariants` must hold.
 
@@ -49,7 +52,7 @@ REFERENCE_OPERATIONS = frozenset(
         ("rekognition", "StopProjectVersion"),  # retire
     }
 )
-# The copy strategy's reference run (--strategy copy): prod a copy environment that deletes superseded
+# The copy strategy's reference run (--reference copy): prod a copy environment that deletes superseded
 # copies; the same promotion copies v3 into each account, starts the copies, smoke-tests and points
 # there, stops and deletes v1's copies. These calls prove it reached every kind of copy step.
 COPY_CONFIG = {"environments": {ENVIRONMENT: {"strategy": "copy", "deleteSupersededCopies": True}}}
@@ -68,7 +71,42 @@ COPY_REFERENCE_OPERATIONS = frozenset(
         ("rekognition", "DeleteProjectVersion"),  # and delete them (deleteSupersededCopies)
     }
 )
-STRATEGIES = ("share", "copy")
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A reference promotion: the world it starts from, what it promotes, and the calls that prove it ran
+    every kind of step."""
+
+    name: str
+    environment: str
+    version: str
+    operations: frozenset[tuple[str, str]]
+
+
+REFERENCES = {
+    "rekognition": Reference("rekognition", ENVIRONMENT, VERSION, REFERENCE_OPERATIONS),
+    "copy": Reference("copy", ENVIRONMENT, VERSION, COPY_REFERENCE_OPERATIONS),
+    "comprehend": Reference(
+        "comprehend",
+        "qa",
+        "tickets/v3",
+        frozenset(
+            {
+                ("comprehend", "DescribeDocumentClassifier"),  # plan, then the status checks
+                ("comprehend", "ListDocumentClassifiers"),  # under the lock: which version each endpoint serves
+                ("ssm", "GetParameter"),
+                ("comprehend", "CreateEndpoint"),  # start
+                ("comprehend", "DescribeEndpoint"),  # the status checks
+                ("iam", "PutRolePolicy"),
+                ("comprehend", "ClassifyDocument"),  # smoke test
+                ("ssm", "PutParameter"),
+                ("ssm", "LabelParameterVersion"),
+                ("comprehend", "DeleteEndpoint"),  # retire
+            }
+        ),
+    ),
+}
 # iam and sts speak the query protocol (error codes without the Exception suffix); the rest JSON.
 QUERY_SERVICES = frozenset({"iam", "sts"})
 FATAL, TRANSIENT = "non-retryable", "transient"
@@ -85,7 +123,9 @@ INVARIANTS = {
     "g": "no copy runs in an account of a copy environment but the one its parameter points at",
     "h": "no project policy is left on the source project once the promotion has ended",
 }
-STOPPED_STATES = frozenset({"STOPPED", "STOPPING"})
+STOPPED_STATES = frozenset({"STOPPED", "STOPPING", "TRAINED"})  # TRAINED: a Comprehend version without endpoint
+# What the report calls a version that serves: Custom Labels' RUNNING, a Comprehend version's IN_SERVICE.
+SERVING_STATES = frozenset({"RUNNING", "IN_SERVICE"})
 
 
 # --- the invariants ----------------------------------------------------------------------------
@@ -147,7 +187,7 @@ def check_invariants(
         else:
             state = versions.get(label)
             what = f"{label}, which is {state or 'unknown'}"
-        if state != "RUNNING":
+        if state not in SERVING_STATES:
             out.append(Violation("a", f"{where} points at {what}"))
         if account not in copies and label not in grants.get(env, []):
             out.append(Violation("a", f"{where} points at {label}, which the {env} access role does not grant"))
@@ -197,6 +237,7 @@ class Injection:
     account: str
     step: str  # the function that made the call in the reference run
     kind: str  # FATAL or TRANSIENT
+    reference: str = "rekognition"  # which reference promotion (REFERENCES)
 
     @property
     def error(self) -> str:
@@ -211,7 +252,7 @@ class Injection:
 
     def __str__(self) -> str:
         return (
-            f"#{self.position} {self.step}: {self.service} {self.operation} in {self.account}, "
+            f"{self.reference} #{self.position} {self.step}: {self.service} {self.operation} in {self.account}, "
             f"{self.kind} {self.error} x{self.count}"
         )
 
@@ -254,6 +295,7 @@ class Outcome:
     calls: list[tuple[str, str, str, str]] = field(default_factory=list)
     crash: str | None = None
     attempts: int = 1
+    reference: str = "rekognition"
 
     @property
     def held(self) -> bool:
@@ -286,19 +328,19 @@ def _install_loader_cache() -> None:
         botocore.session.create_loader = functools.lru_cache(maxsize=None)(botocore.loaders.create_loader)
 
 
-def run_promotion(injection: Injection | None = None, strategy: str = "share") -> Outcome:
-    """One fresh emulator on the standard world (prod a copy environment with strategy "copy"), the fault
-    injected, the promotion run, the world checked."""
+def run_promotion(injection: Injection | None = None, reference: str = "rekognition") -> Outcome:
+    """One fresh emulator on the reference's world, the fault injected, the promotion run, the world checked."""
     _install_loader_cache()
     from mlpromote_emulator import moto_adaptations as adapt
     from mlpromote_emulator.runtime import Emulator
     from mlpromote_emulator.scenario import PromotionSpec, parse_scenario
 
-    outcome = Outcome(injection)
+    chosen = REFERENCES[injection.reference if injection is not None else reference]
+    outcome = Outcome(injection, reference=chosen.name)
     # (position of the next call, function) each time a handler is invoked: which step made each call.
     marks: list[tuple[int, str]] = []
     try:
-        scenario = parse_scenario(_scenario_data(strategy), base=Path("."))
+        scenario = parse_scenario(_scenario_data(chosen.name), base=Path("."))
         with Emulator(scenario) as emu:
             before = emu.world()
             invoke = adapt.hooks.invoke
@@ -321,11 +363,15 @@ def run_promotion(injection: Injection | None = None, strategy: str = "share") -
                         after=injection.position,
                     )
                 )
-            result = emu.promote(PromotionSpec(environment=ENVIRONMENT, version=VERSION))
+            result = emu.promote(PromotionSpec(environment=chosen.environment, version=chosen.version))
             after = emu.world()
             calls = list(adapt.hooks.calls)
             # The source project's policies (a copy environment's share of the version), as one document.
-            source = adapt.copy_policy_of(emu.names.arn(VERSION, emu.config)) or {}
+            source = (
+                adapt.copy_policy_of(emu.names.arn(chosen.version, emu.config)) or {}
+                if chosen.name != "comprehend"
+                else {}
+            )
             policies_left = [str(s.get("Sid", "a statement")) for s in source.get("Statement", [])]
     except Exception:
         outcome.crash = traceback.format_exc()
@@ -340,30 +386,53 @@ def run_promotion(injection: Injection | None = None, strategy: str = "share") -
         after,
         status=result.status,
         transient=injection is not None and injection.kind == TRANSIENT,
-        environment=ENVIRONMENT,
-        version=VERSION,
+        environment=chosen.environment,
+        version=chosen.version,
         reported_granted=frozenset(
             left["version"] for left in ((result.output or {}).get("left") or []) if left.get("granted")
         ),
         reported_running=frozenset(
             left["version"] for left in ((result.output or {}).get("left") or []) if left.get("running")
         )
-        | (frozenset({VERSION}) if (result.compensation or {}).get("leftRunningWhy") else frozenset()),
+        | (frozenset({chosen.version}) if (result.compensation or {}).get("leftRunningWhy") else frozenset()),
         policies_left=policies_left,
     )
     return outcome
 
 
-def _scenario_data(strategy: str = "share") -> dict[str, Any]:
-    """tests/conftest.py's standard scenario with the reference promotion (prod a copy environment for "copy")."""
+def _scenario_data(reference: str = "rekognition") -> dict[str, Any]:
+    """tests/conftest.py's standard scenario; for `copy`, prod a copy environment (deleting superseded copies);
+    for `comprehend`, its Custom Labels project replaced by a Comprehend classifier in the same state (qa on v2,
+    prod on v1, both IN_SERVICE; v3 TRAINED)."""
     try:
         conftest = importlib.import_module("tests.conftest")  # python -m tests.faults.campaign, from the root
     except ImportError:
         conftest = importlib.import_module("conftest")  # under pytest, tests/ itself is on sys.path
-    copy = strategy == "copy"
+    copy = reference == "copy"
     data: dict[str, Any] = conftest.scenario_data(
         config=COPY_CONFIG if copy else None, world=COPY_WORLD if copy else None
     )
+    if reference == "comprehend":
+        data["config"]["projects"] = {
+            "tickets": {
+                "service": "comprehend",
+                "kind": "classifier",
+                "parameterName": "/mlpromote/tickets/endpoint-arn",
+                "smokeTest": {"texts": ["charged twice, please refund"], "expectClasses": ["billing"]},
+            }
+        }
+        data["world"] = {
+            **{k: v for k, v in data["world"].items() if k not in ("versions", "live", "startFails")},
+            "versions": {
+                "tickets/v1": {"status": "IN_SERVICE", "classes": ["billing"]},
+                "tickets/v2": {"status": "IN_SERVICE", "classes": ["billing"]},
+                "tickets/v3": {"status": "TRAINED", "classes": ["billing"]},
+            },
+            "live": {"qa": ["tickets/v2"], "prod": ["tickets/v1"]},
+            # Two status checks (the first after four 30 s intervals): one CREATING, one IN_SERVICE. Each
+            # further check would repeat the same calls, at two injection points each, and test nothing new.
+            "startSeconds": 150,
+        }
     return data
 
 
@@ -371,36 +440,36 @@ def _step_at(marks: list[tuple[int, str]], position: int) -> str:
     return next((function for start, function in reversed(marks) if start <= position), "?")
 
 
-def run_point(injection: Injection, strategy: str = "share") -> Outcome:
+def run_point(injection: Injection) -> Outcome:
     """Run an injection point until its fault fires. Accounts are read, tested and rotated side by
     side, so their calls may come in another order than in the reference run: a call that came
     before its reference position is never faulted (the fault only matches from that position on)."""
-    outcome = run_promotion(injection, strategy)
+    outcome = run_promotion(injection)
     for attempt in range(2, MAX_ATTEMPTS + 1):
         if not outcome.held or outcome.fired:
             break
-        outcome = run_promotion(injection, strategy)
+        outcome = run_promotion(injection)
         outcome.attempts = attempt
     return outcome
 
 
-def injections(calls: Sequence[tuple[str, str, str, str]]) -> list[Injection]:
+def injections(calls: Sequence[tuple[str, str, str, str]], reference: str = "rekognition") -> list[Injection]:
     return [
-        Injection(position, service, operation, account, step, kind)
+        Injection(position, service, operation, account, step, kind, reference)
         for position, (service, operation, account, step) in enumerate(calls)
         for kind in (FATAL, TRANSIENT)
     ]
 
 
-def reference_problems(outcome: Outcome, strategy: str = "share") -> list[str]:
+def reference_problems(outcome: Outcome) -> list[str]:
     """Why the reference run cannot serve as the campaign's baseline (empty: it can)."""
     if outcome.crash:
         return [f"the reference run crashed:\n{outcome.crash}"]
     problems = []
     if outcome.status != "SUCCEEDED":
         problems.append(f"the reference promotion ended {outcome.status}: {outcome.error}: {outcome.cause}")
-    expected = COPY_REFERENCE_OPERATIONS if strategy == "copy" else REFERENCE_OPERATIONS
-    missing = expected - {(s, o) for s, o, _, _ in outcome.calls}
+    chosen = REFERENCES[outcome.injection.reference if outcome.injection else outcome.reference]
+    missing = chosen.operations - {(s, o) for s, o, _, _ in outcome.calls}
     if missing:
         problems.append(f"the reference run never called {sorted(missing)}: not every kind of step ran")
     problems += [f"the reference run broke an invariant: {v}" for v in outcome.violations]
@@ -426,44 +495,40 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1), help="processes (default 2)")
     parser.add_argument("--only", type=int, nargs="*", help="only these call positions (to reproduce one)")
     parser.add_argument(
-        "--strategy",
-        choices=[*STRATEGIES, "all"],
-        default="all",
-        help="the share reference run (prod shares the ML account's version), the copy one (prod copies it "
-        "into each account), or both (default)",
+        "--reference",
+        choices=sorted(REFERENCES),
+        action="append",
+        help="only this reference promotion (repeat for several; default: all)",
     )
     arguments = parser.parse_args(argv)
-    passed = True
-    for strategy in STRATEGIES if arguments.strategy == "all" else (arguments.strategy,):
-        passed = _campaign(strategy, arguments.workers, arguments.only) and passed
-    return 0 if passed else 1
-
-
-def _campaign(strategy: str, workers: int, only: list[int] | None) -> bool:
     started = time.perf_counter()
-    reference = run_promotion(strategy=strategy)
-    problems = reference_problems(reference, strategy)
-    if problems:
-        print(f"make faults ({strategy}): no baseline\n" + "\n".join(problems), file=sys.stderr)
-        return False
-    points = injections(reference.calls)
-    if only is not None:
-        points = [p for p in points if p.position in only]
-    print(
-        f"reference ({strategy}): {VERSION} to {ENVIRONMENT}, {len(reference.calls)} control-plane calls; "
-        f"{len(points)} injection points on {workers} worker(s)",
-        flush=True,
-    )
-    run = functools.partial(run_point, strategy=strategy)
-    if workers > 1:
+
+    points: list[Injection] = []
+    for name in arguments.reference or sorted(REFERENCES, key=lambda n: n != "rekognition"):
+        reference = run_promotion(reference=name)
+        problems = reference_problems(reference)
+        if problems:
+            print(f"make faults: no {name} baseline\n" + "\n".join(problems), file=sys.stderr)
+            return 1
+        chosen = [
+            p for p in injections(reference.calls, name) if arguments.only is None or p.position in arguments.only
+        ]
+        points += chosen
+        print(
+            f"reference {name}: {REFERENCES[name].version} to {REFERENCES[name].environment}, "
+            f"{len(reference.calls)} control-plane calls; {len(chosen)} injection points",
+            flush=True,
+        )
+    print(f"{len(points)} injection points on {arguments.workers} worker(s)", flush=True)
+    if arguments.workers > 1:
         # spawn: each worker imports moto afresh and runs one emulator at a time.
-        with multiprocessing.get_context("spawn").Pool(workers) as pool:
-            outcomes = list(pool.imap(run, points, chunksize=1))
+        with multiprocessing.get_context("spawn").Pool(arguments.workers) as pool:
+            outcomes = list(pool.imap(run_point, points, chunksize=1))
     else:
-        outcomes = [run(p) for p in points]
-    print(report(outcomes, check_known=only is None))
-    print(f"({strategy}: {time.perf_counter() - started:.0f} s)")
-    return campaign_passed(outcomes, check_known=only is None)
+        outcomes = [run_point(p) for p in points]
+    print(report(outcomes, check_known=arguments.only is None))
+    print(f"({time.perf_counter() - started:.0f} s)")
+    return 0 if campaign_passed(outcomes, check_known=arguments.only is None) else 1
 
 
 def unexplained(outcomes: Sequence[Outcome]) -> list[Outcome]:

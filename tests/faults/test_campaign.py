@@ -250,3 +250,33 @@ def test_an_injected_rotation_failure_is_compensated_and_checked() -> None:
     assert outcome.fired
     assert outcome.status == "FAILED" and outcome.error, outcome
     assert outcome.violations == [] and outcome.crash is None
+
+
+def test_a_comprehend_version_serves_while_in_service_and_is_stopped_once_trained_again() -> None:
+    """The comprehend reference's worlds: a version is IN_SERVICE while its endpoint serves it, TRAINED
+    otherwise (no endpoint: nothing to call, like a stopped Custom Labels version)."""
+    before = {
+        "parameters": {"qa": {"tickets": {QA: "tickets/v2"}}},
+        "grants": {"qa": ["tickets/v2"]},
+        "versions": {"tickets/v2": "IN_SERVICE", "tickets/v3": "TRAINED"},
+    }
+    promoted = copy.deepcopy(before)
+    promoted["parameters"]["qa"]["tickets"][QA] = "tickets/v3"
+    promoted["grants"]["qa"] = ["tickets/v3"]
+    promoted["versions"] = {"tickets/v2": "TRAINED", "tickets/v3": "IN_SERVICE"}
+    assert check_invariants(before, promoted, status="SUCCEEDED", transient=False, environment="qa",
+                            version="tickets/v3") == []  # fmt: skip
+    endpoint_gone = copy.deepcopy(promoted)
+    endpoint_gone["versions"]["tickets/v3"] = "TRAINED"
+    broken = check_invariants(before, endpoint_gone, status="SUCCEEDED", transient=False)
+    assert {v.invariant for v in broken} == {"a", "c"}
+
+
+def test_the_comprehend_reference_names_the_calls_of_every_comprehend_step() -> None:
+    reference = campaign.REFERENCES["comprehend"]
+    assert {("comprehend", "CreateEndpoint"), ("comprehend", "ClassifyDocument"), ("comprehend", "DeleteEndpoint")} <= (
+        reference.operations
+    )
+    data = campaign._scenario_data("comprehend")
+    assert data["config"]["projects"]["tickets"]["service"] == "comprehend"
+    assert data["world"]["versions"]["tickets/v3"]["status"] == "TRAINED"

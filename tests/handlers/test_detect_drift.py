@@ -115,6 +115,27 @@ KINDS: dict[str, tuple[dict[str, Any], dict[str, Any], Any]] = {
             "detail": f"the accounts of prod disagree on {PARAMETER}: tools/v1 in {PROD_A}; no parameter in {PROD_B}",
         },
     ),
+    # prod as an organizational unit: an account of the OU without the parameter joined after the promotion.
+    "AccountNotServed": (
+        {
+            "organizationId": "o-a1b2c3d4e5",
+            "organizationReaderRoleArn": "arn:aws:iam::999999999999:role/mlpromote-organization-reader",
+            "environments": {"prod": {"accounts": None, "organizationalUnits": ["ou-ab12-prod0001"]}},
+        },
+        {
+            "organization": {"ou-ab12-prod0001": {"accounts": [PROD_A, PROD_B]}},
+            "parameters": {"prod": {"tools": {PROD_B: None}}},
+        },
+        lambda emu: {
+            "kind": "AccountNotServed",
+            "environment": "prod",
+            "project": "tools",
+            "account": PROD_B,
+            "version": None,
+            "detail": f"{PROD_B} is in the organizational units of prod but has no {PARAMETER}: it joined after "
+            "the last promotion; promote again to serve it",
+        },
+    ),
 }
 
 

@@ -52,8 +52,8 @@ def test_the_plan_changes_nothing_and_the_lock_reads_every_account(worlds) -> No
         taken = plan_for(emu, "prod", "tools/v2")
         assert emu.world() == before
     v1 = emu.names.arn("tools/v1", emu.config)
-    assert [t["current"] for t in plan["accounts"]] == [None, None]  # read under the lock, not before
-    assert taken["accounts"] == [{"account": worlds.PROD_A, "current": v1}, {"account": worlds.PROD_B, "current": v1}]
+    assert plan["pointing"] == [{"version": None, "accounts": [worlds.PROD_A, worlds.PROD_B]}]  # read under the lock
+    assert taken["pointing"] == [{"version": v1, "accounts": [worlds.PROD_A, worlds.PROD_B]}]
     assert (taken["alreadyServed"], taken["alreadyRunning"], taken["statusAtPlan"]) == (False, True, "RUNNING")
     assert taken["lockedAt"] and plan["lockedAt"] is None
     assert plan["accessRoleName"] == "mlpromote-access-prod"
@@ -91,17 +91,19 @@ def test_rotate_pointer_writes_the_parameter_and_moves_the_label(worlds) -> None
     with worlds.emulator() as emu:
         plan = plan_for(emu, "prod", "tools/v2")
         rotation, failed = call(
-            emu, "RotatePointerFunction", {"execution": EXECUTION, "plan": account_view(plan), "account": worlds.PROD_B}
+            emu,
+            "RotatePointerFunction",
+            {"execution": EXECUTION, "plan": account_view(plan), "accounts": [worlds.PROD_B]},
         )
         world = emu.world()
         from moto.ssm.models import ssm_backends
 
         labelled = ssm_backends[worlds.PROD_B]["us-east-1"].get_parameter("/mlpromote/tools/model-arn:current")
     assert not failed, rotation
-    assert rotation["account"] == worlds.PROD_B and rotation["failed"] is False
+    assert (rotation["switched"], rotation["failed"], rotation["failures"]) == (1, False, [])
     assert world["parameters"]["prod"]["tools"] == {worlds.PROD_A: "tools/v1", worlds.PROD_B: "tools/v2"}
     assert labelled.value == plan["versionArn"]
-    assert labelled.version == rotation["parameterVersion"]
+    assert labelled.version == 2  # the label moved onto the version just written
 
 
 def test_compensate_puts_the_world_back(worlds) -> None:
@@ -109,8 +111,8 @@ def test_compensate_puts_the_world_back(worlds) -> None:
         before = emu.world()
         plan = plan_for(emu, "prod", "tools/v2")
         call(emu, "GrantAccessFunction", {"execution": EXECUTION, "plan": plan})
-        for account in (worlds.PROD_A, worlds.PROD_B):
-            call(emu, "RotatePointerFunction", {"execution": EXECUTION, "plan": account_view(plan), "account": account})
+        accounts = [worlds.PROD_A, worlds.PROD_B]
+        call(emu, "RotatePointerFunction", {"execution": EXECUTION, "plan": account_view(plan), "accounts": accounts})
         assert emu.world() != before
         report, failed = call(emu, "CompensateFunction", {"execution": EXECUTION, "state": {"plan": plan, "error": {}}})
         after = emu.world()

@@ -81,6 +81,9 @@ class FakeWorld:
     started: list[str] = field(default_factory=list)
     stopped: list[str] = field(default_factory=list)
     writes: list[str] = field(default_factory=list)
+    # account -> what its pointer write or its smoke test raises (the other accounts' go through)
+    write_failures: dict[str, Exception] = field(default_factory=dict)
+    smoke_failures: dict[str, Exception] = field(default_factory=dict)
 
     # --- what a test reads back ------------------------------------------------------------
 
@@ -200,6 +203,8 @@ class FakeWorld:
         return self.pointers.get(role_account(role_arn))
 
     def write_pointer(self, role_arn: str, name: str, value: str | None) -> int:
+        if role_account(role_arn) in self.write_failures:
+            raise self.write_failures[role_account(role_arn)]
         self.writes.append(f"pointer {role_account(role_arn)}")
         self.pointers[role_account(role_arn)] = value
         return 2
@@ -234,6 +239,8 @@ class FakeWorld:
         self.grants[role] = GrantPolicy(statements=list(policy.statements))
 
     def detect_custom_labels(self, chain: tuple[str, ...], arn: str, *args: Any, **kwargs: Any) -> dict[str, float]:
+        if role_account(chain[0]) in self.smoke_failures:
+            raise self.smoke_failures[role_account(chain[0])]
         answer = self.answers.get(arn, {})
         if isinstance(answer, Exception):
             raise answer

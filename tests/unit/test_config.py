@@ -62,7 +62,7 @@ DELETE = object()
         ("mlAccount", DELETE, "mlAccount", "required key is missing"),
         ("region", "Narnia", "region", "is not a region of the aws, aws-cn, aws-us-gov partitions"),
         ("region", "eu-centrl-1", "region", "did you mean 'eu-central-1'"),
-        ("environments.qa.accounts", [], "environments.qa.accounts", "at least 1"),
+        ("environments.qa.accounts", [], "environments.qa.accounts", "needs at least 1 entry"),
         (
             "environments.qa.accounts",
             ["22222222222x"],

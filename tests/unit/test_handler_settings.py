@@ -56,4 +56,4 @@ def test_the_approvers_are_told_on_the_topic_the_handler_passes_and_on_no_other(
     assert [p[0] for p in published] == [topic]  # the environment's topic is never read here
     detail: dict[str, Any] = world.events[-1][1]
     assert world.events[-1][0] == "Model Promotion Awaiting Approval"
-    assert detail["accounts"] == [{"account": t.account, "from": t.current, "to": V2} for t in plan.accounts]
+    assert detail["from"] == [g.dump() for g in plan.pointing] and detail["version"] == V2

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from mlpromote import quotas
-from mlpromote.config import parse_config
+from mlpromote.config import MAX_ACCOUNTS_PER_ENVIRONMENT, parse_config
 from mlpromote.errors import InvalidConfig
 
 REPO = Path(__file__).resolve().parents[2]
@@ -56,28 +56,34 @@ def test_a_day_long_start_polled_every_5_seconds_is_refused() -> None:
     assert "workflow.startPollSeconds >= " in str(refused.value)
 
 
-def test_the_environment_cap_with_a_day_s_bake_at_the_default_poll_is_refused_and_fits_without_it() -> None:
+def test_the_environment_cap_with_a_day_s_bake_polled_every_10_seconds_is_refused_and_fits_without_it() -> None:
     with pytest.raises(InvalidConfig) as refused:
-        parse_config(config(accounts=500, bake_minutes=1440), source="c")
-    assert "fewer accounts" in str(refused.value) and "alarmPollSeconds >= " in str(refused.value)
+        parse_config(config(accounts=MAX_ACCOUNTS_PER_ENVIRONMENT, bake_minutes=1440, alarmPollSeconds=10), source="c")
+    assert "accountsPerBatch" in str(refused.value) and "alarmPollSeconds >= " in str(refused.value)
 
-    parse_config(config(accounts=500), source="c")  # the defaults fit at the cap
+    # The defaults fit at the cap, with a day's bake too: the fan-out's events grow with the batches.
+    parse_config(config(accounts=MAX_ACCOUNTS_PER_ENVIRONMENT), source="c")
+    parse_config(config(accounts=MAX_ACCOUNTS_PER_ENVIRONMENT, bake_minutes=1440), source="c")
 
 
-@pytest.mark.parametrize("accounts", [1, 100, 500])
+@pytest.mark.parametrize("accounts", [1, 100, 500, MAX_ACCOUNTS_PER_ENVIRONMENT])
 def test_the_longest_promotion_the_config_allows_fits_with_room_for_transient_retries(accounts: int) -> None:
     budget = quotas.history_budget(accounts, 0, 60, 30, 30, 120)
     limit = quotas.HISTORY_EVENT_QUOTA - quotas.RETRY_MARGIN
     polls = budget.polls_allowed
-    longest = quotas.HistoryBudget(accounts, polls // 2, polls - polls // 2, budget.grant_retries)
+    longest = quotas.HistoryBudget(accounts, polls // 2, polls - polls // 2, budget.grant_retries, budget.batches)
     assert longest.fits and longest.events <= limit
-    assert not quotas.HistoryBudget(accounts, polls // 2, polls - polls // 2 + 1, budget.grant_retries).fits
+    assert not quotas.HistoryBudget(
+        accounts, polls // 2, polls - polls // 2 + 1, budget.grant_retries, budget.batches
+    ).fits
 
 
 def test_the_grant_retry_schedule_is_the_state_machine_s() -> None:
     asl = json.loads((REPO / "statemachines" / "promote_model.asl.json").read_text())
     processor = asl["States"]["Smoke-test from each account"]["ItemProcessor"]["States"]
-    [retry] = [r for r in processor["Smoke-test the model"]["Retry"] if r["ErrorEquals"] == ["GrantNotYetEffective"]]
+    [retry] = [
+        r for r in processor["Smoke-test a batch of accounts"]["Retry"] if r["ErrorEquals"] == ["GrantNotYetEffective"]
+    ]
     assert (retry["IntervalSeconds"], retry["BackoffRate"], retry["MaxDelaySeconds"], retry["MaxAttempts"]) == (
         quotas.GRANT_RETRY_INTERVAL,
         quotas.GRANT_RETRY_BACKOFF,

@@ -118,7 +118,8 @@ def fault_problem(**fault: Any) -> str:
         (
             {"service": "smm", "operation": "PutParameter", "error": "InternalServerError"},
             "faults[0].service: 'smm' is not a service the control plane calls; did you mean 'ssm'? one of "
-            "(botocore names): cloudwatch, dynamodb, events, iam, lambda, rekognition, sns, ssm, stepfunctions, sts",
+            "(botocore names): cloudwatch, comprehend, dynamodb, events, iam, lambda, organizations, rekognition, "
+            "sns, ssm, stepfunctions, sts",
         ),
         (
             {"service": "iam", "operation": "PutRolePolicy", "error": "NoSuchEntityException"},

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 from botocore.exceptions import ClientError
-from phase_fakes import PROD_A, V1, V2, V3, FakeWorld, config, locked_plan, standard_world
+from phase_fakes import PROD_A, PROD_B, V1, V2, V3, FakeWorld, config, locked_plan, standard_world
 
 from mlpromote.aws import sessions
 from mlpromote.clock import now
@@ -19,7 +19,7 @@ from mlpromote.errors import (
     TransientAwsError,
 )
 from mlpromote.grants import SOURCE_VPCE
-from mlpromote.phases.access import grant_access, smoke_test
+from mlpromote.phases.access import grant_access, smoke_test, smoke_test_batch
 from mlpromote.results import Grant
 
 PROD_ROLE = config().access_role_name("prod")
@@ -56,7 +56,19 @@ def granted(seconds_ago: float | None) -> Grant:
 
 
 def test_the_smoke_test_passes_when_the_model_finds_the_expected_labels(world: FakeWorld) -> None:
-    assert smoke_test(locked_plan(config(), "prod", V2), PROD_A, granted(None)).account == PROD_A
+    assert smoke_test_batch(locked_plan(config(), "prod", V2), [PROD_A, PROD_B], granted(None)).accounts == 2
+
+
+def test_a_batch_raises_the_failure_no_retry_mends_before_one_a_retry_may_mend(world: FakeWorld) -> None:
+    # PROD_A is still waiting for IAM (retried), PROD_B's model misses its label (final): the batch
+    # fails with PROD_B's, so the promotion is compensated at once instead of retrying the batch.
+    world.smoke_failures[PROD_A] = GrantNotYetEffective(f"account {PROD_A}: denied 3 s after the grant")
+    world.smoke_failures[PROD_B] = SmokeTestFailed(f"account {PROD_B}: did not find hammer")
+    with pytest.raises(SmokeTestFailed, match=PROD_B):
+        smoke_test_batch(locked_plan(config(), "prod", V2), [PROD_A, PROD_B], granted(1))
+    del world.smoke_failures[PROD_B]
+    with pytest.raises(GrantNotYetEffective, match=PROD_A):
+        smoke_test_batch(locked_plan(config(), "prod", V2), [PROD_A, PROD_B], granted(1))
 
 
 def test_a_model_that_misses_an_expected_label_fails_the_smoke_test_with_what_it_found(world: FakeWorld) -> None:

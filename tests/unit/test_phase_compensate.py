@@ -27,7 +27,7 @@ def half_done(world: FakeWorld, environment: str = "qa", version: str = V3) -> P
     start_model(plan)
     world.versions[version] = "RUNNING"
     grant_access(plan)
-    for target in plan.accounts:
+    for target in plan.targets:
         rotate_pointer(plan, target.account)
     return plan
 
@@ -77,12 +77,11 @@ def test_a_failure_before_the_switch_restores_no_pointer(world: FakeWorld) -> No
 
 
 def test_the_error_compensated_is_the_first_failed_rotations() -> None:
-    rotations = {
-        "failedRotations": [
-            {"account": PROD_A, "failed": False},
-            {"account": PROD_B, "failed": True, "error": {"Error": "AwsCallFailed", "Cause": "denied"}},
-        ]
-    }
+    failures = [{"error": "AwsCallFailed", "cause": "denied", "accounts": [PROD_B]}]
+    rotations = {"failedRotations": [{"switched": 1, "failed": False}, {"failed": True, "failures": failures}]}
     assert original_error(rotations) == {"Error": "AwsCallFailed", "Cause": "denied"}
+    # A batch whose Lambda failed as a whole ("Record the failed batch"): its own error.
+    whole = {"accounts": [PROD_A, PROD_B], "failed": True, "error": {"Error": "Sandbox.Timedout", "Cause": "t"}}
+    assert original_error({"failedRotations": [whole]}) == {"Error": "Sandbox.Timedout", "Cause": "t"}
     assert original_error({"failedRotations": []}) == {"Error": "RotationFailed", "Cause": ""}
     assert original_error({}) == {"Error": "States.TaskFailed", "Cause": ""}

@@ -14,7 +14,7 @@ from mlpromote.clock import stamp
 from mlpromote.config import parse_config
 from mlpromote.errors import CopyConflict, ModelStartFailed, ModelStartTimedOut
 from mlpromote.phases.model import check_model_status, start_model
-from mlpromote.plan import PromotionPlan, TargetAccount
+from mlpromote.plan import PromotionPlan, Pointing
 from mlpromote.results import ModelStart
 
 ML, A, B = "111111111111", "333333333333", "444444444444"
@@ -100,7 +100,8 @@ def plan() -> PromotionPlan:
         parameter_writer_role_name="mlpromote-parameter-writer",
         smoke_test=cfg.projects["tools"].smoke_test,
         grant_propagation_seconds=120,
-        accounts=[TargetAccount(account=a, current=None) for a in (A, B)],
+        batches=[[A, B]],
+        pointing=[Pointing(version=None, accounts=[A, B])],
         already_served=False,
         already_running=False,
         min_inference_units=1,

@@ -26,7 +26,7 @@ def planned(version: str = V2, execution: str = EXECUTION, **request: object) ->
 
 def test_taking_the_environment_locks_it_leases_what_it_may_stop_and_opens_the_record(world: FakeWorld) -> None:
     fresh = take_environment(planned())
-    assert [(t.account, t.current) for t in fresh.accounts] == [(PROD_A, V1), (PROD_B, V1)]
+    assert [(t.account, t.current) for t in fresh.targets] == [(PROD_A, V1), (PROD_B, V1)]
     assert (fresh.status_at_plan, fresh.already_running, fresh.already_served) == ("RUNNING", True, False)
     assert fresh.locked_at and fresh.took_over_from is None
     assert world.locks["prod"]["holder"] == EXECUTION and world.locks["prod"]["leases"] == sorted([V1, V2])
@@ -38,7 +38,7 @@ def test_taking_the_environment_locks_it_leases_what_it_may_stop_and_opens_the_r
     ]
     [(detail_type, detail)] = world.events
     assert detail_type == "Model Promotion Started"
-    assert detail["accounts"] == [{"account": a, "from": V1, "to": V2} for a in (PROD_A, PROD_B)]
+    assert detail["from"] == [{"version": V1, "accounts": [PROD_A, PROD_B]}] and detail["version"] == V2
 
 
 def test_an_environment_already_serving_the_version_running_and_granted_is_already_served(world: FakeWorld) -> None:

@@ -23,7 +23,7 @@ def test_a_promotion_that_reached_its_summary_succeeded(world: FakeWorld) -> Non
     assert "prod" not in world.locks and world.holders(V1) == world.holders(V2) == set()
     detail_type, detail = world.events[-1]
     assert detail_type == "Model Promotion Succeeded"
-    assert detail["accounts"] == [{"account": a, "from": V1, "to": V2} for a in (PROD_A, PROD_B)]
+    assert detail["from"] == [{"version": V1, "accounts": [PROD_A, PROD_B]}] and detail["version"] == V2
 
 
 def test_a_compensated_promotion_failed_with_the_error_it_was_compensated_for(world: FakeWorld) -> None:

@@ -51,7 +51,7 @@ def test_a_promotion_is_planned_from_the_config_and_changes_nothing(world: FakeW
         "better",
     )
     # What prod serves is read under the lock, not here.
-    assert [(t.account, t.current) for t in made.accounts] == [(PROD_A, None), (PROD_B, None)]
+    assert [(t.account, t.current) for t in made.targets] == [(PROD_A, None), (PROD_B, None)]
     assert (made.bake_seconds, made.rollback_alarms, made.already_served) == (600, ["Errors"], False)
     assert world.writes == [] and world.events == []
 
@@ -105,7 +105,7 @@ def test_a_rollback_goes_to_the_version_the_current_one_replaced(world: FakeWorl
     made = plan({"environment": "prod", "rollback": True})
     # A rollback skips the upstream check, and its plan already knows what prod serves.
     assert (made.kind, made.version_arn) == ("rollback", V2)
-    assert [(t.account, t.current) for t in made.accounts] == [(PROD_A, V1), (PROD_B, V1)]
+    assert [(t.account, t.current) for t in made.targets] == [(PROD_A, V1), (PROD_B, V1)]
 
 
 def test_a_rollback_without_history_or_of_a_split_environment_is_refused(world: FakeWorld) -> None:

@@ -9,9 +9,9 @@ import pytest
 from phase_fakes import PROD_A, PROD_B, QA, V1, V2, FakeWorld, config, locked_plan, standard_world
 
 from mlpromote.clock import now
-from mlpromote.errors import RolledBackOnAlarm, VersionNoLongerServing
-from mlpromote.phases.pointers import confirm_serving, rotate_pointer, watch_alarms
-from mlpromote.results import Watch
+from mlpromote.errors import AwsCallFailed, RolledBackOnAlarm, TransientAwsError, VersionNoLongerServing
+from mlpromote.phases.pointers import confirm_serving, rotate_batch, rotate_pointer, watch_alarms
+from mlpromote.results import RESULT_CAUSE_CHARACTERS, Watch
 
 
 @pytest.fixture
@@ -39,9 +39,32 @@ def test_a_version_whose_grant_was_removed_is_refused(world: FakeWorld) -> None:
 
 
 def test_the_rotation_moves_exactly_that_accounts_pointer(world: FakeWorld) -> None:
-    rotation = rotate_pointer(locked_plan(config(), "prod", V2), PROD_A)
-    assert (rotation.account, rotation.failed, rotation.parameter_version) == (PROD_A, False, 2)
+    assert rotate_pointer(locked_plan(config(), "prod", V2), PROD_A) == 2
     assert world.pointers == {QA: V2, PROD_A: V2, PROD_B: V1}
+
+
+def test_a_batch_switches_every_account_it_can_and_reports_the_others_grouped_by_error(world: FakeWorld) -> None:
+    extra = ["777777777771", "777777777772", "777777777773"]
+    plan = locked_plan(config(), "prod", V2)
+    denied = AwsCallFailed("denied", "PutParameter", "AccessDeniedException", "not authorized " + "x" * 300)
+    world.write_failures.update({extra[0]: denied, extra[2]: denied, PROD_B: AwsCallFailed("gone", "PutParameter")})
+
+    rotation = rotate_batch(plan, [PROD_A, PROD_B, *extra])
+
+    assert (rotation.switched, rotation.failed) == (2, True)
+    assert [(f.error, f.accounts) for f in rotation.failures] == [("AwsCallFailed", [PROD_B, extra[0], extra[2]])]
+    # One cause per error (the first account's, sorted), short: every account failing stays small.
+    assert rotation.first_error == {"Error": "AwsCallFailed", "Cause": rotation.failures[0].cause}
+    assert "error" not in rotation.dump() and "accounts" not in rotation.dump()  # each batch's result stays small
+    assert world.pointers[PROD_A] == V2 and world.pointers[extra[1]] == V2 and world.pointers[PROD_B] == V1
+    assert len(rotation.failures[0].cause) <= RESULT_CAUSE_CHARACTERS
+
+
+def test_a_transient_error_in_one_account_retries_the_whole_batch_once_all_are_done(world: FakeWorld) -> None:
+    world.write_failures[PROD_B] = TransientAwsError("throttled", "PutParameter", "ThrottlingException")
+    with pytest.raises(TransientAwsError):
+        rotate_batch(locked_plan(config(), "prod", V2), [PROD_A, PROD_B])
+    assert world.pointers[PROD_A] == V2  # done before the error was raised; the retry writes it again
 
 
 def test_the_first_look_starts_the_bake_and_waits_one_alarm_poll(world: FakeWorld) -> None:

@@ -24,7 +24,7 @@ from mlpromote.phases.lock import take_environment
 from mlpromote.phases.plan import dry_run, validate_and_plan
 from mlpromote.phases.pointers import rotate_pointer, watch_alarms
 from mlpromote.phases.retire import retire_superseded
-from mlpromote.plan import PromotionPlan, PromotionRequest, TargetAccount
+from mlpromote.plan import PromotionPlan, PromotionRequest
 from mlpromote.results import Grant, ModelStart
 
 ML, QA, PROD_A, PROD_B = "111111111111", "222222222222", "333333333333", "444444444444"
@@ -147,8 +147,7 @@ def test_each_step_goes_through_exactly_the_target_roles_that_trust_it(recorder:
     retire_superseded(plan, cfg)
     used["retire"] = recorder.take()
     # A promotion of a version that was not running, failed after prod's pointers moved.
-    accounts = [TargetAccount(account=PROD_A, current=None), TargetAccount(account=PROD_B, current=V1)]
-    failed = plan.model_copy(update={"status_at_plan": "STOPPED", "accounts": accounts})
+    failed = plan.with_pointers({PROD_A: None, PROD_B: V1}).model_copy(update={"status_at_plan": "STOPPED"})
     compensate(failed, cfg, {"Error": "SmokeTestFailed", "Cause": ""})
     used["compensate"] = recorder.take()
     drift.read_all_pointers(cfg)

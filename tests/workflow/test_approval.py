@@ -151,10 +151,8 @@ def test_the_approvers_hear_of_the_wait_on_eventbridge_and_the_outcome_carries_t
     assert result.status == "SUCCEEDED"
     waiting = announcements["Model Promotion Awaiting Approval"]
     assert waiting["promotionId"] == result.execution_arn
-    assert waiting["accounts"] == [
-        {"account": account, "from": emu.names.arn("tools/v1", emu.config), "to": emu.names.arn("tools/v2", emu.config)}
-        for account in (PROD_A, PROD_B)
-    ]
+    assert waiting["from"] == [{"version": emu.names.arn("tools/v1", emu.config), "accounts": [PROD_A, PROD_B]}]
+    assert waiting["version"] == emu.names.arn("tools/v2", emu.config)
     assert waiting["expiresAt"] > waiting["requestedAt"]
     assert announcements["Model Promotion Succeeded"]["approval"]["decision"] == "approved"
 

@@ -52,6 +52,7 @@ def test_local_plan_prints_one_plan_per_promotion_against_the_starting_world(tmp
         "start": [],
         "stop": ["tools/v1"],  # qa serves v2: nothing points at v1 afterwards
         "costPerHourUsd": {"before": round(2 * unit, 4), "after": round(unit, 4)},
+        "waves": [{"accounts": [PROD_A, PROD_B], "bakeMinutes": 0, "approve": False}],  # no rollout: one wave
         "refusal": None,
         "refusalMessage": None,
     }

@@ -33,7 +33,7 @@ def heard(url: str) -> list[dict[str, Any]]:
 def test_an_event_starts_a_promotion_and_the_control_plane_announces_its_outcome(worlds: Any) -> None:
     with worlds.emulator() as emu:
         url = listen("heard")
-        v2 = emu.names.arn("tools/v2", emu.config)
+        v1, v2 = emu.names.arn("tools/v1", emu.config), emu.names.arn("tools/v2", emu.config)
         boto3.client("events").put_events(
             Entries=[
                 request_event({"environment": "prod", "modelVersionArn": v2, "reason": "pipeline 812 passed"}),
@@ -64,7 +64,7 @@ def test_an_event_starts_a_promotion_and_the_control_plane_announces_its_outcome
     assert [a["detail-type"] for a in announcements] == ["Model Promotion Started", "Model Promotion Succeeded"]
     succeeded = announcements[1]["detail"]
     assert succeeded["environment"] == "prod" and succeeded["version"] == v2 and succeeded["error"] is None
-    assert [(a["account"], a["to"]) for a in succeeded["accounts"]] == [(PROD_A, v2), (PROD_B, v2)]
+    assert succeeded["from"] == [{"version": v1, "accounts": [PROD_A, PROD_B]}]
 
 
 def test_a_failed_promotion_is_announced_with_its_error(promote: Any, worlds: Any) -> None:

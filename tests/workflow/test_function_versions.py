@@ -120,7 +120,9 @@ def test_a_plan_written_before_schema_versions_is_read_and_a_newer_one_is_refuse
         "maxConcurrency": 10,
     }  # as the plan was written before it carried its schema
 
-    assert PromotionPlan.model_validate(plan).schema_version == 1
-    assert PromotionPlan.model_validate(plan).dump()["schemaVersion"] == PLAN_SCHEMA_VERSION
+    # Schema 1 listed {account, current} per account; it reads as today's batches and pointers.
+    read = PromotionPlan.model_validate(plan)
+    assert read.dump()["schemaVersion"] == PLAN_SCHEMA_VERSION == 2
+    assert (read.batches, read.current) == ([["333333333333"]], {"333333333333": None})
     with pytest.raises(PlanSchemaUnsupported, match="schema 99"):
         PromotionPlan.model_validate({**plan, "schemaVersion": 99})

@@ -268,21 +268,35 @@ def mark_ended(
     return True
 
 
-def note_compensation(environment: str, record_sk: str, compensation: dict[str, Any]) -> bool:
-    """Keep on a still open record what the compensation of its ended execution did. False when the
-    record was already closed (its outcome is the workflow's own)."""
+def note_compensation(
+    environment: str, record_sk: str, compensation: dict[str, Any], wave_statuses: list[str] | None = None
+) -> bool:
+    """Keep on a still open record what the compensation of its ended execution did, and how each of
+    its rollout's waves ended (`wave_statuses`, in order). False when the record was already closed
+    (its outcome is the workflow's own)."""
+    names = {"#compensation": "compensation", "#status": "status"}
+    values: dict[str, Any] = {":compensation": compensation, ":running": "RUNNING"}
+    update = "SET #compensation = :compensation"
+    for index, status in enumerate(wave_statuses or []):
+        # The record's waves, as the lock opened them; a record without them is left without.
+        update += f", #waves[{index}].#wave = :wave{index}"
+        values[f":wave{index}"] = status
+    if wave_statuses:
+        names |= {"#waves": "waves", "#wave": "status"}
     try:
         sessions.client("dynamodb").update_item(
             TableName=table_name(),
             Key=_dynamo({"pk": f"ENV#{environment}", "sk": record_sk}),
-            UpdateExpression="SET #compensation = :compensation",
-            ConditionExpression="attribute_exists(pk) AND #status = :running",
-            ExpressionAttributeNames={"#compensation": "compensation", "#status": "status"},
-            ExpressionAttributeValues=_dynamo({":compensation": compensation, ":running": "RUNNING"}),
+            UpdateExpression=update,
+            ConditionExpression="attribute_exists(pk) AND #status = :running"
+            + (" AND attribute_exists(#waves)" if wave_statuses else ""),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=_dynamo(values),
         )
     except ClientError as error:
         if sessions.error_code(error) == "ConditionalCheckFailedException":
-            return False
+            # A record opened before waves were recorded has none to update: note the compensation alone.
+            return note_compensation(environment, record_sk, compensation) if wave_statuses else False
         raise sessions.translated(error, "dynamodb UpdateItem") from error
     return True
 
@@ -328,6 +342,23 @@ def create_approval(item: dict[str, Any]) -> bool:
     try:
         sessions.client("dynamodb").put_item(
             TableName=table_name(), Item=_dynamo(item), ConditionExpression="attribute_not_exists(pk)"
+        )
+    except ClientError as error:
+        if sessions.error_code(error) == "ConditionalCheckFailedException":
+            return False
+        raise sessions.translated(error, "dynamodb PutItem") from error
+    return True
+
+
+def replace_approval(item: dict[str, Any], requested_at: str) -> bool:
+    """Write the approval of a promotion's next gate over the decided one of its previous gate (the one
+    requested at `requested_at`); False (nothing written) if that is no longer the one in the table."""
+    try:
+        sessions.client("dynamodb").put_item(
+            TableName=table_name(),
+            Item=_dynamo(item),
+            ConditionExpression="requestedAt = :requested",
+            ExpressionAttributeValues={":requested": _serializer.serialize(requested_at)},
         )
     except ClientError as error:
         if sessions.error_code(error) == "ConditionalCheckFailedException":

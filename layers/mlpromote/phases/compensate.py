@@ -15,7 +15,7 @@ from mlpromote.errors import CopiesBusy
 from mlpromote.fanout import for_each_account
 from mlpromote.grant_reads import read_grants_after
 from mlpromote.plan import PromotionPlan
-from mlpromote.results import Compensation, Grant
+from mlpromote.results import Compensation, Grant, Rotation
 from mlpromote.services import copying_service, model_service
 from mlpromote.serving import references
 from mlpromote.versions import RUNNING, SERVING_STATES, STARTING, STOPPING
@@ -28,15 +28,27 @@ def original_error(error: dict[str, Any]) -> dict[str, str]:
     state machine hands over the first failed one (each is kept once, in the state's rotations).
     """
     if "failedRotations" in error:
-        failed: dict[str, Any] = next((r["error"] for r in error["failedRotations"] if r.get("failed")), {})
+        batch = next((r for r in error["failedRotations"] if r.get("failed")), None)
+        failed = (Rotation.model_validate(batch).first_error if batch else None) or {}
         return {"Error": str(failed.get("Error", "RotationFailed")), "Cause": str(failed.get("Cause", ""))}
     return {"Error": str(error.get("Error", "States.TaskFailed")), "Cause": str(error.get("Cause", ""))}
 
 
-def compensate(plan: PromotionPlan, config: Config, error: dict[str, Any], grant: Grant | None = None) -> Compensation:
+def compensate(
+    plan: PromotionPlan, config: Config, error: dict[str, Any], grant: Grant | None = None, wave: int | None = None
+) -> Compensation:
     """Put the world back as the plan found it. Idempotent: it compares before it writes.
-    `grant`: what the grant step did, if it ran (a read of the grants must show its statement)."""
-    current = {target.account: target.current for target in plan.accounts}
+    `grant`: what the grant step did, if it ran (a read of the grants must show its statement).
+    `wave`: the last wave of the rollout that was taken up (0-based): only waves 0..`wave` can have
+    moved, so only their accounts are put back (later waves never started). None: every account."""
+    reached = set(plan.switched_by(wave)) if wave is not None else None
+    service = model_service(plan.service)
+    # What each parameter held: what the applications called (the version, or its endpoint).
+    current = {
+        account: service.serving_arn(was) if was else None
+        for account, was in plan.current.items()
+        if reached is None or account in reached
+    }
 
     def put_back(account: str) -> bool:
         # Read through the writer too: one role per account, which reads what it may put back.
@@ -62,15 +74,14 @@ def compensate(plan: PromotionPlan, config: Config, error: dict[str, Any], grant
             left_running_why=left_running_why,
         )
     revoked = False
-    if not any(target.current == plan.version_arn for target in plan.accounts):
+    if not any(group.version == plan.version_arn for group in plan.pointing):
         policy = read_grants_after(plan, grant)
-        revoked = policy.revoke(plan.version_arn)
+        revoked = policy.revoke(plan.serving_arn)
         if revoked:
             iam.write_grants(plan.access_role_name, policy)
 
     stopped, left_running_why = False, None
     if plan.status_at_plan not in SERVING_STATES:  # this promotion started it (read under the lock)
-        service = model_service()
 
         def stop(arn: str) -> str | None:
             status = service.status(plan.project_arn, arn)
@@ -116,7 +127,8 @@ def _undo_copies(plan: PromotionPlan) -> tuple[bool, str | None]:
     left)"""
     service = copying_service()
     service.unshare(plan.project_arn, plan.environment)
-    current = {target.account: target.current for target in plan.accounts}
+    # Every account's, whatever wave the rollout reached: the model phase copied into all of them.
+    current = plan.current
     locked = datetime.fromisoformat(plan.locked_at).timestamp() if plan.locked_at else None
 
     def undo(account: str) -> tuple[bool, str | None]:

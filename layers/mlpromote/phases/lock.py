@@ -19,7 +19,7 @@ from mlpromote.errors import (
     TransientAwsError,
     VersionBeingStopped,
 )
-from mlpromote.plan import PromotionPlan, TargetAccount
+from mlpromote.plan import PromotionPlan
 from mlpromote.results import Released
 from mlpromote.services import model_service
 from mlpromote.serving import read_pointers
@@ -47,7 +47,7 @@ def take_environment(plan: PromotionPlan) -> PromotionPlan:
     took_over_from = _lock(plan, record)
     try:
         fresh = _read_under_lock(plan).model_copy(update={"took_over_from": took_over_from})
-        superseded = [t.current for t in fresh.accounts if t.current]
+        superseded = [g.version for g in fresh.pointing if g.version]
         if not dynamodb.hold(records.record(fresh), superseded):
             # Another promotion is stopping one of them (it found nothing using it, before this
             # environment's pointers were read): refuse rather than serve or put back a stopped version.
@@ -96,32 +96,34 @@ def _lock(plan: PromotionPlan, record: history.PromotionRecord) -> str | None:
 
 
 def _read_under_lock(plan: PromotionPlan) -> PromotionPlan:
+    service = model_service(plan.service)
     pointers = read_pointers(
-        [t.account for t in plan.accounts],
+        plan.account_ids,
         plan.parameter_reader_role_name,
         plan.parameter_name,
         plan.max_concurrency,
         plan.partition,
+        service,
+        plan.project,
     )
-    if plan.kind == "rollback" and any(pointers[t.account] != t.current for t in plan.accounts):
+    if plan.kind == "rollback" and pointers != plan.current:
         raise EnvironmentChanged(
             f"{plan.environment} changed between this rollback's plan and its lock (another promotion ran); "
             "look at what it serves now, and roll back or promote again"
         )
-    service = model_service()
     status = service.status(plan.project_arn, plan.version_arn)
     require_promotable(plan.version_label, status)
-    accounts = [TargetAccount(account=t.account, current=pointers[t.account]) for t in plan.accounts]
     # Served means: every pointer on it, RUNNING, and granted as the environment grants now.
     # Pointing at a version that is not running, or not granted, is drift: the workflow repairs it.
     # A copy environment's pointers name each account's copy: the copy phase finds what is done already.
-    served = plan.strategy == "share" and status == RUNNING and all(t.current == plan.version_arn for t in accounts)
+    served = (
+        plan.strategy == "share" and status == RUNNING and all(value == plan.version_arn for value in pointers.values())
+    )
     if served:
         wanted = service.grant_statement(plan.version_arn, plan.vpc_endpoint_ids)
         served = wanted in iam.read_grants(plan.access_role_name).statements
-    return plan.model_copy(
+    return plan.with_pointers(pointers).model_copy(
         update={
-            "accounts": accounts,
             "status_at_plan": status,
             "already_served": served,
             "already_running": status == RUNNING and plan.strategy == "share",
@@ -160,7 +162,8 @@ def release_abandoned(execution: str, status: str, execution_input: str | None) 
         # what that did on the record (mlpromote.abandoned). Nothing, if it had concluded itself.
         compensation = abandoned.compensate_ended(execution)
         if compensation is not None:
-            dynamodb.note_compensation(environment, str(holder.get("recordKey", "")), compensation)
+            statuses = compensation.pop("waves", None)
+            dynamodb.note_compensation(environment, str(holder.get("recordKey", "")), compensation, statuses)
     # The event's status is the ending; DescribeExecution adds the error and cause it ended with.
     _, error, cause = stepfunctions.execution_ending(execution)
     closed, released = _release_ended(environment, holder, status, error, cause)

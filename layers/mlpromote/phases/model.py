@@ -46,14 +46,14 @@ def start_model(plan: PromotionPlan) -> ModelStart:
 def _start_once_stopped(plan: PromotionPlan, status: str) -> str:
     """STARTING once StartProjectVersion is called; STOPPING while the version still stops."""
     if status == STOPPING:
-        status = model_service().status(plan.project_arn, plan.version_arn)
+        status = model_service(plan.service).status(plan.project_arn, plan.version_arn)
         if status == STOPPING:
             return STOPPING
         if status not in STARTABLE_STATES:
             raise ModelStartFailed(
                 f"{plan.version_label} went to {status} while it was stopping; something else changed it"
             )
-    model_service().start(plan.version_arn, plan.min_inference_units, plan.max_inference_units)
+    model_service(plan.service).start(plan.version_arn, plan.min_inference_units, plan.max_inference_units)
     return STARTING
 
 
@@ -80,7 +80,7 @@ def check_model_status(plan: PromotionPlan, start: ModelStart) -> ModelStart:
                 "ended_at": stamp(),
             }
         )
-    description = model_service().describe(plan.project_arn, plan.version_arn)
+    description = model_service(plan.service).describe(plan.project_arn, plan.version_arn)
     if description.status == RUNNING:
         return start.model_copy(update={"status": RUNNING, "wait_seconds": 0, "ended_at": stamp()})
     if description.status == FAILED:
@@ -121,7 +121,7 @@ _READY_TO_START = frozenset({"COPYING_COMPLETED", "STOPPED"})
 
 def _start_copies(plan: PromotionPlan) -> ModelStart:
     service = copying_service()
-    accounts = [t.account for t in plan.accounts]
+    accounts = plan.account_ids
     found = for_each_account(
         accounts,
         lambda account: service.find_copy(plan.model_copier_role_arn(account), plan.version_arn, create_project=True),
@@ -169,7 +169,7 @@ def _check_copies(plan: PromotionPlan, start: ModelStart) -> ModelStart:
             f"{': ' + copy.status_message if copy.status_message else ''}; see it in that account's Rekognition console"
         )
 
-    states = for_each_account([t.account for t in plan.accounts], advance, plan.max_concurrency)
+    states = for_each_account(plan.account_ids, advance, plan.max_concurrency)
     status = start.status
     if status == COPYING and _COPY_IN_PROGRESS not in states.values():
         service.unshare(plan.project_arn, plan.environment)  # every copy is done: nobody needs the policy

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlpromote import approvals, records
+from mlpromote import approvals, records, waves
 from mlpromote.aws import dynamodb, events
 from mlpromote.clock import stamp
 from mlpromote.plan import PromotionPlan
@@ -16,7 +16,15 @@ from mlpromote.results import Outcome
 
 def _leased(plan: PromotionPlan) -> list[str]:
     """The versions a promotion leased: the promoted one, and what its environment served under the lock."""
-    return sorted({plan.version_arn, *(t.current for t in plan.accounts if t.current)})
+    return sorted({plan.version_arn, *(g.version for g in plan.pointing if g.version)})
+
+
+def _wave_decisions(approval: approvals.Approval | None) -> dict[int, dict[str, Any]]:
+    """The decision at each wave's gate, by the wave's number (the environment's gate is the record's own)."""
+    if approval is None:
+        return {}
+    decisions = [*approval.earlier, approvals.outcome(approval)]
+    return {int(d["wave"]): {k: v for k, v in d.items() if k != "wave"} for d in decisions if d.get("wave")}
 
 
 def record_outcome(plan: PromotionPlan, state: dict[str, Any]) -> Outcome:
@@ -26,7 +34,7 @@ def record_outcome(plan: PromotionPlan, state: dict[str, Any]) -> Outcome:
     else:
         status = "FAILED"
         error = (state.get("compensation") or {}).get("error") or {"Error": "PromotionFailed", "Cause": ""}
-    approval = approvals.close(plan.execution) if plan.requires_approval else None
+    approval = approvals.close(plan.execution) if plan.gated else None
     record = records.record(plan).model_copy(
         update={
             "status": status,
@@ -37,6 +45,9 @@ def record_outcome(plan: PromotionPlan, state: dict[str, Any]) -> Outcome:
             "approver": approval.approver if approval else None,
             "approval_comment": approval.comment if approval else None,
             "approval_refusals": (approval.refusals or None) if approval else None,
+            "waves": records.wave_records(
+                plan, waves.statuses(len(plan.rollout), state, plan.already_served), _wave_decisions(approval)
+            ),
         }
     )
     dynamodb.finish(record, _leased(plan))

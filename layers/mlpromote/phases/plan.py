@@ -7,23 +7,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlpromote import arns, drift, dryrun, history, promotions
+from mlpromote import arns, drift, dryrun, environments, history, project_policy, promotions
 from mlpromote.aws import cloudwatch, dynamodb
 from mlpromote.clock import stamp
 from mlpromote.config import Config
 from mlpromote.errors import (
+    EnvironmentTooLarge,
     InvalidPromotionRequest,
     NothingToRollBackTo,
     NotVerifiedUpstream,
     PromotionError,
     RollbackAlarmNotFound,
+    UnknownProject,
 )
-from mlpromote.fanout import for_each_account
-from mlpromote.plan import PromotionPlan, PromotionRequest, TargetAccount
+from mlpromote.fanout import account_workers, batch_concurrency, for_each_account
+from mlpromote.plan import PromotionPlan, PromotionRequest, batched_waves, grouped
 from mlpromote.promotions import require_ml_account
-from mlpromote.services import model_service
+from mlpromote.services import ModelService, model_service
 from mlpromote.serving import read_pointers
 from mlpromote.versions import RUNNING, ModelVersionArn, require_promotable
+from mlpromote.waves import plan_waves
 
 
 def validate_and_plan(request_input: object, execution: str, requested_at: str, config: Config) -> PromotionPlan:
@@ -32,40 +35,60 @@ def validate_and_plan(request_input: object, execution: str, requested_at: str, 
     Changes nothing: every refusal of the request happens here, before the first write. What the
     environment serves is read later, under the lock (`take_environment`).
     """
-    service = model_service()
     request = PromotionRequest.parse(request_input)
     environment = config.environment(request.environment)
+    # An OU environment's accounts are resolved here, once (sorted ids): the plan and the history
+    # record them, and every later step works from the plan's list.
+    target_accounts = environments.accounts_of(config, request.environment)
     reader = config.target_roles.parameter_reader
     pointers: dict[str, str | None] | None = None
     if request.rollback:
         project_name = _project_to_roll_back(request, config)
+        service = model_service(config.project(project_name).model_kind)
         pointers = read_pointers(
-            environment.accounts,
+            target_accounts,
             reader,
             config.project(project_name).parameter_name,
             config.workflow.max_concurrency,
-            partition=config.partition,
+            config.partition,
+            service,
+            project_name,
         )
         target = _rollback_target(request.environment, project_name, pointers, environment.strategy == "copy")
         if environment.strategy == "copy":
             target = _source_version(target, project_name, config)
         version = service.parse_version(target)
     else:
-        version = service.parse_version(request.model_version_arn)
+        version = ModelVersionArn.parse(request.model_version_arn)
+        service = model_service(version.kind)
     require_ml_account(version, config)
     project = config.project(version.project)
+    _require_kind(project.model_kind, version)
     project_arn = service.project_arn(version.project)
     description = service.describe(project_arn, version.arn)
     require_promotable(version.label, description.status)
+    if environment.strategy == "copy" and not project_policy.fits(version.arn, target_accounts):
+        # The config checks listed accounts; an OU environment's are known only now.
+        raise EnvironmentTooLarge(
+            f"{request.environment}'s organizational units hold {len(target_accounts)} accounts; a copy "
+            f"environment's accounts are named in one project policy on the source project, which Rekognition "
+            f"limits to {project_policy.MAX_CHARS} characters, and these do not fit with {version.label}: "
+            "split the environment, or use strategy: share"
+        )
     if environment.requires and not request.rollback and not request.force:
-        _require_verified_upstream(config, environment.requires, project.parameter_name, version)
+        _require_verified_upstream(config, environment.requires, project.parameter_name, version, service)
 
     # What each account serves is read under the lock (take_environment): read here, it could be
     # stale by then. A rollback reads it here too (its target depends on it), and is refused with
     # EnvironmentChanged if it moved before the lock.
-    _require_rollback_alarms(config, request.environment)
+    _require_rollback_alarms(config, request.environment, target_accounts)
     known = pointers or {}
-    accounts = [TargetAccount(account=account, current=known.get(account)) for account in environment.accounts]
+    batch_size = config.workflow.batch_size
+    # Decided once, here: the lock, the bakes and the compensation all follow these waves; each wave
+    # is batched on its own.
+    batches, waves = batched_waves(
+        plan_waves(target_accounts, environment.rollout, environment.bake_minutes), batch_size
+    )
     return PromotionPlan(
         execution=execution,
         requested_at=requested_at,
@@ -80,6 +103,8 @@ def validate_and_plan(request_input: object, execution: str, requested_at: str, 
         project_arn=project_arn,
         version_arn=version.arn,
         version_label=version.label,
+        service=service.name,
+        serving_arn=service.serving_arn(version.arn),
         status_at_plan=description.status,
         ml_account=config.ml_account,
         region=config.region,
@@ -94,7 +119,8 @@ def validate_and_plan(request_input: object, execution: str, requested_at: str, 
         model_retirer_role_name=config.target_roles.model_retirer,
         strategy=environment.strategy,
         delete_superseded_copies=environment.delete_superseded_copies,
-        accounts=accounts,
+        batches=batches,
+        pointing=grouped({account: known.get(account) for account in target_accounts}),
         # Decided under the lock, from what take_environment reads there.
         already_served=False,
         already_running=description.status == RUNNING and environment.strategy == "share",
@@ -106,7 +132,10 @@ def validate_and_plan(request_input: object, execution: str, requested_at: str, 
         start_timeout_seconds=config.workflow.start_timeout_minutes * 60,
         grant_propagation_seconds=config.workflow.grant_propagation_seconds,
         max_concurrency=config.workflow.max_concurrency,
+        batch_concurrency=batch_concurrency(config.workflow.max_concurrency, batch_size),
+        account_workers=account_workers(config.workflow.max_concurrency, batch_size),
         bake_seconds=environment.bake_minutes * 60,
+        waves=waves,
         rollback_alarms=environment.rollback_alarms,
         alarm_poll_seconds=config.workflow.alarm_poll_seconds,
         external_id=environment.external_id,
@@ -183,11 +212,26 @@ def _source_version(target: str, project: str, config: Config) -> str:
     )
 
 
-def _require_verified_upstream(config: Config, upstream: str, parameter: str, version: ModelVersionArn) -> None:
+def _require_kind(configured: str, version: ModelVersionArn) -> None:
+    """The version is of the kind the config says its project is (a Comprehend classifier's name may
+    also be an entity recognizer's, or a Custom Labels project's)."""
+    if configured != version.kind:
+        what = "a Rekognition Custom Labels project" if configured == "rekognition" else f"a Comprehend {configured}"
+        raise UnknownProject(
+            f"{version.label} is a {version.kind} version, but the config's project {version.project!r} is {what}; "
+            "promote a version of the configured kind, or fix the project's service and kind"
+        )
+
+
+def _require_verified_upstream(
+    config: Config, upstream: str, parameter: str, version: ModelVersionArn, service: ModelService
+) -> None:
     """The version is live in every account of the upstream environment, or was promoted there before."""
-    accounts = config.environment(upstream).accounts
+    accounts = environments.accounts_of(config, upstream)
     reader = config.target_roles.parameter_reader
-    live = read_pointers(accounts, reader, parameter, config.workflow.max_concurrency, config.partition)
+    live = read_pointers(
+        accounts, reader, parameter, config.workflow.max_concurrency, config.partition, service, version.project
+    )
     if all(value == version.arn for value in live.values()):
         return
     if any(r.version == version.arn and r.status == "SUCCEEDED" for r in dynamodb.records(upstream)):
@@ -198,7 +242,7 @@ def _require_verified_upstream(config: Config, upstream: str, parameter: str, ve
     )
 
 
-def _require_rollback_alarms(config: Config, name: str) -> None:
+def _require_rollback_alarms(config: Config, name: str, accounts: list[str]) -> None:
     """Every rollback alarm exists in every account of the environment: the bake reads a missing one
     as not in ALARM, so it would watch nothing there."""
     environment = config.environment(name)
@@ -206,7 +250,7 @@ def _require_rollback_alarms(config: Config, name: str) -> None:
         return
     reader = config.target_roles.alarm_reader
     missing = for_each_account(
-        environment.accounts,
+        accounts,
         lambda account: cloudwatch.missing_alarms(
             arns.role(config.partition, account, reader), environment.rollback_alarms
         ),

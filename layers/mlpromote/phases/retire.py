@@ -31,8 +31,10 @@ def retire_superseded(plan: PromotionPlan, config: Config, grant: Grant | None =
         retirement.left = [LeftBehind(version=v, granted=True, running=True, why=why) for v in superseded]
         return retirement
 
+    service = model_service(plan.service)
+
     def revoke(policy: GrantPolicy) -> bool:
-        return any([policy.revoke(version) for version in superseded])
+        return any([policy.revoke(service.serving_arn(version)) for version in superseded])
 
     try:
         # Read-modify-write from a read that shows this promotion's own grant: a stale one would write
@@ -48,7 +50,7 @@ def retire_superseded(plan: PromotionPlan, config: Config, grant: Grant | None =
 
     def stop(version: str) -> str | None:
         try:
-            model_service().stop(version)
+            service.stop(version)
         except AwsCallFailed as error:
             return f"could not stop: {error}"
         return None
@@ -73,7 +75,7 @@ def _retire_copies(plan: PromotionPlan) -> Retirement:
     pointer has just moved off it. A copy still STOPPING cannot be deleted yet: CopiesBusy, and the state
     machine runs this again (everything before the deletion is idempotent)."""
     service = copying_service()
-    superseded = {t.account: t.current for t in plan.accounts if t.current}
+    superseded = {account: current for account, current in plan.current.items() if current}
     retirement = Retirement()
     if not superseded:
         return retirement

@@ -2,17 +2,21 @@
 
 A phase asks `model_service()` for the service and calls it: describe, start, stop and poll a
 version, call it for the smoke test, write the statement that grants it, parse its ARN, price it.
-Rekognition Custom Labels is the first (and so far only) implementation; a second service is a
-second class here, chosen by the project's `service`.
+Rekognition Custom Labels is the first implementation; Amazon Comprehend custom models (document
+classifiers and entity recognizers, each served by a real-time endpoint) the second. The version ARN
+says which service a version belongs to (its `kind`), and the plan carries it as `service`.
+
+A version's status is in the workflow's words for every service (RUNNING, STARTING, STOPPING, STOPPED,
+FAILED, and mlpromote.versions' reasons a version is not promotable); a service translates its own.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any, Protocol
 
 from mlpromote.aws.rekognition import CopyDescription, VersionDescription
-from mlpromote.config import SmokeTest
+from mlpromote.config import SmokeTest, TextSmokeTest
 from mlpromote.versions import ModelVersionArn
 
 
@@ -32,6 +36,17 @@ class ModelService(Protocol):
         """The project's ARN; UnknownProject when the service has no such project."""
         ...
 
+    def serving_arn(self, version_arn: str) -> str:
+        """What the applications call to use the version: what the pointer holds and the grant allows.
+        The version ARN itself for Rekognition; the endpoint that serves it for Comprehend. A value that
+        is not one of this service's versions is returned as it is."""
+        ...
+
+    def versions_served_by(self, project: str, serving_arns: Collection[str]) -> dict[str, str]:
+        """serving ARN -> version ARN, for those of `serving_arns` this service can tell are versions of the
+        project (by name) (serving_arn's inverse, for pointers read back); the others are left out."""
+        ...
+
     def describe(self, project_arn: str, version_arn: str) -> VersionDescription:
         """The version's status (and units); ModelVersionNotFound when it does not exist."""
         ...
@@ -47,7 +62,11 @@ class ModelService(Protocol):
     def stop(self, version_arn: str) -> None: ...
 
     def smoke_test(
-        self, role_chain: tuple[str, ...], version_arn: str, test: SmokeTest, external_id: str | None
+        self,
+        role_chain: tuple[str, ...],
+        version_arn: str,
+        test: SmokeTest | TextSmokeTest,
+        external_id: str | None,
     ) -> dict[str, float]:
         """Call the version as an application would, through `role_chain`, with every input of the
         project's smoke test: what it found, each name with its best score (0-100)."""
@@ -110,7 +129,12 @@ def copying_service(name: str = "rekognition") -> CopyingService:
 
 
 def model_service(name: str = "rekognition") -> ModelService:
+    """The service by name: a plan's `service`, a ModelVersionArn's `kind` (rekognition,
+    document-classifier, entity-recognizer)."""
+    from mlpromote.services.comprehend import CLASSIFIER, ENTITY_RECOGNIZER
     from mlpromote.services.rekognition import CUSTOM_LABELS
 
-    services: dict[str, ModelService] = {CUSTOM_LABELS.name: CUSTOM_LABELS}
+    services: dict[str, ModelService] = {
+        service.name: service for service in (CUSTOM_LABELS, CLASSIFIER, ENTITY_RECOGNIZER)
+    }
     return services[name]

@@ -3,13 +3,13 @@ units, called with DetectCustomLabels on an image in S3."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from mlpromote import arns, grants, project_policy
 from mlpromote.aws import rekognition
 from mlpromote.aws.rekognition import CopyDescription, VersionDescription
-from mlpromote.config import SmokeTest
+from mlpromote.config import SmokeTest, TextSmokeTest
 from mlpromote.errors import CopyConflict
 from mlpromote.versions import ModelVersionArn
 
@@ -34,6 +34,13 @@ class RekognitionCustomLabels:
     def project_arn(self, project: str) -> str:
         return rekognition.project_arn(project)
 
+    def serving_arn(self, version_arn: str) -> str:
+        # The applications call the version itself (DetectCustomLabels takes its ARN).
+        return version_arn
+
+    def versions_served_by(self, project: str, serving_arns: Collection[str]) -> dict[str, str]:
+        return {}  # each pointer names its version: nothing to look up
+
     def describe(self, project_arn: str, version_arn: str) -> VersionDescription:
         # DescribeProjectVersions takes the version's name; the ARN says which of that name.
         return rekognition.describe_version(project_arn, ModelVersionArn.parse(version_arn).version, version_arn)
@@ -51,8 +58,13 @@ class RekognitionCustomLabels:
         rekognition.stop_version(version_arn)
 
     def smoke_test(
-        self, role_chain: tuple[str, ...], version_arn: str, test: SmokeTest, external_id: str | None
+        self,
+        role_chain: tuple[str, ...],
+        version_arn: str,
+        test: SmokeTest | TextSmokeTest,
+        external_id: str | None,
     ) -> dict[str, float]:
+        assert isinstance(test, SmokeTest)  # the config gives a Custom Labels project an image smoke test
         seen: dict[str, float] = {}
         for bucket, key in test.image_locations():
             labels = rekognition.detect_custom_labels(

@@ -1,0 +1,142 @@
+"""Amazon Comprehend custom models as a ModelService: versions of a document classifier or an entity
+recognizer, served by a real-time endpoint that mlpromote creates with the project's inference units,
+called with ClassifyDocument or DetectEntities.
+
+A Comprehend model version does not run by itself: "starting" it creates its endpoint and "stopping" it
+deletes that endpoint. The endpoint's name is derived from the version's ARN (mlpromote.arns), so every
+step finds the same endpoint without storing it, and the pointer and the grant name the endpoint's ARN.
+The version's status, for the workflow, is the endpoint's, in the workflow's words: no endpoint STOPPED,
+CREATING or UPDATING STARTING, IN_SERVICE RUNNING, DELETING STOPPING, FAILED FAILED; a model not
+TRAINED (or TRAINED_WITH_WARNING) is not promotable, and says why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from typing import Any
+
+from mlpromote import arns, grants
+from mlpromote.aws import comprehend
+from mlpromote.aws.rekognition import VersionDescription
+from mlpromote.config import SmokeTest, TextSmokeTest
+from mlpromote.errors import InvalidModelVersionArn, UnknownProject
+from mlpromote.versions import ModelVersionArn
+
+# A trained model's endpoint status, in the words the workflow uses for every service.
+_ENDPOINT_STATUS = {
+    "CREATING": "STARTING",
+    "UPDATING": "STARTING",
+    "IN_SERVICE": "RUNNING",
+    "DELETING": "STOPPING",
+    "FAILED": "FAILED",
+}
+# A model that cannot serve, in the same words (require_promotable explains each).
+_MODEL_STATUS = {
+    "SUBMITTED": "TRAINING_IN_PROGRESS",
+    "TRAINING": "TRAINING_IN_PROGRESS",
+    "STOP_REQUESTED": "TRAINING_FAILED",
+    "STOPPED": "TRAINING_FAILED",
+    "IN_ERROR": "TRAINING_FAILED",
+    "DELETING": "DELETING",
+}
+TRAINED = frozenset({"TRAINED", "TRAINED_WITH_WARNING"})
+
+# USD per inference unit and hour while an endpoint exists, traffic or not: USD 0.0005 per inference
+# unit and second (USD 1.80 an hour), billed from the endpoint's creation to its deletion. Source: the
+# Amazon Comprehend pricing page (https://aws.amazon.com/comprehend/pricing/, "Custom Comprehend":
+# "you are charged from the time that you start your endpoint until it is deleted"), whose figure the
+# stored copy shows only in part; the per-second price is as CloudZero's guide quotes it
+# (https://www.cloudzero.com/blog/amazon-comprehend-pricing/), checked 2026-11-30 for US East
+# (N. Virginia). No other region's price could be confirmed: those get no figure (None), as for
+# Rekognition, and drift counts inference units instead.
+ENDPOINT_UNIT_HOUR_USD: dict[str, float] = {"us-east-1": 0.0005 * 3600}
+
+
+class ComprehendCustomModel:
+    pricing_page = "https://aws.amazon.com/comprehend/pricing/"
+
+    def __init__(self, kind: str, invoke_action: str) -> None:
+        self.name = kind
+        self.kind = kind
+        self.invoke_action = invoke_action
+
+    def parse_version(self, text: object) -> ModelVersionArn:
+        return ModelVersionArn.parse(text)
+
+    def project_arn(self, project: str) -> str:
+        # Comprehend has no project: the versions share the model's name, and its unversioned ARN stands
+        # for them. Read as Rekognition's is (one call), so a name Comprehend does not have is refused here.
+        models = comprehend.list_models(self.kind, project)
+        if not models:
+            raise UnknownProject(
+                f"project {project!r} is in the config but Comprehend has no {self.kind} of that name in the ML "
+                "account; check the project name, its kind, and the config's mlAccount and region"
+            )
+        return models[0].arn.split("/version/", 1)[0]
+
+    def serving_arn(self, version_arn: str) -> str:
+        try:
+            version = ModelVersionArn.parse(version_arn)
+        except InvalidModelVersionArn:
+            return version_arn  # not a version (a raw pointer value): it names itself
+        return arns.comprehend_endpoint(version.arn) if version.kind == self.kind else version_arn
+
+    def versions_served_by(self, project: str, serving_arns: Collection[str]) -> dict[str, str]:
+        wanted = set(serving_arns)
+        if not wanted:
+            return {}
+        endpoints = {arns.comprehend_endpoint(m.arn): m.arn for m in comprehend.list_models(self.kind, project)}
+        return {arn: endpoints[arn] for arn in wanted if arn in endpoints}
+
+    def describe(self, project_arn: str, version_arn: str) -> VersionDescription:
+        model = comprehend.describe_model(version_arn)
+        if model.status not in TRAINED:
+            return VersionDescription(version_arn, _MODEL_STATUS.get(model.status, model.status), model.message)
+        endpoint = comprehend.describe_endpoint(arns.comprehend_endpoint(version_arn))
+        if endpoint is None:
+            return VersionDescription(version_arn, "STOPPED", "")
+        return VersionDescription(
+            version_arn,
+            _ENDPOINT_STATUS.get(endpoint.status, endpoint.status),
+            endpoint.message,
+            min_inference_units=endpoint.desired_inference_units,
+        )
+
+    def status(self, project_arn: str, version_arn: str) -> str:
+        return self.describe(project_arn, version_arn).status
+
+    def list_versions(self, project_arn: str) -> list[VersionDescription]:
+        name = project_arn.rsplit("/", 1)[-1]
+        return [self.describe(project_arn, model.arn) for model in comprehend.list_models(self.kind, name)]
+
+    def start(self, version_arn: str, min_units: int, max_units: int | None) -> None:
+        comprehend.create_endpoint(arns.comprehend_endpoint_name(version_arn), version_arn, min_units)
+
+    def stop(self, version_arn: str) -> None:
+        comprehend.delete_endpoint(arns.comprehend_endpoint(version_arn))
+
+    def smoke_test(
+        self,
+        role_chain: tuple[str, ...],
+        version_arn: str,
+        test: SmokeTest | TextSmokeTest,
+        external_id: str | None,
+    ) -> dict[str, float]:
+        assert isinstance(test, TextSmokeTest)  # the config gives a Comprehend project a text smoke test
+        call = comprehend.classify if self.kind == comprehend.CLASSIFIER else comprehend.detect_entities
+        endpoint = arns.comprehend_endpoint(version_arn)
+        seen: dict[str, float] = {}
+        for text in test.texts:
+            for name, score in call(role_chain, endpoint, text, external_id).items():
+                seen[name] = max(seen.get(name, 0.0), score * 100)
+        return seen
+
+    def grant_statement(self, version_arn: str, vpc_endpoint_ids: Sequence[str]) -> dict[str, Any]:
+        return grants.statement_for(arns.comprehend_endpoint(version_arn), vpc_endpoint_ids, self.invoke_action)
+
+    def unit_hour_price(self, region: str) -> float | None:
+        return ENDPOINT_UNIT_HOUR_USD.get(region)
+
+
+CLASSIFIER = ComprehendCustomModel(comprehend.CLASSIFIER, "comprehend:ClassifyDocument")
+ENTITY_RECOGNIZER = ComprehendCustomModel(comprehend.ENTITY_RECOGNIZER, "comprehend:DetectEntities")
