@@ -247,6 +247,7 @@ def test_the_dry_run_plans_a_comprehend_promotion_with_its_endpoints_cost(capsys
         "stop": [],  # prod serves v1
         # v1's endpoint, then v1's and v2's: 2 inference units each at USD 1.80 an hour.
         "costPerHourUsd": {"before": 3.6, "after": 7.2},
+        "waves": [{"accounts": [QA], "approve": False, "bakeMinutes": 0}],
         "refusal": None,
         "refusalMessage": None,
     }
