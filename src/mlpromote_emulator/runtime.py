@@ -572,7 +572,10 @@ class Emulator:
         # Powertools' Logger holds the stdout it found when first imported.
         for handler in logging.getLogger("mlpromote").handlers:
             if isinstance(handler, logging.StreamHandler):
-                handler.setStream(self.logs)
+                # Not setStream: it flushes the old stream, which whoever imported mlpromote first (a CLI run
+                # under pytest's capsys) may have closed since.
+                with handler.lock or nullcontext():
+                    handler.stream = self.logs
 
     # --- running the handlers ------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from mlpromote.clock import stamp
 from mlpromote.config import parse_config
 from mlpromote.errors import CopyConflict, ModelStartFailed, ModelStartTimedOut
 from mlpromote.phases.model import check_model_status, start_model
-from mlpromote.plan import PromotionPlan, Pointing
+from mlpromote.plan import Pointing, PromotionPlan
 from mlpromote.results import ModelStart
 
 ML, A, B = "111111111111", "333333333333", "444444444444"
