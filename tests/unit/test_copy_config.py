@@ -58,3 +58,29 @@ def test_a_bad_copy_environment_is_refused_by_name(prod: dict[str, Any], problem
 def test_a_typo_in_strategy_keys_names_the_closest_key() -> None:
     with pytest.raises(InvalidConfig, match=r"deleteSupersededCopies"):
         config(strategy="copy", deleteSuperseededCopies=True)
+
+
+def test_a_copy_environment_names_itself_when_its_accounts_do_not_fit_the_project_policy() -> None:
+    with pytest.raises(InvalidConfig, match=r"environments\.prod: a copy environment's accounts"):
+        config(strategy="copy", accounts=[f"{n:012d}" for n in range(1, 200)])
+
+
+def test_a_copy_environment_with_a_comprehend_project_is_refused_by_name() -> None:
+    """CopyProjectVersion copies Rekognition Custom Labels versions; Comprehend has nothing like it here."""
+    data = {
+        **BASE,
+        "environments": {"prod": {**BASE["environments"]["prod"], "strategy": "copy"}},
+        "projects": {
+            **BASE["projects"],
+            "tickets": {
+                "service": "comprehend",
+                "kind": "classifier",
+                "parameterName": "/mlpromote/tickets/endpoint-arn",
+                "smokeTest": {"texts": ["charged twice, please refund"], "expectClasses": ["billing"]},
+            },
+        },
+    }
+    with pytest.raises(InvalidConfig, match=r"environments\.prod: strategy: copy .* projects tickets are Comprehend's"):
+        parse_config(data)
+    data["environments"]["prod"]["strategy"] = "share"
+    assert parse_config(data).environments["prod"].strategy == "share"

@@ -176,6 +176,7 @@ def test_the_plan_of_a_copy_environment_copies_starts_and_stops_per_account(tmp_
         "stop": [f"tools/v1 in {PROD_A}", f"tools/v1 in {PROD_B}"],
         # Before: the ML account's v2 (qa's) and the two copies of v1; after: v2 and the two copies of v2.
         "costPerHourUsd": {"before": 3 * unit, "after": 3 * unit},
+        "waves": [{"accounts": [PROD_A, PROD_B], "approve": False, "bakeMinutes": 0}],
         "refusal": None,
         "refusalMessage": None,
     }
