@@ -254,3 +254,38 @@ def test_drift_reports_a_pointer_to_a_stopped_copy_and_an_idle_copy(worlds: Any)
         )
         assert findings[1]["detail"].startswith(f"tools/v2 (the copy in account {A}) is RUNNING but no environment's")
         assert "USD 4.00 per hour" in findings[1]["detail"]
+
+
+def test_an_alarm_in_the_first_wave_of_a_copy_environment_undoes_every_copy_this_promotion_made(worlds: Any) -> None:
+    """Waves and copies together: prod switches A, then B. A's alarm during wave 1's bake puts A back on its
+    copy of v1; B never switched; the copies of v2 this promotion made in both accounts (the model phase copies
+    into every account before any wave) are stopped and deleted; v1's copies still run."""
+    config = {
+        "environments": {
+            "prod": {
+                "strategy": "copy",
+                "rollbackAlarms": ["HighErrorRate"],
+                "rollout": [{"accounts": 1, "bakeMinutes": 15}, {"percent": 100}],
+            }
+        }
+    }
+    world = {
+        "alarms": [
+            {"account": A, "name": "HighErrorRate", "alarmAt": 600},
+            {"account": B, "name": "HighErrorRate"},
+        ]
+    }
+    with worlds.emulator(config=config, world=world) as emu:
+        before = emu.world()
+        result = emu.promote(PromotionSpec(environment="prod", version="tools/v2", reason="waves of copies"))
+        assert result.status == "FAILED" and result.error == "RolledBackOnAlarm", f"{result.error}: {result.cause}"
+        assert f"HighErrorRate in {A}" in result.cause and "wave 1 of prod" in result.cause
+        assert result.waves == [{"accounts": [A], "status": "putBack"}, {"accounts": [B], "status": "notStarted"}]
+        after = emu.world()
+        assert after["parameters"]["prod"] == before["parameters"]["prod"] == {"tools": {A: "tools/v1", B: "tools/v1"}}
+        assert after["copies"] == {A: {"tools/v1": "RUNNING"}, B: {"tools/v1": "RUNNING"}}
+        assert after["grants"]["prod"] == []
+        assert _policies(emu) is None
+        for account in (A, B):  # each pointer still names the account's own copy of v1
+            pointer = adapt.parameter_value(account, emu.config.region, "/mlpromote/tools/model-arn")
+            assert pointer == copy_arn(emu.config, account, emu.names.arn("tools/v1", emu.config))
