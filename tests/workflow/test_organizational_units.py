@@ -142,3 +142,29 @@ def test_a_throttled_organizations_call_is_retried_and_a_refusal_is_named(worlds
     assert refused.status == "FAILED" and refused.error == "AwsCallFailed", refused.as_json()
     assert "ListOrganizationalUnitsForParent" in (refused.cause or "")
     assert after == served
+
+
+def test_an_ou_environment_of_copies_copies_into_the_accounts_its_ous_hold(worlds: Any) -> None:
+    """strategy: copy with organizationalUnits: the plan's resolved accounts are the ones the project policy
+    names, each copies and runs the version, points at its copy, and drift finds nothing wrong."""
+    from mlpromote_emulator import moto_adaptations as adapt
+
+    with ou_emulator(worlds, config={"environments": {"prod": {"strategy": "copy"}}}) as emu:
+        before = emu.world()
+        assert before["copies"] == {a: {"tools/v1": "RUNNING"} for a in (PROD_A, PROD_B, PROD_EU)}
+        promoted = promote(emu, environment="prod", version="tools/v2")
+        assert promoted.status == "SUCCEEDED", f"{promoted.error}: {promoted.cause}"
+        after = emu.world()
+        assert after["parameters"]["prod"] == {"tools": {a: "tools/v2" for a in (PROD_A, PROD_B, PROD_EU)}}
+        # v1's copies are being stopped (the retirement does not wait for the stop to end).
+        assert {a: c["tools/v2"] for a, c in after["copies"].items()} == dict.fromkeys(
+            (PROD_A, PROD_B, PROD_EU), "RUNNING"
+        )
+        assert {c["tools/v1"] for c in after["copies"].values()} <= {"STOPPING", "STOPPED"}
+        assert after["grants"]["prod"] == []
+        for account in (PROD_A, PROD_B, PROD_EU):
+            pointer = adapt.parameter_value(account, emu.config.region, "/mlpromote/tools/model-arn")
+            assert pointer and pointer.split(":")[4] == account and "/version/v2/" in pointer
+        assert NEWCOMER not in after["parameters"]["prod"]["tools"] and OUTSIDER not in after["copies"]
+        findings = detect(emu)["findings"]
+        assert [f for f in findings if f.get("environment") == "prod"] == [], findings
