@@ -155,8 +155,28 @@ def test_every_invariant_can_break() -> None:
         | check(world(BEFORE, prod_a="tools/v3", grants_prod=["tools/v1", "tools/v3"]), status="FAILED")
         | check(world(BEFORE, v3="STOPPED"), status="FAILED", transient=True)
         | check(world(PROMOTED, prod_b="tools/v1", grants_prod=["tools/v1", "tools/v3"], v1="RUNNING"))
+        | _copy_invariants_broken()
     )
     assert broken == set(campaign.INVARIANTS)
+
+
+def _copy_invariants_broken() -> set[str]:
+    """A copy environment (prod's accounts run copies): a copy nobody points at still RUNNING (g), and the
+    source project's policy left behind (h)."""
+    after = {**world(PROMOTED, grants_prod=[]), "copies": {PROD_A: {"tools/v3": "RUNNING", "tools/v1": "RUNNING"}}}
+    after["copies"][PROD_B] = {"tools/v3": "RUNNING"}
+    violations = check_invariants(
+        BEFORE, after, status="SUCCEEDED", transient=False, environment="prod", version="tools/v3",
+        policies_left=["CopyThisVersionIntoTheEnvironmentsAccounts"],
+    )  # fmt: skip
+    return {v.invariant for v in violations}
+
+
+def test_a_copy_environment_holds_when_each_account_runs_only_the_copy_it_points_at() -> None:
+    after = {**world(PROMOTED, grants_prod=[]), "copies": {PROD_A: {"tools/v3": "RUNNING", "tools/v1": "STOPPED"}}}
+    after["copies"][PROD_B] = {"tools/v3": "RUNNING"}
+    assert check(after) == set()
+    assert _copy_invariants_broken() == {"g", "h"}
 
 
 # --- injection points, known bugs, the verdict ---------------------------------------------------
