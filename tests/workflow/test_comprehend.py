@@ -249,6 +249,7 @@ def test_the_dry_run_plans_a_comprehend_promotion_with_its_endpoints_cost(capsys
         "costPerHourUsd": {"before": 3.6, "after": 7.2},
         "refusal": None,
         "refusalMessage": None,
+        "waves": [{"accounts": [QA], "approve": False, "bakeMinutes": 0}],
     }
 
 

@@ -53,7 +53,9 @@ def test_promoting_a_running_version_makes_only_the_necessary_calls(promote: Any
     # Validate, take, choice, grant, smoke Map, approval choice, confirm serving, rotate Map,
     # did-all-switch choice, retire, record, did-it-succeed choice, succeed; and 2 per batch of accounts
     # (one task in each Map): up to 25 accounts are one batch. No approval gate and no bake time here.
-    assert result.state_transitions == 13 + 2 * 1
+    # The rollout loop: "Begin with the first wave" once, then per wave "Take up the next wave", "Does
+    # the wave require approval?", "Switch the wave" and "Is there another wave?" (one wave here).
+    assert result.state_transitions == 13 + 2 * 1 + 1 + 4 * 1
 
 
 def test_the_handlers_publish_step_metrics(worlds: Any) -> None:
