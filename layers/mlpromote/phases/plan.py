@@ -103,7 +103,7 @@ def validate_and_plan(request_input: object, execution: str, requested_at: str, 
         parameter_reader_role_name=reader,
         alarm_reader_role_name=config.target_roles.alarm_reader,
         batches=batches,
-        pointing=grouped({account: known.get(account) for account in environment.accounts}),
+        pointing=grouped({account: known.get(account) for account in target_accounts}),
         # Decided under the lock, from what take_environment reads there.
         already_served=False,
         already_running=description.status == RUNNING,
