@@ -57,6 +57,9 @@ TARGET_ROLES = (
     "arn:aws:iam::*:role/mlpromote-smoke-test",
 )
 ACCESS_ROLES = ("arn:aws:iam::*:role/mlpromote-access-*",)
+# templates/organization-reader.yaml: read-only Organizations lists in the management account, trusted
+# only by the control-plane roles that resolve OU environments.
+ORGANIZATION_READER = ("arn:aws:iam::*:role/mlpromote-organization-reader",)
 
 
 @dataclass(frozen=True)
@@ -87,13 +90,17 @@ JUSTIFIED = [
     Justified(
         "CREDENTIALS_EXPOSURE",
         "Role chaining is the design: control-plane functions assume only the target accounts' "
-        "mlpromote roles (smoke-test, parameter-reader, parameter-writer, alarm-reader), the smoke-test "
-        "role only the ML account's access roles, and the STS endpoint admits only that",
+        "mlpromote roles (smoke-test, parameter-reader, parameter-writer, alarm-reader) and the management "
+        "account's read-only organization reader, the smoke-test role only the ML account's access roles, "
+        "and the STS endpoint admits only that",
         lambda name, kind, doc, f: (
             bool(_actions(f))
             and _actions(f) <= ASSUMING
-            and _only(doc, "sts:AssumeRole", TARGET_ROLES + ACCESS_ROLES)
-            and (not _resources_of(doc, "sts:SetSourceIdentity") or _only(doc, "sts:SetSourceIdentity", TARGET_ROLES))
+            and _only(doc, "sts:AssumeRole", TARGET_ROLES + ACCESS_ROLES + ORGANIZATION_READER)
+            and (
+                not _resources_of(doc, "sts:SetSourceIdentity")
+                or _only(doc, "sts:SetSourceIdentity", TARGET_ROLES + ORGANIZATION_READER)
+            )
         ),
     ),
     Justified(
@@ -109,10 +116,11 @@ JUSTIFIED = [
     Justified(
         "PRIVILEGE_ESCALATION",
         "PutRolePolicy reaches only the access roles, which trust the target accounts, not the control "
-        "plane; AssumeRole reaches only the target accounts' mlpromote roles. No role here can write a "
-        "policy on a role it can assume",
+        "plane; AssumeRole reaches only the target accounts' mlpromote roles and the organization reader. "
+        "No role here can write a policy on a role it can assume",
         lambda name, kind, doc, f: (
-            _only(doc, "iam:PutRolePolicy", ACCESS_ROLES) and _only(doc, "sts:AssumeRole", TARGET_ROLES)
+            _only(doc, "iam:PutRolePolicy", ACCESS_ROLES)
+            and _only(doc, "sts:AssumeRole", TARGET_ROLES + ORGANIZATION_READER)
         ),
     ),
     Justified(

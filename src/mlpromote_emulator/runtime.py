@@ -53,6 +53,7 @@ from mlpromote_emulator.world import (
     IamStacks,
     WorldMap,
     deploy_target_account,
+    environment_accounts,
     observe,
     schedule_alarms,
     seed,
@@ -884,7 +885,8 @@ class Emulator:
         if environment not in self.config.environments:
             return []  # refused as an unknown environment: it has no waves
         env = self.config.environments[environment]
-        planned = waves.plan_waves(env.accounts, env.rollout, env.bake_minutes)
+        # An OU environment's accounts as the plan would resolve them now (accounts may have joined).
+        planned = waves.plan_waves(environment_accounts(self.scenario, environment), env.rollout, env.bake_minutes)
         return waves.report([wave.accounts for wave in planned], [waves.NOT_STARTED] * len(planned))
 
     def promote(self, spec: PromotionSpec, on_step: Callable[[StepReport], None] | None = None) -> PromotionResult:

@@ -141,7 +141,7 @@ BAD_CONFIGS: list[Bad] = [
     Bad("environment-account-in-two", {"environments": {"qa": {"accounts": [PROD_A]}}}, "InvalidConfig", "both"),
     Bad("environment-ml-account", {"environments": {"qa": {"accounts": [ML]}}}, "InvalidConfig", "ML account"),
     Bad("environment-account-fullwidth", {"environments": {"qa": {"accounts": ["\uff12" * 12]}}}, "InvalidConfig", "accounts"),
-    Bad("environment-too-many-accounts", {"environments": {"prod": {"accounts": [f"{n:012d}" for n in range(500_000_000_000, 500_000_000_501)]}}}, "InvalidConfig", "environments.prod.accounts"),
+    Bad("environment-too-many-accounts", {"environments": {"prod": {"accounts": [f"{n:012d}" for n in range(500_000_000_000, 500_000_001_501)]}}}, "InvalidConfig", "environments.prod.accounts"),
     Bad("environment-unknown-key", {"environments": {"prod": {"acounts": [PROD_A]}}}, "InvalidConfig", "acounts"),
     Bad("access-role-arn", {"environments": {"prod": {"accessRoleName": f"arn:aws:iam::{ML}:role/admin"}}}, "InvalidConfig", "accessRoleName"),
     Bad("access-role-path", {"environments": {"prod": {"accessRoleName": "../../admin"}}}, "InvalidConfig", "accessRoleName"),

@@ -92,11 +92,12 @@ def test_pip_install_outside_the_checkout_runs_the_demo(tmp_path: Path) -> None:
 
     # The wheel carries the stack exactly as the checkout has it, and nothing else under _stack.
     # The stack the rehearsal deploys: the control plane, and what its IAM is made of (the target
-    # accounts' roles, the access roles' renderer, the SCPs).
+    # accounts' roles, the organization reader, the access roles' renderer, the SCPs).
     expected = {
         "template.yaml",
         "statemachines/promote_model.asl.json",
         "templates/target-account.yaml",
+        "templates/organization-reader.yaml",
         "tools/render_access_roles.py",
     } | {str(path.relative_to(REPO)) for path in [*REPO.glob("functions/*/*.py"), *REPO.glob("policies/scp/*.json")]}
     with zipfile.ZipFile(installed.wheel) as wheel:

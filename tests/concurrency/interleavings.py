@@ -468,10 +468,16 @@ def _read_table(emu: Any, run: Run) -> None:
                 run.held.append(key)
             elif str(item.get("pk", "")).startswith("ENV#"):
                 try:
-                    PromotionRecord.from_item(item)
+                    record = PromotionRecord.from_item(item)
                 except Exception as error:
                     run.unreadable.append((key, f"{type(error).__name__}: {_first_line(error)}"))
-                run.records.append(_labelled(item, emu.names.label_of))
+                    run.records.append(_labelled(item, emu.names.label_of))
+                    continue
+                # As read back: an item keeps its accounts grouped (`accountsFrom`); the checks read
+                # each account's `{account, from, to}`, as a rollback does.
+                accounts = [change.model_dump(mode="json", by_alias=True) for change in record.accounts]
+                raw = {k: v for k, v in item.items() if k != "accountsFrom"}
+                run.records.append(_labelled({**raw, "accounts": accounts}, emu.names.label_of))
 
 
 def _first_line(error: Exception) -> str:

@@ -500,10 +500,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="append",
         help="only this reference promotion (repeat for several; default: all)",
     )
+    parser.add_argument(
+        "--every-call",
+        action="store_true",
+        help="fault every call of each reference, also those an earlier reference already faulted",
+    )
     arguments = parser.parse_args(argv)
     started = time.perf_counter()
 
     points: list[Injection] = []
+    covered: set[tuple[str, str, str]] = set()
     for name in arguments.reference or sorted(REFERENCES, key=lambda n: n != "rekognition"):
         reference = run_promotion(reference=name)
         problems = reference_problems(reference)
@@ -511,8 +517,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"make faults: no {name} baseline\n" + "\n".join(problems), file=sys.stderr)
             return 1
         chosen = [
-            p for p in injections(reference.calls, name) if arguments.only is None or p.position in arguments.only
+            p
+            for p in injections(reference.calls, name)
+            if (arguments.only is None or p.position in arguments.only)
+            and (arguments.every_call or (p.step, p.service, p.operation) not in covered)
         ]
+        # A later reference faults only the calls no earlier one made from the same step: the same step
+        # making the same call runs the same code (its account and its service's data aside), and each
+        # point costs a whole emulated promotion.
+        covered |= {(step, service, operation) for service, operation, _, step in reference.calls}
         points += chosen
         print(
             f"reference {name}: {REFERENCES[name].version} to {REFERENCES[name].environment}, "

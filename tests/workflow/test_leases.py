@@ -177,7 +177,7 @@ def test_a_plan_made_before_the_lock_is_read_again_under_it(worlds: Any) -> None
         record = next(r for r in emu.history_records()["prod"] if r["status"] == "RUNNING")
 
         assert first.status == "SUCCEEDED", first.as_json()
-        assert [(t.account, t.current) for t in fresh.accounts] == [(PROD_A, v2), (PROD_B, v2)]
+        assert [(t.account, t.current) for t in fresh.targets] == [(PROD_A, v2), (PROD_B, v2)]
         assert fresh.status_at_plan == "TRAINING_COMPLETED" and not fresh.already_served and fresh.locked_at
         assert [(c["account"], c["from"]) for c in record["accounts"]] == [(PROD_A, "tools/v2"), (PROD_B, "tools/v2")]
         assert lock["holder"] == late and sorted(lock["leases"]) == sorted([v2, v3])

@@ -11,9 +11,10 @@ from datetime import datetime, timedelta
 
 from mlpromote.aws import cloudwatch, ssm
 from mlpromote.clock import now
-from mlpromote.errors import RolledBackOnAlarm, TransientAwsError, VersionNoLongerServing
+from mlpromote.errors import AwsError, RolledBackOnAlarm, TransientAwsError, VersionNoLongerServing
 from mlpromote.fanout import for_each_account, settle_each_account
 from mlpromote.grant_reads import read_grants_after
+from mlpromote.observability import logger
 from mlpromote.plan import AccountPlan, PromotionPlan
 from mlpromote.results import FailedAccounts, Grant, Rotation, Serving, Watch, reported
 from mlpromote.services import copying_service, model_service
@@ -91,6 +92,11 @@ def rotate_batch(plan: AccountPlan, accounts: list[str]) -> Rotation:
         raise transient[0]
     groups: dict[str, FailedAccounts] = {}
     for account, error in failed.items():  # sorted by account: each group's cause is its first account's
+        code = {"code": error.code} if isinstance(error, AwsError) else {}
+        # As the handler logs a step's failure: each account's, with its whole cause, is in the logs.
+        logger.warning(
+            "step failed", extra={"error": type(error).__name__, "cause": str(error), "account": account, **code}
+        )
         said = reported(error)
         group = groups.setdefault(said["Error"], FailedAccounts(error=said["Error"], cause=said["Cause"], accounts=[]))
         group.accounts.append(account)
