@@ -692,19 +692,26 @@ class Config(_Model):
     def _copies_fit_the_project_policy(self) -> Config:
         """A copy environment's accounts are named in one project policy on the source project, which holds
         2,000 characters (mlpromote.project_policy): checked with the longest version ARN a project may have."""
-        from mlpromote import project_policy
+        from mlpromote import project_policy, resource_policy
 
         for name, env in self.environments.items():
             if env.strategy != "copy":
                 continue
-            comprehend = sorted(p for p, project in self.projects.items() if project.service != "rekognition")
-            if comprehend:
-                raise ValueError(
-                    f"environments.{name}: strategy: copy copies Rekognition Custom Labels versions "
-                    f"(CopyProjectVersion), but projects {', '.join(comprehend)} are Comprehend's: use strategy: "
-                    "share, or promote the Comprehend projects with a config of their own"
-                )
-            for project in self.projects:
+            for project, spec in self.projects.items():
+                if spec.service != "rekognition":
+                    # Shared by a resource policy on the version instead (mlpromote.resource_policy): 20,000
+                    # characters, with the longest version ARN (names and versions of 63 characters).
+                    longest = arns.comprehend_model_version(
+                        self.partition, self.region, self.ml_account, spec.model_kind, "n" * 63, "v" * 63
+                    )
+                    if not resource_policy.fits(longest, name, env.accounts):
+                        raise ValueError(
+                            f"environments.{name}: a copy environment's accounts are named in a resource policy on "
+                            f"the source model version, which Comprehend limits to {resource_policy.MAX_CHARS} "
+                            f"characters; {len(env.accounts)} accounts do not fit with project {project!r}: split the "
+                            "environment, or use strategy: share"
+                        )
+                    continue
                 longest_name = "v" * project_policy.LONGEST_VERSION_NAME
                 longest = arns.rekognition_version(
                     self.partition, self.region, self.ml_account, project, longest_name, 10**13

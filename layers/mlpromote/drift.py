@@ -138,7 +138,12 @@ def observe(config: Config) -> Observed:
             versions[description.arn] = description
             if (serving := service.serving_arn(description.arn)) != description.arn:
                 serves[serving] = description.arn
-    versions.update(read_all_copies(config))
+    copies = read_all_copies(config)
+    versions.update(copies)
+    for arn in copies:
+        # A Comprehend copy's pointer names its endpoint in the copy's account.
+        if (serving := model_service(ModelVersionArn.parse(arn).kind).serving_arn(arn)) != arn:
+            serves[serving] = arn
     grants = {
         environment: sorted(
             serves.get(arn, arn) for arn in iam.read_grants(config.access_role_name(environment)).granted_versions()
@@ -159,14 +164,13 @@ def read_all_copies(config: Config) -> dict[str, VersionDescription]:
     """Every version of the configured projects in the accounts of copy environments (strategy: copy),
     through each account's model-reader role: what their pointers name, and what runs there."""
     reader = config.target_roles.model_reader
-    service = copying_service()
 
     def read(account: str) -> list[VersionDescription]:
         role = arns.role(config.partition, account, reader)
         return [
             VersionDescription(arn=copy.arn, status=copy.status, status_message=copy.status_message)
-            for project in config.projects
-            for copy in service.list_copies(role, project)
+            for name, project in config.projects.items()
+            for copy in copying_service(project.model_kind).list_copies(role, name)
         ]
 
     accounts = [

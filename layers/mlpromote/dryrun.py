@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlpromote import arns, drift
+from mlpromote import drift
 from mlpromote.aws.rekognition import VersionDescription
 from mlpromote.config import Config
 from mlpromote.errors import InvalidModelVersionArn, PromotionError
@@ -90,10 +90,9 @@ def _copy_changes(config: Config, plan: PromotionPlan, observed: drift.Observed)
             copied.append(account)
         if copy is None or observed.versions[copy].status != RUNNING:
             # Priced as the project's minimum inference units in that account.
-            version = ModelVersionArn.parse(plan.version_arn)
-            started.append(
-                arns.rekognition_version(plan.partition, plan.region, account, plan.project, version.version, 0)
-            )
+            # The copy keeps the source's names in its account (either service).
+            head = plan.version_arn.split(":", 5)
+            started.append(":".join([*head[:4], account, head[5]]))
         current = target.current
         if (
             plan.retire_superseded

@@ -208,8 +208,27 @@ def smoke_test_role_policy(config: Config, account: str = "*") -> dict[str, Any]
                 "Action": "rekognition:DetectCustomLabels",
                 "Resource": _local_versions(config, account),
             },
+            {
+                "Sid": "CallTheLocalComprehendCopies",
+                "Effect": "Allow",
+                "Action": ["comprehend:ClassifyDocument", "comprehend:DetectEntities"],
+                "Resource": _local_comprehend_endpoints(config, account),
+            },
         ],
     }
+
+
+# Comprehend copies (ImportModel): the account's models of any name, and the endpoints mlpromote names
+# (mlpromote.arns.comprehend_endpoint_name).
+def _local_comprehend_models(config: Config, account: str) -> list[str]:
+    at = f"arn:{config.partition}:comprehend:{config.region}:{account}"
+    return [f"{at}:document-classifier/*", f"{at}:entity-recognizer/*"]
+
+
+def _local_comprehend_endpoints(config: Config, account: str) -> list[str]:
+    at = f"arn:{config.partition}:comprehend:{config.region}:{account}"
+    prefix = arns.COMPREHEND_ENDPOINT_PREFIX
+    return [f"{at}:document-classifier-endpoint/{prefix}*", f"{at}:entity-recognizer-endpoint/{prefix}*"]
 
 
 def _local_projects(config: Config, account: str) -> str:
@@ -230,6 +249,17 @@ def _describe_copies(config: Config, account: str) -> list[dict[str, Any]]:
             "Effect": "Allow",
             "Action": "rekognition:DescribeProjectVersions",
             "Resource": _local_projects(config, account),
+        },
+        {
+            # A Comprehend copy is the account's model of its source's names, and its endpoint.
+            "Sid": "FindComprehendCopies",
+            "Effect": "Allow",
+            "Action": [
+                "comprehend:DescribeDocumentClassifier",
+                "comprehend:DescribeEntityRecognizer",
+                "comprehend:DescribeEndpoint",
+            ],
+            "Resource": [*_local_comprehend_models(config, account), *_local_comprehend_endpoints(config, account)],
         },
     ]
 
@@ -259,13 +289,41 @@ def model_copier_policy(config: Config, account: str) -> dict[str, Any]:
                 "Action": "rekognition:StartProjectVersion",
                 "Resource": _local_versions(config, account),
             },
+            {
+                # The source version's resource policy must allow it too (mlpromote.resource_policy).
+                "Sid": "ImportComprehendModels",
+                "Effect": "Allow",
+                "Action": "comprehend:ImportModel",
+                "Resource": [
+                    *_local_comprehend_models(config, account),
+                    *_local_comprehend_models(config, config.ml_account),
+                ],
+            },
+            {
+                "Sid": "StartLocalComprehendCopies",
+                "Effect": "Allow",
+                "Action": "comprehend:CreateEndpoint",
+                "Resource": [*_local_comprehend_models(config, account), *_local_comprehend_endpoints(config, account)],
+            },
         ],
     }
 
 
 def model_reader_policy(config: Config, account: str) -> dict[str, Any]:
     """In a target account: find the copies and read their status, nothing else."""
-    return {"Version": "2012-10-17", "Statement": _describe_copies(config, account)}
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            *_describe_copies(config, account),
+            {
+                # Drift lists the account's Comprehend copies; List* take no resource.
+                "Sid": "ListComprehendCopies",
+                "Effect": "Allow",
+                "Action": ["comprehend:ListDocumentClassifiers", "comprehend:ListEntityRecognizers"],
+                "Resource": "*",
+            },
+        ],
+    }
 
 
 def model_retirer_policy(config: Config, account: str) -> dict[str, Any]:
@@ -279,6 +337,16 @@ def model_retirer_policy(config: Config, account: str) -> dict[str, Any]:
                 "Effect": "Allow",
                 "Action": ["rekognition:StopProjectVersion", "rekognition:DeleteProjectVersion"],
                 "Resource": _local_versions(config, account),
+            },
+            {
+                "Sid": "StopAndDeleteLocalComprehendCopies",
+                "Effect": "Allow",
+                "Action": [
+                    "comprehend:DeleteEndpoint",
+                    "comprehend:DeleteDocumentClassifier",
+                    "comprehend:DeleteEntityRecognizer",
+                ],
+                "Resource": [*_local_comprehend_models(config, account), *_local_comprehend_endpoints(config, account)],
             },
         ],
     }

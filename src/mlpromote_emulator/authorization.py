@@ -162,6 +162,9 @@ class Authorizer:
         if request.action == "rekognition:CopyProjectVersion" and owner and owner != role.account:
             # A project policy on the source project is CopyProjectVersion's resource policy.
             return adapt.copy_policy_of(request.resource) or EMPTY_RESOURCE_POLICY, owner
+        if request.action == "comprehend:ImportModel" and owner and owner != role.account:
+            # The resource-based policy on the source model version is ImportModel's resource policy.
+            return adapt.import_policy_of(request.resource) or EMPTY_RESOURCE_POLICY, owner
         if owner and owner != role.account:
             # The services the handlers call across accounts here (Rekognition, SSM, IAM, DynamoDB, ...) have
             # no resource policy on these resources: across accounts, nothing allows it.
@@ -290,8 +293,20 @@ def _comprehend(
         kind = "document-classifier" if ":document-classifier/" in model else "entity-recognizer"
         endpoint = f"arn:{partition}:comprehend:{at}:{kind}-endpoint/{params.get('EndpointName')}"
         return [(None, endpoint, {}), (None, model, {})]
+    if operation == "ImportModel":
+        # On the source (across accounts, its resource policy must allow it too) and the model it creates.
+        source = str(params.get("SourceModelArn") or "*")
+        kind = "document-classifier" if ":document-classifier/" in source else "entity-recognizer"
+        created = (
+            f"arn:{partition}:comprehend:{at}:{kind}/{params.get('ModelName')}/version/{params.get('VersionName')}"
+        )
+        return [(None, source, {}), (None, created, {})]
     resource = (
-        params.get("EndpointArn") or params.get("DocumentClassifierArn") or params.get("EntityRecognizerArn") or "*"
+        params.get("ResourceArn")
+        or params.get("EndpointArn")
+        or params.get("DocumentClassifierArn")
+        or params.get("EntityRecognizerArn")
+        or "*"
     )
     return [(None, str(resource), {})]
 

@@ -10,6 +10,8 @@ DetectEntities. This module is the store and the rules; moto_adaptations answers
 
 from __future__ import annotations
 
+import fnmatch
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -50,6 +52,24 @@ class Model:
     status: str
     # What the model finds in any smoke-test text: class name (or entity type) -> score, 0-1.
     finds: dict[str, float]
+    # An import (ImportModel) names the model it copies (SourceModelArn); it is SUBMITTED until
+    # `ready_at` (world.copySeconds later), then TRAINED.
+    source_arn: str | None = None
+    submitted: datetime = field(default_factory=lambda: datetime.now(UTC))
+    ready_at: datetime | None = None
+
+    def current_status(self) -> str:
+        if self.ready_at is not None and datetime.now(UTC) >= self.ready_at and self.status == "SUBMITTED":
+            self.status, self.ready_at = "TRAINED", None
+        return self.status
+
+
+@dataclass
+class ResourcePolicy:
+    document: str
+    revision: str
+    created: datetime
+    updated: datetime
 
 
 @dataclass
@@ -111,6 +131,10 @@ class Store:
     delete_seconds: float = 120
     # Models whose endpoints end FAILED (world.startFails).
     failing: set[str] = field(default_factory=set)
+    # Resource-based policies, by model version ARN (PutResourcePolicy).
+    policies: dict[str, ResourcePolicy] = field(default_factory=dict)
+    # Simulated seconds an import is SUBMITTED (world.copySeconds).
+    import_seconds: float = 300
 
     def _sweep(self) -> None:
         for arn in [arn for arn, endpoint in self.endpoints.items() if endpoint.gone()]:
@@ -161,7 +185,7 @@ class Store:
             raise ComprehendError("InvalidRequestException", "ModelArn is required for a custom model endpoint")
         kind = CLASSIFIER if f":{CLASSIFIER}/" in model_arn else ENTITY_RECOGNIZER
         model = self.model(model_arn, kind)
-        if model.status not in TRAINED:
+        if model.current_status() not in TRAINED:
             raise ComprehendError(
                 "ResourceUnavailableException",
                 f"The model {model_arn} is {model.status}; only a trained model can be served by an endpoint",
@@ -215,4 +239,155 @@ class Store:
 
     def transitions_end(self) -> datetime | None:
         ends = [end for e in self.endpoints.values() if (end := e.transition_ends())]
+        ends += [m.ready_at for m in self.models.values() if m.ready_at is not None and m.status == "SUBMITTED"]
         return max(ends, default=None)
+
+    # --- sharing and copying a model across accounts ------------------------------------------
+    # PutResourcePolicy / DescribeResourcePolicy / DeleteResourcePolicy and ImportModel, as the Comprehend API
+    # reference has them (https://docs.aws.amazon.com/comprehend/latest/APIReference/API_PutResourcePolicy.html,
+    # API_ImportModel.html): one policy per model version, 1-20,000 characters of [\t\n\r\x20-\xFF]; a
+    # policy is replaced or deleted with the PolicyRevisionId it has now, and each write gets a new one; an
+    # import must be in the source's region and, from another account, allowed by the source's policy.
+
+    def put_resource_policy(self, arn: str, document: object, revision: object) -> str:
+        self._versioned_model(arn)
+        if not isinstance(document, str) or not 1 <= len(document) <= POLICY_MAX_CHARS:
+            size = len(document) if isinstance(document, str) else 0
+            raise ComprehendError(
+                "ValidationException",
+                f"1 validation error detected: Value at 'resourcePolicy' failed to satisfy constraint: Member must "
+                f"have length less than or equal to {POLICY_MAX_CHARS} (it has {size})",
+            )
+        if not POLICY_CHARACTERS.fullmatch(document):
+            raise ComprehendError("ValidationException", "resourcePolicy has characters outside [\\t\\n\\r\\x20-\\xFF]")
+        try:
+            parsed = json.loads(document)
+        except ValueError:
+            raise ComprehendError("InvalidRequestException", "The resource policy is not valid JSON") from None
+        if not isinstance(parsed, dict) or not _statements(parsed):
+            raise ComprehendError("InvalidRequestException", "The resource policy has no Statement")
+        existing = self.policies.get(arn)
+        if existing is None and revision is not None:
+            raise ComprehendError(
+                "InvalidRequestException", f"{arn} has no resource policy: leave PolicyRevisionId out to create one"
+            )
+        if existing is not None and revision != existing.revision:
+            raise ComprehendError(
+                "InvalidRequestException",
+                f"PolicyRevisionId {revision} is not the current revision of the resource policy of {arn}",
+            )
+        now = datetime.now(UTC)
+        self._revisions += 1
+        new = f"{int(now.timestamp() * 1000):x}{self._revisions:08x}"
+        self.policies[arn] = ResourcePolicy(document, new, existing.created if existing else now, now)
+        return new
+
+    def resource_policy(self, arn: str) -> ResourcePolicy:
+        self._versioned_model(arn)
+        policy = self.policies.get(arn)
+        if policy is None:
+            raise ComprehendError("ResourceNotFoundException", f"RESOURCE_NOT_FOUND: {arn} has no resource policy")
+        return policy
+
+    def delete_resource_policy(self, arn: str, revision: object) -> None:
+        policy = self.resource_policy(arn)
+        if revision is not None and revision != policy.revision:
+            raise ComprehendError(
+                "InvalidRequestException",
+                f"PolicyRevisionId {revision} is not the current revision of the resource policy of {arn}",
+            )
+        del self.policies[arn]
+
+    def policy_allows_import(self, arn: str, caller_account: str, caller_role: str | None) -> bool:
+        """The source's policy has a statement allowing comprehend:ImportModel to the caller (its account
+        id, the account's root, or its role) on this version, and none denies it."""
+        policy = self.policies.get(arn)
+        if policy is None:
+            return False
+        partition = arn.split(":")[1]
+        principals = {caller_account, f"arn:{partition}:iam::{caller_account}:root"} | (
+            {caller_role} if caller_role else set()
+        )
+
+        def matches(statement: dict[str, Any]) -> bool:
+            principal = statement.get("Principal")
+            named = _as_list(principal.get("AWS")) if isinstance(principal, dict) else _as_list(principal)
+            actions = [str(a).lower() for a in _as_list(statement.get("Action"))]
+            return (
+                any(p == "*" or p in principals for p in named)
+                and any(fnmatch.fnmatchcase("comprehend:importmodel", a) for a in actions)
+                and any(fnmatch.fnmatchcase(arn, str(r)) for r in _as_list(statement.get("Resource", "*")))
+            )
+
+        effects = {str(s.get("Effect", "")).lower() for s in _statements(json.loads(policy.document)) if matches(s)}
+        return "allow" in effects and "deny" not in effects
+
+    def import_model(self, source: Model, name: object, version: object) -> Model:
+        """ImportModel into this store (the caller's account): the source must be trained; ModelName defaults
+        to the source's name; a version of that name and version already here is ResourceInUseException."""
+        if source.current_status() not in TRAINED:
+            raise ComprehendError(
+                "ResourceUnavailableException", f"The model {source.arn} is {source.status}; only a trained one imports"
+            )
+        model_name = name if isinstance(name, str) and name else source.name
+        version_name = version if isinstance(version, str) and version else source.version
+        for part in (model_name, version_name):
+            if not _NAME.fullmatch(part):
+                raise ComprehendError("ValidationException", f"{part!r} is not a model or version name")
+        arn = (
+            f"arn:{arns.partition_of(self.region)}:comprehend:{self.region}:{self.account}:{source.kind}/"
+            f"{model_name}/version/{version_name}"
+        )
+        if arn in self.models:
+            raise ComprehendError(
+                "ResourceInUseException", f"A model {model_name} version {version_name} already exists"
+            )
+        now = datetime.now(UTC)
+        model = Model(
+            arn=arn,
+            kind=source.kind,
+            name=model_name,
+            version=version_name,
+            status="SUBMITTED",
+            finds=dict(source.finds),
+            source_arn=source.arn,
+            submitted=now,
+            ready_at=now + timedelta(seconds=self.import_seconds),
+        )
+        self.models[arn] = model
+        return model
+
+    def delete_model(self, arn: str, kind: str) -> None:
+        """DeleteDocumentClassifier / DeleteEntityRecognizer: only a model in a terminated state (TRAINED,
+        IN_ERROR) is deleted, and not while an endpoint uses it (ResourceInUseException)."""
+        model = self.model(arn, kind)
+        self._sweep()
+        if model.current_status() not in (*TRAINED, "IN_ERROR"):
+            raise ComprehendError("ResourceInUseException", f"The model {arn} is {model.status}; it cannot be deleted")
+        if any(e.model_arn == arn for e in self.endpoints.values()):
+            raise ComprehendError("ResourceInUseException", f"The model {arn} is used by an endpoint; delete it first")
+        del self.models[arn]
+        self.policies.pop(arn, None)
+
+    def _versioned_model(self, arn: str) -> Model:
+        model = self.models.get(arn)
+        if model is None:
+            raise ComprehendError("ResourceNotFoundException", f"RESOURCE_NOT_FOUND: Could not find model {arn}")
+        return model
+
+    _revisions: int = 0
+
+
+POLICY_MAX_CHARS = 20_000
+POLICY_CHARACTERS = re.compile(r"[\t\n\r\x20-\xff]+")
+_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _statements(document: dict[str, Any]) -> list[dict[str, Any]]:
+    return [s for s in _as_list(document.get("Statement")) if isinstance(s, dict)]

@@ -1266,7 +1266,16 @@ def _answer(call: Callable[[], Any]) -> Any:
 
 def _model_properties(model: comprehend.Model) -> dict[str, Any]:
     arn_key = "DocumentClassifierArn" if model.kind == comprehend.CLASSIFIER else "EntityRecognizerArn"
-    return {arn_key: model.arn, "LanguageCode": "en", "Status": model.status, "VersionName": model.version}
+    properties: dict[str, Any] = {
+        arn_key: model.arn,
+        "LanguageCode": "en",
+        "Status": model.current_status(),
+        "VersionName": model.version,
+        "SubmitTime": model.submitted.timestamp(),
+    }
+    if model.source_arn:
+        properties["SourceModelArn"] = model.source_arn
+    return properties
 
 
 def _describe_model(kind: str, arn_param: str, key: str) -> Callable[[ComprehendResponse], str]:
@@ -1317,7 +1326,12 @@ def _infer(self: ComprehendResponse, kind: str, action: str) -> comprehend.Model
     arn = str(self._get_param("EndpointArn") or "")
     caller_account, caller_role = _caller(self.get_access_key())
     store = _comprehend(self)
-    if arn in store.endpoints and not _may_detect(caller_account, caller_role, arn, self.current_account):
+    endpoint = store.endpoints.get(arn)
+    model = store.models.get(endpoint.model_arn) if endpoint else None
+    # An import (strategy: copy) is called in its own account by that account's roles, whose permission is
+    # their deployed identity policy, which the rehearsal's IAM (mlpromote_emulator.authorization) checks.
+    local = model is not None and model.source_arn is not None and caller_account == self.current_account
+    if endpoint is not None and not local and not _may_detect(caller_account, caller_role, arn, self.current_account):
         raise ComprehendApiError(
             "AccessDeniedException",
             f"User: {caller_role or caller_account} is not authorized to perform: {action} on resource: {arn}",
@@ -1343,6 +1357,88 @@ def _detect_entities(self: ComprehendResponse) -> str:
     return json.dumps({"Entities": entities})
 
 
+def _put_resource_policy(self: ComprehendResponse) -> str:
+    store = _comprehend(self)
+    revision = _answer(
+        lambda: store.put_resource_policy(
+            str(self._get_param("ResourceArn")), self._get_param("ResourcePolicy"), self._get_param("PolicyRevisionId")
+        )
+    )
+    return json.dumps({"PolicyRevisionId": revision})
+
+
+def _describe_resource_policy(self: ComprehendResponse) -> str:
+    policy = _answer(lambda: _comprehend(self).resource_policy(str(self._get_param("ResourceArn"))))
+    return json.dumps(
+        {
+            "ResourcePolicy": policy.document,
+            "PolicyRevisionId": policy.revision,
+            "CreationTime": policy.created.timestamp(),
+            "LastModifiedTime": policy.updated.timestamp(),
+        }
+    )
+
+
+def _delete_resource_policy(self: ComprehendResponse) -> str:
+    _answer(
+        lambda: _comprehend(self).delete_resource_policy(
+            str(self._get_param("ResourceArn")), self._get_param("PolicyRevisionId")
+        )
+    )
+    return "{}"
+
+
+def _import_model(self: ComprehendResponse) -> str:
+    """ImportModel (API reference): the source in the same region as the call (InvalidRequestException),
+    existing (ResourceNotFoundException), and, from another account, allowed by its resource policy
+    (AccessDeniedException); the copy lands in the caller's account."""
+    source_arn = str(self._get_param("SourceModelArn") or "")
+    parts = source_arn.split(":")
+    if len(parts) < 6 or parts[2] != "comprehend":
+        raise ComprehendApiError("ValidationException", f"SourceModelArn {source_arn!r} is not a Comprehend model ARN")
+    if parts[3] != self.region:
+        raise ComprehendApiError(
+            "InvalidRequestException",
+            f"The source model is in {parts[3]}; a model can be imported only in the region it is in ({self.region})",
+        )
+    kind = comprehend.CLASSIFIER if f":{comprehend.CLASSIFIER}/" in source_arn else comprehend.ENTITY_RECOGNIZER
+    source_store = comprehend_store(parts[4], parts[3])
+    source = _answer(lambda: source_store.model(source_arn, kind))
+    caller_account, caller_role = _caller(self.get_access_key())
+    if caller_account != parts[4] and not source_store.policy_allows_import(source_arn, caller_account, caller_role):
+        raise ComprehendApiError(
+            "AccessDeniedException",
+            f"User: {caller_role or caller_account} is not authorized to perform: comprehend:ImportModel on resource: "
+            f"{source_arn} because no resource-based policy allows it",
+        )
+    store = _comprehend(self)
+    _comprehend_accounts.add((self.current_account, self.region))
+    store.import_seconds, store.create_seconds, store.delete_seconds = (
+        source_store.import_seconds,
+        source_store.create_seconds,
+        source_store.delete_seconds,
+    )
+    model = _answer(lambda: store.import_model(source, self._get_param("ModelName"), self._get_param("VersionName")))
+    return json.dumps({"ModelArn": model.arn})
+
+
+def import_policy_of(model_arn: str) -> dict[str, Any] | None:
+    """The resource-based policy of a Comprehend model version (None: it has none)."""
+    parts = model_arn.split(":")
+    if len(parts) < 6 or (parts[4], parts[3]) not in _comprehend_accounts:
+        return None
+    policy = comprehend_store(parts[4], parts[3]).policies.get(model_arn)
+    return json.loads(policy.document) if policy else None
+
+
+def _delete_model(kind: str, arn_param: str) -> Callable[[ComprehendResponse], str]:
+    def delete(self: ComprehendResponse) -> str:
+        _answer(lambda: _comprehend(self).delete_model(str(self._get_param(arn_param)), kind))
+        return "{}"
+
+    return delete
+
+
 def _install_comprehend() -> None:
     responses: dict[str, Callable[[ComprehendResponse], str]] = {
         "describe_document_classifier": _describe_model(
@@ -1363,6 +1459,12 @@ def _install_comprehend() -> None:
         "list_endpoints": _list_endpoints,
         "classify_document": _classify_document,
         "detect_entities": _detect_entities,
+        "put_resource_policy": _put_resource_policy,
+        "describe_resource_policy": _describe_resource_policy,
+        "delete_resource_policy": _delete_resource_policy,
+        "import_model": _import_model,
+        "delete_document_classifier": _delete_model(comprehend.CLASSIFIER, "DocumentClassifierArn"),
+        "delete_entity_recognizer": _delete_model(comprehend.ENTITY_RECOGNIZER, "EntityRecognizerArn"),
     }
     for name, response in responses.items():
         setattr(ComprehendResponse, name, response)

@@ -44,8 +44,12 @@ def project_arn(config: Config, project: str, account: str | None = None) -> str
 
 
 def copy_arn(config: Config, account: str, source_arn: str) -> str:
-    """A copy a scenario seeds in a target account: the source's names, its own creation time."""
+    """A copy a scenario seeds in a target account: the source's names, its own creation time (a Comprehend
+    import: the source's names, in the account)."""
     source = ModelVersionArn.parse(source_arn)
+    if source.service == "comprehend":
+        head = source_arn.split(":", 5)
+        return ":".join([*head[:4], account, head[5]])
     created = int(source_arn.rsplit("/", 1)[1]) + 500_000
     return arns.rekognition_version(config.partition, config.region, account, source.project, source.version, created)
 
@@ -67,6 +71,7 @@ class WorldMap:
         # A Comprehend version's pointer and grant name its endpoint: read back as the version.
         self.serving_of = {label: serving_arn(config, label, arn) for label, arn in self.arn_of.items()}
         self.label_of.update({arn: label for label, arn in self.serving_of.items()})
+        self._config = config
 
     def arn(self, label: str, config: Config) -> str:
         # A version the world does not have still gets a well-formed ARN: promoting it must fail cleanly.
@@ -84,8 +89,19 @@ class WorldMap:
             try:
                 return ModelVersionArn.parse(arn).label
             except PromotionError:
-                return arn
+                return self._local_endpoint_label(arn) or arn
         return self.label_of.get(arn, arn)
+
+    def _local_endpoint_label(self, arn: str) -> str | None:
+        """A Comprehend copy's endpoint in a target account: the label of the version it is an import of."""
+        account = arn.split(":")[4]
+        for label, source in self.arn_of.items():
+            if ModelVersionArn.parse(source).service == "comprehend":
+                local = copy_arn(self._config, account, source)
+                if serving_arn(self._config, label, local) == arn:
+                    self.label_of[arn] = label
+                    return label
+        return None
 
 
 def _in_account(account: str, region: str, service: str) -> Any:
@@ -305,8 +321,8 @@ def seed(scenario: Scenario, names: WorldMap, stacks: IamStacks) -> None:
                 name = config.projects[project_name].parameter_name
                 value = names.serving(pointed, config)
                 if config.environments[environment].strategy == "copy":
-                    # A copy environment points at the account's copy.
-                    value = copy_arn(config, account, names.arn(pointed, config))
+                    # A copy environment points at the account's copy (a Comprehend copy: its endpoint).
+                    value = serving_arn(config, pointed, copy_arn(config, account, names.arn(pointed, config)))
                 put = ssm.put_parameter(Name=name, Value=value, Type="String", Overwrite=True)
                 ssm.label_parameter_version(Name=name, ParameterVersion=put["Version"], Labels=["current"])
 
@@ -322,6 +338,9 @@ def _seed_copies(scenario: Scenario, names: WorldMap, environment: str, account:
         arn = copy_arn(config, account, source)
         names.label_of[arn] = label
         spec = world.versions[label]
+        if config.projects[project_name].service == "comprehend":
+            _seed_comprehend_copy(scenario, account, label, source, arn, status, made)
+            continue
         adapt.seed_custom_labels(
             account,
             config.region,
@@ -341,6 +360,55 @@ def _seed_copies(scenario: Scenario, names: WorldMap, environment: str, account:
                 created=made,
             ),
         )
+
+
+# A seeded copy's status (scenario.CopyStatus, in Custom Labels' words) as a Comprehend import: the model's
+# status, and the endpoint's if it has one.
+_COMPREHEND_COPY = {
+    "COPYING_IN_PROGRESS": ("SUBMITTED", None),
+    "COPYING_COMPLETED": ("TRAINED", None),
+    "COPYING_FAILED": ("IN_ERROR", None),
+    "STOPPED": ("TRAINED", None),
+    "RUNNING": ("TRAINED", "IN_SERVICE"),
+    "FAILED": ("TRAINED", "FAILED"),
+}
+
+
+def _seed_comprehend_copy(
+    scenario: Scenario, account: str, label: str, source: str, arn: str, status: str, made: datetime
+) -> None:
+    """A Comprehend import of `source` in a copy environment's account, with its endpoint if it runs."""
+    config, world = scenario.config, scenario.world
+    project_name, version_name = label.split("/", 1)
+    project = config.projects[project_name]
+    spec = world.versions[label]
+    store = adapt.comprehend_store(account, config.region)
+    store.create_seconds, store.delete_seconds = world.start_seconds, world.stop_seconds
+    store.import_seconds = world.copy_seconds
+    model_status, endpoint_status = _COMPREHEND_COPY[status]
+    model = comprehend.Model(
+        arn=arn,
+        kind=project.model_kind,
+        name=project_name,
+        version=version_name,
+        status=model_status,
+        finds=dict(spec.classes or spec.entities),
+        source_arn=source,
+        submitted=made,
+        ready_at=datetime.now(UTC) + timedelta(seconds=world.copy_seconds) if model_status == "SUBMITTED" else None,
+    )
+    endpoint = None
+    if endpoint_status is not None:
+        endpoint = comprehend.Endpoint(
+            arn=serving_arn(config, label, arn),
+            name=arns.comprehend_endpoint_name(arn),
+            model_arn=arn,
+            units=project.min_inference_units,
+            create_seconds=world.start_seconds,
+            delete_seconds=world.stop_seconds,
+            status=endpoint_status,
+        )
+    adapt.seed_comprehend(account, config.region, model, endpoint)
 
 
 def seed_organization(scenario: Scenario, stacks: IamStacks, org_admin_trust: dict[str, Any]) -> None:
@@ -397,6 +465,7 @@ def _seed_comprehend(scenario: Scenario, names: WorldMap, label: str, spec: Vers
     arn = names.arn(label, config)
     store = adapt.comprehend_store(config.ml_account, config.region)
     store.create_seconds, store.delete_seconds = world.start_seconds, world.stop_seconds
+    store.import_seconds = world.copy_seconds
     if label in world.start_fails:
         store.failing.add(arn)
     model = comprehend.Model(
@@ -457,6 +526,15 @@ def observe(scenario: Scenario, names: WorldMap) -> dict[str, Any]:
                     for v in sorted(found.values(), key=lambda v: v.arn)
                     if v.source_arn
                 }
+                if any(project.service == "comprehend" for project in config.projects.values()):
+                    # A Comprehend import: IN_SERVICE while its endpoint serves it, else its model's status.
+                    store = adapt.comprehend_store(account, config.region)
+                    serving = {e.model_arn for e in store.list_endpoints(None, "IN_SERVICE")}
+                    for arn, model in sorted(store.models.items()):
+                        if model.source_arn:
+                            copies[account][str(names.label(model.source_arn))] = (
+                                "IN_SERVICE" if arn in serving else model.current_status()
+                            )
         for project_name, project in config.projects.items():
             per_account: dict[str, str | None] = {}
             for account in environment_accounts(scenario, environment):
@@ -480,7 +558,7 @@ def observe(scenario: Scenario, names: WorldMap) -> dict[str, Any]:
         store = adapt.comprehend_store(config.ml_account, config.region)
         serving = {e.model_arn for e in store.list_endpoints(None, "IN_SERVICE")}
         for arn, model in store.models.items():
-            versions[str(names.label(arn))] = "IN_SERVICE" if arn in serving else model.status
+            versions[str(names.label(arn))] = "IN_SERVICE" if arn in serving else model.current_status()
     world = {"parameters": parameters, "grants": grants, "versions": dict(sorted(versions.items()))}
     if any(env.strategy == "copy" for env in config.environments.values()):
         # "project/version" -> status of each copy in each account of a copy environment.

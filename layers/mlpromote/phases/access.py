@@ -69,7 +69,7 @@ def smoke_test(plan: AccountPlan, account: str, grant: Grant) -> None:
     version_arn, external_id = plan.version_arn, plan.external_id
     if plan.strategy == "copy":
         chain, external_id = (plan.smoke_test_role_arn(account),), None
-        _, copy = copying_service().find_copy(chain[0], plan.version_arn)
+        _, copy = copying_service(plan.service).find_copy(chain[0], plan.version_arn)
         if copy is None:
             raise ModelNotServing(f"account {account}: it has no copy of {plan.version_label}")
         version_arn = copy.arn

@@ -125,8 +125,8 @@ def _undo_copies(plan: PromotionPlan) -> tuple[bool, str | None]:
     Copies still STOPPING or COPYING cannot be deleted yet: CopiesBusy, and the state machine runs the
     compensation again (it compares before it writes). (whether any copy was stopped or deleted, why one was
     left)"""
-    service = copying_service()
-    service.unshare(plan.project_arn, plan.environment)
+    service = copying_service(plan.service)
+    service.unshare(plan.project_arn, plan.version_arn, plan.environment)
     # Every account's, whatever wave the rollout reached: the model phase copied into all of them.
     current = plan.current
     locked = datetime.fromisoformat(plan.locked_at).timestamp() if plan.locked_at else None

@@ -120,7 +120,7 @@ _READY_TO_START = frozenset({"COPYING_COMPLETED", "STOPPED"})
 
 
 def _start_copies(plan: PromotionPlan) -> ModelStart:
-    service = copying_service()
+    service = copying_service(plan.service)
     accounts = plan.account_ids
     found = for_each_account(
         accounts,
@@ -148,7 +148,7 @@ def _start_copies(plan: PromotionPlan) -> ModelStart:
 
 
 def _check_copies(plan: PromotionPlan, start: ModelStart) -> ModelStart:
-    service = copying_service()
+    service = copying_service(plan.service)
     elapsed = seconds_since(start.started_at)
 
     def advance(account: str) -> str:
@@ -172,7 +172,8 @@ def _check_copies(plan: PromotionPlan, start: ModelStart) -> ModelStart:
     states = for_each_account(plan.account_ids, advance, plan.max_concurrency)
     status = start.status
     if status == COPYING and _COPY_IN_PROGRESS not in states.values():
-        service.unshare(plan.project_arn, plan.environment)  # every copy is done: nobody needs the policy
+        # Every copy is done: nobody needs the policy any more.
+        service.unshare(plan.project_arn, plan.version_arn, plan.environment)
         status = STARTING
     if status != COPYING and all(state == RUNNING for state in states.values()):
         return start.model_copy(update={"status": RUNNING, "wait_seconds": 0, "ended_at": stamp()})

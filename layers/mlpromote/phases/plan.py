@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlpromote import arns, drift, dryrun, environments, history, project_policy, promotions
+from mlpromote import arns, drift, dryrun, environments, history, project_policy, promotions, resource_policy
 from mlpromote.aws import cloudwatch, dynamodb
 from mlpromote.clock import stamp
 from mlpromote.config import Config
@@ -67,13 +67,28 @@ def validate_and_plan(request_input: object, execution: str, requested_at: str, 
     project_arn = service.project_arn(version.project)
     description = service.describe(project_arn, version.arn)
     require_promotable(version.label, description.status)
-    if environment.strategy == "copy" and not project_policy.fits(version.arn, target_accounts):
+    if (
+        environment.strategy == "copy"
+        and version.service == "rekognition"
+        and not project_policy.fits(version.arn, target_accounts)
+    ):
         # The config checks listed accounts; an OU environment's are known only now.
         raise EnvironmentTooLarge(
             f"{request.environment}'s organizational units hold {len(target_accounts)} accounts; a copy "
             f"environment's accounts are named in one project policy on the source project, which Rekognition "
             f"limits to {project_policy.MAX_CHARS} characters, and these do not fit with {version.label}: "
             "split the environment, or use strategy: share"
+        )
+    if (
+        environment.strategy == "copy"
+        and version.service == "comprehend"
+        and not resource_policy.fits(version.arn, request.environment, target_accounts)
+    ):
+        raise EnvironmentTooLarge(
+            f"{request.environment}'s organizational units hold {len(target_accounts)} accounts; a copy "
+            f"environment's accounts are named in a resource policy on the source model version, which Comprehend "
+            f"limits to {resource_policy.MAX_CHARS} characters, and these do not fit: split the environment, or use "
+            "strategy: share"
         )
     if environment.requires and not request.rollback and not request.force:
         _require_verified_upstream(config, environment.requires, project.parameter_name, version, service)
@@ -202,7 +217,7 @@ def _source_version(target: str, project: str, config: Config) -> str:
     if target.startswith("arn:") and target.split(":")[4] == config.ml_account:
         return target
     name = _label(target).split("/", 1)[-1]
-    service = model_service()
+    service = model_service(config.project(project).model_kind)
     for version in service.list_versions(service.project_arn(project)):
         if ModelVersionArn.parse(version.arn).version == name:
             return version.arn

@@ -46,7 +46,7 @@ def confirm_serving(plan: PromotionPlan, grant: Grant | None = None) -> Serving:
 
 def _confirm_copies_serve(plan: PromotionPlan) -> Serving:
     """A copy environment: every account's copy is RUNNING (there is no grant to check)."""
-    service = copying_service()
+    service = copying_service(plan.service)
 
     def status(account: str) -> str:
         _, copy = service.find_copy(plan.model_reader_role_arn(account), plan.version_arn)
@@ -69,10 +69,11 @@ def rotate_pointer(plan: AccountPlan, account: str) -> int | None:
     the account's own copy of the version (copy), found by its name (the plan carries no per-account ARN)."""
     value = plan.serving_arn
     if plan.strategy == "copy":
-        _, copy = copying_service().find_copy(plan.model_reader_role_arn(account), plan.version_arn)
+        _, copy = copying_service(plan.service).find_copy(plan.model_reader_role_arn(account), plan.version_arn)
         if copy is None:
             raise VersionNoLongerServing(f"account {account} has no copy of {plan.version_label} to point at")
-        value = copy.arn
+        # What the applications there call: the copy itself (Rekognition), or its endpoint (Comprehend).
+        value = model_service(plan.service).serving_arn(copy.arn)
     return ssm.write_pointer(plan.parameter_writer_role_arn(account), plan.parameter_name, value)
 
 

@@ -74,7 +74,7 @@ def _retire_copies(plan: PromotionPlan) -> Retirement:
     No lease or other environment is in the way: a copy lives in one account, of this environment, whose
     pointer has just moved off it. A copy still STOPPING cannot be deleted yet: CopiesBusy, and the state
     machine runs this again (everything before the deletion is idempotent)."""
-    service = copying_service()
+    service = copying_service(plan.service)
     superseded = {account: current for account, current in plan.current.items() if current}
     retirement = Retirement()
     if not superseded:

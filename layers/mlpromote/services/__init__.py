@@ -90,10 +90,12 @@ class CopyingService(Protocol):
     name: str
 
     def share_for_copy(self, project_arn: str, version_arn: str, environment: str, accounts: list[str]) -> None:
-        """Let exactly these accounts copy exactly this version (a resource policy on the source)."""
+        """Let exactly these accounts copy exactly this version (a resource policy on the source: the
+        project's, named after the environment, for Rekognition; the version's, with a statement of the
+        environment's, for Comprehend)."""
         ...
 
-    def unshare(self, project_arn: str, environment: str) -> bool:
+    def unshare(self, project_arn: str, version_arn: str, environment: str) -> bool:
         """Take back what share_for_copy allowed; False when there was nothing to take back."""
         ...
 
@@ -122,9 +124,14 @@ class CopyingService(Protocol):
 
 
 def copying_service(name: str = "rekognition") -> CopyingService:
+    """The service by name, as model_service: Rekognition copies with PutProjectPolicy and
+    CopyProjectVersion, Comprehend with PutResourcePolicy and ImportModel."""
+    from mlpromote.services.comprehend import CLASSIFIER, ENTITY_RECOGNIZER
     from mlpromote.services.rekognition import CUSTOM_LABELS
 
-    services: dict[str, CopyingService] = {CUSTOM_LABELS.name: CUSTOM_LABELS}
+    services: dict[str, CopyingService] = {
+        service.name: service for service in (CUSTOM_LABELS, CLASSIFIER, ENTITY_RECOGNIZER)
+    }
     return services[name]
 
 

@@ -15,11 +15,11 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from mlpromote import arns, grants
+from mlpromote import arns, grants, resource_policy
 from mlpromote.aws import comprehend
-from mlpromote.aws.rekognition import VersionDescription
+from mlpromote.aws.rekognition import CopyDescription, VersionDescription
 from mlpromote.config import SmokeTest, TextSmokeTest
-from mlpromote.errors import InvalidModelVersionArn, UnknownProject
+from mlpromote.errors import CopyConflict, InvalidModelVersionArn, UnknownProject
 from mlpromote.versions import ModelVersionArn
 
 # A trained model's endpoint status, in the words the workflow uses for every service.
@@ -40,6 +40,17 @@ _MODEL_STATUS = {
     "DELETING": "DELETING",
 }
 TRAINED = frozenset({"TRAINED", "TRAINED_WITH_WARNING"})
+# An imported model (a copy, strategy: copy) in the words the copy phases use for every service: it is
+# SUBMITTED or TRAINING while ImportModel copies it, then TRAINED (ImportModel: "This model is fully
+# trained and ready for inference", Comprehend guide, "Copying custom models between AWS accounts").
+_IMPORT_STATUS = {
+    "SUBMITTED": "COPYING_IN_PROGRESS",
+    "TRAINING": "COPYING_IN_PROGRESS",
+    "IN_ERROR": "COPYING_FAILED",
+    "STOP_REQUESTED": "COPYING_FAILED",
+    "STOPPED": "COPYING_FAILED",
+    "DELETING": "DELETING",
+}
 
 # USD per inference unit and hour while an endpoint exists, traffic or not: USD 0.0005 per inference
 # unit and second (USD 1.80 an hour), billed from the endpoint's creation to its deletion. Source: the
@@ -85,7 +96,15 @@ class ComprehendCustomModel:
         wanted = set(serving_arns)
         if not wanted:
             return {}
-        endpoints = {arns.comprehend_endpoint(m.arn): m.arn for m in comprehend.list_models(self.kind, project)}
+        # A copy environment's pointer names the endpoint of the account's own copy, which keeps its
+        # source's names (ImportModel with the same ModelName and VersionName): placed by the ML account's
+        # versions in the pointer's account, with no call there.
+        accounts = {arns.account_of(arn) for arn in wanted if arn.startswith("arn:") and arn.count(":") >= 5}
+        endpoints: dict[str, str] = {}
+        for model in comprehend.list_models(self.kind, project):
+            for account in accounts:
+                local = _in_account(model.arn, account)
+                endpoints[arns.comprehend_endpoint(local)] = local
         return {arn: endpoints[arn] for arn in wanted if arn in endpoints}
 
     def describe(self, project_arn: str, version_arn: str) -> VersionDescription:
@@ -136,6 +155,79 @@ class ComprehendCustomModel:
 
     def unit_hour_price(self, region: str) -> float | None:
         return ENDPOINT_UNIT_HOUR_USD.get(region)
+
+    # --- copies (strategy: copy): PutResourcePolicy on the source, ImportModel in each account ------
+    # A copy is the account's model of the source's name and version (ImportModel's ModelName and
+    # VersionName), so its ARN is known without a call; "starting" it creates its endpoint there (named
+    # after the copy's ARN), "stopping" deletes that endpoint, "deleting" deletes the imported model.
+
+    def share_for_copy(self, project_arn: str, version_arn: str, environment: str, accounts: list[str]) -> None:
+        new = resource_policy.statement(version_arn, environment, accounts)
+        comprehend.update_resource_policy(
+            version_arn, lambda document: resource_policy.with_statement(document, new), resource_policy.text
+        )
+
+    def unshare(self, project_arn: str, version_arn: str, environment: str) -> bool:
+        return comprehend.update_resource_policy(
+            version_arn,
+            lambda document: resource_policy.without_statement(document, environment) if document else None,
+            resource_policy.text,
+        )
+
+    def find_copy(
+        self, role_arn: str, version_arn: str, create_project: bool = False
+    ) -> tuple[str | None, CopyDescription | None]:
+        # Comprehend has no project to create: the copy's model name is its project.
+        local = _in_account(version_arn, arns.account_of(role_arn))
+        project = local.split("/version/", 1)[0]
+        model = comprehend.describe_model_as((role_arn,), local)
+        if model is None:
+            return project, None
+        if model.source_arn != version_arn:
+            version = ModelVersionArn.parse(version_arn)
+            raise CopyConflict(
+                f"account {arns.account_of(role_arn)}: Comprehend has a {self.kind} {version.project} version "
+                f"{version.version} there that is not an import of {version_arn} "
+                f"({model.source_arn or 'not an import at all'}); delete that version, then promote again"
+            )
+        return project, self._copy((role_arn,), model)
+
+    def _copy(self, chain: tuple[str, ...], model: comprehend.LocalModel) -> CopyDescription:
+        if model.status not in TRAINED:
+            status = _IMPORT_STATUS.get(model.status, model.status)
+            return CopyDescription(model.arn, status, model.message, model.source_arn, model.submitted)
+        endpoint = comprehend.describe_endpoint_as(chain, arns.comprehend_endpoint(model.arn))
+        if endpoint is None:
+            return CopyDescription(model.arn, "STOPPED", "", model.source_arn, model.submitted)
+        status = _ENDPOINT_STATUS.get(endpoint.status, endpoint.status)
+        return CopyDescription(model.arn, status, endpoint.message, model.source_arn, model.submitted)
+
+    def copy(self, role_arn: str, version_arn: str, source_project_arn: str, destination_project_arn: str) -> str:
+        version = ModelVersionArn.parse(version_arn)
+        return comprehend.import_model((role_arn,), version_arn, version.project, version.version)
+
+    def describe_copy(self, role_arn: str, copy_arn: str) -> CopyDescription | None:
+        model = comprehend.describe_model_as((role_arn,), copy_arn)
+        return self._copy((role_arn,), model) if model is not None else None
+
+    def list_copies(self, role_arn: str, project: str) -> list[CopyDescription]:
+        chain = (role_arn,)
+        return [self._copy(chain, m) for m in comprehend.list_models_as(chain, self.kind, project) if m.source_arn]
+
+    def start_copy(self, role_arn: str, copy_arn: str, min_units: int, max_units: int | None) -> None:
+        comprehend.create_endpoint_as((role_arn,), arns.comprehend_endpoint_name(copy_arn), copy_arn, min_units)
+
+    def stop_copy(self, role_arn: str, copy_arn: str) -> None:
+        comprehend.delete_endpoint_as((role_arn,), arns.comprehend_endpoint(copy_arn))
+
+    def delete_copy(self, role_arn: str, copy_arn: str) -> None:
+        comprehend.delete_model_as((role_arn,), copy_arn)
+
+
+def _in_account(version_arn: str, account: str) -> str:
+    """The same model version's ARN in another account (a copy keeps its source's names)."""
+    head = version_arn.split(":", 5)
+    return ":".join([*head[:4], account, head[5]])
 
 
 CLASSIFIER = ComprehendCustomModel(comprehend.CLASSIFIER, "comprehend:ClassifyDocument")

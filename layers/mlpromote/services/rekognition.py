@@ -87,7 +87,7 @@ class RekognitionCustomLabels:
             project_arn, project_policy.policy_name(environment), project_policy.text(version_arn, accounts)
         )
 
-    def unshare(self, project_arn: str, environment: str) -> bool:
+    def unshare(self, project_arn: str, version_arn: str, environment: str) -> bool:
         return rekognition.delete_project_policy(project_arn, project_policy.policy_name(environment))
 
     def find_copy(
