@@ -837,17 +837,27 @@ JOBS: dict[str, set[str]] = {
         "describe-comprehend",
         "describe-endpoint",
     },
+    # The model reader in a target account lists its Comprehend copies (drift): confirm-serving and
+    # rotate-pointer, which assume it to find one copy, may list them too, as they may DescribeProjects.
     "confirm-serving": {
         "describe",
         "read-grants",
         "assume-model-reader",
         "find-projects",
+        "list-comprehend",
         "describe-comprehend",
         "describe-endpoint",
     },
     "grant-access": {"read-grants", "grants"},
     "smoke-test": {"assume-smoke", "assume-access", "call", "find-projects"},
-    "rotate-pointer": {"assume-writer", "read-pointer", "write-pointer", "assume-model-reader", "find-projects"},
+    "rotate-pointer": {
+        "assume-writer",
+        "read-pointer",
+        "write-pointer",
+        "assume-model-reader",
+        "find-projects",
+        "list-comprehend",
+    },
     # Retire and compensate read every other environment's pointers (is the version live there?): an OU
     # environment's accounts through the organization reader.
     # Comprehend pointers name endpoints: the versions listed say which version each serves.

@@ -55,6 +55,10 @@ TARGET_ROLES = (
     "arn:aws:iam::*:role/mlpromote-parameter-writer",
     "arn:aws:iam::*:role/mlpromote-alarm-reader",
     "arn:aws:iam::*:role/mlpromote-smoke-test",
+    # Copy environments (strategy: copy): copy in (CopyProjectVersion, ImportModel), read, stop and delete copies.
+    "arn:aws:iam::*:role/mlpromote-model-copier",
+    "arn:aws:iam::*:role/mlpromote-model-reader",
+    "arn:aws:iam::*:role/mlpromote-model-retirer",
 )
 ACCESS_ROLES = ("arn:aws:iam::*:role/mlpromote-access-*",)
 # templates/organization-reader.yaml: read-only Organizations lists in the management account, trusted
@@ -90,7 +94,8 @@ JUSTIFIED = [
     Justified(
         "CREDENTIALS_EXPOSURE",
         "Role chaining is the design: control-plane functions assume only the target accounts' "
-        "mlpromote roles (smoke-test, parameter-reader, parameter-writer, alarm-reader) and the management "
+        "mlpromote roles (smoke-test, parameter-reader, parameter-writer, alarm-reader, and the copy roles "
+        "model-copier, model-reader, model-retirer) and the management "
         "account's read-only organization reader, the smoke-test role only the ML account's access roles, "
         "and the STS endpoint admits only that",
         lambda name, kind, doc, f: (
