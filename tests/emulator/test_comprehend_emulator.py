@@ -154,3 +154,123 @@ def test_a_model_is_described_and_listed_by_name_with_its_version_in_the_arn(aws
     assert _code(
         aws.describe_entity_recognizer, EntityRecognizerArn=MODEL.replace("document-classifier", "entity-recognizer")
     ) == ("ResourceNotFoundException")
+
+
+# --- copies across accounts: resource policies and ImportModel (strategy: copy) ---------------------
+
+TARGET, OTHER = "333333333333", "444444444444"
+
+
+def _client_in(account: str, region: str = "us-east-1") -> Any:
+    """A Comprehend client acting as a role of `account`."""
+    trust = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ML}:root"}, "Action": "sts:AssumeRole"}]}  # fmt: skip
+    adapt.ensure_role(account, "aws", "importer", trust)
+    keys = boto3.client("sts", region_name=region).assume_role(
+        RoleArn=f"arn:aws:iam::{account}:role/importer", RoleSessionName="test"
+    )["Credentials"]
+    return boto3.client(
+        "comprehend",
+        region_name=region,
+        config=NO_RETRIES,
+        aws_access_key_id=keys["AccessKeyId"],
+        aws_secret_access_key=keys["SecretAccessKey"],
+        aws_session_token=keys["SessionToken"],
+    )
+
+
+def _import_policy(*accounts: str, resource: str = MODEL) -> str:
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": list(accounts)},
+                    "Action": "comprehend:ImportModel",
+                    "Resource": resource,
+                }  # fmt: skip
+            ],
+        }
+    )
+
+
+def test_a_resource_policy_is_replaced_and_deleted_only_at_its_current_revision(aws: Any) -> None:
+    """PutResourcePolicy / DeleteResourcePolicy (API reference): one policy per model version, 1-20,000
+    characters of JSON; a new one takes no PolicyRevisionId, a replacement or a deletion the current one, and
+    each write gets a new one."""
+    missing = arns.comprehend_model_version("aws", "us-east-1", ML, "document-classifier", "tickets", "v9")
+    put = aws.put_resource_policy
+    assert _code(put, ResourceArn=missing, ResourcePolicy=_import_policy(TARGET)) == "ResourceNotFoundException"
+    assert _code(put, ResourceArn=MODEL, ResourcePolicy="x" * 20_001) == "ValidationException"
+    assert _code(put, ResourceArn=MODEL, ResourcePolicy="not json") == "InvalidRequestException"
+    assert _code(put, ResourceArn=MODEL, ResourcePolicy=_import_policy(TARGET), PolicyRevisionId="ab") == (
+        "InvalidRequestException"  # nothing to revise
+    )
+    assert _code(aws.describe_resource_policy, ResourceArn=MODEL) == "ResourceNotFoundException"
+    first = put(ResourceArn=MODEL, ResourcePolicy=_import_policy(TARGET))["PolicyRevisionId"]
+    # A second writer that did not read the current revision is refused, not silently overwriting.
+    assert _code(put, ResourceArn=MODEL, ResourcePolicy=_import_policy(OTHER)) == "InvalidRequestException"
+    assert _code(put, ResourceArn=MODEL, ResourcePolicy=_import_policy(OTHER), PolicyRevisionId="ab") == (
+        "InvalidRequestException"
+    )
+    second = put(ResourceArn=MODEL, ResourcePolicy=_import_policy(TARGET, OTHER), PolicyRevisionId=first)
+    assert second["PolicyRevisionId"] != first
+    described = aws.describe_resource_policy(ResourceArn=MODEL)
+    assert json.loads(described["ResourcePolicy"]) == json.loads(_import_policy(TARGET, OTHER))
+    assert described["PolicyRevisionId"] == second["PolicyRevisionId"]
+    assert _code(aws.delete_resource_policy, ResourceArn=MODEL, PolicyRevisionId=first) == "InvalidRequestException"
+    aws.delete_resource_policy(ResourceArn=MODEL, PolicyRevisionId=second["PolicyRevisionId"])
+    assert _code(aws.describe_resource_policy, ResourceArn=MODEL) == "ResourceNotFoundException"
+
+
+def test_import_model_needs_the_sources_policy_its_region_and_a_trained_source(aws: Any) -> None:
+    """ImportModel (API reference; Developer Guide, "Copying custom models between AWS accounts"): from another
+    account only as the source's resource policy allows; in the source's region only; a trained source only;
+    the copy is SUBMITTED, then TRAINED, and names its source (SourceModelArn)."""
+    with time_machine.travel(datetime(2026, 1, 1, tzinfo=UTC), tick=False) as clock:
+        target = _client_in(TARGET)
+        imported = {"SourceModelArn": MODEL, "ModelName": "tickets", "VersionName": "v1"}
+        assert _code(target.import_model, **imported) == "AccessDeniedException"  # no policy
+        aws.put_resource_policy(ResourceArn=MODEL, ResourcePolicy=_import_policy(OTHER))
+        assert _code(target.import_model, **imported) == "AccessDeniedException"  # another account's
+        revision = aws.describe_resource_policy(ResourceArn=MODEL)["PolicyRevisionId"]
+        aws.put_resource_policy(ResourceArn=MODEL, ResourcePolicy=_import_policy(TARGET), PolicyRevisionId=revision)
+        # Same region only.
+        elsewhere = _client_in(TARGET, "us-west-2")
+        assert _code(elsewhere.import_model, **imported) == "InvalidRequestException"
+        arn = target.import_model(**imported)["ModelArn"]
+        assert arn == arns.comprehend_model_version("aws", "us-east-1", TARGET, "document-classifier", "tickets", "v1")
+        properties = target.describe_document_classifier(DocumentClassifierArn=arn)["DocumentClassifierProperties"]
+        assert (properties["Status"], properties["SourceModelArn"]) == ("SUBMITTED", MODEL)
+        assert _code(target.import_model, **imported) == "ResourceInUseException"  # that name and version exist
+        clock.shift(timedelta(seconds=300))
+        properties = target.describe_document_classifier(DocumentClassifierArn=arn)["DocumentClassifierProperties"]
+        assert properties["Status"] == "TRAINED"
+        # A source still training cannot be imported, policy or not.
+        revision = aws.put_resource_policy(ResourceArn=TRAINING, ResourcePolicy=_import_policy(TARGET, resource="*"))
+        assert revision["PolicyRevisionId"]
+        training = {"SourceModelArn": TRAINING, "ModelName": "tickets", "VersionName": "v2"}
+        assert _code(target.import_model, **training) == "ResourceUnavailableException"
+
+
+def test_an_imported_model_is_deleted_only_once_no_endpoint_serves_it(aws: Any) -> None:
+    """DeleteDocumentClassifier (API reference): a model in use answers ResourceInUseException; one in a
+    terminal state with no endpoint is deleted."""
+    with time_machine.travel(datetime(2026, 1, 1, tzinfo=UTC), tick=False) as clock:
+        aws.put_resource_policy(ResourceArn=MODEL, ResourcePolicy=_import_policy(TARGET))
+        target = _client_in(TARGET)
+        arn = target.import_model(SourceModelArn=MODEL, ModelName="tickets", VersionName="v1")["ModelArn"]
+        # Still importing (SUBMITTED): neither served nor deleted.
+        assert _code(target.delete_document_classifier, DocumentClassifierArn=arn) == "ResourceInUseException"
+        clock.shift(timedelta(seconds=300))
+        name = arns.comprehend_endpoint_name(arn)
+        endpoint = target.create_endpoint(EndpointName=name, ModelArn=arn, DesiredInferenceUnits=1)["EndpointArn"]
+        assert endpoint.split(":")[4] == TARGET
+        assert _code(target.delete_document_classifier, DocumentClassifierArn=arn) == "ResourceInUseException"
+        clock.shift(timedelta(seconds=300))
+        target.delete_endpoint(EndpointArn=endpoint)
+        assert _code(target.delete_document_classifier, DocumentClassifierArn=arn) == "ResourceInUseException"
+        clock.shift(timedelta(seconds=120))  # the endpoint is gone
+        target.delete_document_classifier(DocumentClassifierArn=arn)
+        assert _code(target.describe_document_classifier, DocumentClassifierArn=arn) == "ResourceNotFoundException"
