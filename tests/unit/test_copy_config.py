@@ -65,22 +65,35 @@ def test_a_copy_environment_names_itself_when_its_accounts_do_not_fit_the_projec
         config(strategy="copy", accounts=[f"{n:012d}" for n in range(1, 200)])
 
 
-def test_a_copy_environment_with_a_comprehend_project_is_refused_by_name() -> None:
-    """CopyProjectVersion copies Rekognition Custom Labels versions; Comprehend has nothing like it here."""
+COMPREHEND = {
+    "service": "comprehend",
+    "kind": "classifier",
+    "parameterName": "/mlpromote/tickets/endpoint-arn",
+    "smokeTest": {"texts": ["charged twice, please refund"], "expectClasses": ["billing"]},
+}
+
+
+def test_a_copy_environment_may_hold_a_comprehend_project() -> None:
+    """Comprehend copies with PutResourcePolicy and ImportModel (mlpromote.resource_policy)."""
     data = {
         **BASE,
         "environments": {"prod": {**BASE["environments"]["prod"], "strategy": "copy"}},
-        "projects": {
-            **BASE["projects"],
-            "tickets": {
-                "service": "comprehend",
-                "kind": "classifier",
-                "parameterName": "/mlpromote/tickets/endpoint-arn",
-                "smokeTest": {"texts": ["charged twice, please refund"], "expectClasses": ["billing"]},
-            },
-        },
+        "projects": {**BASE["projects"], "tickets": COMPREHEND},
     }
-    with pytest.raises(InvalidConfig, match=r"environments\.prod: strategy: copy .* projects tickets are Comprehend's"):
-        parse_config(data)
-    data["environments"]["prod"]["strategy"] = "share"
-    assert parse_config(data).environments["prod"].strategy == "share"
+    assert parse_config(data).environments["prod"].strategy == "copy"
+
+
+def test_a_comprehend_copy_environment_names_itself_when_its_accounts_do_not_fit_the_resource_policy() -> None:
+    """One resource policy on the source version names the accounts: 20,000 characters, about 1,300 accounts
+    with the longest version ARN; the environment is refused by name past that, accepted below it."""
+
+    def data(accounts: int) -> dict[str, Any]:
+        return {
+            **BASE,
+            "environments": {"prod": {"accounts": [f"{n:012d}" for n in range(2, accounts + 2)], "strategy": "copy"}},
+            "projects": {"tickets": COMPREHEND},
+        }
+
+    with pytest.raises(InvalidConfig, match=r"environments\.prod: .* resource policy on the source model version"):
+        parse_config(data(1_400))
+    assert len(parse_config(data(1_200)).environments["prod"].accounts) == 1_200
