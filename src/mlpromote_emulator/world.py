@@ -527,13 +527,14 @@ def observe(scenario: Scenario, names: WorldMap) -> dict[str, Any]:
                     if v.source_arn
                 }
                 if any(project.service == "comprehend" for project in config.projects.values()):
-                    # A Comprehend import: IN_SERVICE while its endpoint serves it, else its model's status.
+                    # A Comprehend import: its endpoint's status while it has one (IN_SERVICE, CREATING,
+                    # DELETING, FAILED), else its model's (TRAINED; SUBMITTED while importing).
                     store = adapt.comprehend_store(account, config.region)
-                    serving = {e.model_arn for e in store.list_endpoints(None, "IN_SERVICE")}
+                    endpoints = {e.model_arn: e.current_status() for e in store.list_endpoints(None, None)}
                     for arn, model in sorted(store.models.items()):
                         if model.source_arn:
-                            copies[account][str(names.label(model.source_arn))] = (
-                                "IN_SERVICE" if arn in serving else model.current_status()
+                            copies[account][str(names.label(model.source_arn))] = endpoints.get(
+                                arn, model.current_status()
                             )
         for project_name, project in config.projects.items():
             per_account: dict[str, str | None] = {}

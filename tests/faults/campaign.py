@@ -72,6 +72,22 @@ COPY_REFERENCE_OPERATIONS = frozenset(
     }
 )
 
+# The same for a Comprehend project (--reference comprehend-copy): prod's accounts import tickets/v3 (a
+# resource policy on it allows them), create an endpoint each, are smoke-tested and pointed there; v1's
+# endpoints and imports are deleted.
+COMPREHEND_COPY_REFERENCE_OPERATIONS = frozenset(
+    {
+        ("comprehend", "PutResourcePolicy"),  # share v3 with prod's accounts
+        ("comprehend", "ImportModel"),  # import it into each
+        ("comprehend", "DeleteResourcePolicy"),  # the imports are done
+        ("comprehend", "CreateEndpoint"),  # an endpoint for each import
+        ("comprehend", "ClassifyDocument"),  # smoke-test each where it runs
+        ("ssm", "PutParameter"),  # point each account at its endpoint
+        ("comprehend", "DeleteEndpoint"),  # retire v1's endpoints
+        ("comprehend", "DeleteDocumentClassifier"),  # and its imports (deleteSupersededCopies)
+    }
+)
+
 
 @dataclass(frozen=True)
 class Reference:
@@ -106,6 +122,8 @@ REFERENCES = {
             }
         ),
     ),
+    # After comprehend: its points are the calls only a Comprehend copy environment makes.
+    "comprehend-copy": Reference("comprehend-copy", ENVIRONMENT, "tickets/v3", COMPREHEND_COPY_REFERENCE_OPERATIONS),
 }
 # iam and sts speak the query protocol (error codes without the Exception suffix); the rest JSON.
 QUERY_SERVICES = frozenset({"iam", "sts"})
@@ -196,7 +214,8 @@ def check_invariants(
     served = {account: label for _, _, account, label in _pointers(after)}
     for account, held in sorted(copies.items()):
         for label, state in sorted(held.items()):
-            if state in ("RUNNING", "STARTING") and label != served.get(account) and label not in reported_running:
+            running = ("RUNNING", "STARTING", "IN_SERVICE", "CREATING")  # a Comprehend copy's endpoint, too
+            if state in running and label != served.get(account) and label not in reported_running:
                 out.append(Violation("g", f"the copy of {label} in {account} is {state}; {account} points at "
                                           f"{served.get(account)}"))  # fmt: skip
     for env, granted in sorted(grants.items()):
@@ -369,8 +388,9 @@ def run_promotion(injection: Injection | None = None, reference: str = "rekognit
             # The source project's policies (a copy environment's share of the version), as one document.
             source = (
                 adapt.copy_policy_of(emu.names.arn(chosen.version, emu.config)) or {}
-                if chosen.name != "comprehend"
-                else {}
+                if not chosen.name.startswith("comprehend")
+                # A Comprehend copy environment's share is the resource policy on the version itself.
+                else adapt.import_policy_of(emu.names.arn(chosen.version, emu.config)) or {}
             )
             policies_left = [str(s.get("Sid", "a statement")) for s in source.get("Statement", [])]
     except Exception:
@@ -408,11 +428,11 @@ def _scenario_data(reference: str = "rekognition") -> dict[str, Any]:
         conftest = importlib.import_module("tests.conftest")  # python -m tests.faults.campaign, from the root
     except ImportError:
         conftest = importlib.import_module("conftest")  # under pytest, tests/ itself is on sys.path
-    copy = reference == "copy"
+    copy = reference in ("copy", "comprehend-copy")
     data: dict[str, Any] = conftest.scenario_data(
         config=COPY_CONFIG if copy else None, world=COPY_WORLD if copy else None
     )
-    if reference == "comprehend":
+    if reference.startswith("comprehend"):
         data["config"]["projects"] = {
             "tickets": {
                 "service": "comprehend",
@@ -433,6 +453,8 @@ def _scenario_data(reference: str = "rekognition") -> dict[str, Any]:
             # further check would repeat the same calls, at two injection points each, and test nothing new.
             "startSeconds": 150,
         }
+        if copy:
+            data["world"].update(COPY_WORLD)
     return data
 
 
