@@ -163,3 +163,29 @@ def test_drift_reports_a_pointer_to_an_endpoint_not_in_service_and_an_idle_impor
         )
         assert findings[1]["detail"].startswith(f"tickets/v2 (the copy in account {A}) is RUNNING")
         assert "USD 3.60 per hour" in findings[1]["detail"]  # 2 inference units at USD 1.80
+
+
+def test_the_plan_of_a_comprehend_copy_environment_imports_starts_and_stops_per_account(
+    tmp_path: Path, capsys: Any
+) -> None:
+    """The dry run: per account, the import to make, the endpoint to create, the superseded endpoint to delete;
+    nothing granted; the cost counts each account's endpoint (2 units at USD 1.80)."""
+    import yaml
+
+    from mlpromote_cli.main import main
+
+    data = copy.deepcopy(SCENARIO)
+    data["world"]["copies"] = {B: {"tickets/v2": "STOPPED"}}  # B kept an import of v2, without endpoint
+    path = tmp_path / "scenario.yaml"
+    path.write_text(yaml.safe_dump({**data, "promotions": [{"environment": "prod", "version": "tickets/v2"}]}))
+    assert main(["local", "plan", "--scenario", str(path), "--json"]) == 0
+    [plan] = json.loads(capsys.readouterr().out)["plans"]
+    assert {key: plan[key] for key in ("grant", "revoke", "copy", "start", "stop")} == {
+        "grant": [],
+        "revoke": [],
+        "copy": [f"tickets/v2 into {A}"],
+        "start": [f"tickets/v2 in {A}", f"tickets/v2 in {B}"],
+        "stop": [f"tickets/v1 in {A}", f"tickets/v1 in {B}"],
+    }
+    # Before: the ML account's v1 endpoint (qa's) and the two v1 imports' endpoints; after: the same count on v2.
+    assert plan["costPerHourUsd"] == {"before": 3 * 2 * 1.8, "after": 3 * 2 * 1.8}
