@@ -266,3 +266,22 @@ def test_compensation_deletes_this_promotions_imports_and_keeps_older_ones(monke
     assert done.stopped is True and done.revoked is False
     assert imports.done[-1] == ("delete-model", A)
     assert set(imports.models) == {old}
+
+
+def test_an_import_whose_endpoint_failed_is_deleted_once_its_endpoint_is_gone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A FAILED endpoint (ModelStartFailed) keeps the import in use: the compensation deletes the endpoint first,
+    and the import once it is gone (DeleteDocumentClassifier refuses a model an endpoint uses)."""
+    imports = Imports(monkeypatch)
+    local = model("v2", A)
+    imports.models[local] = ("TRAINED", V2, 9e12)
+    imports.endpoints[arns.comprehend_endpoint(local)] = ("FAILED", local, 3)
+    error = {"Error": "ModelStartFailed", "Cause": "the endpoint failed"}
+    with pytest.raises(CopiesBusy, match="is being deleted"):
+        compensate(plan(), parse_config(CONFIG), error)
+    assert imports.done == [("delete-endpoint", A)] and local in imports.models
+    with pytest.raises(CopiesBusy):  # still DELETING: not deleted twice
+        compensate(plan(), parse_config(CONFIG), error)
+    assert imports.done == [("delete-endpoint", A)]
+    imports.endpoints.clear()
+    assert compensate(plan(), parse_config(CONFIG), error).stopped is True
+    assert imports.done[-1] == ("delete-model", A) and local not in imports.models

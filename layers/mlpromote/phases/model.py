@@ -166,7 +166,7 @@ def _check_copies(plan: PromotionPlan, start: ModelStart) -> ModelStart:
             return copy.status
         raise ModelStartFailed(
             f"account {account}: the copy of {plan.version_label} is {copy.status}"
-            f"{': ' + copy.status_message if copy.status_message else ''}; see it in that account's Rekognition console"
+            f"{': ' + copy.status_message if copy.status_message else ''}; see it in that account's console"
         )
 
     states = for_each_account(plan.account_ids, advance, plan.max_concurrency)

@@ -19,7 +19,7 @@ from mlpromote import arns, grants, resource_policy
 from mlpromote.aws import comprehend
 from mlpromote.aws.rekognition import CopyDescription, VersionDescription
 from mlpromote.config import SmokeTest, TextSmokeTest
-from mlpromote.errors import CopyConflict, InvalidModelVersionArn, UnknownProject
+from mlpromote.errors import CopiesBusy, CopyConflict, InvalidModelVersionArn, UnknownProject
 from mlpromote.versions import ModelVersionArn
 
 # A trained model's endpoint status, in the words the workflow uses for every service.
@@ -221,7 +221,18 @@ class ComprehendCustomModel:
         comprehend.delete_endpoint_as((role_arn,), arns.comprehend_endpoint(copy_arn))
 
     def delete_copy(self, role_arn: str, copy_arn: str) -> None:
-        comprehend.delete_model_as((role_arn,), copy_arn)
+        # A model is not deleted while an endpoint uses it (DeleteDocumentClassifier: ResourceInUseException):
+        # an endpoint left FAILED goes first, and the step runs again once it is gone (CopiesBusy).
+        chain = (role_arn,)
+        endpoint = comprehend.describe_endpoint_as(chain, arns.comprehend_endpoint(copy_arn))
+        if endpoint is not None:
+            if endpoint.status != "DELETING":
+                comprehend.delete_endpoint_as(chain, endpoint.arn)
+            raise CopiesBusy(
+                f"account {arns.account_of(role_arn)}: the endpoint of {copy_arn} is being deleted; the import is "
+                "deleted once it is gone"
+            )
+        comprehend.delete_model_as(chain, copy_arn)
 
 
 def _in_account(version_arn: str, account: str) -> str:
