@@ -180,19 +180,8 @@ def _client_in(account: str, region: str = "us-east-1") -> Any:
 
 
 def _import_policy(*accounts: str, resource: str = MODEL) -> str:
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"AWS": list(accounts)},
-                    "Action": "comprehend:ImportModel",
-                    "Resource": resource,
-                }  # fmt: skip
-            ],
-        }
-    )
+    allow = {"Effect": "Allow", "Principal": {"AWS": list(accounts)}, "Action": "comprehend:ImportModel"}
+    return json.dumps({"Version": "2012-10-17", "Statement": [{**allow, "Resource": resource}]})
 
 
 def test_a_resource_policy_is_replaced_and_deleted_only_at_its_current_revision(aws: Any) -> None:
