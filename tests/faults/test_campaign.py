@@ -179,6 +179,19 @@ def test_a_copy_environment_holds_when_each_account_runs_only_the_copy_it_points
     assert _copy_invariants_broken() == {"g", "h"}
 
 
+@pytest.mark.parametrize("state", ["IN_SERVICE", "CREATING"])
+def test_a_comprehend_copy_whose_endpoint_serves_or_starts_unpointed_breaks_g(state: str) -> None:
+    """A Comprehend copy is reported by its endpoint's status: one IN_SERVICE (or CREATING) that its account
+    does not point at costs its inference units, as a RUNNING Custom Labels copy does; TRAINED (no endpoint)
+    does not."""
+    after = {**world(PROMOTED, grants_prod=[]), "copies": {PROD_A: {"tools/v3": "IN_SERVICE", "tools/v1": state}}}
+    after["copies"][PROD_B] = {"tools/v3": "IN_SERVICE", "tools/v1": "TRAINED"}
+    violations = check_invariants(BEFORE, after, status="SUCCEEDED", transient=False)
+    assert [(v.invariant, v.detail) for v in violations] == [
+        ("g", f"the copy of tools/v1 in {PROD_A} is {state}; {PROD_A} points at tools/v3")
+    ]
+
+
 # --- injection points, known bugs, the verdict ---------------------------------------------------
 
 
