@@ -692,26 +692,13 @@ class Config(_Model):
     def _copies_fit_the_project_policy(self) -> Config:
         """A copy environment's accounts are named in one project policy on the source project, which holds
         2,000 characters (mlpromote.project_policy): checked with the longest version ARN a project may have."""
-        from mlpromote import project_policy, resource_policy
+        from mlpromote import project_policy
 
         for name, env in self.environments.items():
             if env.strategy != "copy":
                 continue
-            for project, spec in self.projects.items():
-                if spec.service != "rekognition":
-                    # Shared by a resource policy on the version instead (mlpromote.resource_policy): 20,000
-                    # characters, with the longest version ARN (names and versions of 63 characters).
-                    longest = arns.comprehend_model_version(
-                        self.partition, self.region, self.ml_account, spec.model_kind, "n" * 63, "v" * 63
-                    )
-                    if not resource_policy.fits(longest, name, env.accounts):
-                        raise ValueError(
-                            f"environments.{name}: a copy environment's accounts are named in a resource policy on "
-                            f"the source model version, which Comprehend limits to {resource_policy.MAX_CHARS} "
-                            f"characters; {len(env.accounts)} accounts do not fit with project {project!r}: split the "
-                            "environment, or use strategy: share"
-                        )
-                    continue
+            # A Comprehend project's copies are shared by a resource policy instead (_copies_fit_the_resource_policy).
+            for project in (p for p, spec in self.projects.items() if spec.service == "rekognition"):
                 longest_name = "v" * project_policy.LONGEST_VERSION_NAME
                 longest = arns.rekognition_version(
                     self.partition, self.region, self.ml_account, project, longest_name, 10**13
@@ -722,6 +709,29 @@ class Config(_Model):
                         f"source project, which Rekognition limits to {project_policy.MAX_CHARS} characters; "
                         f"{len(env.accounts)} accounts do not fit with project {project!r}'s version ARNs: "
                         "split the environment, or use strategy: share"
+                    )
+        return self
+
+    @model_validator(mode="after")
+    def _copies_fit_the_resource_policy(self) -> Config:
+        """A Comprehend project's copy environment's accounts are named in one resource policy on the source
+        version, which holds 20,000 characters (mlpromote.resource_policy): checked with the longest version ARN
+        (model and version names of 63 characters)."""
+        from mlpromote import resource_policy
+
+        for name, env in self.environments.items():
+            for project, spec in self.projects.items():
+                if env.strategy != "copy" or spec.service == "rekognition":
+                    continue
+                longest = arns.comprehend_model_version(
+                    self.partition, self.region, self.ml_account, spec.model_kind, "n" * 63, "v" * 63
+                )
+                if not resource_policy.fits(longest, name, env.accounts):
+                    raise ValueError(
+                        f"environments.{name}: a copy environment's accounts are named in a resource policy on the "
+                        f"source model version, which Comprehend limits to {resource_policy.MAX_CHARS} characters; "
+                        f"{len(env.accounts)} accounts do not fit with project {project!r}: split the environment, "
+                        "or use strategy: share"
                     )
         return self
 
