@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from mlpromote.fanout import DEFAULT_ACCOUNTS_PER_BATCH
 
@@ -147,3 +148,34 @@ def history_quota_problem(budget: HistoryBudget, bake_minutes: int, start_timeou
         f"past the {HISTORY_EVENT_QUOTA - RETRY_MARGIN:,} of Step Functions' {HISTORY_EVENT_QUOTA:,} it may use"
         "; the execution would fail there, uncompensated"
     )
+
+
+class WorkflowTiming(Protocol):
+    """The config's `workflow` timing a promotion's history grows with (mlpromote.config.Workflow)."""
+
+    @property
+    def alarm_poll_seconds(self) -> int: ...
+    @property
+    def start_timeout_minutes(self) -> int: ...
+    @property
+    def start_poll_seconds(self) -> int: ...
+    @property
+    def grant_propagation_seconds(self) -> int: ...
+    @property
+    def batch_size(self) -> int: ...
+
+
+def environment_history_problem(accounts: int, bakes: Sequence[int], flow: WorkflowTiming) -> str | None:
+    """What to change so that a promotion of an environment of `accounts` accounts, baking `bakes`
+    minutes after each wave, fits the history quota; None if it fits. The one check behind the config's
+    (listed accounts, at check-config) and the plan's (an OU environment's accounts, at promotion time)."""
+    budget = history_budget(
+        accounts,
+        bakes,
+        flow.alarm_poll_seconds,
+        flow.start_timeout_minutes,
+        flow.start_poll_seconds,
+        flow.grant_propagation_seconds,
+        accounts_per_batch=flow.batch_size,
+    )
+    return history_quota_problem(budget, sum(bakes), flow.start_timeout_minutes)
