@@ -45,6 +45,14 @@ GRANT_RETRY_INTERVAL = 5.0
 GRANT_RETRY_BACKOFF = 1.5
 GRANT_RETRY_MAX_DELAY = 30.0
 GRANT_RETRY_MAX_ATTEMPTS = 40
+# Compensate's Retry on ModelStillStarting in promote_model.asl.json (a test keeps them equal): a version
+# this promotion started and that is still STARTING cannot be stopped (StopProjectVersion stops a
+# running model), so the compensation runs again every minute, for up to half an hour, until it can stop it.
+COMPENSATION_START_RETRY_SECONDS = 60
+COMPENSATION_START_RETRIES = 30
+
+# A compensation that waits for a STARTING version to be RUNNING, to its last retry.
+COMPENSATION_WAIT_EVENTS = COMPENSATION_START_RETRIES * EVENTS_PER_RETRY
 
 
 def grant_retries(grant_propagation_seconds: int) -> int:
@@ -89,12 +97,19 @@ class HistoryBudget:
     @property
     def events(self) -> int:
         """The most events one promotion of the environment writes, without transient retries."""
-        return EVENTS_OUTSIDE_LOOPS + self.fan_out_events + EVENTS_PER_POLL * (self.start_polls + self.bake_polls)
+        return (
+            EVENTS_OUTSIDE_LOOPS
+            + COMPENSATION_WAIT_EVENTS
+            + self.fan_out_events
+            + EVENTS_PER_POLL * (self.start_polls + self.bake_polls)
+        )
 
     @property
     def polls_allowed(self) -> int:
         """Looks (start and bake together) that fit beside the fan-out and the retry margin."""
-        room = HISTORY_EVENT_QUOTA - RETRY_MARGIN - EVENTS_OUTSIDE_LOOPS - self.fan_out_events
+        room = (
+            HISTORY_EVENT_QUOTA - RETRY_MARGIN - EVENTS_OUTSIDE_LOOPS - COMPENSATION_WAIT_EVENTS - self.fan_out_events
+        )
         return max(0, room // EVENTS_PER_POLL)
 
     @property
