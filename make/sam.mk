@@ -42,6 +42,8 @@ $(SAM_TOOLS_STAMP):
 
 sam-validate: $(SAM_TOOLS_STAMP)
 	$(SAM_OFFLINE_ENV) $(SAM) validate --lint --region $(SAM_REGION) --template-file $(SAM_TEMPLATE)
+	@# SAM's own transform: a deploy that changes only the shared layer publishes new function versions.
+	$(SAM_OFFLINE_ENV) $(SAM_TOOLS_DIR)/bin/python tools/layer_publishes_versions.py $(SAM_TEMPLATE)
 
 # The functions and the layer are python3.13; sam build needs that interpreter on PATH. The Makefile
 # found it for the venv (tools/find_python.sh): its folder goes first on PATH.

@@ -20,6 +20,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     grant = Grant.model_validate(state["grant"]) if state.get("grant") else None
     sessions.use_region(plan.region)
     wave = (state.get("rollout") or {}).get("index")  # the last wave taken up, once the rollout began
-    compensation = compensate(plan, deployed_config(), state["error"], grant, wave)
+    compensation = compensate(plan, deployed_config(), state["error"], grant, wave, event.get("retryCount"))
     promotion_metrics.compensated(plan.environment)
     return compensation.dump()

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import re
+from dataclasses import dataclass
 from functools import lru_cache
 
 # The partitions mlpromote supports: Rekognition Custom Labels, Step Functions and the rest of the
@@ -107,6 +109,79 @@ def comprehend_model(partition: str, region: str, account: str, kind: str, name:
 
 def comprehend_model_version(partition: str, region: str, account: str, kind: str, name: str, version: str) -> str:
     return f"{comprehend_model(partition, region, account, kind, name)}/version/{version}"
+
+
+# The model version ARNs mlpromote promotes, one shape per service, parsed in one way
+# (mlpromote.versions.ModelVersionArn.parse). ASCII classes only ([0-9], not \d, which admits every
+# script's digits), matched with fullmatch (a "$" would admit a trailing newline).
+_PARTITION = rf"(?P<partition>{'|'.join(re.escape(p) for p in PARTITIONS)})"
+_REGION = r"(?P<region>[a-z]{2}(-[a-z]+)+-[0-9])"
+_ACCOUNT = r"(?P<account>[0-9]{12})"
+# Comprehend's model and version names: 1-63 of [a-zA-Z0-9] with single or repeated hyphens between
+# (botocore's ComprehendArnName and VersionName).
+_COMPREHEND_NAME = r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}"
+
+
+@dataclass(frozen=True)
+class ModelVersionShape:
+    """How one service's model version ARN is written, and what to tell whoever gives another."""
+
+    service: str
+    # What a refused ARN is not ("... is not a <title> ARN") and the form it should have.
+    title: str
+    expected: str
+    pattern: re.Pattern[str]
+    max_length: int
+
+    def match(self, text: str) -> dict[str, str] | None:
+        """The ARN's partition, region, account, project, version and kind; None if it has another shape."""
+        found = self.pattern.fullmatch(text) if len(text) <= self.max_length else None
+        if found is None:
+            return None
+        # Rekognition's shape has no kind: its versions' kind is the service's name.
+        return {"kind": self.service, **{k: v for k, v in found.groupdict().items() if v is not None}}
+
+
+MODEL_VERSION_SHAPES = {
+    # arn:aws:rekognition:REGION:ACCOUNT:project/NAME/version/VERSION/TIMESTAMP (rekognition_version):
+    # project and version names 1-255 of [a-zA-Z0-9_.-], the timestamp epoch milliseconds; at most
+    # 2048 characters (botocore's ProjectVersionArn).
+    "rekognition": ModelVersionShape(
+        service="rekognition",
+        title="Rekognition Custom Labels model version",
+        expected="arn:aws:rekognition:REGION:ACCOUNT:project/PROJECT/version/VERSION/TIMESTAMP "
+        "(copy it from DescribeProjectVersions or the console)",
+        pattern=re.compile(
+            rf"arn:{_PARTITION}:rekognition:{_REGION}:{_ACCOUNT}:project/(?P<project>[a-zA-Z0-9_.\-]{{1,255}})"
+            r"/version/(?P<version>[a-zA-Z0-9_.\-]{1,255})/(?P<created>[0-9]{1,20})"
+        ),
+        max_length=2048,
+    ),
+    # arn:aws:comprehend:REGION:ACCOUNT:document-classifier/NAME/version/VERSION, or entity-recognizer/
+    # (comprehend_model_version; botocore's DocumentClassifierArn / EntityRecognizerArn, at most 256
+    # characters). mlpromote promotes versions, so the /version/ part is required here although
+    # Comprehend allows a model without one.
+    "comprehend": ModelVersionShape(
+        service="comprehend",
+        title="Comprehend custom model version",
+        expected="arn:aws:comprehend:REGION:ACCOUNT:document-classifier/NAME/version/VERSION (or "
+        "entity-recognizer/NAME/version/VERSION), at most 256 characters; a model trained without a "
+        "VersionName cannot be promoted: train a version",
+        pattern=re.compile(
+            rf"arn:{_PARTITION}:comprehend:{_REGION}:{_ACCOUNT}:(?P<kind>document-classifier|entity-recognizer)"
+            rf"/(?P<project>{_COMPREHEND_NAME})/version/(?P<version>{_COMPREHEND_NAME})"
+        ),
+        max_length=256,
+    ),
+}
+
+
+def model_version_shape(text: str) -> ModelVersionShape:
+    """The shape an ARN is held to: its service's (the third field), Rekognition's for anything else
+    (the first service, and what a refused non-ARN is told to give)."""
+    fields = text.split(":", 3)
+    service = fields[2] if text.startswith("arn:") and len(fields) > 2 else ""
+    return MODEL_VERSION_SHAPES.get(service, MODEL_VERSION_SHAPES["rekognition"])
 
 
 # CreateEndpoint's EndpointName: at most 40 of [a-zA-Z0-9] and hyphens (botocore's ComprehendEndpointName).

@@ -776,16 +776,7 @@ class Config(_Model):
         flow = self.workflow
         for name, env in self.environments.items():
             # An OU environment's size is known at promotion time: the plan checks it then (mlpromote.environments).
-            budget = quotas.history_budget(
-                len(env.accounts) or 1,
-                env.bakes,
-                flow.alarm_poll_seconds,
-                flow.start_timeout_minutes,
-                flow.start_poll_seconds,
-                flow.grant_propagation_seconds,
-                accounts_per_batch=flow.batch_size,
-            )
-            problem = quotas.history_quota_problem(budget, sum(env.bakes), flow.start_timeout_minutes)
+            problem = quotas.environment_history_problem(len(env.accounts) or 1, env.bakes, flow)
             if problem:
                 raise ValueError(f"environments.{name}: {problem}")
         return self

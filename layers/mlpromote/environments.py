@@ -51,17 +51,7 @@ def accounts_of(config: Config, name: str, empty_ok: bool = False) -> list[str]:
             f"environment {name}'s organizational units ({units}) hold {len(accounts)} ACTIVE accounts; a "
             f"promotion serves at most {cap}: split the OUs into environments"
         )
-    flow = config.workflow
-    budget = quotas.history_budget(
-        len(accounts),
-        env.bakes,
-        flow.alarm_poll_seconds,
-        flow.start_timeout_minutes,
-        flow.start_poll_seconds,
-        flow.grant_propagation_seconds,
-        accounts_per_batch=flow.batch_size,
-    )
-    problem = quotas.history_quota_problem(budget, sum(env.bakes), flow.start_timeout_minutes)
+    problem = quotas.environment_history_problem(len(accounts), env.bakes, config.workflow)
     if problem:
         raise EnvironmentTooLarge(f"environment {name} ({len(accounts)} accounts in {units}): {problem}")
     _refuse_overlap(config, name, accounts, other_units=not empty_ok)

@@ -199,6 +199,12 @@ class CopiesBusy(PromotionError):
     state machine runs the step again once they may have stopped; everything before the deletion is idempotent."""
 
 
+class ModelStillStarting(PromotionError):
+    """The version this promotion started is still STARTING at its compensation, and a start under way
+    cannot be stopped: the state machine runs the compensation again (everything before the stop is
+    idempotent) until the version is RUNNING and can be stopped, or for as long as quotas allows."""
+
+
 # --- environments by organizational unit (mlpromote.environments) ---------------------------
 
 

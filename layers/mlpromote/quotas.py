@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from mlpromote.fanout import DEFAULT_ACCOUNTS_PER_BATCH
 
@@ -44,6 +45,14 @@ GRANT_RETRY_INTERVAL = 5.0
 GRANT_RETRY_BACKOFF = 1.5
 GRANT_RETRY_MAX_DELAY = 30.0
 GRANT_RETRY_MAX_ATTEMPTS = 40
+# Compensate's Retry on ModelStillStarting in promote_model.asl.json (a test keeps them equal): a version
+# this promotion started and that is still STARTING cannot be stopped (StopProjectVersion stops a
+# running model), so the compensation runs again every minute, for up to half an hour, until it can stop it.
+COMPENSATION_START_RETRY_SECONDS = 60
+COMPENSATION_START_RETRIES = 30
+
+# A compensation that waits for a STARTING version to be RUNNING, to its last retry.
+COMPENSATION_WAIT_EVENTS = COMPENSATION_START_RETRIES * EVENTS_PER_RETRY
 
 
 def grant_retries(grant_propagation_seconds: int) -> int:
@@ -88,12 +97,19 @@ class HistoryBudget:
     @property
     def events(self) -> int:
         """The most events one promotion of the environment writes, without transient retries."""
-        return EVENTS_OUTSIDE_LOOPS + self.fan_out_events + EVENTS_PER_POLL * (self.start_polls + self.bake_polls)
+        return (
+            EVENTS_OUTSIDE_LOOPS
+            + COMPENSATION_WAIT_EVENTS
+            + self.fan_out_events
+            + EVENTS_PER_POLL * (self.start_polls + self.bake_polls)
+        )
 
     @property
     def polls_allowed(self) -> int:
         """Looks (start and bake together) that fit beside the fan-out and the retry margin."""
-        room = HISTORY_EVENT_QUOTA - RETRY_MARGIN - EVENTS_OUTSIDE_LOOPS - self.fan_out_events
+        room = (
+            HISTORY_EVENT_QUOTA - RETRY_MARGIN - EVENTS_OUTSIDE_LOOPS - COMPENSATION_WAIT_EVENTS - self.fan_out_events
+        )
         return max(0, room // EVENTS_PER_POLL)
 
     @property
@@ -147,3 +163,34 @@ def history_quota_problem(budget: HistoryBudget, bake_minutes: int, start_timeou
         f"past the {HISTORY_EVENT_QUOTA - RETRY_MARGIN:,} of Step Functions' {HISTORY_EVENT_QUOTA:,} it may use"
         "; the execution would fail there, uncompensated"
     )
+
+
+class WorkflowTiming(Protocol):
+    """The config's `workflow` timing a promotion's history grows with (mlpromote.config.Workflow)."""
+
+    @property
+    def alarm_poll_seconds(self) -> int: ...
+    @property
+    def start_timeout_minutes(self) -> int: ...
+    @property
+    def start_poll_seconds(self) -> int: ...
+    @property
+    def grant_propagation_seconds(self) -> int: ...
+    @property
+    def batch_size(self) -> int: ...
+
+
+def environment_history_problem(accounts: int, bakes: Sequence[int], flow: WorkflowTiming) -> str | None:
+    """What to change so that a promotion of an environment of `accounts` accounts, baking `bakes`
+    minutes after each wave, fits the history quota; None if it fits. The one check behind the config's
+    (listed accounts, at check-config) and the plan's (an OU environment's accounts, at promotion time)."""
+    budget = history_budget(
+        accounts,
+        bakes,
+        flow.alarm_poll_seconds,
+        flow.start_timeout_minutes,
+        flow.start_poll_seconds,
+        flow.grant_propagation_seconds,
+        accounts_per_batch=flow.batch_size,
+    )
+    return history_quota_problem(budget, sum(bakes), flow.start_timeout_minutes)

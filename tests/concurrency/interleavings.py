@@ -452,7 +452,6 @@ def _read_table(emu: Any, run: Run) -> None:
     from boto3.dynamodb.types import TypeDeserializer
 
     from mlpromote.aws.dynamodb import table_name
-    from mlpromote.history import PromotionRecord
 
     deserializer = TypeDeserializer()
     client = boto3.client("dynamodb", region_name=emu.config.region)
@@ -468,16 +467,22 @@ def _read_table(emu: Any, run: Run) -> None:
                 run.held.append(key)
             elif str(item.get("pk", "")).startswith("ENV#"):
                 try:
-                    record = PromotionRecord.from_item(item)
+                    run.records.append(read_record(item, emu.names.label_of))
                 except Exception as error:
                     run.unreadable.append((key, f"{type(error).__name__}: {_first_line(error)}"))
                     run.records.append(_labelled(item, emu.names.label_of))
-                    continue
-                # As read back: an item keeps its accounts grouped (`accountsFrom`); the checks read
-                # each account's `{account, from, to}`, as a rollback does.
-                accounts = [change.model_dump(mode="json", by_alias=True) for change in record.accounts]
-                raw = {k: v for k, v in item.items() if k != "accountsFrom"}
-                run.records.append(_labelled({**raw, "accounts": accounts}, emu.names.label_of))
+
+
+def read_record(item: dict[str, Any], label_of: dict[str, str]) -> dict[str, Any]:
+    """A history item as the product's history reader reads it back (mlpromote.history.PromotionRecord):
+    an item keeps its accounts grouped (`accountsFrom`); the checks read each account's
+    `{account, from, to}`, as a rollback does. Its key (`sk`) is kept: the chain check orders by it.
+    Versions by scenario name; HistoryRecordUnreadable if it does not read back."""
+    from mlpromote.history import PromotionRecord
+
+    document = PromotionRecord.from_item(item).model_dump(mode="json", by_alias=True)
+    labelled: dict[str, Any] = _labelled({**document, "sk": item.get("sk")}, label_of)
+    return labelled
 
 
 def _first_line(error: Exception) -> str:

@@ -44,20 +44,22 @@ def promotion(number: int, environment: str, version: str, status: str = "SUCCEE
 
 
 def record(p: Promotion, before: dict[str, str | None], **fields: Any) -> dict[str, Any]:
-    """The history item `p` writes: accounts from `before` to its version."""
-    return {
-        "pk": f"ENV#{p.spec.environment}",
-        "sk": f"2026-01-01T00:00:00+00:00#{p.execution.rsplit(':', 1)[-1]}",
-        "promotionId": p.execution,
-        "environment": p.spec.environment,
-        "project": "tools",
-        "version": p.version,
-        "accounts": [{"account": a, "from": v, "to": p.version} for a, v in before.items()],
-        "status": p.status,
-        "startedAt": "2026-01-01T00:00:00+00:00",
-        "endedAt": p.ended_at,
-        **fields,
-    }
+    """The history record `p` writes (accounts from `before` to its version), as the product writes the
+    item (accounts grouped by what they pointed at, `accountsFrom`) and the campaign reads it back."""
+    from mlpromote.history import AccountChange, PromotionRecord
+
+    written = PromotionRecord(
+        promotion_id=p.execution,
+        environment=p.spec.environment,
+        project="tools",
+        version=p.version,
+        accounts=[AccountChange(account=a, from_version=v, to_version=p.version) for a, v in before.items()],
+        started_at="2026-01-01T00:00:00+00:00",
+        ended_at=p.ended_at,
+        status=p.status,
+    ).item()
+    assert "accountsFrom" in written and "accounts" not in written
+    return {**interleavings.read_record(written, {}), **fields}
 
 
 def swap_run() -> Run:

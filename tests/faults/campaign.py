@@ -5,12 +5,18 @@ grant, smoke test, rotate, retire): `rekognition`, tools/v3 (TRAINING_COMPLETED)
 tests/conftest.py's standard world; `comprehend`, tickets/v3 (TRAINED, a document classifier) to qa
 in the same world with a Comprehend project (its start creates an endpoint, its retirement deletes
 v2's; qa, one account, keeps its cost down). Each runs once on the emulator, and every AWS call the
-control plane makes is recorded. Then, for each call position k, a fresh emulator reruns it
-twice: once with a non-retryable error injected into the k-th call (AccessDenied), once with a
+control plane makes is recorded. Then, for each call k, a fresh emulator reruns it
+twice: once with a non-retryable error injected into that call (AccessDenied), once with a
 transient one (throttling, twice). After every run the invariants of `check_invariants` must hold.
 
-Prints `N injection points, N held` (one injection point = one call position and one fault kind)
-and every point that did not hold. Exits 1 if any did not, except those a `KNOWN_BUGS` entry
+A call is found again by what it is, not by its position: the n-th call of the same step (the
+function that made it), service, operation and account. The fan-out calls accounts side by side
+(threads in one Lambda), so the calls of a batch come in another order from run to run; a position
+would miss them.
+
+Prints `N injection points, N held` (one injection point = one call and one fault kind) and every
+point that did not hold or whose fault never fired (a point that never fires tests nothing, and
+fails the campaign). Exits 1 if any, except those a `KNOWN_BUGS` entry
 explains (a product bug already reported, like pytest's xfail(strict=True)): those are listed, and
 an entry that no longer reproduces fails the campaign until it is removed. (An AccessDenied on
 DetectCustomLabels right after the grant is IAM propagating, which the workflow retries: fine.)
@@ -250,13 +256,15 @@ def _pointer(world: dict[str, Any], environment: str, project: str, account: str
 
 @dataclass(frozen=True)
 class Injection:
-    position: int
+    position: int  # in the reference run (what --only names)
     service: str
     operation: str
     account: str
     step: str  # the function that made the call in the reference run
     kind: str  # FATAL or TRANSIENT
     reference: str = "rekognition"  # which reference promotion (REFERENCES)
+    # Which of the reference run's calls of this step, service, operation and account (0: the first).
+    occurrence: int = 0
 
     @property
     def error(self) -> str:
@@ -270,10 +278,28 @@ class Injection:
         return TRANSIENT_COUNT if self.kind == TRANSIENT else 1
 
     def __str__(self) -> str:
+        which = f" (call {self.occurrence + 1} of them)" if self.occurrence else ""
         return (
-            f"{self.reference} #{self.position} {self.step}: {self.service} {self.operation} in {self.account}, "
-            f"{self.kind} {self.error} x{self.count}"
+            f"{self.reference} #{self.position} {self.step}: {self.service} {self.operation} in {self.account}"
+            f"{which}, {self.kind} {self.error} x{self.count}"
         )
+
+
+@dataclass
+class StepMatcher:
+    """Finds the injection's call in a run by what it is: its step, service, operation and account,
+    and which of those calls (`occurrence`), whatever the order of the calls around it. Then the
+    fault answers it and, for a transient fault, its retries (`count` calls in all)."""
+
+    injection: Injection
+    seen: int = 0
+
+    def hit(self, service: str, operation: str, account: str, step: str) -> bool:
+        wanted = self.injection
+        if (step, service, operation, account) != (wanted.step, wanted.service, wanted.operation, wanted.account):
+            return False
+        self.seen += 1
+        return self.seen > wanted.occurrence
 
 
 @dataclass(frozen=True)
@@ -371,15 +397,25 @@ def run_promotion(injection: Injection | None = None, reference: str = "rekognit
 
             adapt.hooks.invoke = marking_invoke
             if injection is not None:
+                matcher = StepMatcher(injection)
+
+                class StepFault(adapt.Fault):
+                    """The emulator's fault, matched by StepMatcher rather than by position."""
+
+                    def matches(self, service: str, operation: str, account: str, position: int) -> bool:
+                        step = marks[-1][1] if marks else "?"  # as _step_at attributes the reference's calls
+                        return self.count > 0 and matcher.hit(service, operation, account, step)
+
                 adapt.hooks.faults.append(
-                    adapt.Fault(
+                    StepFault(
                         service=injection.service,
                         operation=injection.operation,
                         account=injection.account,
                         error=injection.error,
                         count=injection.count,
-                        message=f"injected by the fault campaign at call #{injection.position}",
-                        after=injection.position,
+                        message=f"injected by the fault campaign at {injection.step}'s call"
+                        f" #{injection.occurrence + 1} of {injection.service} {injection.operation}"
+                        f" in {injection.account}",
                     )
                 )
             result = emu.promote(PromotionSpec(environment=chosen.environment, version=chosen.version))
@@ -463,9 +499,8 @@ def _step_at(marks: list[tuple[int, str]], position: int) -> str:
 
 
 def run_point(injection: Injection) -> Outcome:
-    """Run an injection point until its fault fires. Accounts are read, tested and rotated side by
-    side, so their calls may come in another order than in the reference run: a call that came
-    before its reference position is never faulted (the fault only matches from that position on)."""
+    """Run an injection point until its fault fires. The call is matched by what it is (StepMatcher),
+    so it fires on the first run unless the promotion took another path; the reruns are for that."""
     outcome = run_promotion(injection)
     for attempt in range(2, MAX_ATTEMPTS + 1):
         if not outcome.held or outcome.fired:
@@ -476,11 +511,17 @@ def run_point(injection: Injection) -> Outcome:
 
 
 def injections(calls: Sequence[tuple[str, str, str, str]], reference: str = "rekognition") -> list[Injection]:
-    return [
-        Injection(position, service, operation, account, step, kind, reference)
-        for position, (service, operation, account, step) in enumerate(calls)
-        for kind in (FATAL, TRANSIENT)
-    ]
+    seen: dict[tuple[str, str, str, str], int] = {}
+    points = []
+    for position, call in enumerate(calls):
+        occurrence = seen.get(call, 0)
+        seen[call] = occurrence + 1
+        service, operation, account, step = call
+        points += [
+            Injection(position, service, operation, account, step, kind, reference, occurrence)
+            for kind in (FATAL, TRANSIENT)
+        ]
+    return points
 
 
 def reference_problems(outcome: Outcome) -> list[str]:
@@ -570,6 +611,11 @@ def unexplained(outcomes: Sequence[Outcome]) -> list[Outcome]:
     return [o for o in outcomes if not o.held and not o.known_bugs()]
 
 
+def unfired(outcomes: Sequence[Outcome]) -> list[Outcome]:
+    """Points that held only because their fault never fired: they tested nothing."""
+    return [o for o in outcomes if o.held and o.injection is not None and not o.fired]
+
+
 def fixed_bugs(outcomes: Sequence[Outcome]) -> list[KnownBug]:
     """Known bugs no injection point reproduced any more."""
     seen = {bug for o in outcomes if not o.held for bug in o.known_bugs()}
@@ -577,17 +623,19 @@ def fixed_bugs(outcomes: Sequence[Outcome]) -> list[KnownBug]:
 
 
 def campaign_passed(outcomes: Sequence[Outcome], check_known: bool = True) -> bool:
-    return not unexplained(outcomes) and not (check_known and fixed_bugs(outcomes))
+    return not unexplained(outcomes) and not unfired(outcomes) and not (check_known and fixed_bugs(outcomes))
 
 
 def report(outcomes: Sequence[Outcome], check_known: bool = True) -> str:
     failed = [o for o in outcomes if not o.held]
     known = [o for o in failed if o.known_bugs()]
     lines = [f"{len(outcomes)} injection points, {len(outcomes) - len(failed)} held"]
-    unfired = [o for o in outcomes if o.held and not o.fired]
-    if unfired:
-        lines.append(f"{len(unfired)} held, but their fault never fired in {MAX_ATTEMPTS} runs:")
-        lines += [f"  {o.injection}" for o in unfired]
+    if unfired(outcomes):
+        lines.append(
+            f"{len(unfired(outcomes))} never fired in {MAX_ATTEMPTS} runs (no call of their step, service, "
+            "operation and account came; they tested nothing):"
+        )
+        lines += [f"  {o.injection}" for o in unfired(outcomes)]
     if unexplained(outcomes):
         lines.append(f"{len(unexplained(outcomes))} did not hold:")
         lines += [describe(o) for o in unexplained(outcomes)]

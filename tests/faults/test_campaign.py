@@ -219,6 +219,58 @@ def test_two_injection_points_per_call() -> None:
     assert points[3].account == PROD_A and points[3].step == "Rotate"
 
 
+def test_each_point_knows_which_call_of_its_step_service_operation_and_account_it_is() -> None:
+    rotate = "RotatePointerFunction"
+    calls = [
+        ("ssm", "PutParameter", PROD_A, rotate),
+        ("ssm", "PutParameter", PROD_B, rotate),
+        ("ssm", "PutParameter", PROD_A, "CompensateFunction"),
+        ("ssm", "PutParameter", PROD_A, rotate),
+    ]
+    points = campaign.injections(calls)[::2]
+    assert [p.occurrence for p in points] == [0, 0, 0, 1]
+    assert str(points[3]).endswith(f"ssm PutParameter in {PROD_A} (call 2 of them), {FATAL} AccessDeniedException x1")
+
+
+def test_a_point_fires_on_its_call_whatever_the_order_of_the_batch() -> None:
+    """The reference rotated 333333333333 then 444444444444; this run the threads went the other way,
+    and the point of 333333333333's PutParameter (position 0) still fires on that call, and only there."""
+    rotate = "RotatePointerFunction"
+    point = campaign.injections([("ssm", "PutParameter", PROD_A, rotate), ("ssm", "PutParameter", PROD_B, rotate)])[0]
+    matcher = campaign.StepMatcher(point)
+    run = [
+        ("ssm", "GetParameter", PROD_A, rotate),
+        ("ssm", "PutParameter", PROD_B, rotate),
+        ("ssm", "PutParameter", PROD_A, "CompensateFunction"),  # another step's call: not this point
+        ("ssm", "PutParameter", PROD_A, rotate),
+    ]
+    assert [matcher.hit(service, operation, account, step) for service, operation, account, step in run] == [
+        False,
+        False,
+        False,
+        True,
+    ]
+
+
+def test_the_second_call_of_a_kind_is_faulted_there_and_a_transient_fault_on_its_retries() -> None:
+    check = "CheckModelStatusFunction"
+    calls = [("rekognition", "DescribeProjectVersions", "111111111111", check)] * 2
+    second = campaign.StepMatcher(campaign.injections(calls)[3])
+    assert [second.hit(*calls[0]) for _ in range(4)] == [False, True, True, True]
+
+
+def test_a_point_that_never_fired_fails_the_campaign_and_is_named() -> None:
+    fired = _outcome(FATAL, "Grant", "PutRolePolicy")
+    silent = Outcome(
+        Injection(9, "ssm", "PutParameter", PROD_A, "RotatePointerFunction", TRANSIENT), status="SUCCEEDED"
+    )
+    assert silent.held and not silent.fired
+    assert campaign.campaign_passed([fired]) and not campaign.campaign_passed([fired, silent])
+    assert campaign.unfired([fired, silent]) == [silent]
+    text = campaign.report([fired, silent])
+    assert "1 never fired in" in text and "#9 RotatePointerFunction: ssm PutParameter in 333333333333" in text
+
+
 def test_calls_are_attributed_to_the_step_that_made_them() -> None:
     marks = [(0, "Plan"), (0, "Plan"), (3, "Grant"), (5, "Smoke"), (5, "Smoke")]
     assert [campaign._step_at(marks, i) for i in range(7)] == ["Plan"] * 3 + ["Grant"] * 2 + ["Smoke"] * 2

@@ -94,6 +94,28 @@ def test_the_history_quota_is_checked_with_the_resolved_count(units: dict[str, A
         environments.accounts_of(baking, "prod")
 
 
+def test_an_ou_environment_is_refused_with_the_same_fix_as_the_same_accounts_listed(units: dict[str, Any]) -> None:
+    """One check (mlpromote.quotas.environment_history_problem) behind the config's and the plan's."""
+    accounts = [f"{300000000000 + n:012d}" for n in range(300)]
+    units[OU] = accounts
+    baking = {"bakeMinutes": 1440, "rollbackAlarms": ["HighErrorRate"]}
+    workflow = {"alarmPollSeconds": 35}
+    with pytest.raises(EnvironmentTooLarge) as at_the_plan:
+        environments.accounts_of(
+            config(
+                environments={"qa": {"accounts": [QA]}, "prod": {"organizationalUnits": [OU], **baking}},
+                workflow=workflow,
+            ),
+            "prod",
+        )
+    with pytest.raises(InvalidConfig) as at_check_config:
+        config(environments={"qa": {"accounts": [QA]}, "prod": {"accounts": accounts, **baking}}, workflow=workflow)
+
+    problem = str(at_the_plan.value).split(f"(300 accounts in {OU}): ", 1)[1]
+    assert problem.startswith("set workflow.alarmPollSeconds >= ")
+    assert f"environments.prod: {problem}" in str(at_check_config.value)
+
+
 @pytest.mark.parametrize(
     ("account", "named"),
     [(ML, "the ML account 111111111111"), (QA, "environments.qa.accounts")],

@@ -95,6 +95,21 @@ def test_the_grant_retry_schedule_is_the_state_machine_s() -> None:
     assert quotas.grant_retries(0) == 0
 
 
+def test_the_compensation_s_wait_for_a_starting_version_is_the_state_machine_s() -> None:
+    """Compensate reruns on ModelStillStarting, a minute apart; the compensation gives up (and says why)
+    at the last rerun, so the Retry never runs out into the Catch (CompensationFailed)."""
+    asl = json.loads((REPO / "statemachines" / "promote_model.asl.json").read_text())
+    compensate = asl["States"]["Compensate"]
+    [retry] = [r for r in compensate["Retry"] if r["ErrorEquals"] == ["ModelStillStarting"]]
+    assert (retry["IntervalSeconds"], retry["BackoffRate"], retry["MaxAttempts"]) == (
+        quotas.COMPENSATION_START_RETRY_SECONDS,
+        1,
+        quotas.COMPENSATION_START_RETRIES,
+    )
+    assert compensate["Parameters"]["retryCount.$"] == "$$.State.RetryCount"
+    assert quotas.COMPENSATION_WAIT_EVENTS == quotas.COMPENSATION_START_RETRIES * quotas.EVENTS_PER_RETRY
+
+
 def test_the_budget_bounds_what_a_promotion_that_starts_and_bakes_writes(worlds: Any) -> None:
     """On the emulator: a start that takes almost its whole timeout, then a whole bake."""
     from mlpromote_emulator.scenario import PromotionSpec
@@ -114,4 +129,5 @@ def test_the_budget_bounds_what_a_promotion_that_starts_and_bakes_writes(worlds:
     assert result.status == "SUCCEEDED", result.as_json()
     budget = quotas.history_budget(2, 10, 60, 10, 30, 0)
     assert events <= budget.events
-    assert events >= budget.events - quotas.EVENTS_OUTSIDE_LOOPS  # the loops are counted, not guessed
+    # The loops are counted, not guessed (a success waits for no starting version at its compensation).
+    assert events >= budget.events - quotas.EVENTS_OUTSIDE_LOOPS - quotas.COMPENSATION_WAIT_EVENTS

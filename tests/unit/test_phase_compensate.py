@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 from phase_fakes import OTHER, PROD_A, PROD_B, QA, V1, V2, V3, FakeWorld, config, locked_plan, standard_world
 
+from mlpromote import quotas
+from mlpromote.errors import ModelStillStarting
 from mlpromote.phases.access import grant_access
 from mlpromote.phases.compensate import compensate, original_error
 from mlpromote.phases.model import start_model
@@ -85,3 +87,50 @@ def test_the_error_compensated_is_the_first_failed_rotations() -> None:
     assert original_error({"failedRotations": [whole]}) == {"Error": "Sandbox.Timedout", "Cause": "t"}
     assert original_error({"failedRotations": []}) == {"Error": "RotationFailed", "Cause": ""}
     assert original_error({}) == {"Error": "States.TaskFailed", "Cause": ""}
+
+
+# --- a version this promotion started that is still STARTING -------------------------------------
+
+
+def starting(world: FakeWorld) -> PromotionPlan:
+    """Started, and still STARTING when the promotion failed (ModelStartTimedOut): nothing granted or moved."""
+    plan = locked_plan(config(), "qa", V3)
+    start_model(plan)
+    assert world.versions[V3] == "STARTING"
+    return plan
+
+
+def test_a_starting_version_is_waited_for_before_anything_changes(world: FakeWorld) -> None:
+    plan = starting(world)
+    pointers, grants = dict(world.pointers), world.granted(QA_ROLE)
+    with pytest.raises(ModelStillStarting, match=r"tools/v3 is still STARTING.*runs again every 60 s"):
+        compensate(plan, config(), FAILED, retry_count=quotas.COMPENSATION_START_RETRIES - 1)
+    assert world.pointers == pointers and world.granted(QA_ROLE) == grants and world.versions[V3] == "STARTING"
+
+    # The state machine runs it again; by then the start has ended, and the version is stopped.
+    world.versions[V3] = "RUNNING"
+    compensation = compensate(plan, config(), FAILED, retry_count=quotas.COMPENSATION_START_RETRIES - 1)
+    assert compensation.stopped and compensation.left_running_why is None
+    assert world.versions[V3] == "STOPPED"
+
+
+def test_a_version_still_starting_at_the_last_retry_is_left_with_why(world: FakeWorld) -> None:
+    plan = starting(world)
+    compensation = compensate(plan, config(), FAILED, retry_count=quotas.COMPENSATION_START_RETRIES)
+    assert not compensation.stopped and world.versions[V3] == "STARTING"
+    assert str(compensation.left_running_why).startswith(
+        f"still STARTING after {quotas.COMPENSATION_START_RETRIES} looks a minute apart, and StopProjectVersion"
+    )
+
+
+def test_a_compensation_that_is_not_retried_leaves_a_starting_version_with_why(world: FakeWorld) -> None:
+    """ReleaseAbandoned (an aborted or timed-out execution) runs once, outside the state machine's Retry."""
+    compensation = compensate(starting(world), config(), FAILED)
+    assert not compensation.stopped and str(compensation.left_running_why).startswith("still STARTING, and")
+
+
+def test_a_version_that_was_starting_before_the_promotion_is_not_waited_for(world: FakeWorld) -> None:
+    world.versions[V3] = "STARTING"  # someone else's start: not this promotion's to stop
+    plan = locked_plan(config(), "qa", V3)
+    compensation = compensate(plan, config(), FAILED, retry_count=0)
+    assert not compensation.stopped and world.versions[V3] == "STARTING"

@@ -210,10 +210,26 @@ def test_start_exceeds_the_cap(promote: Any, worlds: Any) -> None:
     )
 
     assert_failed(result, "ModelStartTimedOut")
-    # StopProjectVersion stops a running model only (issue 11 item 9): the compensation cannot stop a
-    # start still under way, and says so instead of failing; the version then runs, unused (drift).
+    # StopProjectVersion stops a running model only (issue 11 item 9): the compensation waits for the
+    # start still under way (ModelStillStarting, retried a minute apart) and stops the version once it
+    # is RUNNING, so nothing this promotion started is left running, paid for and unused.
+    done = {k: result.compensation.get(k) for k in ("restored", "revoked", "stopped", "leftRunningWhy")}
+    assert done == {"restored": [], "revoked": False, "stopped": True, "leftRunningWhy": None}
+    assert world == worlds.expect(versions={"tools/v3": "STOPPED"})
+    waited = [c for c in promote.calls if c.operation == "StopProjectVersion"]
+    assert len(waited) == 1
+
+
+def test_a_start_that_outlasts_the_compensation_s_wait_is_left_with_why(promote: Any, worlds: Any) -> None:
+    # 45 minutes: past the start's cap (1 minute) and the compensation's half hour of waiting.
+    (result,), world = promote(
+        ("qa", "tools/v3"), config={"workflow": {"startTimeoutMinutes": 1}}, world={"startSeconds": 2700}
+    )
+
+    assert_failed(result, "ModelStartTimedOut")
     assert result.compensation["stopped"] is False
-    assert "still STARTING" in result.compensation["leftRunningWhy"]
+    assert result.compensation["leftRunningWhy"].startswith("still STARTING after 30 looks a minute apart")
+    # Named in the history as well as the output: drift detection then reports it running, unused.
     assert world == worlds.expect(versions={"tools/v3": "RUNNING"})
 
 

@@ -137,6 +137,7 @@ def run(after: dict[str, Any], status: str = "SUCCEEDED", **overrides: Any) -> R
         "records_before": {"prod": 0},
         "records_after": {"prod": 1},
         "named_errors": worlds.named_errors(),
+        "record": written({"3": "tools/v1", "4": "tools/v1"}, status),
     }
     return Run(**{**fields, **overrides})
 
@@ -157,55 +158,55 @@ def test_a_clean_promotion_and_a_clean_failure_hold() -> None:
     assert check_promotion(run(BEFORE, "FAILED")) == []
 
 
-@pytest.mark.parametrize(
-    ("after", "status", "overrides", "invariants"),
-    [
-        # A failure that left one account on the new version.
-        (
-            changed(BEFORE, parameters={"prod": {"tools": {"3": "tools/v3", "4": "tools/v1"}}}),
-            "FAILED",
-            {},
-            {"pointers-kept", "healthy-stays-healthy"},
-        ),
-        # A failure that left its grant behind.
-        (
-            changed(BEFORE, grants={"prod": ["tools/v1", "tools/v3"]}),
-            "FAILED",
-            {},
-            {"grants-kept", "no-dangling-grant"},
-        ),
-        # A failure that revoked a grant in use.
-        (changed(BEFORE, grants={"prod": []}), "FAILED", {}, {"grants-kept", "healthy-stays-healthy"}),
-        # A failure that left the version it started running.
-        (changed(BEFORE, versions={"tools/v3": "RUNNING"}), "FAILED", {}, {"nothing-idle"}),
-        # A success that touched qa.
-        (
-            changed(PROMOTED, parameters={"qa": {"tools": {"2": "tools/v3"}}}),
-            "SUCCEEDED",
-            {},
-            {"elsewhere-untouched", "healthy-stays-healthy", "no-dangling-grant"},
-        ),
-        # A success that left the superseded version running and granted, and says nothing.
-        (
-            changed(PROMOTED, grants={"prod": ["tools/v1", "tools/v3"]}, versions={"tools/v1": "RUNNING"}),
-            "SUCCEEDED",
-            {},
-            {"nothing-idle", "no-dangling-grant"},
-        ),
-        # A success whose new version is not granted.
-        (changed(PROMOTED, grants={"prod": []}), "SUCCEEDED", {}, {"promoted", "healthy-stays-healthy"}),
-        (PROMOTED, "SUCCEEDED", {"locks": {"prod": "arn:...:promotion-1"}}, {"no-lock"}),
-        (PROMOTED, "SUCCEEDED", {"unreadable": ["accounts.0.from: Field required"]}, {"history"}),
-        (PROMOTED, "SUCCEEDED", {"records_after": {"prod": 0}}, {"history"}),
-        (BEFORE, "FAILED", {"error": "KeyError", "cause": "'accounts'"}, {"named-error"}),
-        (
-            BEFORE,
-            "FAILED",
-            {"error": "AwsCallFailed", "cause": "ssm PutParameter: injected by the emulator", "fired": ["Throttling"]},
-            {"transient-absorbed"},
-        ),
-    ],
-)
+BROKEN = [
+    # A failure that left one account on the new version.
+    (
+        changed(BEFORE, parameters={"prod": {"tools": {"3": "tools/v3", "4": "tools/v1"}}}),
+        "FAILED",
+        {},
+        {"pointers-kept", "healthy-stays-healthy"},
+    ),
+    # A failure that left its grant behind.
+    (
+        changed(BEFORE, grants={"prod": ["tools/v1", "tools/v3"]}),
+        "FAILED",
+        {},
+        {"grants-kept", "no-dangling-grant"},
+    ),
+    # A failure that revoked a grant in use.
+    (changed(BEFORE, grants={"prod": []}), "FAILED", {}, {"grants-kept", "healthy-stays-healthy"}),
+    # A failure that left the version it started running.
+    (changed(BEFORE, versions={"tools/v3": "RUNNING"}), "FAILED", {}, {"nothing-idle"}),
+    # A success that touched qa.
+    (
+        changed(PROMOTED, parameters={"qa": {"tools": {"2": "tools/v3"}}}),
+        "SUCCEEDED",
+        {},
+        {"elsewhere-untouched", "healthy-stays-healthy", "no-dangling-grant"},
+    ),
+    # A success that left the superseded version running and granted, and says nothing.
+    (
+        changed(PROMOTED, grants={"prod": ["tools/v1", "tools/v3"]}, versions={"tools/v1": "RUNNING"}),
+        "SUCCEEDED",
+        {},
+        {"nothing-idle", "no-dangling-grant"},
+    ),
+    # A success whose new version is not granted.
+    (changed(PROMOTED, grants={"prod": []}), "SUCCEEDED", {}, {"promoted", "healthy-stays-healthy"}),
+    (PROMOTED, "SUCCEEDED", {"locks": {"prod": "arn:...:promotion-1"}}, {"no-lock"}),
+    (PROMOTED, "SUCCEEDED", {"unreadable": ["accounts.0.from: Field required"]}, {"history"}),
+    (PROMOTED, "SUCCEEDED", {"records_after": {"prod": 0}}, {"history"}),
+    (BEFORE, "FAILED", {"error": "KeyError", "cause": "'accounts'"}, {"named-error"}),
+    (
+        BEFORE,
+        "FAILED",
+        {"error": "AwsCallFailed", "cause": "ssm PutParameter: injected by the emulator", "fired": ["Throttling"]},
+        {"transient-absorbed"},
+    ),
+]
+
+
+@pytest.mark.parametrize(("after", "status", "overrides", "invariants"), BROKEN)
 def test_the_checker_catches_each_broken_invariant(
     after: dict[str, Any], status: str, overrides: dict[str, Any], invariants: set[str]
 ) -> None:
@@ -230,3 +231,56 @@ def test_a_drifted_world_is_judged_against_itself() -> None:
     assert broken(check_promotion(run(changed(PROMOTED, versions={"tools/v2": "STOPPED"})))) == {
         "healthy-stays-healthy"
     }
+
+
+def written(before: dict[str, str | None], status: str = "SUCCEEDED") -> dict[str, Any]:
+    """prod's record of tools/v3 as the product writes it (accounts grouped by what they pointed at,
+    `accountsFrom`) and reads it back: what run_world hands the checker."""
+    from mlpromote.history import AccountChange, PromotionRecord
+
+    record = PromotionRecord(
+        promotion_id="arn:aws:states:us-east-1:111111111111:execution:mlpromote-promote-model:p1",
+        environment="prod",
+        project="tools",
+        version="tools/v3",
+        accounts=[AccountChange(account=a, from_version=v, to_version="tools/v3") for a, v in before.items()],
+        started_at="2026-01-01T00:00:00+00:00",
+        ended_at="2026-01-01T00:05:00+00:00",
+        status=status,
+    )
+    item = record.item()
+    assert "accountsFrom" in item and "accounts" not in item
+    return worlds.read_record(item, {})
+
+
+def test_a_promotion_that_took_the_environment_and_left_no_record_breaks_history() -> None:
+    violations = check_promotion(run(PROMOTED, record=None))
+    assert [v.detail for v in violations] == ["no record of this promotion reads back"]
+
+
+@pytest.mark.parametrize(
+    ("status", "before", "detail"),
+    [
+        # What a rollback would go back to is not what the account held.
+        (
+            "SUCCEEDED",
+            {"3": "tools/v2", "4": "tools/v1"},
+            "the record has prod/tools/3 from tools/v2; it pointed at tools/v1",
+        ),
+        ("FAILED", {"3": "tools/v1", "4": None}, "the record has prod/tools/4 from None; it pointed at tools/v1"),
+        # A success that moved account 4 without saying so.
+        ("SUCCEEDED", {"3": "tools/v1"}, "names no move of 4"),
+    ],
+)
+def test_a_record_that_misstates_the_accounts_breaks_history(
+    status: str, before: dict[str, str | None], detail: str
+) -> None:
+    violations = check_promotion(
+        run(PROMOTED if status == "SUCCEEDED" else BEFORE, status, record=written(before, status))
+    )
+    assert broken(violations) == {"history"}
+    assert any(detail in v.detail for v in violations), violations
+
+
+def test_every_invariant_can_break() -> None:
+    assert set().union(*(invariants for *_, invariants in BROKEN)) == set(worlds.INVARIANTS)

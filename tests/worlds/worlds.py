@@ -295,7 +295,8 @@ INVARIANTS = {
     "no-dangling-grant": "a promotion leaves no new grant of a version its environment does not point at, "
     "unless its output says why",
     "no-lock": "no lock is left behind",
-    "history": "the history reads back, with one record per promotion that took the environment",
+    "history": "the history reads back, with one record per promotion that took the environment, which names "
+    "what each account pointed at before and, on success, every account it moved",
     "named-error": "a failure names its error (an mlpromote error, not a Python exception)",
     "transient-absorbed": "a transient fault never fails a promotion",
 }
@@ -338,6 +339,8 @@ class Run:
     records_before: dict[str, int] = field(default_factory=dict)
     records_after: dict[str, int] = field(default_factory=dict)
     unreadable: list[str] = field(default_factory=list)
+    # The record this promotion wrote, as the product's history reader reads it back (read_record).
+    record: dict[str, Any] | None = None
     # Error codes of the faults that fired while this promotion ran.
     fired: list[str] = field(default_factory=list)
     named_errors: frozenset[str] = frozenset()
@@ -458,6 +461,10 @@ def check_promotion(run: Run) -> list[Violation]:
         grew = run.records_after.get(run.environment, 0) - run.records_before.get(run.environment, 0)
         if grew != 1:
             out.append(Violation("history", f"{run.environment}'s history grew by {grew} records, not 1"))
+        if run.record is not None:
+            out += _check_record(run, run.record)
+        elif not run.unreadable:
+            out.append(Violation("history", "no record of this promotion reads back"))
 
     # How it failed.
     if not succeeded:
@@ -504,6 +511,54 @@ def named_errors() -> frozenset[str]:
     return frozenset(found | {COMPENSATION_FAILED, "PromotionFailed"})
 
 
+def _check_record(run: Run, record: dict[str, Any]) -> list[Violation]:
+    """The record's accounts as a rollback reads them: each `from` what the account pointed at when the
+    promotion took the environment, each `to` the promoted version, and on success every account of
+    the environment that now points at it."""
+    out: list[Violation] = []
+    project = record.get("project")
+    before = run.before["parameters"].get(run.environment, {}).get(project, {})
+    changes = [c for c in record.get("accounts") or [] if isinstance(c, dict)]
+    for change in changes:
+        account = change.get("account")
+        if "from" not in change or change["from"] != before.get(account):
+            out.append(
+                Violation(
+                    "history",
+                    f"the record has {run.environment}/{project}/{account} from {change.get('from', 'nothing')}; "
+                    f"it pointed at {before.get(account)}",
+                )
+            )
+        if run.status == "SUCCEEDED" and run.version is not None and change.get("to") != run.version:
+            out.append(Violation("history", f"the record has {account} to {change.get('to')}, not {run.version}"))
+    if run.status == "SUCCEEDED" and run.version is not None and project == run.version.split("/", 1)[0]:
+        moved = set(run.after["parameters"].get(run.environment, {}).get(project, {}))
+        missing = sorted(moved - {c.get("account") for c in changes})
+        if missing:
+            out.append(Violation("history", f"the record of a success names no move of {', '.join(missing)}"))
+    return out
+
+
+def read_record(item: dict[str, Any], label_of: dict[str, str]) -> dict[str, Any]:
+    """A history item as the product's history reader reads it back (mlpromote.history.PromotionRecord:
+    each account's `{account, from, to}`, whatever grouping the item keeps), versions by scenario name.
+    HistoryRecordUnreadable if it does not read back."""
+    from mlpromote.history import PromotionRecord
+
+    document = PromotionRecord.from_item(item).model_dump(mode="json", by_alias=True)
+    return _labelled(document, label_of)
+
+
+def _labelled(value: Any, label_of: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        return label_of.get(value, value)
+    if isinstance(value, list):
+        return [_labelled(v, label_of) for v in value]
+    if isinstance(value, dict):
+        return {k: _labelled(v, label_of) for k, v in value.items()}
+    return value
+
+
 def _table_items(region: str) -> list[dict[str, Any]]:
     """Every item of the promotions table, as plain values (read as a test, never faulted)."""
     import boto3
@@ -519,16 +574,17 @@ def _table_items(region: str) -> list[dict[str, Any]]:
     return items
 
 
-def _history(region: str) -> tuple[dict[str, Any], dict[str, int], list[str], list[str]]:
-    """Locks held; records per environment; records that do not read back, and those of them
-    issue 15, item 4 explains (an account with no parameter before: `from` is dropped)."""
-    from pydantic import ValidationError
-
-    from mlpromote.history import PromotionRecord
+def _history(
+    region: str, label_of: dict[str, str]
+) -> tuple[dict[str, Any], dict[str, int], list[str], dict[str, dict[str, Any]]]:
+    """Locks held; records per environment; records that do not read back, with why; and the records
+    that do, as read back, by promotion (execution ARN)."""
+    from mlpromote.errors import HistoryRecordUnreadable
 
     locks: dict[str, Any] = {}
     records: dict[str, int] = {}
     unreadable: list[str] = []
+    read: dict[str, dict[str, Any]] = {}
     for item in _table_items(region):
         pk = str(item.get("pk", ""))
         if pk.startswith("LOCK#"):
@@ -536,10 +592,12 @@ def _history(region: str) -> tuple[dict[str, Any], dict[str, int], list[str], li
         elif pk.startswith("ENV#"):
             records[pk.removeprefix("ENV#")] = records.get(pk.removeprefix("ENV#"), 0) + 1
             try:
-                PromotionRecord.from_item(item)
-            except ValidationError as error:
-                unreadable.append(f"{item.get('sk')}: {str(error).splitlines()[0]}")
-    return locks, records, unreadable
+                record = read_record(item, label_of)
+            except HistoryRecordUnreadable as error:
+                unreadable.append(f"{item.get('sk')}: {error}")
+                continue
+            read[str(item.get("promotionId"))] = record
+    return locks, records, unreadable, read
 
 
 def run_world(data: dict[str, Any]) -> WorldOutcome:
@@ -561,11 +619,11 @@ def run_world(data: dict[str, Any]) -> WorldOutcome:
         for index, spec in enumerate(scenario.promotions):
             assert isinstance(spec, PromotionSpec)
             before = emu.world()
-            _, records_before, _ = _history(region)
+            _, records_before, _, _ = _history(region, emu.names.label_of)
             first_call = len(adapt.hooks.calls)
             result = emu.promote(spec)
             after = emu.world()
-            locks, records_after, unreadable = _history(region)
+            locks, records_after, unreadable, records = _history(region, emu.names.label_of)
             steps = {step.name: step.status for step in result.steps}
             output = result.output if isinstance(result.output, dict) else {}
             version = result.version if result.version in after["versions"] else None
@@ -586,6 +644,7 @@ def run_world(data: dict[str, Any]) -> WorldOutcome:
                 records_before=records_before,
                 records_after=records_after,
                 unreadable=unreadable,
+                record=records.get(result.execution_arn),
                 fired=[call.error for call in adapt.hooks.calls[first_call:] if call.error],
                 named_errors=named,
             )

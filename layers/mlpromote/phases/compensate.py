@@ -8,10 +8,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from mlpromote import leases
+from mlpromote import leases, quotas
 from mlpromote.aws import iam, ssm
 from mlpromote.config import Config
-from mlpromote.errors import CopiesBusy
+from mlpromote.errors import CopiesBusy, ModelStillStarting
 from mlpromote.fanout import for_each_account
 from mlpromote.grant_reads import read_grants_after
 from mlpromote.plan import PromotionPlan
@@ -35,14 +35,40 @@ def original_error(error: dict[str, Any]) -> dict[str, str]:
 
 
 def compensate(
-    plan: PromotionPlan, config: Config, error: dict[str, Any], grant: Grant | None = None, wave: int | None = None
+    plan: PromotionPlan,
+    config: Config,
+    error: dict[str, Any],
+    grant: Grant | None = None,
+    wave: int | None = None,
+    retry_count: int | None = None,
 ) -> Compensation:
     """Put the world back as the plan found it. Idempotent: it compares before it writes.
     `grant`: what the grant step did, if it ran (a read of the grants must show its statement).
     `wave`: the last wave of the rollout that was taken up (0-based): only waves 0..`wave` can have
-    moved, so only their accounts are put back (later waves never started). None: every account."""
+    moved, so only their accounts are put back (later waves never started). None: every account.
+    `retry_count`: how often the state machine has run this compensation again ($$.State.RetryCount).
+    While it may run again, a version this promotion started that is still STARTING is waited for
+    (ModelStillStarting) rather than left running; None (ReleaseAbandoned, which is not retried): left,
+    with why."""
     reached = set(plan.switched_by(wave)) if wave is not None else None
     service = model_service(plan.service)
+    started = plan.status_at_plan not in SERVING_STATES  # this promotion started it (read under the lock)
+    may_wait = retry_count is not None and retry_count < quotas.COMPENSATION_START_RETRIES
+    if (
+        plan.strategy != "copy"
+        and started
+        and may_wait
+        and service.status(plan.project_arn, plan.version_arn) == STARTING
+    ):
+        # StopProjectVersion stops a running model (Rekognition API reference); a start still under way
+        # (ModelStartTimedOut) cannot be stopped until it has ended. Left STARTING, it would run, unused
+        # and paid for, once it is RUNNING: the state machine runs this again (Retry). Raised before any
+        # change, so that the run that completes reports all it did (a STARTING version was never
+        # granted or pointed at: there is nothing to put back meanwhile).
+        raise ModelStillStarting(
+            f"{plan.version_label} is still STARTING, and a start under way cannot be stopped: the compensation "
+            f"runs again every {quotas.COMPENSATION_START_RETRY_SECONDS} s, and stops it once it is RUNNING"
+        )
     # What each parameter held: what the applications called (the version, or its endpoint).
     current = {
         account: service.serving_arn(was) if was else None
@@ -81,18 +107,18 @@ def compensate(
             iam.write_grants(plan.access_role_name, policy)
 
     stopped, left_running_why = False, None
-    if plan.status_at_plan not in SERVING_STATES:  # this promotion started it (read under the lock)
+    if started:
 
         def stop(arn: str) -> str | None:
             status = service.status(plan.project_arn, arn)
             if status not in SERVING_STATES:
                 return "not running"
             if status == STARTING:
-                # StopProjectVersion stops a running model (Rekognition API reference); a start still
-                # under way (ModelStartTimedOut) cannot be stopped until it has ended.
+                # Waited for as long as the state machine reruns it (retry_count looks, a minute apart).
+                waited = f" after {retry_count} looks a minute apart" if retry_count else ""
                 return (
-                    "still STARTING, and StopProjectVersion stops only a running model: stop it once it is "
-                    "RUNNING (drift detection reports it running with nothing pointing at it)"
+                    f"still STARTING{waited}, and StopProjectVersion stops only a running model: stop it once it "
+                    "is RUNNING (drift detection reports it running with nothing pointing at it)"
                 )
             service.stop(arn)
             return None
