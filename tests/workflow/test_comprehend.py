@@ -250,7 +250,6 @@ def test_the_dry_run_plans_a_comprehend_promotion_with_its_endpoints_cost(capsys
         "waves": [{"accounts": [QA], "approve": False, "bakeMinutes": 0}],
         "refusal": None,
         "refusalMessage": None,
-        "waves": [{"accounts": [QA], "approve": False, "bakeMinutes": 0}],
     }
 
 
