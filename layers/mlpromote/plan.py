@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, StrictBool, ValidationError, model_validator
 
-from mlpromote import arns
+from mlpromote import arns, project_policy
 from mlpromote.config import SmokeTest, TargetRoles, TextSmokeTest, describe_validation_error
 from mlpromote.errors import InvalidPromotionRequest, PlanSchemaUnsupported
 from mlpromote.models import CamelModel
@@ -265,6 +265,10 @@ class PromotionPlan(AccountPlan):
     model_copier_role_name: str = TargetRoles.model_fields["model_copier"].default
     model_retirer_role_name: str = TargetRoles.model_fields["model_retirer"].default
     delete_superseded_copies: bool = False
+    # A copy environment of organizational units: the project policy names these OUs of this organization
+    # (mlpromote.project_policy), not the accounts, so its size does not grow with them.
+    organization_id: str | None = None
+    organizational_units: list[str] = []
 
     @model_validator(mode="before")
     @classmethod
@@ -335,6 +339,15 @@ class PromotionPlan(AccountPlan):
 
     def model_retirer_role_arn(self, account: str) -> str:
         return arns.role(self.partition, account, self.model_retirer_role_name)
+
+    @property
+    def copy_units(self) -> project_policy.OrganizationalUnits | None:
+        """Who may copy the version, when the environment is organizational units (None: its accounts)."""
+        if not self.organizational_units or self.organization_id is None:
+            return None
+        return project_policy.OrganizationalUnits(
+            self.organization_id, tuple(self.organizational_units), self.model_copier_role_name
+        )
 
     @property
     def gated(self) -> bool:

@@ -67,13 +67,19 @@ def validate_and_plan(request_input: object, execution: str, requested_at: str, 
     project_arn = service.project_arn(version.project)
     description = service.describe(project_arn, version.arn)
     require_promotable(version.label, description.status)
-    if environment.strategy == "copy" and not project_policy.fits(version.arn, target_accounts):
-        # The config checks listed accounts; an OU environment's are known only now.
+    units = project_policy.units_of(config, request.environment)
+    if environment.strategy == "copy" and not project_policy.fits(version.arn, target_accounts, units):
+        # The config checks it with the longest version ARN a project may have; this is the version's own.
+        named = (
+            f"{len(environment.organizational_units)} organizational units"
+            if units
+            else f"{len(target_accounts)} accounts"
+        )
         raise EnvironmentTooLarge(
-            f"{request.environment}'s organizational units hold {len(target_accounts)} accounts; a copy "
-            f"environment's accounts are named in one project policy on the source project, which Rekognition "
-            f"limits to {project_policy.MAX_CHARS} characters, and these do not fit with {version.label}: "
-            "split the environment, or use strategy: share"
+            f"{request.environment}'s project policy on the source project names its {named}, and does not fit "
+            f"Rekognition's {project_policy.MAX_CHARS} characters with {version.label}: "
+            + ("name fewer OUs (a parent OU covers its children)" if units else "split the environment")
+            + ", or use strategy: share"
         )
     if environment.requires and not request.rollback and not request.force:
         _require_verified_upstream(config, environment.requires, project.parameter_name, version, service)
@@ -119,6 +125,8 @@ def validate_and_plan(request_input: object, execution: str, requested_at: str, 
         model_retirer_role_name=config.target_roles.model_retirer,
         strategy=environment.strategy,
         delete_superseded_copies=environment.delete_superseded_copies,
+        organization_id=units.organization if units else None,
+        organizational_units=list(units.units) if units else [],
         batches=batches,
         pointing=grouped({account: known.get(account) for account in target_accounts}),
         # Decided under the lock, from what take_environment reads there.

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from mlpromote.aws.rekognition import CopyDescription, VersionDescription
 from mlpromote.config import SmokeTest, TextSmokeTest
+from mlpromote.project_policy import OrganizationalUnits
 from mlpromote.versions import ModelVersionArn
 
 
@@ -89,8 +90,17 @@ class CopyingService(Protocol):
 
     name: str
 
-    def share_for_copy(self, project_arn: str, version_arn: str, environment: str, accounts: list[str]) -> None:
-        """Let exactly these accounts copy exactly this version (a resource policy on the source)."""
+    def share_for_copy(
+        self,
+        project_arn: str,
+        version_arn: str,
+        environment: str,
+        accounts: list[str],
+        units: OrganizationalUnits | None = None,
+    ) -> None:
+        """Let exactly these accounts copy exactly this version (a resource policy on the source); with
+        `units`, the accounts of those organizational units instead, named by organization path, so the
+        policy is the same size whatever the number of accounts."""
         ...
 
     def unshare(self, project_arn: str, environment: str) -> bool:

@@ -82,9 +82,16 @@ class RekognitionCustomLabels:
 
     # --- copies (strategy: copy) -----------------------------------------------------------------
 
-    def share_for_copy(self, project_arn: str, version_arn: str, environment: str, accounts: list[str]) -> None:
+    def share_for_copy(
+        self,
+        project_arn: str,
+        version_arn: str,
+        environment: str,
+        accounts: list[str],
+        units: project_policy.OrganizationalUnits | None = None,
+    ) -> None:
         rekognition.put_project_policy(
-            project_arn, project_policy.policy_name(environment), project_policy.text(version_arn, accounts)
+            project_arn, project_policy.policy_name(environment), project_policy.text(version_arn, accounts, units)
         )
 
     def unshare(self, project_arn: str, environment: str) -> bool:
