@@ -24,7 +24,7 @@ from mlpromote.fanout import account_workers, batch_concurrency, for_each_accoun
 from mlpromote.plan import PromotionPlan, PromotionRequest, batched_waves, grouped
 from mlpromote.promotions import require_ml_account
 from mlpromote.services import ModelService, model_service
-from mlpromote.serving import read_pointers
+from mlpromote.serving import copy_pointing, read_pointers
 from mlpromote.versions import RUNNING, ModelVersionArn, require_promotable
 from mlpromote.waves import plan_waves
 
@@ -95,7 +95,7 @@ def validate_and_plan(request_input: object, execution: str, requested_at: str, 
     batches, waves = batched_waves(
         plan_waves(target_accounts, environment.rollout, environment.bake_minutes), batch_size
     )
-    return PromotionPlan(
+    plan = PromotionPlan(
         execution=execution,
         requested_at=requested_at,
         planned_at=stamp(),
@@ -151,6 +151,10 @@ def validate_and_plan(request_input: object, execution: str, requested_at: str, 
         requires_approval=environment.requires_approval,
         approval_timeout_seconds=environment.approval_timeout_hours * 3600,
     )
+    if pointers is not None and environment.strategy == "copy":
+        # As take_environment keeps them, so that it sees whether they moved before the lock.
+        plan = plan.model_copy(update={"pointing": copy_pointing(pointers, plan)})
+    return plan
 
 
 def dry_run(request: PromotionRequest, config: Config, requested_at: str) -> dict[str, Any]:

@@ -127,6 +127,11 @@ class RekognitionCustomLabels:
         found = rekognition.describe_named((role_arn,), project, version.version) if project else None
         return found if found is not None and found.arn == copy_arn else None
 
+    def version_named(self, role_arn: str, version_arn: str) -> CopyDescription | None:
+        version = ModelVersionArn.parse(version_arn)
+        project = rekognition.find_project((role_arn,), version.project)
+        return rekognition.describe_named((role_arn,), project, version.version) if project else None
+
     def list_copies(self, role_arn: str, project: str) -> list[CopyDescription]:
         project_arn = rekognition.find_project((role_arn,), project)
         return rekognition.list_copies((role_arn,), project_arn) if project_arn else []
