@@ -198,7 +198,8 @@ def _notification(plan: PromotionPlan, approval: Approval) -> tuple[str, str]:
     waiting = set(plan.wave_accounts()[gate - 1] if gate is not None else plan.account_ids)
     # Grouped by what they serve now: a line per account would pass SNS's 256 KB at a thousand accounts.
     changes = "\n".join(
-        f"  from {g.version or '(nothing)'}, {len(shown)} account(s): {', '.join(shown)}"
+        f"  from {g.version or '(nothing)'}{' (each its own copy)' if g.copies else ''}, {len(shown)} account(s): "
+        f"{', '.join(shown)}"
         for g in plan.pointing
         if (shown := [account for account in g.accounts if account in waiting])
     )

@@ -78,6 +78,13 @@ def account_root(partition: str, account: str) -> str:
     return f"arn:{partition}:iam::{account}:root"
 
 
+def organization_path(organization: str, unit: str) -> str:
+    """The aws:PrincipalOrgPaths pattern of an OU and its child OUs: a path is o-.../r-.../ou-.../ (each OU
+    from the root down), so `<org>/*/<ou>/*` matches the OU wherever it sits and every OU below it (IAM
+    User Guide, "Understand the AWS Organizations entity path")."""
+    return f"{organization}/*/{unit}/*"
+
+
 def ssm_parameter(partition: str, region: str, account: str, name: str) -> str:
     # A hierarchical name's leading slash is not repeated after `parameter` (SSM's ARN format).
     return f"arn:{partition}:ssm:{region}:{account}:parameter/{name.lstrip('/')}"

@@ -690,8 +690,9 @@ class Config(_Model):
 
     @model_validator(mode="after")
     def _copies_fit_the_project_policy(self) -> Config:
-        """A copy environment's accounts are named in one project policy on the source project, which holds
-        2,000 characters (mlpromote.project_policy): checked with the longest version ARN a project may have."""
+        """A copy environment's accounts (or, for an environment of organizational units, its OUs) are named in
+        one project policy on the source project, which holds 2,000 characters (mlpromote.project_policy):
+        checked with the longest version ARN a project may have."""
         from mlpromote import project_policy
 
         for name, env in self.environments.items():
@@ -703,7 +704,15 @@ class Config(_Model):
                 longest = arns.rekognition_version(
                     self.partition, self.region, self.ml_account, project, longest_name, 10**13
                 )
-                if not project_policy.fits(longest, env.accounts):
+                units = project_policy.units_of(self, name)
+                if units is not None and not project_policy.fits(longest, [], units):
+                    raise ValueError(
+                        f"environments.{name}: a copy environment's organizational units are named in a project "
+                        f"policy on the source project, which Rekognition limits to {project_policy.MAX_CHARS} "
+                        f"characters; {len(units.units)} OUs do not fit with project {project!r}'s version ARNs: "
+                        "name fewer OUs (a parent OU covers its children), or split the environment"
+                    )
+                if units is None and not project_policy.fits(longest, env.accounts):
                     raise ValueError(
                         f"environments.{name}: a copy environment's accounts are named in a project policy on the "
                         f"source project, which Rekognition limits to {project_policy.MAX_CHARS} characters; "

@@ -132,7 +132,7 @@ def trust_organizational_units(organization: str, units: list[str]) -> dict[str,
 
 def organization_path(organization: str, unit: str) -> str:
     """The aws:PrincipalOrgPaths pattern of an OU and its child OUs."""
-    return f"{organization}/*/{unit}/*"
+    return arns.organization_path(organization, unit)
 
 
 def trust_roles(role_arns: list[str], sid: str) -> dict[str, Any]:

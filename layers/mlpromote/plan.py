@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any, Literal
 
-from pydantic import ConfigDict, Field, StrictBool, ValidationError, model_validator
+from pydantic import (
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    StrictBool,
+    ValidationError,
+    model_serializer,
+    model_validator,
+)
 
-from mlpromote import arns
+from mlpromote import arns, project_policy
 from mlpromote.config import SmokeTest, TargetRoles, TextSmokeTest, describe_validation_error
 from mlpromote.errors import InvalidPromotionRequest, PlanSchemaUnsupported
 from mlpromote.models import CamelModel
@@ -81,6 +90,19 @@ class Pointing(_Model):
 
     version: str | None
     accounts: list[str]
+    # A copy environment: each of these accounts points at its own copy of `version` (the ML account's
+    # version). A copy's ARN names its account and its own creation time, so a group of them by that ARN
+    # would be one group per account; what the copy is named (its source's project and version names)
+    # finds it in its account when a step needs its ARN (mlpromote.serving.copy_pointing). Left out of
+    # the JSON when false, so the plans, records and events of other environments are as before.
+    copies: bool = False
+
+    @model_serializer(mode="wrap")
+    def _leave_out_false_copies(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if not self.copies:
+            data.pop("copies", None)
+        return data
 
 
 def batches_of(accounts: list[str], size: int) -> list[list[str]]:
@@ -90,12 +112,16 @@ def batches_of(accounts: list[str], size: int) -> list[list[str]]:
     return [ordered[i : i + size] for i in range(0, len(ordered), size)]
 
 
-def grouped(current: dict[str, str | None]) -> list[Pointing]:
-    """What each account serves, grouped by version; the groups in a stable order (no pointer first)."""
-    groups: dict[str | None, list[str]] = {}
+def grouped(current: dict[str, str | None], copies: Collection[str] = ()) -> list[Pointing]:
+    """What each account serves, grouped by version; the groups in a stable order (no pointer first).
+    `copies`: the accounts whose `current` is the source of the copy they point at (copy environments)."""
+    groups: dict[tuple[str | None, bool], list[str]] = {}
     for account in sorted(current):
-        groups.setdefault(current[account], []).append(account)
-    return [Pointing(version=v, accounts=a) for v, a in sorted(groups.items(), key=lambda item: item[0] or "")]
+        groups.setdefault((current[account], account in copies), []).append(account)
+    return [
+        Pointing(version=v, accounts=a, copies=c)
+        for (v, c), a in sorted(groups.items(), key=lambda item: (item[0][0] or "", item[0][1]))
+    ]
 
 
 class WaveBatches(_Model):
@@ -265,6 +291,10 @@ class PromotionPlan(AccountPlan):
     model_copier_role_name: str = TargetRoles.model_fields["model_copier"].default
     model_retirer_role_name: str = TargetRoles.model_fields["model_retirer"].default
     delete_superseded_copies: bool = False
+    # A copy environment of organizational units: the project policy names these OUs of this organization
+    # (mlpromote.project_policy), not the accounts, so its size does not grow with them.
+    organization_id: str | None = None
+    organizational_units: list[str] = []
 
     @model_validator(mode="before")
     @classmethod
@@ -315,14 +345,27 @@ class PromotionPlan(AccountPlan):
         return {account: group.version for group in self.pointing for account in group.accounts}
 
     @property
+    def on_copies(self) -> set[str]:
+        """The accounts whose pointer names their own copy of the version `current` gives them."""
+        return {account for group in self.pointing if group.copies for account in group.accounts}
+
+    @property
+    def leased_versions(self) -> list[str]:
+        """The ML account's versions the accounts point at, which the promotion leases under the lock
+        (mlpromote.leases); a copy is its account's, used by nobody else, and leased by no one."""
+        return sorted({group.version for group in self.pointing if group.version and not group.copies})
+
+    @property
     def targets(self) -> list[TargetAccount]:
         """Each account and what it points at, sorted by account."""
         current = self.current
         return [TargetAccount(account=a, current=current.get(a)) for a in self.account_ids]
 
-    def with_pointers(self, current: dict[str, str | None]) -> PromotionPlan:
-        """The plan with what each account serves, as read (accounts not in `current`: no pointer)."""
-        return self.model_copy(update={"pointing": grouped({a: current.get(a) for a in self.account_ids})})
+    def with_pointers(self, current: dict[str, str | None], copies: Collection[str] = ()) -> PromotionPlan:
+        """The plan with what each account serves, as read (accounts not in `current`: no pointer);
+        `copies`: the accounts that point at their own copy of what `current` gives them."""
+        pointing = grouped({a: current.get(a) for a in self.account_ids}, copies)
+        return self.model_copy(update={"pointing": pointing})
 
     def parameter_reader_role_arn(self, account: str) -> str:
         return arns.role(self.partition, account, self.parameter_reader_role_name)
@@ -335,6 +378,15 @@ class PromotionPlan(AccountPlan):
 
     def model_retirer_role_arn(self, account: str) -> str:
         return arns.role(self.partition, account, self.model_retirer_role_name)
+
+    @property
+    def copy_units(self) -> project_policy.OrganizationalUnits | None:
+        """Who may copy the version, when the environment is organizational units (None: its accounts)."""
+        if not self.organizational_units or self.organization_id is None:
+            return None
+        return project_policy.OrganizationalUnits(
+            self.organization_id, tuple(self.organizational_units), self.model_copier_role_name
+        )
 
     @property
     def gated(self) -> bool:

@@ -1151,24 +1151,32 @@ def copy_policy_of(version_arn: str) -> dict[str, Any] | None:
 
 
 def _project_policy_allows(project_arn: str, version_arn: str, caller_account: str, caller_role: str | None) -> bool:
-    """A project policy statement allows this caller (its account, the account's root, or its role) to
-    copy this version, and none denies it."""
-    document = project_policy_document(project_arn) or {"Statement": []}
-    principals = {caller_account, f"arn:{version_arn.split(':')[1]}:iam::{caller_account}:root"}
-    if caller_role:
-        principals.add(caller_role)
+    """The project's policies allow this caller (its role, or its account's root) to copy this version,
+    evaluated as IAM evaluates a resource policy (mlpromote_emulator.iam_policy, principalmapper): the
+    Principal, the Resource and the Condition, with the caller's aws:PrincipalArn, aws:PrincipalOrgID and
+    aws:PrincipalOrgPaths from the world's organization; an explicit Deny wins. Only the resource policy:
+    the caller's own identity policy is the authorizer's (mlpromote_emulator.authorization)."""
+    from mlpromote_emulator import iam_policy
 
-    def matches(statement: dict[str, Any]) -> bool:
-        principal = statement.get("Principal")
-        named = _as_list(principal.get("AWS")) if isinstance(principal, dict) else _as_list(principal)
-        return (
-            (principal == "*" or any(p == "*" or p in principals for p in named))
-            and _action_matches(statement.get("Action"), "rekognition:CopyProjectVersion")
-            and any(fnmatch.fnmatchcase(version_arn, r) for r in _as_list(statement.get("Resource")))
-        )
+    document = project_policy_document(project_arn)
+    if document is None:
+        return False
+    partition = version_arn.split(":")[1]
+    member = organization_of_account(caller_account)
+    caller = iam_policy.Role(
+        arn=caller_role or f"arn:{partition}:iam::{caller_account}:root",
+        trust={},
+        policies=[("identity", _ALLOW_EVERYTHING)],
+        org=member.id if member else "",
+        org_paths=tuple(organization_paths(caller_account)),
+    )
+    return iam_policy.allowed(
+        caller, "rekognition:CopyProjectVersion", version_arn, {}, document, version_arn.split(":")[4]
+    )
 
-    effects = {str(s.get("Effect", "")).lower() for s in _statements(document) if matches(s)}
-    return "allow" in effects and "deny" not in effects
+
+# The caller's identity side, for a check of the resource policy alone.
+_ALLOW_EVERYTHING = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 
 
 # A trained version can be copied whether or not it runs.

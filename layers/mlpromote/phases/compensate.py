@@ -11,14 +11,14 @@ from typing import Any
 from mlpromote import leases, quotas
 from mlpromote.aws import iam, ssm
 from mlpromote.config import Config
-from mlpromote.errors import CopiesBusy, ModelStillStarting
+from mlpromote.errors import CopiesBusy, ModelStillStarting, ModelVersionNotFound
 from mlpromote.fanout import for_each_account
 from mlpromote.grant_reads import read_grants_after
 from mlpromote.plan import PromotionPlan
 from mlpromote.results import Compensation, Grant, Rotation
 from mlpromote.services import copying_service, model_service
 from mlpromote.serving import references
-from mlpromote.versions import RUNNING, SERVING_STATES, STARTING, STOPPING
+from mlpromote.versions import RUNNING, SERVING_STATES, STARTING, STOPPING, ModelVersionArn
 
 
 def original_error(error: dict[str, Any]) -> dict[str, str]:
@@ -76,12 +76,19 @@ def compensate(
         if reached is None or account in reached
     }
 
+    on_copies = plan.on_copies
+
     def put_back(account: str) -> bool:
         # Read through the writer too: one role per account, which reads what it may put back.
         writer = plan.parameter_writer_role_arn(account)
-        if ssm.read_pointer(writer, plan.parameter_name) == current[account]:
+        value = current[account]
+        if account in on_copies and value is not None:
+            # The account pointed at its own copy of `value`: the plan keeps the source; the copy is found by
+            # its name in the account (mlpromote.plan.Pointing).
+            value = _copy_arn(plan, account, value)
+        if ssm.read_pointer(writer, plan.parameter_name) == value:
             return False
-        ssm.write_pointer(writer, plan.parameter_name, current[account])
+        ssm.write_pointer(writer, plan.parameter_name, value)
         return True
 
     # Side by side, as the fan-out wrote them: four calls per account one after another would take
@@ -145,6 +152,17 @@ def compensate(
     )
 
 
+def _copy_arn(plan: PromotionPlan, account: str, source: str) -> str:
+    """The ARN of the account's copy of `source` (what its pointer named before this promotion)."""
+    copy = copying_service(plan.service).version_named(plan.model_retirer_role_arn(account), source)
+    if copy is None:
+        raise ModelVersionNotFound(
+            f"account {account} pointed at its copy of {ModelVersionArn.parse(source).label} before this promotion, "
+            "and that copy is gone (deleted outside mlpromote): point its parameter at a running version by hand"
+        )
+    return copy.arn
+
+
 def _undo_copies(plan: PromotionPlan) -> tuple[bool, str | None]:
     """A copy environment: take back the project policy, stop the copies of the promoted version that no
     account pointed at before, and delete those this promotion made (created after it took the lock).
@@ -154,10 +172,12 @@ def _undo_copies(plan: PromotionPlan) -> tuple[bool, str | None]:
     service = copying_service(plan.service)
     service.unshare(plan.project_arn, plan.version_arn, plan.environment)
     # Every account's, whatever wave the rollout reached: the model phase copied into all of them.
-    current = plan.current
+    current, on_copies = plan.current, plan.on_copies
     locked = datetime.fromisoformat(plan.locked_at).timestamp() if plan.locked_at else None
 
     def undo(account: str) -> tuple[bool, str | None]:
+        if account in on_copies and current[account] == plan.version_arn:
+            return False, None  # the account served this copy before: it stays
         role = plan.model_retirer_role_arn(account)
         _, copy = service.find_copy(role, plan.version_arn)
         if copy is None or current[account] == copy.arn:

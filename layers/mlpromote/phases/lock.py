@@ -22,7 +22,7 @@ from mlpromote.errors import (
 from mlpromote.plan import PromotionPlan
 from mlpromote.results import Released
 from mlpromote.services import model_service
-from mlpromote.serving import read_pointers
+from mlpromote.serving import copy_pointing, read_pointers
 from mlpromote.versions import RUNNING, ModelVersionArn, require_promotable
 
 
@@ -47,7 +47,7 @@ def take_environment(plan: PromotionPlan) -> PromotionPlan:
     took_over_from = _lock(plan, record)
     try:
         fresh = _read_under_lock(plan).model_copy(update={"took_over_from": took_over_from})
-        superseded = [g.version for g in fresh.pointing if g.version]
+        superseded = fresh.leased_versions
         if not dynamodb.hold(records.record(fresh), superseded):
             # Another promotion is stopping one of them (it found nothing using it, before this
             # environment's pointers were read): refuse rather than serve or put back a stopped version.
@@ -106,7 +106,10 @@ def _read_under_lock(plan: PromotionPlan) -> PromotionPlan:
         service,
         plan.project,
     )
-    if plan.kind == "rollback" and pointers != plan.current:
+    # A copy environment's plan keeps its accounts by the source of the copy each points at: one group
+    # per version, not per account (mlpromote.serving.copy_pointing).
+    pointing = copy_pointing(pointers, plan) if plan.strategy == "copy" else plan.with_pointers(pointers).pointing
+    if plan.kind == "rollback" and pointing != plan.pointing:
         raise EnvironmentChanged(
             f"{plan.environment} changed between this rollback's plan and its lock (another promotion ran); "
             "look at what it serves now, and roll back or promote again"
@@ -122,8 +125,9 @@ def _read_under_lock(plan: PromotionPlan) -> PromotionPlan:
     if served:
         wanted = service.grant_statement(plan.version_arn, plan.vpc_endpoint_ids)
         served = wanted in iam.read_grants(plan.access_role_name).statements
-    return plan.with_pointers(pointers).model_copy(
+    return plan.model_copy(
         update={
+            "pointing": pointing,
             "status_at_plan": status,
             "already_served": served,
             "already_running": status == RUNNING and plan.strategy == "share",

@@ -131,7 +131,7 @@ def _start_copies(plan: PromotionPlan) -> ModelStart:
     if missing:
         # Scoped to the environment's accounts and the one version; taken back by _check_copies once no
         # copy is in progress, or by the compensation.
-        service.share_for_copy(plan.project_arn, plan.version_arn, plan.environment, accounts)
+        service.share_for_copy(plan.project_arn, plan.version_arn, plan.environment, accounts, plan.copy_units)
         for_each_account(
             list(missing),
             lambda account: service.copy(

@@ -16,7 +16,7 @@ from mlpromote.results import Outcome
 
 def _leased(plan: PromotionPlan) -> list[str]:
     """The versions a promotion leased: the promoted one, and what its environment served under the lock."""
-    return sorted({plan.version_arn, *(g.version for g in plan.pointing if g.version)})
+    return sorted({plan.version_arn, *plan.leased_versions})
 
 
 def _wave_decisions(approval: approvals.Approval | None) -> dict[int, dict[str, Any]]:

@@ -24,7 +24,7 @@ from mlpromote.fanout import account_workers, batch_concurrency, for_each_accoun
 from mlpromote.plan import PromotionPlan, PromotionRequest, batched_waves, grouped
 from mlpromote.promotions import require_ml_account
 from mlpromote.services import ModelService, model_service
-from mlpromote.serving import read_pointers
+from mlpromote.serving import copy_pointing, read_pointers
 from mlpromote.versions import RUNNING, ModelVersionArn, require_promotable
 from mlpromote.waves import plan_waves
 
@@ -67,17 +67,23 @@ def validate_and_plan(request_input: object, execution: str, requested_at: str, 
     project_arn = service.project_arn(version.project)
     description = service.describe(project_arn, version.arn)
     require_promotable(version.label, description.status)
+    units = project_policy.units_of(config, request.environment)
     if (
         environment.strategy == "copy"
         and version.service == "rekognition"
-        and not project_policy.fits(version.arn, target_accounts)
+        and not project_policy.fits(version.arn, target_accounts, units)
     ):
-        # The config checks listed accounts; an OU environment's are known only now.
+        # The config checks it with the longest version ARN a project may have; this is the version's own.
+        named = (
+            f"{len(environment.organizational_units)} organizational units"
+            if units
+            else f"{len(target_accounts)} accounts"
+        )
         raise EnvironmentTooLarge(
-            f"{request.environment}'s organizational units hold {len(target_accounts)} accounts; a copy "
-            f"environment's accounts are named in one project policy on the source project, which Rekognition "
-            f"limits to {project_policy.MAX_CHARS} characters, and these do not fit with {version.label}: "
-            "split the environment, or use strategy: share"
+            f"{request.environment}'s project policy on the source project names its {named}, and does not fit "
+            f"Rekognition's {project_policy.MAX_CHARS} characters with {version.label}: "
+            + ("name fewer OUs (a parent OU covers its children)" if units else "split the environment")
+            + ", or use strategy: share"
         )
     if (
         environment.strategy == "copy"
@@ -104,7 +110,7 @@ def validate_and_plan(request_input: object, execution: str, requested_at: str, 
     batches, waves = batched_waves(
         plan_waves(target_accounts, environment.rollout, environment.bake_minutes), batch_size
     )
-    return PromotionPlan(
+    plan = PromotionPlan(
         execution=execution,
         requested_at=requested_at,
         planned_at=stamp(),
@@ -134,6 +140,8 @@ def validate_and_plan(request_input: object, execution: str, requested_at: str, 
         model_retirer_role_name=config.target_roles.model_retirer,
         strategy=environment.strategy,
         delete_superseded_copies=environment.delete_superseded_copies,
+        organization_id=units.organization if units else None,
+        organizational_units=list(units.units) if units else [],
         batches=batches,
         pointing=grouped({account: known.get(account) for account in target_accounts}),
         # Decided under the lock, from what take_environment reads there.
@@ -158,6 +166,10 @@ def validate_and_plan(request_input: object, execution: str, requested_at: str, 
         requires_approval=environment.requires_approval,
         approval_timeout_seconds=environment.approval_timeout_hours * 3600,
     )
+    if pointers is not None and environment.strategy == "copy":
+        # As take_environment keeps them, so that it sees whether they moved before the lock.
+        plan = plan.model_copy(update={"pointing": copy_pointing(pointers, plan)})
+    return plan
 
 
 def dry_run(request: PromotionRequest, config: Config, requested_at: str) -> dict[str, Any]:

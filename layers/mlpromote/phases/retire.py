@@ -76,6 +76,7 @@ def _retire_copies(plan: PromotionPlan) -> Retirement:
     machine runs this again (everything before the deletion is idempotent)."""
     service = copying_service(plan.service)
     superseded = {account: current for account, current in plan.current.items() if current}
+    on_copies = plan.on_copies
     retirement = Retirement()
     if not superseded:
         return retirement
@@ -88,16 +89,21 @@ def _retire_copies(plan: PromotionPlan) -> Retirement:
     def retire(account: str) -> tuple[str, str] | None:
         """(the superseded version's label, what was done to its copy here), or None: nothing to do."""
         arn = superseded[account]
-        if arns.account_of(arn) != account:
+        if account not in on_copies and arns.account_of(arn) != account:
             return None  # not a copy: the environment shared the ML account's version before
         role, label = plan.model_retirer_role_arn(account), ModelVersionArn.parse(arn).label
         try:
-            copy = service.describe_copy(role, arn)
-            if copy is None or copy.source_arn == plan.version_arn:
+            # The plan keeps a copy by its source (mlpromote.plan.Pointing): found here by its name.
+            copy = service.version_named(role, arn) if account in on_copies else service.describe_copy(role, arn)
+            if (
+                copy is None
+                or copy.source_arn == plan.version_arn
+                or (account in on_copies and arn == plan.version_arn)
+            ):
                 return None  # gone already, or a copy of the promoted version itself
             status = copy.status
             if status == RUNNING:
-                service.stop_copy(role, arn)
+                service.stop_copy(role, copy.arn)
                 status = STOPPING
         except AwsCallFailed as error:
             # Never undoes the promotion: the copy is left, and the output says why (drift reports it idle).
@@ -109,7 +115,7 @@ def _retire_copies(plan: PromotionPlan) -> Retirement:
         if status == STARTING:
             return label, "left STARTING (StopProjectVersion stops a running model only)"
         try:
-            service.delete_copy(role, arn)
+            service.delete_copy(role, copy.arn)
         except AwsCallFailed as error:
             return label, f"stopped, not deleted ({error.operation}: {error.code})"
         return label, "deleted"

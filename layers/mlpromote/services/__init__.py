@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from mlpromote.aws.rekognition import CopyDescription, VersionDescription
 from mlpromote.config import SmokeTest, TextSmokeTest
+from mlpromote.project_policy import OrganizationalUnits
 from mlpromote.versions import ModelVersionArn
 
 
@@ -89,10 +90,19 @@ class CopyingService(Protocol):
 
     name: str
 
-    def share_for_copy(self, project_arn: str, version_arn: str, environment: str, accounts: list[str]) -> None:
+    def share_for_copy(
+        self,
+        project_arn: str,
+        version_arn: str,
+        environment: str,
+        accounts: list[str],
+        units: OrganizationalUnits | None = None,
+    ) -> None:
         """Let exactly these accounts copy exactly this version (a resource policy on the source: the
         project's, named after the environment, for Rekognition; the version's, with a statement of the
-        environment's, for Comprehend)."""
+        environment's, for Comprehend); with
+        `units`, the accounts of those organizational units instead, named by organization path, so the
+        policy is the same size whatever the number of accounts."""
         ...
 
     def unshare(self, project_arn: str, version_arn: str, environment: str) -> bool:
@@ -112,6 +122,11 @@ class CopyingService(Protocol):
 
     def describe_copy(self, role_arn: str, copy_arn: str) -> CopyDescription | None:
         """The version a pointer names, in its own account (None: no such version)."""
+        ...
+
+    def version_named(self, role_arn: str, version_arn: str) -> CopyDescription | None:
+        """The account's version with `version_arn`'s project and version names, whatever it is a copy of
+        (None: none): what a pointer the plan keeps as a copy of `version_arn` names (mlpromote.plan.Pointing)."""
         ...
 
     def list_copies(self, role_arn: str, project: str) -> list[CopyDescription]: ...

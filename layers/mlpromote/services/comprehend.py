@@ -20,6 +20,7 @@ from mlpromote.aws import comprehend
 from mlpromote.aws.rekognition import CopyDescription, VersionDescription
 from mlpromote.config import SmokeTest, TextSmokeTest
 from mlpromote.errors import CopiesBusy, CopyConflict, InvalidModelVersionArn, UnknownProject
+from mlpromote.project_policy import OrganizationalUnits
 from mlpromote.versions import ModelVersionArn
 
 # A trained model's endpoint status, in the words the workflow uses for every service.
@@ -161,7 +162,16 @@ class ComprehendCustomModel:
     # VersionName), so its ARN is known without a call; "starting" it creates its endpoint there (named
     # after the copy's ARN), "stopping" deletes that endpoint, "deleting" deletes the imported model.
 
-    def share_for_copy(self, project_arn: str, version_arn: str, environment: str, accounts: list[str]) -> None:
+    def share_for_copy(
+        self,
+        project_arn: str,
+        version_arn: str,
+        environment: str,
+        accounts: list[str],
+        units: OrganizationalUnits | None = None,
+    ) -> None:
+        # Named by account even for an OU environment: a version's one resource policy holds 20,000
+        # characters, about 1,300 accounts (mlpromote.resource_policy), checked by the plan.
         new = resource_policy.statement(version_arn, environment, accounts)
         comprehend.update_resource_policy(
             version_arn, lambda document: resource_policy.with_statement(document, new), resource_policy.text
@@ -208,6 +218,10 @@ class ComprehendCustomModel:
 
     def describe_copy(self, role_arn: str, copy_arn: str) -> CopyDescription | None:
         model = comprehend.describe_model_as((role_arn,), copy_arn)
+        return self._copy((role_arn,), model) if model is not None else None
+
+    def version_named(self, role_arn: str, version_arn: str) -> CopyDescription | None:
+        model = comprehend.describe_model_as((role_arn,), _in_account(version_arn, arns.account_of(role_arn)))
         return self._copy((role_arn,), model) if model is not None else None
 
     def list_copies(self, role_arn: str, project: str) -> list[CopyDescription]:

@@ -82,9 +82,16 @@ class RekognitionCustomLabels:
 
     # --- copies (strategy: copy) -----------------------------------------------------------------
 
-    def share_for_copy(self, project_arn: str, version_arn: str, environment: str, accounts: list[str]) -> None:
+    def share_for_copy(
+        self,
+        project_arn: str,
+        version_arn: str,
+        environment: str,
+        accounts: list[str],
+        units: project_policy.OrganizationalUnits | None = None,
+    ) -> None:
         rekognition.put_project_policy(
-            project_arn, project_policy.policy_name(environment), project_policy.text(version_arn, accounts)
+            project_arn, project_policy.policy_name(environment), project_policy.text(version_arn, accounts, units)
         )
 
     def unshare(self, project_arn: str, version_arn: str, environment: str) -> bool:
@@ -119,6 +126,11 @@ class RekognitionCustomLabels:
         project = rekognition.find_project((role_arn,), version.project)
         found = rekognition.describe_named((role_arn,), project, version.version) if project else None
         return found if found is not None and found.arn == copy_arn else None
+
+    def version_named(self, role_arn: str, version_arn: str) -> CopyDescription | None:
+        version = ModelVersionArn.parse(version_arn)
+        project = rekognition.find_project((role_arn,), version.project)
+        return rekognition.describe_named((role_arn,), project, version.version) if project else None
 
     def list_copies(self, role_arn: str, project: str) -> list[CopyDescription]:
         project_arn = rekognition.find_project((role_arn,), project)
