@@ -82,10 +82,11 @@ def compensate(
         # Read through the writer too: one role per account, which reads what it may put back.
         writer = plan.parameter_writer_role_arn(account)
         value = current[account]
-        if account in on_copies and value is not None:
-            # The account pointed at its own copy of `value`: the plan keeps the source; the copy is found by
-            # its name in the account (mlpromote.plan.Pointing).
-            value = _copy_arn(plan, account, value)
+        source = plan.current.get(account)
+        if account in on_copies and source is not None:
+            # The account pointed at its own copy of `source`: the plan keeps the source; the copy is found by
+            # its name in the account (mlpromote.plan.Pointing), and the pointer holds what calls it there.
+            value = service.serving_arn(_copy_arn(plan, account, source))
         if ssm.read_pointer(writer, plan.parameter_name) == value:
             return False
         ssm.write_pointer(writer, plan.parameter_name, value)
