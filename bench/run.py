@@ -180,8 +180,9 @@ def promote(accounts: int) -> Run:
 
 def all_fail_then_succeed(accounts: int, succeed: bool) -> tuple[dict[str, Any], Run | None]:
     """Every account's rotation fails (the section allFail), then, in the same world (which the check
-    shows unchanged: setting up 1,000 accounts once saves minutes), the same promotion succeeds."""
-    with Emulator(scenario(accounts, by_organization=accounts > environment_cap())) as emulator:
+    shows unchanged: setting up 1,000 accounts once saves minutes), the same promotion succeeds. prod
+    is an OU environment at every size (issue 13's Done when: a 1,000-account OU environment)."""
+    with Emulator(scenario(accounts, by_organization=True)) as emulator:
         before = emulator.world()
         faults = moto_adaptations.hooks.faults
         faults.append(moto_adaptations.Fault("ssm", "PutParameter", "AccessDeniedException", count=accounts))
