@@ -74,13 +74,23 @@ def scenario(accounts: list[str]) -> Scenario:
     )
 
 
-def _measured(emu: Emulator, result: Any, started: float) -> dict[str, Any]:
+def _measured(emu: Emulator, result: Any, started: float, measured: dict[str, Any]) -> dict[str, Any]:
+    """The run's wall time, history events and largest state, printed and written (MLPROMOTE_SCALE_REPORT)
+    as soon as it ends: a run of 1,000 accounts takes many minutes, and a later failure keeps these."""
     events = emu.history(result.execution_arn)
-    return {
+    numbers = {
+        "status": result.status,
         "wallSeconds": round(time.perf_counter() - started, 1),
         "historyEvents": len(events),
         "maxStateBytes": largest_state_bytes(events),
+        # Lambda invocations past their timeout (retried by the state machine): on a loaded machine the
+        # emulator's own time counts against a handler's 120 s.
+        "lambdaTimeouts": sum("Sandbox.Timedout" in json.dumps(event, default=str) for event in events),
     }
+    print(f"\n{json.dumps(numbers)}", flush=True)
+    if report := os.environ.get("MLPROMOTE_SCALE_REPORT"):
+        Path(report).write_text(json.dumps({**measured, "last": numbers}, indent=2) + "\n")
+    return numbers
 
 
 def _served(world: dict[str, Any]) -> dict[str, str | None]:
@@ -99,22 +109,22 @@ def test_a_thousand_account_ou_environment_is_promoted_rolled_back_and_compensat
 
         step = time.perf_counter()
         promoted = emu.promote(PromotionSpec(environment="prod", version="tools/v2"))
+        measured["promote"] = _measured(emu, promoted, step, measured)
         assert promoted.status == "SUCCEEDED", promoted.as_json()
         world = emu.world()
         # Every account of the OU and of its child OU switched; the other OU's account was never served.
         assert _served(world) == dict.fromkeys(accounts, "tools/v2")
         assert world["grants"] == {**initial["grants"], "prod": ["tools/v2"]}
         assert world["versions"] == {"tools/v1": "STOPPED", "tools/v2": "RUNNING"}
-        measured["promote"] = _measured(emu, promoted, step)
 
         step = time.perf_counter()
         rolled_back = emu.promote(PromotionSpec(environment="prod", rollback=True))
+        measured["rollback"] = _measured(emu, rolled_back, step, measured)
         assert rolled_back.status == "SUCCEEDED", rolled_back.as_json()
         world = emu.world()
         assert _served(world) == dict.fromkeys(accounts, "tools/v1")
         assert world["grants"] == initial["grants"]
         assert world["versions"] == {"tools/v1": "RUNNING", "tools/v2": "RUNNING"}  # qa serves v2
-        measured["rollback"] = _measured(emu, rolled_back, step)
 
         before = emu.world()
         assert before == initial
@@ -123,13 +133,15 @@ def test_a_thousand_account_ou_environment_is_promoted_rolled_back_and_compensat
         )
         step = time.perf_counter()
         failed = emu.promote(PromotionSpec(environment="prod", version="tools/v2"))
+        measured["everyRotationFails"] = _measured(emu, failed, step, measured)
         assert (failed.status, failed.error) == ("FAILED", "AwsCallFailed"), failed.as_json()
         # Every fault fired (one per account's rotation), every parameter is back on v1 (none had
         # moved), the grant is revoked, and v2 runs on for qa: the world is the one before.
         assert not moto_adaptations.hooks.faults or moto_adaptations.hooks.faults[0].count == 0
         assert emu.world() == before
-        assert failed.compensation is not None and failed.compensation["revoked"] is True
-        measured["everyRotationFails"] = _measured(emu, failed, step)
+        # (Not compensation["revoked"]: a compensation Lambda retried after a timeout finds the grant
+        # already revoked and says False; the world above is what counts.)
+        assert failed.compensation is not None and failed.compensation["error"]["Error"] == "AwsCallFailed"
 
         records = emu.history_records()["prod"]
         assert [(r["kind"], r["status"]) for r in records] == [
