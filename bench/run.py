@@ -46,9 +46,9 @@ ORGANIZATION_ID = "o-a1b2c3d4e5"
 PROD_OU = "ou-ab12-prod0001"
 ORGANIZATION_READER = "arn:aws:iam::999999999999:role/mlpromote-organization-reader"
 ALARM = "app-errors"
-# Step Functions' quotas: at 1 and 100 accounts and at the environment cap (config: at most 500).
-# 1, 100, and the environment cap: the most accounts whose access-role trust policy IAM holds (with
-# the raised 4,096 quota), below the config's 500 (mlpromote.iam_model.trust_policy_findings).
+# Step Functions' quotas at 1, 100, and the cap of an environment that lists its accounts: the most
+# whose access-role trust policy IAM holds (with the raised 4,096 quota), below the config's 1,500
+# (mlpromote.iam_model.trust_policy_findings); an OU environment is not held by it.
 QUOTA_SIZES = (1, 100)
 STATE_QUOTA_BYTES = 256 * 1024
 
@@ -180,8 +180,9 @@ def promote(accounts: int) -> Run:
 
 def all_fail_then_succeed(accounts: int, succeed: bool) -> tuple[dict[str, Any], Run | None]:
     """Every account's rotation fails (the section allFail), then, in the same world (which the check
-    shows unchanged: setting up 1,000 accounts once saves minutes), the same promotion succeeds."""
-    with Emulator(scenario(accounts, by_organization=accounts > environment_cap())) as emulator:
+    shows unchanged: setting up 1,000 accounts once saves minutes), the same promotion succeeds. prod
+    is an OU environment at every size (issue 13's Done when: a 1,000-account OU environment)."""
+    with Emulator(scenario(accounts, by_organization=True)) as emulator:
         before = emulator.world()
         faults = moto_adaptations.hooks.faults
         faults.append(moto_adaptations.Fault("ssm", "PutParameter", "AccessDeniedException", count=accounts))
