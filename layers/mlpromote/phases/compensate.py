@@ -125,7 +125,7 @@ def compensate(
                 # Waited for as long as the state machine reruns it (retry_count looks, a minute apart).
                 waited = f" after {retry_count} looks a minute apart" if retry_count else ""
                 return (
-                    f"still STARTING{waited}, and StopProjectVersion stops only a running model: stop it once it "
+                    f"still STARTING{waited}, and a start under way cannot be stopped: stop it once it "
                     "is RUNNING (drift detection reports it running with nothing pointing at it)"
                 )
             service.stop(arn)
@@ -189,7 +189,7 @@ def _undo_copies(plan: PromotionPlan) -> tuple[bool, str | None]:
             stopped, status = True, STOPPING
         if status == STARTING:
             return False, (
-                f"the copy in {account} is still STARTING, and StopProjectVersion stops only a running model: "
+                f"the copy in {account} is still STARTING, and a start under way cannot be stopped: "
                 "stop it once it is RUNNING (drift detection reports it running with nothing pointing at it)"
             )
         if locked is None or copy.created < locked:

@@ -113,7 +113,7 @@ def _retire_copies(plan: PromotionPlan) -> Retirement:
         if status in (STOPPING, "COPYING_IN_PROGRESS"):
             raise CopiesBusy(f"account {account}: the copy of {label} is {status}; it is deleted once stopped")
         if status == STARTING:
-            return label, "left STARTING (StopProjectVersion stops a running model only)"
+            return label, "left STARTING (a start under way cannot be stopped)"
         try:
             service.delete_copy(role, copy.arn)
         except AwsCallFailed as error:
