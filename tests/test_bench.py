@@ -52,3 +52,23 @@ def test_bench_only_names_its_sections(bench, monkeypatch) -> None:
     monkeypatch.setenv("BENCH_ONLY", "fan-out")
     with pytest.raises(SystemExit, match="unknown section fan-out; the sections are fanout, allFail"):
         bench.selected_sections()
+
+
+def test_a_promotion_that_ends_unexpectedly_is_reported_not_measured_and_the_other_sizes_run(
+    bench, monkeypatch
+) -> None:
+    """At 1,000 accounts a loaded machine can time a run out: that row says why, and the rest are measured."""
+    monkeypatch.setattr(bench, "FANOUT", (1, 2))
+    real_parse = bench.parse_scenario
+
+    def v2_without_hammer_at_two_accounts(data: dict[str, Any], base: Path) -> Any:
+        if len(data["config"]["environments"]["prod"].get("accounts", [])) == 2:
+            data["world"]["versions"]["tools/v2"]["labels"] = ["wrench"]  # prod's smoke test expects a hammer
+        return real_parse(data, base=base)
+
+    monkeypatch.setattr(bench, "parse_scenario", v2_without_hammer_at_two_accounts)
+    rows, _all_fail, runs = bench.fanout_results(with_all_fail=False)
+    assert [row["accounts"] for row in rows] == [1, 2]
+    assert set(rows[0]) == FANOUT_FIELDS and set(runs) == {1}
+    assert set(rows[1]) == {"accounts", "skipped"}
+    assert "ended FAILED SmokeTestFailed" in rows[1]["skipped"]
