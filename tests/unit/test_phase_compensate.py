@@ -119,7 +119,8 @@ def test_a_version_still_starting_at_the_last_retry_is_left_with_why(world: Fake
     compensation = compensate(plan, config(), FAILED, retry_count=quotas.COMPENSATION_START_RETRIES)
     assert not compensation.stopped and world.versions[V3] == "STARTING"
     assert str(compensation.left_running_why).startswith(
-        f"still STARTING after {quotas.COMPENSATION_START_RETRIES} looks a minute apart, and a start under way cannot be stopped"
+        f"still STARTING after {quotas.COMPENSATION_START_RETRIES} looks a minute apart, "
+        "and a start under way cannot be stopped"
     )
 
 
