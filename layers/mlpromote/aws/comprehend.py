@@ -92,41 +92,17 @@ def list_models(kind: str, name: str) -> list[ModelDescription]:
 
 def describe_endpoint(endpoint_arn: str) -> Endpoint | None:
     """The endpoint, or None when it does not exist (never created, or deleted)."""
-    try:
-        properties = sessions.client("comprehend").describe_endpoint(EndpointArn=endpoint_arn)["EndpointProperties"]
-    except ClientError as error:
-        if sessions.error_code(error) == _NOT_FOUND:
-            return None
-        raise sessions.translated(error, "comprehend DescribeEndpoint") from error
-    return Endpoint(
-        arn=endpoint_arn,
-        status=properties["Status"],
-        message=properties.get("Message", ""),
-        model_arn=properties.get("ModelArn", ""),
-        desired_inference_units=properties.get("DesiredInferenceUnits"),
-    )
+    return describe_endpoint_as((), endpoint_arn)
 
 
 def create_endpoint(name: str, model_arn: str, inference_units: int) -> None:
     """Create the endpoint; one of that name already there (a retried step, another promotion) is not an error."""
-    try:
-        sessions.client("comprehend").create_endpoint(
-            EndpointName=name, ModelArn=model_arn, DesiredInferenceUnits=inference_units
-        )
-    except ClientError as error:
-        if sessions.error_code(error) == "ResourceInUseException":
-            return
-        raise sessions.translated(error, "comprehend CreateEndpoint") from error
+    create_endpoint_as((), name, model_arn, inference_units)
 
 
 def delete_endpoint(endpoint_arn: str) -> None:
     """Delete the endpoint; one already gone is not an error (what was wanted is done)."""
-    try:
-        sessions.client("comprehend").delete_endpoint(EndpointArn=endpoint_arn)
-    except ClientError as error:
-        if sessions.error_code(error) == _NOT_FOUND:
-            return
-        raise sessions.translated(error, "comprehend DeleteEndpoint") from error
+    delete_endpoint_as((), endpoint_arn)
 
 
 def classify(role_chain: tuple[str, ...], endpoint_arn: str, text: str, external_id: str | None) -> dict[str, float]:
@@ -169,7 +145,8 @@ class LocalModel:
 
 
 def _as(role_chain: tuple[str, ...]) -> Any:
-    return sessions.assumed_client("comprehend", role_chain)
+    """The control plane's own client with no chain; else the last role's of the chain."""
+    return sessions.assumed_client("comprehend", role_chain) if role_chain else sessions.client("comprehend")
 
 
 def _local(properties: dict[str, Any], arn_key: str) -> LocalModel:
